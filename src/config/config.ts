@@ -1,0 +1,145 @@
+import { isAbsolute, resolve } from 'node:path';
+import { VigilError } from '../core/errors.ts';
+
+/**
+ * One typed configuration, validated at boot from VIGIL_* variables (defaults < VIGIL_* variables).
+ * The first bad value ends the start with a one-line message naming the variable.
+ * Every variable is listed, with its default, in `.env.example` (a test keeps the two in step).
+ */
+export interface Config {
+  httpHost: string;
+  httpPort: number;
+  /** Embedded MQTT broker port; 0 = do not start the embedded broker listener. */
+  mqttPort: number;
+  mqttHost: string;
+  dataDir: string;
+  /** PostgreSQL server; when unset the embedded PGlite in dataDir is used. */
+  databaseUrl: string | undefined;
+  /** External MQTT broker; when set Vigil subscribes to it instead of embedding one. */
+  mqttUrl: string | undefined;
+  natsUrl: string | undefined;
+  adminPassword: string | undefined;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Largest accepted payload (MQTT message or HTTP body), bytes. */
+  maxPayloadBytes: number;
+  /** Ingest batch commit: at most this many readings per transaction … */
+  ingestBatchSize: number;
+  /** … or this many milliseconds of waiting for more, whichever comes first. */
+  ingestBatchWaitMs: number;
+  /** Glucose unit for stored readings unless a patient's program says otherwise. */
+  glucoseUnit: 'mg/dL' | 'mmol/L';
+  /** Public base URL (used in FHIR links); default derived from the HTTP host and port. */
+  publicUrl: string | undefined;
+  /** How long SIGTERM may take before the process gives up waiting, ms. */
+  shutdownTimeoutMs: number;
+  /** Worker role when scaled out: all (default), ingest, detect, api. */
+  role: 'all' | 'ingest' | 'detect' | 'api';
+  /** TLS for HTTP and MQTT (mqtts) when both are set: PEM file paths. */
+  tlsCertFile: string | undefined;
+  tlsKeyFile: string | undefined;
+}
+
+type Env = Record<string, string | undefined>;
+
+export const configVariables = [
+  'VIGIL_HTTP_HOST',
+  'VIGIL_HTTP_PORT',
+  'VIGIL_MQTT_HOST',
+  'VIGIL_MQTT_PORT',
+  'VIGIL_DATA_DIR',
+  'VIGIL_DATABASE_URL',
+  'VIGIL_MQTT_URL',
+  'VIGIL_NATS_URL',
+  'VIGIL_ADMIN_PASSWORD',
+  'VIGIL_LOG_LEVEL',
+  'VIGIL_MAX_PAYLOAD_BYTES',
+  'VIGIL_INGEST_BATCH_SIZE',
+  'VIGIL_INGEST_BATCH_WAIT_MS',
+  'VIGIL_GLUCOSE_UNIT',
+  'VIGIL_PUBLIC_URL',
+  'VIGIL_SHUTDOWN_TIMEOUT_MS',
+  'VIGIL_ROLE',
+  'VIGIL_TLS_CERT_FILE',
+  'VIGIL_TLS_KEY_FILE',
+] as const;
+
+function bad(name: string, value: string, expected: string): never {
+  throw new VigilError('VIGIL_ERR_CONFIG_INVALID', `${name}=${JSON.stringify(value)} is invalid: expected ${expected}`, 1, {
+    variable: name,
+  });
+}
+
+function int(env: Env, name: string, def: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
+  if (!/^\d+$/.test(raw.trim())) bad(name, raw, `an integer from ${min} to ${max}`);
+  const n = Number(raw);
+  if (n < min || n > max) bad(name, raw, `an integer from ${min} to ${max}`);
+  return n;
+}
+
+function oneOf<T extends string>(env: Env, name: string, def: T, allowed: readonly T[]): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
+  if (!(allowed as readonly string[]).includes(raw)) bad(name, raw, `one of ${allowed.join(', ')}`);
+  return raw as T;
+}
+
+function url(env: Env, name: string, protocols: string[]): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    return bad(name, '<redacted>', `a URL (${protocols.join(', ')})`);
+  }
+  if (!protocols.includes(u.protocol)) bad(name, u.protocol, `a URL with scheme ${protocols.join(', ')}`);
+  return raw;
+}
+
+function str(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  return raw === undefined || raw === '' ? undefined : raw;
+}
+
+export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config {
+  for (const key of Object.keys(env)) {
+    if (key.startsWith('VIGIL_') && !(configVariables as readonly string[]).includes(key) && !key.startsWith('VIGIL_TEST_')) {
+      throw new VigilError('VIGIL_ERR_CONFIG_UNKNOWN', `${key} is not a Vigil setting (see .env.example)`, 1, {
+        variable: key,
+      });
+    }
+  }
+  const adminPassword = str(env, 'VIGIL_ADMIN_PASSWORD');
+  if (adminPassword !== undefined && adminPassword.length < 12) {
+    bad('VIGIL_ADMIN_PASSWORD', '<redacted>', 'at least 12 characters');
+  }
+  const dataDir = env['VIGIL_DATA_DIR'] || './data';
+  const tlsCertFile = str(env, 'VIGIL_TLS_CERT_FILE');
+  const tlsKeyFile = str(env, 'VIGIL_TLS_KEY_FILE');
+  if ((tlsCertFile === undefined) !== (tlsKeyFile === undefined)) {
+    bad('VIGIL_TLS_CERT_FILE', tlsCertFile ?? '', 'to be set together with VIGIL_TLS_KEY_FILE');
+  }
+  return {
+    httpHost: env['VIGIL_HTTP_HOST'] || '0.0.0.0',
+    httpPort: int(env, 'VIGIL_HTTP_PORT', 8080, 0, 65535),
+    mqttHost: env['VIGIL_MQTT_HOST'] || '0.0.0.0',
+    mqttPort: int(env, 'VIGIL_MQTT_PORT', 1883, 0, 65535),
+    dataDir: isAbsolute(dataDir) ? dataDir : resolve(cwd, dataDir),
+    databaseUrl: url(env, 'VIGIL_DATABASE_URL', ['postgres:', 'postgresql:']),
+    mqttUrl: url(env, 'VIGIL_MQTT_URL', ['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'ws:', 'wss:']),
+    natsUrl: url(env, 'VIGIL_NATS_URL', ['nats:', 'tls:']),
+    adminPassword,
+    logLevel: oneOf(env, 'VIGIL_LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    maxPayloadBytes: int(env, 'VIGIL_MAX_PAYLOAD_BYTES', 256 * 1024, 1024, 64 * 1024 * 1024),
+    ingestBatchSize: int(env, 'VIGIL_INGEST_BATCH_SIZE', 2000, 1, 100_000),
+    ingestBatchWaitMs: int(env, 'VIGIL_INGEST_BATCH_WAIT_MS', 2, 0, 1000),
+    glucoseUnit: oneOf(env, 'VIGIL_GLUCOSE_UNIT', 'mg/dL', ['mg/dL', 'mmol/L']),
+    publicUrl: url(env, 'VIGIL_PUBLIC_URL', ['http:', 'https:']),
+    shutdownTimeoutMs: int(env, 'VIGIL_SHUTDOWN_TIMEOUT_MS', 8000, 100, 60_000),
+    role: oneOf(env, 'VIGIL_ROLE', 'all', ['all', 'ingest', 'detect', 'api']),
+    tlsCertFile,
+    tlsKeyFile,
+  };
+}

@@ -1,0 +1,46 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Database } from './database.ts';
+
+const migrationsDir = fileURLToPath(new URL('./migrations/', import.meta.url));
+
+export interface Migration {
+  name: string;
+  sql: string;
+}
+
+/**
+ * Numbered SQL files in store/migrations, shared by PGlite and PostgreSQL, applied in name order,
+ * each in its own transaction, recorded in schema_migrations. Number ranges per module keep
+ * parallel work apart: 00xx foundation and ingest, 01xx FHIR, 02xx security/audit/consent,
+ * 03xx alerts, 04xx detection config, 05xx program.
+ */
+export function listMigrations(dir = migrationsDir): Migration[] {
+  return readdirSync(dir)
+    .filter((f) => /^\d{4}_[\w-]+\.sql$/.test(f))
+    .sort()
+    .map((name) => ({ name, sql: readFileSync(`${dir}/${name}`, 'utf8') }));
+}
+
+export async function migrate(db: Database, migrations = listMigrations()): Promise<string[]> {
+  await db.exec(
+    `create table if not exists schema_migrations (name text primary key, applied_at timestamptz not null default now())`,
+  );
+  // One migrator at a time on a shared server (several workers may start together).
+  if (db.kind === 'postgres') await db.query('select pg_advisory_lock(7426001)');
+  try {
+    const done = new Set((await db.query<{ name: string }>('select name from schema_migrations')).map((r) => r.name));
+    const applied: string[] = [];
+    for (const m of migrations) {
+      if (done.has(m.name)) continue;
+      await db.transaction(async (tx) => {
+        await tx.exec(m.sql);
+        await tx.query('insert into schema_migrations (name) values ($1)', [m.name]);
+      });
+      applied.push(m.name);
+    }
+    return applied;
+  } finally {
+    if (db.kind === 'postgres') await db.query('select pg_advisory_unlock(7426001)');
+  }
+}
