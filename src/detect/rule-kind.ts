@@ -1,0 +1,86 @@
+import type { DeviceStatusReport, Reading } from '../core/reading.ts';
+import type { Severity } from '../core/severity.ts';
+import { bool, num, type Raw, str } from './config-fields.ts';
+
+/** Fields every rule config has: identity and the alarm-fatigue controls (see condition-tracker.ts). */
+export interface RuleBase {
+  id: string;
+  kind: string;
+  enabled: boolean;
+  /** The condition must hold this long (event time) before it fires. */
+  persistSeconds: number;
+  /** …and for at least this many consecutive qualifying readings. */
+  persistReadings: number;
+  /** While open with unchanged severity, re-emit 'firing' after this long; 0 = never. */
+  realertMinutes: number;
+}
+
+export const BASE_KEYS = ['id', 'kind', 'enabled', 'persistSeconds', 'persistReadings', 'realertMinutes'] as const;
+
+export function readBase(raw: Raw, path: string, d: Partial<RuleBase> = {}): RuleBase {
+  return {
+    id: str(raw, 'id', path),
+    kind: str(raw, 'kind', path),
+    enabled: bool(raw, 'enabled', path, d.enabled ?? true),
+    persistSeconds: num(raw, 'persistSeconds', path, d.persistSeconds ?? 0, { min: 0 }),
+    persistReadings: num(raw, 'persistReadings', path, d.persistReadings ?? 1, { min: 1, integer: true }),
+    realertMinutes: num(raw, 'realertMinutes', path, d.realertMinutes ?? 30, { min: 0 }),
+  };
+}
+
+/** A rule's verdict on one condition after an input; the tracker decides what, if anything, to emit. */
+export interface Assessment {
+  key: string;
+  active: boolean;
+  severity: Severity;
+  atMs: number;
+  summary: string;
+  evidence?: string[];
+  data?: Record<string, unknown>;
+  deviceId?: string;
+  /** Persistence overrides for this assessment (default: the rule's). */
+  persistSeconds?: number;
+  persistReadings?: number;
+}
+
+/** Patient-level settings a clinician sets (not rule parameters). */
+export interface PatientSettings {
+  /** NEWS2 SpO2 scale; 2 only when a clinician prescribed an 88–92 % target. */
+  spo2Scale: 1 | 2;
+  /** Standing supplemental oxygen when no oxygen observation is fresh. */
+  onOxygen: boolean;
+}
+
+/** A derived observation (e.g. the NEWS2 score) for the store; ids are assigned when stored. */
+export type ReadingDraft = Omit<Reading, 'id' | 'received'>;
+
+/** A reading as rules see it: parsed once by the engine. */
+export interface ReadingView {
+  reading: Reading;
+  patientId: string;
+  /** Event time in ms. */
+  t: number;
+  /** The code after mapping unverified aliases to local codes. */
+  code: string;
+}
+
+export interface RuleContext {
+  readonly patientId: string;
+  readonly patient: PatientSettings;
+  isOpen(key: string): boolean;
+  assess(rule: RuleBase, a: Assessment): void;
+  derive(draft: ReadingDraft): void;
+}
+
+/**
+ * A rule kind: pure functions over its config and its own JSON state for one patient. The state
+ * object is created by `init` and must stay plain JSON (snapshot/restore) and bounded in size.
+ */
+export interface RuleKind<C extends RuleBase = RuleBase, S = unknown> {
+  kind: string;
+  validate(raw: Raw, path: string): C;
+  init(cfg: C): S;
+  onReading?(ctx: RuleContext, cfg: C, state: S, r: ReadingView): void;
+  onTick?(ctx: RuleContext, cfg: C, state: S, nowMs: number): void;
+  onStatus?(ctx: RuleContext, cfg: C, state: S, report: DeviceStatusReport, atMs: number): void;
+}

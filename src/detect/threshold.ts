@@ -1,0 +1,137 @@
+import { type Severity, severityRank } from '../core/severity.ts';
+import { configError } from './config-error.ts';
+import { bool, list, noUnknownKeys, num, obj, oneOf, type Raw, severity, str, strList } from './config-fields.ts';
+import { heartRateSource, hasAnyFlag, isHeartRate, valueOf } from './reading-values.ts';
+import { BASE_KEYS, type RuleBase, type RuleKind, readBase } from './rule-kind.ts';
+
+/**
+ * Threshold on one code (or one panel component), with severity levels, hysteresis (`clearAt`),
+ * signal-quality gating (`ignoreFlags`) and, for heart rate, cross-signal confirmation: a breach
+ * seen by one sensor (ECG) is not trusted while another sensor (oximeter pulse) reports a normal
+ * value within `confirmWindowSeconds`.
+ */
+export interface ThresholdConfig extends RuleBase {
+  kind: 'threshold';
+  code: string;
+  component?: string;
+  direction: 'below' | 'above';
+  /** Strictly below / strictly above `value` → `severity`; the most severe breached level wins. */
+  levels: Array<{ value: number; severity: Severity }>;
+  /** While open, the condition holds until the value is back at/above (below) this level. */
+  clearAt: number;
+  ignoreFlags: string[];
+  confirmAcrossSources: boolean;
+  confirmWindowSeconds: number;
+  label: string;
+  unit: string;
+}
+
+interface SourceValue {
+  v: number;
+  t: number;
+}
+export interface ThresholdState {
+  bySource: Record<string, SourceValue>;
+}
+
+const KEYS = [
+  ...BASE_KEYS,
+  'code',
+  'component',
+  'direction',
+  'levels',
+  'clearAt',
+  'ignoreFlags',
+  'confirmAcrossSources',
+  'confirmWindowSeconds',
+  'label',
+  'unit',
+] as const;
+
+export function thresholdKey(cfg: Pick<ThresholdConfig, 'code' | 'component' | 'direction'>): string {
+  return `threshold:${cfg.component ?? cfg.code}:${cfg.direction === 'below' ? 'low' : 'high'}`;
+}
+
+function breached(cfg: ThresholdConfig, v: number, level: number): boolean {
+  return cfg.direction === 'below' ? v < level : v > level;
+}
+
+export const threshold: RuleKind<ThresholdConfig, ThresholdState> = {
+  kind: 'threshold',
+  validate(raw: Raw, path: string): ThresholdConfig {
+    noUnknownKeys(raw, path, KEYS);
+    const direction = oneOf(raw, 'direction', path, ['below', 'above'] as const);
+    const levels = list(raw, 'levels', path).map((l, i) => {
+      const o = obj(l, `${path}.levels[${i}]`);
+      return { value: num(o, 'value', `${path}.levels[${i}]`), severity: severity(o, 'severity', `${path}.levels[${i}]`) };
+    });
+    if (levels.length === 0) throw configError(`${path}.levels`, 'needs at least one level');
+    levels.sort((a, b) => severityRank(a.severity) - severityRank(b.severity));
+    const first = levels[0] as { value: number };
+    const clearAt = num(raw, 'clearAt', path, first.value);
+    if (direction === 'below' ? clearAt < first.value : clearAt > first.value) {
+      throw configError(`${path}.clearAt`, `must be on the normal side of the least severe level (${first.value})`);
+    }
+    const code = str(raw, 'code', path);
+    const cfg: ThresholdConfig = {
+      ...readBase(raw, path),
+      kind: 'threshold',
+      code,
+      direction,
+      levels,
+      clearAt,
+      ignoreFlags: strList(raw, 'ignoreFlags', path, []),
+      confirmAcrossSources: bool(raw, 'confirmAcrossSources', path, false),
+      confirmWindowSeconds: num(raw, 'confirmWindowSeconds', path, 10, { min: 0 }),
+      label: str(raw, 'label', path, code),
+      unit: typeof raw.unit === 'string' ? raw.unit : '',
+    };
+    if (raw.component !== undefined) cfg.component = str(raw, 'component', path);
+    return cfg;
+  },
+  init: () => ({ bySource: {} }),
+  onReading(ctx, cfg, state, r) {
+    const matches = cfg.code === r.code || (isHeartRate(cfg.code) && isHeartRate(r.code));
+    if (!matches) return;
+    const v = valueOf(r.reading, cfg.component);
+    if (v === null) return;
+    // Gated readings are ignored outright: they neither extend nor reset a pending condition.
+    if (hasAnyFlag(r.reading, cfg.ignoreFlags)) return;
+    const key = thresholdKey(cfg);
+    let worst: { value: number; severity: Severity } | undefined;
+    for (const l of cfg.levels) if (breached(cfg, v, l.value)) worst = l;
+    const holding = ctx.isOpen(key) && breached(cfg, v, cfg.clearAt);
+    let active = worst !== undefined || holding;
+    const least = cfg.levels[0] as { value: number; severity: Severity };
+    const data: Record<string, unknown> = { value: v };
+    if (cfg.confirmAcrossSources && isHeartRate(r.code)) {
+      const src = heartRateSource(r.reading);
+      state.bySource[src] = { v, t: r.t };
+      const other = src === 'ecg' ? state.bySource.pleth : src === 'pleth' ? state.bySource.ecg : undefined;
+      if (active && other !== undefined && Math.abs(r.t - other.t) <= cfg.confirmWindowSeconds * 1000) {
+        if (!breached(cfg, other.v, least.value)) {
+          active = false;
+          data.suppressedBy = src === 'ecg' ? 'pleth' : 'ecg';
+        }
+      }
+      data.source = src;
+    }
+    const level = worst ?? least;
+    const sym = cfg.direction === 'below' ? '<' : '>';
+    ctx.assess(cfg, {
+      key,
+      active,
+      severity: level.severity,
+      atMs: r.t,
+      summary: active
+        ? `${cfg.label} ${round(v)}${cfg.unit ? ` ${cfg.unit}` : ''} ${sym} ${level.value}`
+        : `${cfg.label} ${round(v)}${cfg.unit ? ` ${cfg.unit}` : ''} back within limits`,
+      evidence: [r.reading.id],
+      data: { ...data, limit: level.value, clearAt: cfg.clearAt },
+    });
+  },
+};
+
+export function round(v: number): number {
+  return Math.round(v * 10) / 10;
+}
