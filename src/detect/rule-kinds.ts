@@ -1,3 +1,4 @@
+import { glucose } from './glucose.ts';
 import { news2Rule } from './news2.ts';
 import type { RuleKind } from './rule-kind.ts';
 import { threshold } from './threshold.ts';
@@ -7,4 +8,5 @@ import { threshold } from './threshold.ts';
 export const ruleKinds: Record<string, RuleKind<any, any>> = {
   [threshold.kind]: threshold,
   [news2Rule.kind]: news2Rule,
+  [glucose.kind]: glucose,
 };

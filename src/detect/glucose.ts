@@ -1,0 +1,217 @@
+import type { Severity } from '../core/severity.ts';
+import { GLUCOSE_CODES, Loinc } from './codes.ts';
+import { noUnknownKeys, num, type Raw, severity } from './config-fields.ts';
+import { type KalmanState, kalmanPredict, kalmanUpdate } from './glucose-predictor.ts';
+import { valueOf } from './reading-values.ts';
+import { BASE_KEYS, type RuleBase, type RuleKind, type RuleContext, readBase } from './rule-kind.ts';
+import { round } from './threshold.ts';
+
+/**
+ * Glucose (clinical-reference §6, §8): level 1 low (< 70) and level 2 low (< 54), level 1 high
+ * (> 180) and level 2 high (> 250), fast rise/fall (2 and 3 mg/dL/min, the rates Dexcom alerts
+ * use), and a predicted low ("urgent low soon": predicted to reach 55 mg/dL soon).
+ *
+ * Conditions: 'glucose:low', 'glucose:high' (severity follows the level), 'glucose:rise',
+ * 'glucose:fall', 'glucose:predicted-low'. Clear levels (hysteresis) are program defaults, not
+ * clinical facts. Rate and prediction use CGM readings only; fingersticks feed low/high.
+ *
+ * Predicted low (tuned on the DirecNet traces — see bench/quality-cgm.bench.ts): opens when the
+ * reading is ≥ 54 and either the Kalman forecast `horizonMinutes` ahead is < `predictLevel`, or
+ * glucose is already < `zoneLevel` and not rising. It stays open through the low itself and clears
+ * only when glucose is ≥ `clearLevel` and the forecast ≥ `clearForecast`, so one hypoglycaemic
+ * episode is one warning, not a warning per bounce around 54.
+ */
+export interface GlucoseConfig extends RuleBase {
+  kind: 'glucose';
+  low1: number;
+  low2: number;
+  lowClear: number;
+  high1: number;
+  high2: number;
+  highClear: number;
+  rateAlert: number;
+  rateUrgent: number;
+  rateClear: number;
+  predictLevel: number;
+  horizonMinutes: number;
+  zoneLevel: number;
+  zoneMaxRate: number;
+  clearLevel: number;
+  clearForecast: number;
+  minReadings: number;
+  maxGapMinutes: number;
+  processNoise: number;
+  measurementNoise: number;
+  severityLow1: Severity;
+  severityLow2: Severity;
+  severityHigh1: Severity;
+  severityHigh2: Severity;
+  severityRate: Severity;
+  severityRateUrgent: Severity;
+  severityPredictedLow: Severity;
+}
+
+export interface GlucoseState {
+  k: KalmanState | null;
+}
+
+const KEYS = [
+  ...BASE_KEYS,
+  'low1',
+  'low2',
+  'lowClear',
+  'high1',
+  'high2',
+  'highClear',
+  'rateAlert',
+  'rateUrgent',
+  'rateClear',
+  'predictLevel',
+  'horizonMinutes',
+  'zoneLevel',
+  'zoneMaxRate',
+  'clearLevel',
+  'clearForecast',
+  'minReadings',
+  'maxGapMinutes',
+  'processNoise',
+  'measurementNoise',
+  'severityLow1',
+  'severityLow2',
+  'severityHigh1',
+  'severityHigh2',
+  'severityRate',
+  'severityRateUrgent',
+  'severityPredictedLow',
+] as const;
+
+const CGM = new Set<string>([Loinc.cgmMass, Loinc.cgmMoles]);
+
+export const glucose: RuleKind<GlucoseConfig, GlucoseState> = {
+  kind: 'glucose',
+  validate(raw: Raw, path: string): GlucoseConfig {
+    noUnknownKeys(raw, path, KEYS);
+    const n = (k: string, d: number, min = 0) => num(raw, k, path, d, { min });
+    return {
+      ...readBase(raw, path),
+      kind: 'glucose',
+      low1: n('low1', 70),
+      low2: n('low2', 54),
+      lowClear: n('lowClear', 75),
+      high1: n('high1', 180),
+      high2: n('high2', 250),
+      highClear: n('highClear', 170),
+      rateAlert: n('rateAlert', 2),
+      rateUrgent: n('rateUrgent', 3),
+      rateClear: n('rateClear', 1.5),
+      predictLevel: n('predictLevel', 55),
+      horizonMinutes: n('horizonMinutes', 25, 1),
+      zoneLevel: n('zoneLevel', 70),
+      zoneMaxRate: num(raw, 'zoneMaxRate', path, 0),
+      clearLevel: n('clearLevel', 80),
+      clearForecast: n('clearForecast', 90),
+      minReadings: num(raw, 'minReadings', path, 3, { min: 1, integer: true }),
+      maxGapMinutes: n('maxGapMinutes', 15, 1),
+      processNoise: n('processNoise', 0.002),
+      measurementNoise: n('measurementNoise', 16),
+      severityLow1: severity(raw, 'severityLow1', path, 'medium'),
+      severityLow2: severity(raw, 'severityLow2', path, 'high'),
+      severityHigh1: severity(raw, 'severityHigh1', path, 'low'),
+      severityHigh2: severity(raw, 'severityHigh2', path, 'medium'),
+      severityRate: severity(raw, 'severityRate', path, 'low'),
+      severityRateUrgent: severity(raw, 'severityRateUrgent', path, 'medium'),
+      severityPredictedLow: severity(raw, 'severityPredictedLow', path, 'high'),
+    };
+  },
+  init: () => ({ k: null }),
+  onReading(ctx, cfg, state, r) {
+    if (!GLUCOSE_CODES.has(r.code)) return;
+    const g = valueOf(r.reading);
+    if (g === null) return;
+    const ev = [r.reading.id];
+    levels(ctx, cfg, g, r.t, ev);
+    if (!CGM.has(r.code)) return;
+    const before = state.k;
+    if (before !== null && r.t <= before.t) return; // late or repeated CGM point: no trend from it
+    const gapped = before !== null && r.t - before.t > cfg.maxGapMinutes * 60_000;
+    state.k = kalmanUpdate(before, g, r.t, { q: cfg.processNoise, r: cfg.measurementNoise, maxGapMinutes: cfg.maxGapMinutes });
+    const k = state.k;
+    if (gapped) {
+      for (const key of TREND_KEYS) {
+        if (ctx.isOpen(key)) ctx.assess(cfg, { key, active: false, severity: 'info', atMs: r.t, summary: 'CGM data resumed after a gap; trend restarted', evidence: ev });
+      }
+    }
+    if (k.n < cfg.minReadings) return;
+    rate(ctx, cfg, k.s, r.t, ev);
+    const forecast = kalmanPredict(k, cfg.horizonMinutes);
+    const key = 'glucose:predicted-low';
+    const warn = g >= cfg.low2 && (forecast < cfg.predictLevel || (g < cfg.zoneLevel && k.s <= cfg.zoneMaxRate));
+    const active = ctx.isOpen(key) ? warn || g < cfg.clearLevel || forecast < cfg.clearForecast : warn;
+    ctx.assess(cfg, {
+      key,
+      active,
+      severity: cfg.severityPredictedLow,
+      atMs: r.t,
+      summary: active
+        ? `Glucose ${round(g)} mg/dL, ${round(k.s)} mg/dL/min: forecast ${round(forecast)} mg/dL in ${cfg.horizonMinutes} min (urgent low soon)`
+        : `Glucose ${round(g)} mg/dL, no low forecast`,
+      evidence: ev,
+      data: { glucose: g, rate: round(k.s), forecast: round(forecast), horizonMinutes: cfg.horizonMinutes },
+      persistReadings: 1,
+      persistSeconds: 0,
+    });
+  },
+  onTick(ctx, cfg, state, nowMs) {
+    // A trend or forecast is stale once CGM data stop: close it at the moment it went stale.
+    const k = state.k;
+    if (k === null || nowMs - k.t <= cfg.maxGapMinutes * 60_000) return;
+    const at = k.t + cfg.maxGapMinutes * 60_000;
+    for (const key of TREND_KEYS) {
+      if (ctx.isOpen(key)) ctx.assess(cfg, { key, active: false, severity: 'info', atMs: at, summary: `No CGM data for ${cfg.maxGapMinutes} min; glucose trend unknown` });
+    }
+  },
+};
+
+const TREND_KEYS = ['glucose:predicted-low', 'glucose:rise', 'glucose:fall'];
+
+function levels(ctx: RuleContext, cfg: GlucoseConfig, g: number, t: number, ev: string[]): void {
+  const lowActive = g < cfg.low1 || (ctx.isOpen('glucose:low') && g < cfg.lowClear);
+  const l2 = g < cfg.low2;
+  ctx.assess(cfg, {
+    key: 'glucose:low',
+    active: lowActive,
+    severity: l2 ? cfg.severityLow2 : cfg.severityLow1,
+    atMs: t,
+    summary: lowActive ? `Glucose ${round(g)} mg/dL: level ${l2 ? 2 : 1} low (< ${l2 ? cfg.low2 : cfg.low1})` : `Glucose ${round(g)} mg/dL, out of low range`,
+    evidence: ev,
+    data: { glucose: g, level: l2 ? 2 : 1 },
+  });
+  const highActive = g > cfg.high1 || (ctx.isOpen('glucose:high') && g > cfg.highClear);
+  const h2 = g > cfg.high2;
+  ctx.assess(cfg, {
+    key: 'glucose:high',
+    active: highActive,
+    severity: h2 ? cfg.severityHigh2 : cfg.severityHigh1,
+    atMs: t,
+    summary: highActive ? `Glucose ${round(g)} mg/dL: level ${h2 ? 2 : 1} high (> ${h2 ? cfg.high2 : cfg.high1})` : `Glucose ${round(g)} mg/dL, out of high range`,
+    evidence: ev,
+    data: { glucose: g, level: h2 ? 2 : 1 },
+  });
+}
+
+function rate(ctx: RuleContext, cfg: GlucoseConfig, s: number, t: number, ev: string[]): void {
+  for (const dir of ['rise', 'fall'] as const) {
+    const key = `glucose:${dir}`;
+    const v = dir === 'rise' ? s : -s;
+    const active = v >= cfg.rateAlert || (ctx.isOpen(key) && v >= cfg.rateClear);
+    ctx.assess(cfg, {
+      key,
+      active,
+      severity: v >= cfg.rateUrgent ? cfg.severityRateUrgent : cfg.severityRate,
+      atMs: t,
+      summary: active ? `Glucose ${dir === 'rise' ? 'rising' : 'falling'} ${round(v)} mg/dL/min` : `Glucose rate ${round(s)} mg/dL/min`,
+      evidence: ev,
+      data: { rate: round(s) },
+    });
+  }
+}
