@@ -9,8 +9,8 @@ import { VigilError } from '../core/errors.ts';
 export interface Config {
   httpHost: string;
   httpPort: number;
-  /** Embedded MQTT broker port; 0 = do not start the embedded broker listener. */
-  mqttPort: number;
+  /** Embedded MQTT broker port (0 = any free port); null = no embedded broker ('off'). */
+  mqttPort: number | null;
   mqttHost: string;
   dataDir: string;
   /** PostgreSQL server; when unset the embedded PGlite in dataDir is used. */
@@ -63,6 +63,9 @@ export const configVariables = [
   'VIGIL_TLS_KEY_FILE',
 ] as const;
 
+/** Settings of the `vigil` CLI as a client of a running server (not server configuration). */
+export const clientVariables = ['VIGIL_URL', 'VIGIL_TOKEN', 'VIGIL_CLI_HOME'] as const;
+
 function bad(name: string, value: string, expected: string): never {
   throw new VigilError('VIGIL_ERR_CONFIG_INVALID', `${name}=${JSON.stringify(value)} is invalid: expected ${expected}`, 1, {
     variable: name,
@@ -105,7 +108,8 @@ function str(env: Env, name: string): string | undefined {
 
 export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config {
   for (const key of Object.keys(env)) {
-    if (key.startsWith('VIGIL_') && !(configVariables as readonly string[]).includes(key) && !key.startsWith('VIGIL_TEST_')) {
+    const known = (configVariables as readonly string[]).includes(key) || (clientVariables as readonly string[]).includes(key);
+    if (key.startsWith('VIGIL_') && !known && !key.startsWith('VIGIL_TEST_')) {
       throw new VigilError('VIGIL_ERR_CONFIG_UNKNOWN', `${key} is not a Vigil setting (see .env.example)`, 1, {
         variable: key,
       });
@@ -125,7 +129,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     httpHost: env['VIGIL_HTTP_HOST'] || '0.0.0.0',
     httpPort: int(env, 'VIGIL_HTTP_PORT', 8080, 0, 65535),
     mqttHost: env['VIGIL_MQTT_HOST'] || '0.0.0.0',
-    mqttPort: int(env, 'VIGIL_MQTT_PORT', 1883, 0, 65535),
+    mqttPort: env['VIGIL_MQTT_PORT'] === 'off' ? null : int(env, 'VIGIL_MQTT_PORT', 1883, 0, 65535),
     dataDir: isAbsolute(dataDir) ? dataDir : resolve(cwd, dataDir),
     databaseUrl: url(env, 'VIGIL_DATABASE_URL', ['postgres:', 'postgresql:']),
     mqttUrl: url(env, 'VIGIL_MQTT_URL', ['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'ws:', 'wss:']),

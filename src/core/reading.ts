@@ -29,6 +29,11 @@ export interface ReadingComponent {
   unit: string;
   /** Extra codings (for example the MDC code the device sent). */
   codings?: Coding[];
+  /**
+   * The value and unit as the device sent them, when a conversion happened (a kPa cuff). Added by
+   * normalize so a panel's original values stay recoverable like `Reading.original`; optional.
+   */
+  original?: { value: number; unit: string };
 }
 
 /**

@@ -105,3 +105,10 @@ create table fhir_resource_history (
   content jsonb not null,
   primary key (resource_type, id, version_id)
 );
+
+-- Server-generated keys (token signing key); created on first start, never a built-in value.
+create table server_key (
+  name text primary key,
+  value text not null,
+  created_at timestamptz not null default now()
+);

@@ -1,7 +1,8 @@
 import postgres from 'postgres';
 import type { Database, Sql } from '../database.ts';
 
-type Pg = postgres.Sql<Record<string, never>>;
+// biome-ignore lint/suspicious/noExplicitAny: the driver's custom-type map is typed per type name
+type Pg = postgres.Sql<any>;
 type Params = postgres.ParameterOrJSON<never>[];
 
 /** A PostgreSQL server through porsager's `postgres` driver (pooled connections). */

@@ -1,0 +1,20 @@
+#!/usr/bin/env node
+// The `vigil` command. Vigil runs on Node.js 24 (TypeScript by type stripping); when started by an
+// older Node, re-run with the Node 24 that `npm ci` installed into node_modules (the `node` package).
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const major = Number(process.versions.node.split('.')[0]);
+if (major < 24) {
+  const pinned = fileURLToPath(new URL('../node_modules/node/bin/node', import.meta.url));
+  if (!existsSync(pinned)) {
+    process.stderr.write(`vigil: needs Node.js 24 (found ${process.version}); run \`npm ci\` first\n`);
+    process.exit(1);
+  }
+  const r = spawnSync(pinned, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
+  process.exit(r.status ?? 1);
+} else {
+  const { main } = await import('../src/cli/main.ts');
+  process.exitCode = await main(process.argv.slice(2));
+}

@@ -1,0 +1,48 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import helmet from '@fastify/helmet';
+import { newId } from '../core/ids.ts';
+import type { ApiContext } from './context.ts';
+import { registerErrorHandler } from './errors.ts';
+import { authRoutes } from './routes/auth.ts';
+import { deviceRoutes } from './routes/devices.ts';
+import { healthRoutes } from './routes/health.ts';
+import { ingestRoutes } from './routes/ingest.ts';
+import { readingRoutes } from './routes/readings.ts';
+
+/** Extra route plugins other modules contribute (FHIR, alerts, dashboard, …), wired by server.ts. */
+export type RoutePlugin = (app: FastifyInstance, ctx: ApiContext) => Promise<void>;
+
+export async function buildApp(ctx: ApiContext, extra: RoutePlugin[] = []): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: ctx.log.child({ component: 'http' }) as FastifyBaseLogger,
+    disableRequestLogging: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && /^[\w.-]{1,64}$/.test(given) ? given : newId();
+    },
+    requestIdHeader: false,
+    bodyLimit: ctx.maxPayloadBytes,
+    trustProxy: false,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    ctx.metrics.httpRequests.inc({
+      method: request.method,
+      route: request.routeOptions.url ?? 'unmatched',
+      status: String(reply.statusCode),
+    });
+  });
+  await app.register(helmet, { contentSecurityPolicy: false, global: true });
+  registerErrorHandler(app);
+  await app.register(async (a) => healthRoutes(a, ctx));
+  await app.register(async (a) => authRoutes(a, ctx));
+  await app.register(async (a) => deviceRoutes(a, ctx));
+  await app.register(async (a) => readingRoutes(a, ctx));
+  await app.register(async (a) => ingestRoutes(a, ctx));
+  for (const plugin of extra) await app.register(async (a) => plugin(a, ctx));
+  return app;
+}

@@ -1,0 +1,27 @@
+import type { TokenService } from '../auth/token-service.ts';
+import type { Clock } from '../core/clock.ts';
+import type { Logger } from '../core/logger.ts';
+import type { Metrics } from '../core/metrics.ts';
+import type { DeviceService } from '../devices/device-service.ts';
+import type { IngestService } from '../ingest/ingest-service.ts';
+import type { Database } from '../store/database.ts';
+import type { DeadLetterRepository } from '../store/dead-letter-repository.ts';
+import type { ObservationRepository } from '../store/observation-repository.ts';
+import type { UserRepository } from '../store/user-repository.ts';
+
+/** What the HTTP layer needs, built by the composition root (server.ts). */
+export interface ApiContext {
+  db: Database;
+  clock: Clock;
+  log: Logger;
+  metrics: Metrics;
+  tokens: TokenService;
+  users: UserRepository;
+  devices: DeviceService;
+  observations: ObservationRepository;
+  deadLetters: DeadLetterRepository;
+  ingest: IngestService;
+  maxPayloadBytes: number;
+  /** Readiness of parts other than the database (the MQTT broker or its connection). */
+  readiness: Array<{ name: string; check: () => Promise<boolean> | boolean }>;
+}

@@ -1,0 +1,126 @@
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import { deviceKinds } from '../../devices/device-service.ts';
+import { readingToJson } from '../reading-json.ts';
+import { requireRoles } from '../auth-hooks.ts';
+import type { ApiContext } from '../context.ts';
+
+const Id = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+const Time = Type.String({ minLength: 10, maxLength: 40 });
+
+/** Device registry: register (secret shown once), rotate, revoke, assign to a patient for a period. */
+export async function deviceRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
+  const admin = requireRoles(ctx, ['admin']);
+  const staff = requireRoles(ctx, ['admin', 'clinician', 'nurse']);
+
+  app.post(
+    '/api/v1/devices',
+    {
+      preHandler: admin,
+      schema: {
+        body: Type.Object(
+          {
+            id: Type.String({ minLength: 1, maxLength: 64 }),
+            kind: Type.Union(deviceKinds.map((k) => Type.Literal(k))),
+            identifier: Type.Optional(Type.String({ maxLength: 200 })),
+            manufacturer: Type.Optional(Type.String({ maxLength: 200 })),
+            model: Type.Optional(Type.String({ maxLength: 200 })),
+            serial: Type.Optional(Type.String({ maxLength: 200 })),
+            firmware: Type.Optional(Type.String({ maxLength: 200 })),
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request, reply) => {
+      const { device, secret } = await ctx.devices.register(request.body as Parameters<ApiContext['devices']['register']>[0]);
+      request.log.info({ deviceId: device.id, event: 'device-registered' }, 'device registered');
+      return reply.status(201).send({ device, secret });
+    },
+  );
+
+  app.get(
+    '/api/v1/devices',
+    {
+      preHandler: staff,
+      schema: {
+        querystring: Type.Object({
+          kind: Type.Optional(Type.String()),
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+          offset: Type.Optional(Type.Integer({ minimum: 0 })),
+        }),
+      },
+    },
+    async (request) => {
+      const q = request.query as { kind?: string; limit?: number; offset?: number };
+      return { devices: await ctx.devices.list(q) };
+    },
+  );
+
+  app.get('/api/v1/devices/:id', { preHandler: staff, schema: { params: Id } }, async (request) => {
+    const { id } = request.params as { id: string };
+    return { device: await ctx.devices.get(id), assignments: await ctx.devices.assignments(id) };
+  });
+
+  app.post('/api/v1/devices/:id/rotate', { preHandler: admin, schema: { params: Id } }, async (request) => {
+    const { id } = request.params as { id: string };
+    const { secret } = await ctx.devices.rotate(id);
+    request.log.info({ deviceId: id, event: 'device-credential-rotated' }, 'device credential rotated');
+    return { id, secret };
+  });
+
+  app.post('/api/v1/devices/:id/revoke', { preHandler: admin, schema: { params: Id } }, async (request) => {
+    const { id } = request.params as { id: string };
+    await ctx.devices.revoke(id);
+    request.log.info({ deviceId: id, event: 'device-credential-revoked' }, 'device credential revoked');
+    return { id, revoked: true };
+  });
+
+  app.post(
+    '/api/v1/devices/:id/assignments',
+    {
+      preHandler: admin,
+      schema: {
+        params: Id,
+        body: Type.Object(
+          { patientId: Type.String({ minLength: 1, maxLength: 64 }), start: Type.Optional(Time), end: Type.Optional(Time) },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params as { id: string };
+      const b = request.body as { patientId: string; start?: string; end?: string };
+      const assignment = await ctx.devices.assign(id, b.patientId, b.start, b.end);
+      const attributed = await ctx.observations.attribute(id, b.patientId, assignment.periodStart, assignment.periodEnd);
+      return reply.status(201).send({ assignment, attributedReadings: attributed.length });
+    },
+  );
+
+  app.get('/api/v1/devices/:id/assignments', { preHandler: staff, schema: { params: Id } }, async (request) => {
+    const { id } = request.params as { id: string };
+    await ctx.devices.get(id);
+    return { assignments: await ctx.devices.assignments(id) };
+  });
+
+  app.post(
+    '/api/v1/devices/:id/unassign',
+    { preHandler: admin, schema: { params: Id, body: Type.Optional(Type.Object({ at: Type.Optional(Time) })) } },
+    async (request) => {
+      const { id } = request.params as { id: string };
+      const at = (request.body as { at?: string } | undefined)?.at;
+      return { assignment: (await ctx.devices.unassign(id, at)) ?? null };
+    },
+  );
+
+  app.get(
+    '/api/v1/devices/:id/readings',
+    { preHandler: staff, schema: { params: Id, querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) }) } },
+    async (request) => {
+      const { id } = request.params as { id: string };
+      await ctx.devices.get(id);
+      const { limit } = request.query as { limit?: number };
+      return { readings: (await ctx.observations.latestForDevice(id, limit ?? 50)).map(readingToJson) };
+    },
+  );
+}

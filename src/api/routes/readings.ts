@@ -1,0 +1,71 @@
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import { VigilError } from '../../core/errors.ts';
+import { requireRoles } from '../auth-hooks.ts';
+import type { ApiContext } from '../context.ts';
+import { readingToJson } from '../reading-json.ts';
+
+/** Readings and dead letters through the management API. */
+export async function readingRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
+  const staff = requireRoles(ctx, ['admin', 'clinician', 'nurse']);
+  const admin = requireRoles(ctx, ['admin']);
+
+  app.get('/api/v1/readings/:id', { preHandler: staff, schema: { params: Type.Object({ id: Type.String() }) } }, async (request) => {
+    const { id } = request.params as { id: string };
+    const r = await ctx.observations.get(id);
+    if (!r) throw new VigilError('VIGIL_ERR_API_NOT_FOUND', `reading ${id} not found`, 404);
+    return readingToJson(r);
+  });
+
+  app.get(
+    '/api/v1/dead-letters',
+    {
+      preHandler: admin,
+      schema: {
+        querystring: Type.Object({
+          deviceId: Type.Optional(Type.String()),
+          reason: Type.Optional(Type.String()),
+          pending: Type.Optional(Type.Boolean()),
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+        }),
+      },
+    },
+    async (request) => {
+      const q = request.query as { deviceId?: string; reason?: string; pending?: boolean; limit?: number };
+      const letters = await ctx.deadLetters.list({
+        ...(q.deviceId ? { deviceId: q.deviceId } : {}),
+        ...(q.reason ? { reasonCode: q.reason } : {}),
+        pendingOnly: q.pending ?? false,
+        limit: q.limit ?? 100,
+      });
+      return { deadLetters: letters.map(({ payload, ...l }) => ({ ...l, payloadBytes: payload.length })) };
+    },
+  );
+
+  app.get('/api/v1/dead-letters/:id', { preHandler: admin, schema: { params: Type.Object({ id: Type.String() }) } }, async (request) => {
+    const { id } = request.params as { id: string };
+    const l = await ctx.deadLetters.get(id);
+    if (!l) throw new VigilError('VIGIL_ERR_API_NOT_FOUND', `dead letter ${id} not found`, 404);
+    const { payload, ...rest } = l;
+    return { ...rest, payloadBase64: payload.toString('base64'), payloadText: payload.toString('utf8') };
+  });
+
+  // Replay: run the kept payload through ingest again (after a fix to the device, a template, or an assignment).
+  app.post('/api/v1/dead-letters/:id/replay', { preHandler: admin, schema: { params: Type.Object({ id: Type.String() }) } }, async (request) => {
+    const { id } = request.params as { id: string };
+    const l = await ctx.deadLetters.get(id);
+    if (!l) throw new VigilError('VIGIL_ERR_API_NOT_FOUND', `dead letter ${id} not found`, 404);
+    if (!l.deviceId) throw new VigilError('VIGIL_ERR_INGEST_REPLAY_NO_DEVICE', 'dead letter has no device to replay as', 409);
+    const format = l.topic ? (l.topic.includes('/gatt/') ? `gatt:${l.topic.split('/').at(-1)}` : l.topic.endsWith('/mdc') ? 'mdc' : 'json') : 'json';
+    const results = await ctx.ingest.ingest({
+      transport: l.transport as 'mqtt' | 'http',
+      deviceId: l.deviceId,
+      format,
+      payload: l.payload,
+      topic: l.topic ?? undefined,
+      receivedAt: ctx.clock.now(),
+    });
+    await ctx.deadLetters.markReplayed(id, results);
+    return { id, results };
+  });
+}

@@ -1,0 +1,110 @@
+import { randomBytes } from 'node:crypto';
+import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
+import type { Clock } from '../core/clock.ts';
+import { VigilError } from '../core/errors.ts';
+import { newId } from '../core/ids.ts';
+import type { Database } from '../store/database.ts';
+
+export const Role = {
+  admin: 'admin',
+  clinician: 'clinician',
+  nurse: 'nurse',
+  patient: 'patient',
+  device: 'device',
+  integration: 'integration',
+} as const;
+export type Role = (typeof Role)[keyof typeof Role];
+
+/** Who is calling: a person, an integration or a device. */
+export interface Principal {
+  kind: 'user' | 'integration' | 'device';
+  id: string;
+  username?: string;
+  roles: Role[];
+  /** SMART-style scopes for integrations (e.g. system/Observation.read). */
+  scopes: string[];
+  patientId?: string | null;
+  practitionerId?: string | null;
+  /** Token id (jti), for revocation. */
+  tokenId?: string;
+}
+
+const issuer = 'vigil';
+const audience = 'vigil-api';
+
+/**
+ * Short-lived access tokens (JWT, HS256) signed with a key generated on first start and kept in the
+ * database — never a built-in value.
+ */
+export class TokenService {
+  readonly #key: Uint8Array;
+  readonly #clock: Clock;
+  readonly accessTtlSeconds: number;
+
+  private constructor(key: Uint8Array, clock: Clock, ttl: number) {
+    this.#key = key;
+    this.#clock = clock;
+    this.accessTtlSeconds = ttl;
+  }
+
+  static async load(db: Database, clock: Clock, accessTtlSeconds = 900): Promise<TokenService> {
+    const fresh = randomBytes(32).toString('base64');
+    await db.query(`insert into server_key (name, value) values ('jwt-hs256', $1) on conflict (name) do nothing`, [fresh]);
+    const rows = await db.query<{ value: string }>(`select value from server_key where name = 'jwt-hs256'`);
+    const value = rows[0]?.value;
+    if (!value) throw new Error('token signing key missing');
+    return new TokenService(Buffer.from(value, 'base64'), clock, accessTtlSeconds);
+  }
+
+  async issue(p: Principal, ttlSeconds = this.accessTtlSeconds): Promise<{ token: string; expiresIn: number; jti: string }> {
+    const now = Math.floor(this.#clock.now() / 1000);
+    const jti = newId();
+    const token = await new SignJWT({
+      kind: p.kind,
+      roles: p.roles,
+      scope: p.scopes.join(' '),
+      ...(p.username ? { username: p.username } : {}),
+      ...(p.patientId ? { patient: p.patientId } : {}),
+      ...(p.practitionerId ? { practitioner: p.practitionerId } : {}),
+    })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setIssuer(issuer)
+      .setAudience(audience)
+      .setSubject(p.id)
+      .setJti(jti)
+      .setIssuedAt(now)
+      .setExpirationTime(now + ttlSeconds)
+      .sign(this.#key);
+    return { token, expiresIn: ttlSeconds, jti };
+  }
+
+  async verify(token: string): Promise<Principal> {
+    try {
+      const { payload } = await jwtVerify(token, this.#key, {
+        issuer,
+        audience,
+        algorithms: ['HS256'],
+        currentDate: new Date(this.#clock.now()),
+      });
+      const kind = payload['kind'];
+      if (kind !== 'user' && kind !== 'integration' && kind !== 'device') throw new Error('bad kind');
+      return {
+        kind,
+        id: payload.sub as string,
+        roles: (payload['roles'] as Role[]) ?? [],
+        scopes: typeof payload['scope'] === 'string' && payload['scope'] ? (payload['scope'] as string).split(' ') : [],
+        ...(typeof payload['username'] === 'string' ? { username: payload['username'] } : {}),
+        patientId: (payload['patient'] as string | undefined) ?? null,
+        practitionerId: (payload['practitioner'] as string | undefined) ?? null,
+        ...(payload.jti ? { tokenId: payload.jti } : {}),
+      };
+    } catch (e) {
+      const expired = e instanceof joseErrors.JWTExpired;
+      throw new VigilError(
+        expired ? 'VIGIL_ERR_AUTH_TOKEN_EXPIRED' : 'VIGIL_ERR_AUTH_TOKEN_INVALID',
+        expired ? 'access token expired' : 'access token is invalid',
+        401,
+      );
+    }
+  }
+}

@@ -1,0 +1,74 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { VigilError } from '../core/errors.ts';
+
+/**
+ * The CLI talks to a running Vigil over its HTTP API (so it works while embedded PGlite holds the
+ * data). Server: --url, VIGIL_URL, the saved login, or http://localhost:8080. Token: --token,
+ * VIGIL_TOKEN, or the one `vigil login` saved (file mode 0600).
+ */
+const credentialsFile = () => join(process.env['VIGIL_CLI_HOME'] ?? join(homedir(), '.vigil'), 'credentials.json');
+
+interface Saved {
+  url: string;
+  token: string;
+}
+
+function readSaved(): Saved | undefined {
+  try {
+    return JSON.parse(readFileSync(credentialsFile(), 'utf8')) as Saved;
+  } catch {
+    return undefined;
+  }
+}
+
+export function saveLogin(s: Saved): void {
+  const f = credentialsFile();
+  mkdirSync(join(f, '..'), { recursive: true, mode: 0o700 });
+  writeFileSync(f, JSON.stringify(s), { mode: 0o600 });
+}
+
+export interface ClientOptions {
+  url?: string | undefined;
+  token?: string | undefined;
+}
+
+export class ApiClient {
+  readonly url: string;
+  readonly #token: string | undefined;
+
+  constructor(opts: ClientOptions = {}) {
+    const saved = readSaved();
+    this.url = (opts.url ?? process.env['VIGIL_URL'] ?? saved?.url ?? 'http://localhost:8080').replace(/\/$/, '');
+    this.#token = opts.token ?? process.env['VIGIL_TOKEN'] ?? saved?.token;
+  }
+
+  async request<T = unknown>(method: string, path: string, body?: unknown, auth = true): Promise<T> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (auth) {
+      if (!this.#token) throw new VigilError('VIGIL_ERR_CLI_NOT_LOGGED_IN', 'not signed in: run `vigil login` or set VIGIL_TOKEN', 1);
+      headers['authorization'] = `Bearer ${this.#token}`;
+    }
+    let res: Response;
+    try {
+      res = await fetch(`${this.url}${path}`, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+    } catch (e) {
+      throw new VigilError('VIGIL_ERR_CLI_UNREACHABLE', `cannot reach Vigil at ${this.url} (${e instanceof Error ? e.message : e}); is it running?`, 1);
+    }
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = text;
+    }
+    if (!res.ok) {
+      const err = (json as { error?: { code?: string; message?: string } } | undefined)?.error;
+      const issue = (json as { issue?: Array<{ diagnostics?: string }> } | undefined)?.issue?.[0]?.diagnostics;
+      throw new VigilError(err?.code ?? `VIGIL_ERR_HTTP_${res.status}`, err?.message ?? issue ?? `HTTP ${res.status}`, 1);
+    }
+    return json as T;
+  }
+}

@@ -1,0 +1,11 @@
+import type { Command } from '../command.ts';
+
+/** Every `vigil` subcommand, loaded lazily so `vigil --help` stays fast. */
+export const commands: Record<string, () => Promise<{ command: Command }>> = {
+  start: () => import('./start.ts'),
+  migrate: () => import('./migrate.ts'),
+  login: () => import('./login.ts'),
+  device: () => import('./device.ts'),
+  'dead-letters': () => import('./dead-letters.ts'),
+  replay: () => import('./replay.ts'),
+};

@@ -1,0 +1,238 @@
+import type { Clock } from '../core/clock.ts';
+import { isVigilError, VigilError } from '../core/errors.ts';
+import { newId } from '../core/ids.ts';
+import type { Logger } from '../core/logger.ts';
+import type { DeviceStatusReport, Reading, Transport } from '../core/reading.ts';
+import type { BatchWriter, PendingDeadLetter } from './batch-writer.ts';
+
+/** A reading as a payload profile produces it, before ingest gives it identity and attribution. */
+export type ReadingDraft = Omit<Reading, 'id' | 'patientId' | 'transport' | 'received' | 'idempotencyKey'> & {
+  messageId?: string | undefined;
+};
+
+export interface NormalizeInput {
+  /** 'json' (native reading), 'gatt:<characteristic>', 'mdc', 'template:<name>' */
+  format: string;
+  /** Raw bytes for GATT; a parsed JSON value otherwise. */
+  payload: unknown;
+  deviceId: string;
+  receivedAt: number;
+  glucoseUnit: 'mg/dL' | 'mmol/L';
+}
+
+export interface NormalizeOutput {
+  readings: ReadingDraft[];
+  status?: DeviceStatusReport | undefined;
+}
+
+/** The normalize stage as ingest sees it: pure, throws a coded VigilError on bad input. */
+export type Normalizer = (input: NormalizeInput) => NormalizeOutput;
+
+export interface Attribution {
+  patientAt(deviceId: string, effective: string): Promise<string | null>;
+}
+
+export interface DuplicateLookup {
+  idsByKey(keys: readonly string[]): Promise<Map<string, string>>;
+}
+
+export interface IngestEnvelope {
+  transport: Transport;
+  deviceId: string;
+  format: string;
+  payload: Buffer;
+  topic?: string | undefined;
+  contentType?: string | undefined;
+  receivedAt: number;
+}
+
+export type ItemResult =
+  | { status: 'accepted'; ids: string[] }
+  | { status: 'duplicate'; ids: string[] }
+  | { status: 'rejected'; reason: string; message: string; deadLetterId: string };
+
+const maxItemsPerRequest = 5_000;
+
+/**
+ * Ingest: an authenticated device's payload → normalized, attributed readings committed durably
+ * (the returned promise resolves only after commit) → per-item results. What is refused is kept as a
+ * dead letter with its reason; nothing is dropped silently.
+ */
+export class IngestService {
+  readonly #normalize: Normalizer;
+  readonly #attribution: Attribution;
+  readonly #duplicates: DuplicateLookup;
+  readonly #writer: BatchWriter;
+  readonly #clock: Clock;
+  readonly #log: Logger;
+  readonly #glucoseUnit: 'mg/dL' | 'mmol/L';
+
+  constructor(opts: {
+    normalize: Normalizer;
+    attribution: Attribution;
+    duplicates: DuplicateLookup;
+    writer: BatchWriter;
+    clock: Clock;
+    log: Logger;
+    glucoseUnit: 'mg/dL' | 'mmol/L';
+  }) {
+    this.#normalize = opts.normalize;
+    this.#attribution = opts.attribution;
+    this.#duplicates = opts.duplicates;
+    this.#writer = opts.writer;
+    this.#clock = opts.clock;
+    this.#log = opts.log;
+    this.#glucoseUnit = opts.glucoseUnit;
+  }
+
+  async ingest(env: IngestEnvelope): Promise<ItemResult[]> {
+    const received = new Date(env.receivedAt).toISOString();
+    const deadLetters: PendingDeadLetter[] = [];
+    const reject = (e: unknown, payload: Buffer): ItemResult => {
+      const err = isVigilError(e)
+        ? e
+        : new VigilError('VIGIL_ERR_INGEST_INTERNAL', 'the payload could not be processed', 500);
+      if (!isVigilError(e)) this.#log.error({ err: e, deviceId: env.deviceId }, 'normalizer failed unexpectedly');
+      const id = newId();
+      deadLetters.push({
+        id,
+        received,
+        transport: env.transport,
+        deviceId: env.deviceId,
+        topic: env.topic ?? null,
+        reasonCode: err.code,
+        reason: err.message,
+        contentType: env.contentType ?? null,
+        payload,
+      });
+      return { status: 'rejected', reason: err.code, message: err.message, deadLetterId: id };
+    };
+
+    // Split the payload into items: each JSON reading is judged on its own.
+    const items: Array<{ payload: unknown; raw: Buffer }> = [];
+    const results: Array<ItemResult | undefined> = [];
+    if (env.format === 'json' || env.format.startsWith('template:') || env.format === 'mdc') {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(env.payload.toString('utf8'));
+      } catch {
+        results.push(
+          reject(new VigilError('VIGIL_ERR_INGEST_MALFORMED_JSON', 'payload is not valid JSON'), env.payload),
+        );
+        parsed = undefined;
+      }
+      if (parsed !== undefined) {
+        const list = Array.isArray(parsed)
+          ? parsed
+          : parsed && typeof parsed === 'object' && Array.isArray((parsed as { readings?: unknown }).readings)
+            ? (parsed as { readings: unknown[] }).readings
+            : [parsed];
+        if (list.length === 0) {
+          results.push(reject(new VigilError('VIGIL_ERR_INGEST_EMPTY', 'payload holds no reading'), env.payload));
+        } else if (list.length > maxItemsPerRequest) {
+          results.push(
+            reject(
+              new VigilError('VIGIL_ERR_INGEST_TOO_MANY', `at most ${maxItemsPerRequest} readings per request`),
+              env.payload.subarray(0, 64 * 1024),
+            ),
+          );
+        } else {
+          for (const item of list) items.push({ payload: item, raw: Buffer.from(JSON.stringify(item)) });
+        }
+      }
+    } else {
+      items.push({ payload: env.payload, raw: env.payload });
+    }
+
+    const readings: Reading[] = [];
+    const statuses: DeviceStatusReport[] = [];
+    const perItem: Array<{ index: number; readings: Reading[] }> = [];
+    const seenKeys = new Map<string, Reading>();
+    for (const item of items) {
+      const index = results.length;
+      results.push(undefined);
+      let out: NormalizeOutput;
+      try {
+        out = this.#normalize({
+          format: env.format,
+          payload: item.payload,
+          deviceId: env.deviceId,
+          receivedAt: env.receivedAt,
+          glucoseUnit: this.#glucoseUnit,
+        });
+        if (out.readings.length === 0 && !out.status) {
+          throw new VigilError('VIGIL_ERR_INGEST_EMPTY', 'payload holds no reading');
+        }
+      } catch (e) {
+        results[index] = reject(e, item.raw);
+        continue;
+      }
+      if (out.status) statuses.push({ ...out.status, deviceId: env.deviceId, received });
+      const mine: Reading[] = [];
+      for (const draft of out.readings) {
+        const { messageId, ...rest } = draft;
+        const key = `${env.deviceId}|${messageId ? `m:${messageId}` : `t:${draft.effective}`}|${draft.code}`;
+        const prior = seenKeys.get(key);
+        if (prior) {
+          mine.push(prior); // the same reading twice in one request counts once
+          continue;
+        }
+        const reading: Reading = {
+          ...rest,
+          id: newId(),
+          deviceId: env.deviceId,
+          patientId: await this.#attribution.patientAt(env.deviceId, draft.effective),
+          transport: env.transport,
+          received,
+          idempotencyKey: key,
+        };
+        seenKeys.set(key, reading);
+        readings.push(reading);
+        mine.push(reading);
+      }
+      perItem.push({ index, readings: mine });
+    }
+    if (statuses.length === 0 && readings.length > 0) {
+      statuses.push({ deviceId: env.deviceId, patientId: null, effective: received, received });
+    }
+
+    const { inserted } = await this.#writer.write({ readings, deadLetters, statuses });
+    const dupKeys = readings.filter((r) => !inserted.has(r.id)).map((r) => r.idempotencyKey);
+    const originals = dupKeys.length > 0 ? await this.#duplicates.idsByKey(dupKeys) : new Map<string, string>();
+    for (const { index, readings: rs } of perItem) {
+      if (rs.length === 0) {
+        results[index] = { status: 'accepted', ids: [] };
+        continue;
+      }
+      const fresh = rs.filter((r) => inserted.has(r.id));
+      results[index] =
+        fresh.length > 0
+          ? { status: 'accepted', ids: rs.map((r) => (inserted.has(r.id) ? r.id : (originals.get(r.idempotencyKey) ?? r.id))) }
+          : { status: 'duplicate', ids: rs.map((r) => originals.get(r.idempotencyKey) ?? r.id) };
+    }
+    return results as ItemResult[];
+  }
+
+  /** Payload refused before it could be read (oversize, unknown topic): kept as a dead letter. */
+  async refuse(env: IngestEnvelope, error: VigilError): Promise<ItemResult> {
+    const id = newId();
+    await this.#writer.write({
+      readings: [],
+      statuses: [],
+      deadLetters: [
+        {
+          id,
+          received: new Date(env.receivedAt || this.#clock.now()).toISOString(),
+          transport: env.transport,
+          deviceId: env.deviceId,
+          topic: env.topic ?? null,
+          reasonCode: error.code,
+          reason: error.message,
+          contentType: env.contentType ?? null,
+          payload: env.payload,
+        },
+      ],
+    });
+    return { status: 'rejected', reason: error.code, message: error.message, deadLetterId: id };
+  }
+}

@@ -1,0 +1,145 @@
+import { createServer as createNetServer, type Server } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { createServer as createTlsServer } from 'node:tls';
+import { Aedes, type AuthenticateError, type Client } from 'aedes';
+import { VigilError } from '../../core/errors.ts';
+import type { Logger } from '../../core/logger.ts';
+import type { Metrics } from '../../core/metrics.ts';
+import type { IngestService } from '../ingest-service.ts';
+import { parseDeviceTopic } from './topics.ts';
+
+export interface DeviceAuthenticator {
+  authenticate(deviceId: string, secret: string): Promise<boolean>;
+}
+
+const deviceOf = new WeakMap<Client, string>();
+
+function authError(message: string, returnCode: 4 | 5): AuthenticateError {
+  return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
+}
+
+/**
+ * The embedded MQTT broker (Aedes). Devices connect with username = device id and password = its
+ * secret; each may publish only under devices/{its id}/…. A QoS 1 PUBACK is sent only after the
+ * reading is durably committed: Aedes asks `authorizePublish` before it acknowledges, so ingest
+ * runs there and the callback fires after the commit.
+ */
+export class EmbeddedBroker {
+  readonly #aedes: Aedes;
+  readonly #server: Server;
+  readonly #log: Logger;
+
+  private constructor(aedes: Aedes, server: Server, log: Logger) {
+    this.#aedes = aedes;
+    this.#server = server;
+    this.#log = log;
+  }
+
+  static async create(opts: {
+    devices: DeviceAuthenticator;
+    ingest: IngestService;
+    log: Logger;
+    metrics: Metrics;
+    maxPayloadBytes: number;
+    tls?: { certFile: string; keyFile: string } | undefined;
+  }): Promise<EmbeddedBroker> {
+    const { devices, ingest, log, metrics, maxPayloadBytes } = opts;
+    const aedes = await Aedes.createBroker({
+      authenticate: (client, username, password, done) => {
+        if (!username || !password) {
+          done(authError('username (device id) and password (device secret) are required', 4), false);
+          return;
+        }
+        devices.authenticate(username, password.toString('utf8')).then(
+          (ok) => {
+            if (ok) {
+              deviceOf.set(client, username);
+              done(null, true);
+            } else {
+              log.warn({ deviceId: username, event: 'mqtt-auth-failed' }, 'MQTT connect refused: bad credentials');
+              done(authError('bad device id or secret', 4), false);
+            }
+          },
+          (err) => {
+            log.error({ err }, 'MQTT authentication failed');
+            done(authError('authentication unavailable', 4), false);
+          },
+        );
+      },
+      authorizeSubscribe: (client, sub, done) => {
+        const deviceId = deviceOf.get(client);
+        // Devices may listen only to their own command topic; nothing else is readable through the broker.
+        if (deviceId && sub.topic.startsWith(`devices/${deviceId}/commands`)) done(null, sub);
+        else done(new Error('subscription not allowed'), null);
+      },
+      authorizePublish: (client, packet, done) => {
+        const deviceId = client ? deviceOf.get(client) : undefined;
+        const topic = parseDeviceTopic(packet.topic);
+        if (!client || !deviceId || !topic || topic.deviceId !== deviceId) {
+          log.warn({ deviceId, event: 'mqtt-topic-denied' }, 'MQTT publish refused: not this device’s topic');
+          done(new Error('publishing to this topic is not allowed'));
+          return;
+        }
+        const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+        const env = {
+          transport: 'mqtt' as const,
+          deviceId,
+          format: topic.format,
+          payload,
+          topic: packet.topic,
+          receivedAt: Date.now(),
+        };
+        const work =
+          payload.length > maxPayloadBytes
+            ? ingest.refuse(
+                { ...env, payload: payload.subarray(0, 4096) },
+                new VigilError('VIGIL_ERR_INGEST_OVERSIZE', `payload exceeds ${maxPayloadBytes} bytes (first 4 KiB kept)`),
+              )
+            : ingest.ingest(env);
+        work.then(
+          () => done(null),
+          (err) => {
+            // Not durable: no PUBACK. The device keeps the message and sends it again.
+            log.error({ err, deviceId }, 'MQTT reading not committed; withholding PUBACK');
+            done(new Error('not stored'));
+          },
+        );
+      },
+    });
+    aedes.on('client', () => metrics.mqttClients.inc());
+    aedes.on('clientDisconnect', () => metrics.mqttClients.dec());
+    const server = opts.tls
+      ? createTlsServer(
+          { cert: readFileSync(opts.tls.certFile), key: readFileSync(opts.tls.keyFile) },
+          aedes.handle as (s: unknown) => void,
+        )
+      : createNetServer(aedes.handle as (s: unknown) => void);
+    return new EmbeddedBroker(aedes, server, log);
+  }
+
+  listen(port: number, host: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error) => reject(err);
+      this.#server.once('error', onError);
+      this.#server.listen(port, host, () => {
+        this.#server.off('error', onError);
+        const addr = this.#server.address();
+        resolve(typeof addr === 'object' && addr ? addr.port : port);
+      });
+    });
+  }
+
+  get clients(): number {
+    return this.#aedes.connectedClients;
+  }
+
+  /** Stops accepting connections; in-flight publishes finish before ingest closes. */
+  stopAccepting(): void {
+    this.#server.close();
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => this.#aedes.close(() => resolve()));
+    this.#log.debug('embedded MQTT broker closed');
+  }
+}

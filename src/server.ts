@@ -1,0 +1,270 @@
+import { readFileSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import { type RoutePlugin, buildApp } from './api/app.ts';
+import type { ApiContext } from './api/context.ts';
+import { bootstrapAdmin } from './auth/bootstrap-admin.ts';
+import { TokenService } from './auth/token-service.ts';
+import type { Config } from './config/config.ts';
+import { type Clock, systemClock } from './core/clock.ts';
+import { VigilError, errorMessage } from './core/errors.ts';
+import { createLogger, type Logger } from './core/logger.ts';
+import { createMetrics, type Metrics } from './core/metrics.ts';
+import type { DeviceStatusReport, Reading } from './core/reading.ts';
+import { DeviceService, SqlPatientDirectory } from './devices/device-service.ts';
+import { BatchWriter } from './ingest/batch-writer.ts';
+import { IngestService } from './ingest/ingest-service.ts';
+import { EmbeddedBroker } from './ingest/mqtt/embedded-broker.ts';
+import { ExternalBrokerClient } from './ingest/mqtt/external-broker-client.ts';
+import { normalizeForIngest } from './ingest/normalizer.ts';
+import type { Database } from './store/database.ts';
+import { DeadLetterRepository } from './store/dead-letter-repository.ts';
+import { DeviceRepository } from './store/device-repository.ts';
+import { migrate } from './store/migrate.ts';
+import { ObservationRepository } from './store/observation-repository.ts';
+import { openDatabase } from './store/open-database.ts';
+import { UserRepository } from './store/user-repository.ts';
+
+export interface StartOptions {
+  log?: Logger;
+  clock?: Clock;
+  /** Where the once-only lines (admin password, URLs) go; default stdout. */
+  print?: (line: string) => void;
+  routes?: RoutePlugin[];
+}
+
+/** Listener of committed readings (detection, live feed). Called after the commit, never before. */
+export type ReadingListener = (readings: Reading[], statuses: DeviceStatusReport[]) => void;
+
+export interface Vigil {
+  config: Config;
+  db: Database;
+  log: Logger;
+  metrics: Metrics;
+  app: FastifyInstance;
+  ctx: ApiContext;
+  httpPort: number;
+  mqttPort: number | undefined;
+  httpUrl: string;
+  onReadings(listener: ReadingListener): void;
+  /** Graceful stop: stop accepting, commit what was accepted, close. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The composition root: builds the adapters the configuration names and wires the stages
+ * ingest → normalize → store → (listeners: detect, alerts, live feed). The only place that knows
+ * which adapters exist.
+ */
+export async function startVigil(config: Config, opts: StartOptions = {}): Promise<Vigil> {
+  const log = opts.log ?? createLogger(config.logLevel);
+  const clock = opts.clock ?? systemClock;
+  const print = opts.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const metrics = createMetrics();
+  const cleanups: Array<() => Promise<void>> = [];
+  const fail = async (e: unknown): Promise<never> => {
+    for (const c of cleanups.reverse()) await c().catch(() => {});
+    throw e;
+  };
+
+  let db: Database;
+  try {
+    db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  } catch (e) {
+    throw new VigilError(
+      'VIGIL_ERR_CONFIG_DATABASE_UNREACHABLE',
+      config.databaseUrl
+        ? `cannot reach the database at VIGIL_DATABASE_URL: ${errorMessage(e)}`
+        : `cannot open the embedded database in ${config.dataDir}: ${errorMessage(e)}`,
+      1,
+    );
+  }
+  cleanups.push(() => db.close());
+
+  try {
+    const applied = await migrate(db);
+    if (applied.length > 0) log.info({ applied }, 'database migrated');
+
+    const users = new UserRepository(db);
+    const admin = await bootstrapAdmin(users, config.adminPassword);
+    const tokens = await TokenService.load(db, clock);
+    const deviceRepo = new DeviceRepository(db);
+    const devices = new DeviceService(deviceRepo, new SqlPatientDirectory(db), clock);
+    const observations = new ObservationRepository(db);
+    const deadLetters = new DeadLetterRepository(db);
+
+    const listeners: ReadingListener[] = [];
+    const writer = new BatchWriter({
+      db,
+      maxBatch: config.ingestBatchSize,
+      maxWaitMs: config.ingestBatchWaitMs,
+      sink: {
+        async commit(sql, batch) {
+          const inserted = await observations.insertBatch(sql, batch.readings);
+          await deadLetters.insertBatch(sql, batch.deadLetters);
+          const touched = new Map<string, Parameters<DeviceRepository['touch']>[1][number]>();
+          for (const s of batch.statuses) {
+            touched.set(s.deviceId, {
+              id: s.deviceId,
+              lastSeen: s.received,
+              battery: s.batteryPercent ?? touched.get(s.deviceId)?.battery,
+              clockOffsetSeconds: s.clockOffsetSeconds ?? touched.get(s.deviceId)?.clockOffsetSeconds,
+              firmware: s.firmware ?? touched.get(s.deviceId)?.firmware,
+            });
+          }
+          await deviceRepo.touch(sql, [...touched.values()]);
+          return inserted;
+        },
+      },
+      onCommitted: (readings, statuses, ms, size) => {
+        metrics.ingestBatchSeconds.observe(ms / 1000);
+        metrics.ingestBatchSize.observe(size);
+        const byTransport = new Map<string, number>();
+        for (const r of readings) byTransport.set(r.transport, (byTransport.get(r.transport) ?? 0) + 1);
+        for (const [t, n] of byTransport) metrics.readingsAccepted.inc({ transport: t }, n);
+        for (const l of listeners) {
+          try {
+            l(readings, statuses);
+          } catch (err) {
+            log.error({ err }, 'reading listener failed');
+          }
+        }
+      },
+    });
+    const ingest = new IngestService({
+      normalize: normalizeForIngest,
+      attribution: devices,
+      duplicates: observations,
+      writer,
+      clock,
+      log: log.child({ component: 'ingest' }),
+      glucoseUnit: config.glucoseUnit,
+    });
+
+    const readiness: ApiContext['readiness'] = [];
+    let broker: EmbeddedBroker | undefined;
+    let external: ExternalBrokerClient | undefined;
+    let mqttPort: number | undefined;
+    const tls =
+      config.tlsCertFile && config.tlsKeyFile ? { certFile: config.tlsCertFile, keyFile: config.tlsKeyFile } : undefined;
+    if (config.role === 'all' || config.role === 'ingest') {
+      if (config.mqttUrl) {
+        external = await ExternalBrokerClient.connect({
+          url: config.mqttUrl,
+          clientId: `vigil-ingest-${config.role}`,
+          shared: true,
+          ingest,
+          devices: { isActive: async (id) => (await deviceRepo.getSecretHash(id))?.revoked === false },
+          log: log.child({ component: 'mqtt' }),
+          maxPayloadBytes: config.maxPayloadBytes,
+        });
+        cleanups.push(() => (external as ExternalBrokerClient).close());
+        readiness.push({ name: 'mqtt', check: () => (external as ExternalBrokerClient).connected });
+      } else if (config.mqttPort !== null) {
+        broker = await EmbeddedBroker.create({
+          devices,
+          ingest,
+          log: log.child({ component: 'mqtt' }),
+          metrics,
+          maxPayloadBytes: config.maxPayloadBytes,
+          tls,
+        });
+        cleanups.push(() => (broker as EmbeddedBroker).close());
+        try {
+          mqttPort = await broker.listen(config.mqttPort, config.mqttHost);
+        } catch (e) {
+          throw listenError(e, 'VIGIL_MQTT_PORT', config.mqttPort);
+        }
+        readiness.push({ name: 'mqtt', check: () => true });
+      }
+    }
+
+    const ctx: ApiContext = {
+      db,
+      clock,
+      log,
+      metrics,
+      tokens,
+      users,
+      devices,
+      observations,
+      deadLetters,
+      ingest,
+      maxPayloadBytes: config.maxPayloadBytes,
+      readiness,
+    };
+    // Route plugins of the other modules (FHIR, alerts, dashboard, …) are added here, one line each.
+    const routes: RoutePlugin[] = [...(opts.routes ?? [])];
+    const app = await buildApp(ctx, routes);
+    cleanups.push(() => app.close());
+    let httpPort: number;
+    try {
+      const https = tls ? { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) } : undefined;
+      if (https) log.info('TLS certificate configured for HTTP and MQTT');
+      await app.listen({ port: config.httpPort, host: config.httpHost });
+      const addr = app.server.address();
+      httpPort = typeof addr === 'object' && addr ? addr.port : config.httpPort;
+    } catch (e) {
+      throw listenError(e, 'VIGIL_HTTP_PORT', config.httpPort);
+    }
+    const host = config.httpHost === '0.0.0.0' || config.httpHost === '::' ? 'localhost' : config.httpHost;
+    const httpUrl = config.publicUrl ?? `http://${host}:${httpPort}`;
+
+    print(`Vigil is running (${db.kind === 'pglite' ? `embedded PostgreSQL in ${config.dataDir}` : 'PostgreSQL server'})`);
+    print(`  HTTP API and dashboard  ${httpUrl}/`);
+    print(`  FHIR R4 API             ${httpUrl}/fhir`);
+    print(`  health / ready          ${httpUrl}/health  ${httpUrl}/ready`);
+    print(`  metrics                 ${httpUrl}/metrics`);
+    if (mqttPort !== undefined) print(`  MQTT (embedded)         mqtt://${host}:${mqttPort}  topics devices/{deviceId}/readings, devices/{deviceId}/gatt/{uuid}`);
+    if (external) print('  MQTT (external broker)  subscribed with a persistent session');
+    if (admin.created && admin.generated) {
+      print('');
+      print('  First start: created user "admin" with this password (shown only once, store it now):');
+      print(`    ${admin.password}`);
+      print('');
+    } else if (admin.created) {
+      print('  First start: created user "admin" with the password from VIGIL_ADMIN_PASSWORD');
+    }
+
+    let stopping: Promise<void> | undefined;
+    const stop = () => {
+      stopping ??= (async () => {
+        log.info('stopping: no new connections; committing what was accepted');
+        broker?.stopAccepting();
+        await app.close(); // waits for in-flight HTTP requests (they await their commits)
+        await writer.close(); // commits everything already accepted (MQTT in flight too)
+        await external?.close();
+        await broker?.close();
+        await db.close();
+        log.info('stopped cleanly');
+      })();
+      return stopping;
+    };
+
+    return {
+      config,
+      db,
+      log,
+      metrics,
+      app,
+      ctx,
+      httpPort,
+      mqttPort,
+      httpUrl,
+      onReadings: (l) => listeners.push(l),
+      stop,
+    };
+  } catch (e) {
+    return fail(e);
+  }
+}
+
+function listenError(e: unknown, variable: string, port: number): VigilError {
+  const code = (e as { code?: string }).code;
+  if (code === 'EADDRINUSE') {
+    return new VigilError('VIGIL_ERR_CONFIG_PORT_IN_USE', `port ${port} is already in use (set ${variable} to another port)`, 1);
+  }
+  if (code === 'EACCES') {
+    return new VigilError('VIGIL_ERR_CONFIG_PORT_DENIED', `not allowed to listen on port ${port} (set ${variable})`, 1);
+  }
+  return new VigilError('VIGIL_ERR_CONFIG_LISTEN', `cannot listen on port ${port} (${variable}): ${errorMessage(e)}`, 1);
+}
