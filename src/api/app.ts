@@ -1,3 +1,5 @@
+// Engineers working in parallel in this tree: read docs/working-in-parallel.md first (commit only your own
+// paths, never `git add -A`; register plugins with one-line edits; tests on ephemeral ports).
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import helmet from '@fastify/helmet';
 import { newId } from '../core/ids.ts';
