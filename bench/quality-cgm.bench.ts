@@ -40,8 +40,8 @@ async function loadTraces(): Promise<Trace[]> {
       const g = Number(rawGl);
       if (!Number.isFinite(t) || !Number.isFinite(g)) continue;
       const id = `${f.file}:${rawId.replaceAll('"', '')}`;
-      let pts = byId.get(id);
-      if (pts === undefined) byId.set(id, (pts = []));
+      const pts = byId.get(id) ?? [];
+      if (pts.length === 0) byId.set(id, pts);
       pts.push([t, g]);
     }
     for (const [id, points] of byId) {
@@ -137,7 +137,19 @@ interface Score {
 }
 
 function emptyScore(): Score {
-  return { traces: 0, spanDays: 0, monitoredDays: 0, onsets: 0, warned: 0, firstOnsets: 0, firstWarned: 0, warnings: 0, falseWarnings: 0, leads: [], warnMs: 0 };
+  return {
+    traces: 0,
+    spanDays: 0,
+    monitoredDays: 0,
+    onsets: 0,
+    warned: 0,
+    firstOnsets: 0,
+    firstWarned: 0,
+    warnings: 0,
+    falseWarnings: 0,
+    leads: [],
+    warnMs: 0,
+  };
 }
 
 function score(s: Score, trace: Trace, warnings: Interval[]): void {
@@ -203,8 +215,14 @@ export default async function run(opts: { quick: boolean; large: boolean }): Pro
   }
   const figures: BenchResult['figures'] = [];
   const all = splits.all as { engine: Score; naive: Score };
-  figures.push({ metric: 'traces / patient-days (first to last reading) / monitored days', value: `${all.engine.traces} / ${fmt(all.engine.spanDays)} / ${fmt(all.engine.monitoredDays)}` });
-  figures.push({ metric: 'level-2 low onsets (first onsets)', value: `${all.engine.onsets} (${all.engine.firstOnsets})` });
+  figures.push({
+    metric: 'traces / patient-days (first to last reading) / monitored days',
+    value: `${all.engine.traces} / ${fmt(all.engine.spanDays)} / ${fmt(all.engine.monitoredDays)}`,
+  });
+  figures.push({
+    metric: 'level-2 low onsets (first onsets)',
+    value: `${all.engine.onsets} (${all.engine.firstOnsets})`,
+  });
   for (const [name, sp] of Object.entries(splits)) {
     for (const [who, s] of [
       ['Vigil predictor', sp.engine],

@@ -40,10 +40,20 @@ export function trackCondition(
   if (!a.active) {
     if (c === undefined) return null;
     delete conds[a.key];
-    return c.open ? detection(patientId, rule, a, 'cleared', c.severity, c.evidence.concat(a.evidence ?? [])) : null;
+    return c.open
+      ? detection(patientId, rule, a, 'cleared', c.severity, c.evidence.concat(a.evidence ?? []))
+      : null;
   }
   if (c === undefined || !c.open) {
-    const s: ConditionState = c ?? { rule: rule.kind, open: false, severity: a.severity, since: a.atMs, count: 0, lastEmitAt: 0, evidence: [] };
+    const s: ConditionState = c ?? {
+      rule: rule.kind,
+      open: false,
+      severity: a.severity,
+      since: a.atMs,
+      count: 0,
+      lastEmitAt: 0,
+      evidence: [],
+    };
     s.count++;
     s.severity = a.severity;
     pushEvidence(s, a.evidence);

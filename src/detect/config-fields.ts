@@ -28,7 +28,8 @@ export function num(raw: Raw, key: string, path: string, dflt?: number, o: NumOp
     if (dflt === undefined) throw configError(`${path}.${key}`, 'required number is missing');
     return dflt;
   }
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw configError(`${path}.${key}`, `expected a number, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v))
+    throw configError(`${path}.${key}`, `expected a number, got ${JSON.stringify(v)}`);
   if (o.integer && !Number.isInteger(v)) throw configError(`${path}.${key}`, `expected an integer, got ${v}`);
   if (o.min !== undefined && v < o.min) throw configError(`${path}.${key}`, `must be ≥ ${o.min}, got ${v}`);
   if (o.max !== undefined && v > o.max) throw configError(`${path}.${key}`, `must be ≤ ${o.max}, got ${v}`);
@@ -42,18 +43,26 @@ export function optNum(raw: Raw, key: string, path: string, o: NumOpts = {}): nu
 export function str(raw: Raw, key: string, path: string, dflt?: string): string {
   const v = raw[key];
   if (v === undefined && dflt !== undefined) return dflt;
-  if (typeof v !== 'string' || v.length === 0) throw configError(`${path}.${key}`, 'expected a non-empty string');
+  if (typeof v !== 'string' || v.length === 0)
+    throw configError(`${path}.${key}`, 'expected a non-empty string');
   return v;
 }
 
 export function bool(raw: Raw, key: string, path: string, dflt: boolean): boolean {
   const v = raw[key];
   if (v === undefined) return dflt;
-  if (typeof v !== 'boolean') throw configError(`${path}.${key}`, `expected true or false, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'boolean')
+    throw configError(`${path}.${key}`, `expected true or false, got ${JSON.stringify(v)}`);
   return v;
 }
 
-export function oneOf<T extends string>(raw: Raw, key: string, path: string, allowed: readonly T[], dflt?: T): T {
+export function oneOf<T extends string>(
+  raw: Raw,
+  key: string,
+  path: string,
+  allowed: readonly T[],
+  dflt?: T,
+): T {
   const v = raw[key];
   if (v === undefined && dflt !== undefined) return dflt;
   if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) {
@@ -65,14 +74,19 @@ export function oneOf<T extends string>(raw: Raw, key: string, path: string, all
 export function severity(raw: Raw, key: string, path: string, dflt?: Severity): Severity {
   const v = raw[key];
   if (v === undefined && dflt !== undefined) return dflt;
-  if (!isSeverity(v)) throw configError(`${path}.${key}`, `expected a severity (info, low, medium, high, critical), got ${JSON.stringify(v)}`);
+  if (!isSeverity(v))
+    throw configError(
+      `${path}.${key}`,
+      `expected a severity (info, low, medium, high, critical), got ${JSON.stringify(v)}`,
+    );
   return v;
 }
 
 export function strList(raw: Raw, key: string, path: string, dflt: string[]): string[] {
   const v = raw[key];
   if (v === undefined) return dflt;
-  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw configError(`${path}.${key}`, 'expected an array of strings');
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string'))
+    throw configError(`${path}.${key}`, 'expected an array of strings');
   return v as string[];
 }
 

@@ -41,7 +41,10 @@ export const deviceHealth: RuleKind<DeviceHealthConfig, Record<string, never>> =
       kind: 'device-health',
       lowBatteryPercent: low,
       criticalBatteryPercent: num(raw, 'criticalBatteryPercent', path, 5, { min: 0, max: 100 }),
-      batteryClearPercent: num(raw, 'batteryClearPercent', path, Math.min(100, low + 5), { min: 0, max: 100 }),
+      batteryClearPercent: num(raw, 'batteryClearPercent', path, Math.min(100, low + 5), {
+        min: 0,
+        max: 100,
+      }),
       maxClockOffsetSeconds: num(raw, 'maxClockOffsetSeconds', path, 300, { min: 1 }),
       severityBattery: severity(raw, 'severityBattery', path, 'low'),
       severityBatteryCritical: severity(raw, 'severityBatteryCritical', path, 'medium'),
@@ -75,7 +78,9 @@ export const deviceHealth: RuleKind<DeviceHealthConfig, Record<string, never>> =
         key,
         active,
         severity: cfg.severityClock,
-        summary: active ? `Device clock off by ${Math.round(off)} s (limit ${cfg.maxClockOffsetSeconds} s): event times unreliable` : 'Device clock in sync',
+        summary: active
+          ? `Device clock off by ${Math.round(off)} s (limit ${cfg.maxClockOffsetSeconds} s): event times unreliable`
+          : 'Device clock in sync',
         data: { clockOffsetSeconds: off },
       });
     }

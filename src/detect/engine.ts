@@ -4,9 +4,14 @@ import type { DeviceStatusReport, Reading } from '../core/reading.ts';
 import { UnverifiedAlias } from './codes.ts';
 import { type ConditionState, trackCondition } from './condition-tracker.ts';
 import { configError } from './config-error.ts';
-import { type PatientEnrolment, type ProgramDefinition, type ResolvedRules, resolvePatientRules } from './program-config.ts';
-import { ruleKinds } from './rule-kinds.ts';
+import {
+  type PatientEnrolment,
+  type ProgramDefinition,
+  type ResolvedRules,
+  resolvePatientRules,
+} from './program-config.ts';
 import type { Assessment, ReadingDraft, ReadingView, RuleBase, RuleContext, RuleKind } from './rule-kind.ts';
+import { ruleKinds } from './rule-kinds.ts';
 
 export interface EngineConfig {
   programs: ProgramDefinition[];
@@ -128,9 +133,11 @@ export function createEngine(config: EngineConfig, clock: Clock = systemClock): 
   }
 
   function count(d: Detection): void {
-    const perDay = (stats.detectionsPerPatientDay[d.patientId] ??= {});
+    const perDay = stats.detectionsPerPatientDay[d.patientId] ?? {};
+    stats.detectionsPerPatientDay[d.patientId] = perDay;
     const day = d.at.slice(0, 10);
-    const c = (perDay[day] ??= { firing: 0, cleared: 0 });
+    const c = perDay[day] ?? { firing: 0, cleared: 0 };
+    perDay[day] = c;
     c[d.state === 'firing' ? 'firing' : 'cleared']++;
     const days = Object.keys(perDay);
     if (days.length > STATS_DAYS) {
@@ -154,7 +161,12 @@ export function createEngine(config: EngineConfig, clock: Clock = systemClock): 
         stats.ignored++;
         return take();
       }
-      const view: ReadingView = { reading, patientId: rt.id, t, code: UnverifiedAlias[reading.code] ?? reading.code };
+      const view: ReadingView = {
+        reading,
+        patientId: rt.id,
+        t,
+        code: UnverifiedAlias[reading.code] ?? reading.code,
+      };
       for (const [cfg, k] of rt.kinds) k.onReading?.(rt.ctx, cfg, rt.state.rules[cfg.id], view);
       return take();
     },
@@ -178,7 +190,8 @@ export function createEngine(config: EngineConfig, clock: Clock = systemClock): 
       return structuredClone({ version: 1 as const, patients, stats });
     },
     restore(s) {
-      if (s.version !== 1) throw configError('snapshot.version', `unsupported snapshot version ${String(s.version)}`);
+      if (s.version !== 1)
+        throw configError('snapshot.version', `unsupported snapshot version ${String(s.version)}`);
       const copy = structuredClone(s);
       patients = copy.patients;
       stats = copy.stats;
@@ -191,7 +204,8 @@ export function createEngine(config: EngineConfig, clock: Clock = systemClock): 
       // Conditions of rules the patient no longer has cannot clear on their own: drop them.
       if (rt !== null) {
         const kinds = new Set(rt.kinds.map(([r]) => r.kind));
-        for (const [key, c] of Object.entries(rt.state.conds)) if (!kinds.has(c.rule)) delete rt.state.conds[key];
+        for (const [key, c] of Object.entries(rt.state.conds))
+          if (!kinds.has(c.rule)) delete rt.state.conds[key];
       }
     },
     stats: () => structuredClone(stats),

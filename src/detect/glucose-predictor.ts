@@ -63,7 +63,11 @@ export function kalmanPredict(k: KalmanState, horizonMinutes: number): number {
  * The naive baseline the benchmark compares against: straight line through the reading ~15 min
  * ago (±2.5 min) and the current one, extrapolated `aheadMin`. Null when no such reading exists.
  */
-export function naiveForecast(history: ReadonlyArray<readonly [number, number]>, aheadMin = 20, backMin = 15): number | null {
+export function naiveForecast(
+  history: ReadonlyArray<readonly [number, number]>,
+  aheadMin = 20,
+  backMin = 15,
+): number | null {
   const last = history[history.length - 1];
   if (last === undefined) return null;
   const [t, g] = last;

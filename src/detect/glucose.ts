@@ -2,8 +2,8 @@ import type { Severity } from '../core/severity.ts';
 import { GLUCOSE_CODES, Loinc } from './codes.ts';
 import { noUnknownKeys, num, type Raw, severity } from './config-fields.ts';
 import { type KalmanState, kalmanPredict, kalmanUpdate } from './glucose-predictor.ts';
-import { valueOf } from './reading-values.ts';
-import { BASE_KEYS, type RuleBase, type RuleKind, type RuleContext, readBase } from './rule-kind.ts';
+import { readingValue } from './reading-values.ts';
+import { BASE_KEYS, type RuleBase, type RuleContext, type RuleKind, readBase } from './rule-kind.ts';
 import { round } from './threshold.ts';
 
 /**
@@ -53,6 +53,8 @@ export interface GlucoseConfig extends RuleBase {
 
 export interface GlucoseState {
   k: KalmanState | null;
+  /** CGM points of the last `rateWindowMinutes`, for the rate alerts. */
+  recent: Array<[number, number]>;
 }
 
 const KEYS = [
@@ -123,10 +125,10 @@ export const glucose: RuleKind<GlucoseConfig, GlucoseState> = {
       severityPredictedLow: severity(raw, 'severityPredictedLow', path, 'high'),
     };
   },
-  init: () => ({ k: null }),
+  init: () => ({ k: null, recent: [] }),
   onReading(ctx, cfg, state, r) {
     if (!GLUCOSE_CODES.has(r.code)) return;
-    const g = valueOf(r.reading);
+    const g = readingValue(r.reading);
     if (g === null) return;
     const ev = [r.reading.id];
     levels(ctx, cfg, g, r.t, ev);
@@ -134,18 +136,36 @@ export const glucose: RuleKind<GlucoseConfig, GlucoseState> = {
     const before = state.k;
     if (before !== null && r.t <= before.t) return; // late or repeated CGM point: no trend from it
     const gapped = before !== null && r.t - before.t > cfg.maxGapMinutes * 60_000;
-    state.k = kalmanUpdate(before, g, r.t, { q: cfg.processNoise, r: cfg.measurementNoise, maxGapMinutes: cfg.maxGapMinutes });
+    state.k = kalmanUpdate(before, g, r.t, {
+      q: cfg.processNoise,
+      r: cfg.measurementNoise,
+      maxGapMinutes: cfg.maxGapMinutes,
+    });
     const k = state.k;
     if (gapped) {
       for (const key of TREND_KEYS) {
-        if (ctx.isOpen(key)) ctx.assess(cfg, { key, active: false, severity: 'info', atMs: r.t, summary: 'CGM data resumed after a gap; trend restarted', evidence: ev });
+        if (ctx.isOpen(key))
+          ctx.assess(cfg, {
+            key,
+            active: false,
+            severity: 'info',
+            atMs: r.t,
+            summary: 'CGM data resumed after a gap; trend restarted',
+            evidence: ev,
+          });
       }
     }
+    const recent = gapped ? [] : state.recent;
+    recent.push([r.t, g]);
+    while (recent.length > 0 && (recent[0] as [number, number])[0] < r.t - RATE_WINDOW_MS) recent.shift();
+    state.recent = recent;
+    const slope = regressionSlope(recent);
+    if (slope !== null) rate(ctx, cfg, slope, r.t, ev);
     if (k.n < cfg.minReadings) return;
-    rate(ctx, cfg, k.s, r.t, ev);
     const forecast = kalmanPredict(k, cfg.horizonMinutes);
     const key = 'glucose:predicted-low';
-    const warn = g >= cfg.low2 && (forecast < cfg.predictLevel || (g < cfg.zoneLevel && k.s <= cfg.zoneMaxRate));
+    const warn =
+      g >= cfg.low2 && (forecast < cfg.predictLevel || (g < cfg.zoneLevel && k.s <= cfg.zoneMaxRate));
     const active = ctx.isOpen(key) ? warn || g < cfg.clearLevel || forecast < cfg.clearForecast : warn;
     ctx.assess(cfg, {
       key,
@@ -167,12 +187,49 @@ export const glucose: RuleKind<GlucoseConfig, GlucoseState> = {
     if (k === null || nowMs - k.t <= cfg.maxGapMinutes * 60_000) return;
     const at = k.t + cfg.maxGapMinutes * 60_000;
     for (const key of TREND_KEYS) {
-      if (ctx.isOpen(key)) ctx.assess(cfg, { key, active: false, severity: 'info', atMs: at, summary: `No CGM data for ${cfg.maxGapMinutes} min; glucose trend unknown` });
+      if (ctx.isOpen(key))
+        ctx.assess(cfg, {
+          key,
+          active: false,
+          severity: 'info',
+          atMs: at,
+          summary: `No CGM data for ${cfg.maxGapMinutes} min; glucose trend unknown`,
+        });
     }
   },
 };
 
 const TREND_KEYS = ['glucose:predicted-low', 'glucose:rise', 'glucose:fall'];
+
+/**
+ * Rate alerts use the least-squares slope of the raw readings of the last 15 min (≥ 3 readings over
+ * ≥ 10 min): it follows a real change within minutes, where the heavily smoothed Kalman rate —
+ * tuned for forecasting — lags.
+ */
+const RATE_WINDOW_MS = 15 * 60_000;
+
+function regressionSlope(pts: Array<[number, number]>): number | null {
+  const first = pts[0];
+  const last = pts[pts.length - 1];
+  if (pts.length < 3 || first === undefined || last === undefined || last[0] - first[0] < 10 * 60_000)
+    return null;
+  let st = 0;
+  let sg = 0;
+  for (const [t, g] of pts) {
+    st += (t - first[0]) / 60_000;
+    sg += g;
+  }
+  const mt = st / pts.length;
+  const mg = sg / pts.length;
+  let num = 0;
+  let den = 0;
+  for (const [t, g] of pts) {
+    const x = (t - first[0]) / 60_000 - mt;
+    num += x * (g - mg);
+    den += x * x;
+  }
+  return den === 0 ? null : num / den;
+}
 
 function levels(ctx: RuleContext, cfg: GlucoseConfig, g: number, t: number, ev: string[]): void {
   const lowActive = g < cfg.low1 || (ctx.isOpen('glucose:low') && g < cfg.lowClear);
@@ -182,7 +239,9 @@ function levels(ctx: RuleContext, cfg: GlucoseConfig, g: number, t: number, ev: 
     active: lowActive,
     severity: l2 ? cfg.severityLow2 : cfg.severityLow1,
     atMs: t,
-    summary: lowActive ? `Glucose ${round(g)} mg/dL: level ${l2 ? 2 : 1} low (< ${l2 ? cfg.low2 : cfg.low1})` : `Glucose ${round(g)} mg/dL, out of low range`,
+    summary: lowActive
+      ? `Glucose ${round(g)} mg/dL: level ${l2 ? 2 : 1} low (< ${l2 ? cfg.low2 : cfg.low1})`
+      : `Glucose ${round(g)} mg/dL, out of low range`,
     evidence: ev,
     data: { glucose: g, level: l2 ? 2 : 1 },
   });
@@ -193,7 +252,9 @@ function levels(ctx: RuleContext, cfg: GlucoseConfig, g: number, t: number, ev: 
     active: highActive,
     severity: h2 ? cfg.severityHigh2 : cfg.severityHigh1,
     atMs: t,
-    summary: highActive ? `Glucose ${round(g)} mg/dL: level ${h2 ? 2 : 1} high (> ${h2 ? cfg.high2 : cfg.high1})` : `Glucose ${round(g)} mg/dL, out of high range`,
+    summary: highActive
+      ? `Glucose ${round(g)} mg/dL: level ${h2 ? 2 : 1} high (> ${h2 ? cfg.high2 : cfg.high1})`
+      : `Glucose ${round(g)} mg/dL, out of high range`,
     evidence: ev,
     data: { glucose: g, level: h2 ? 2 : 1 },
   });
@@ -209,7 +270,9 @@ function rate(ctx: RuleContext, cfg: GlucoseConfig, s: number, t: number, ev: st
       active,
       severity: v >= cfg.rateUrgent ? cfg.severityRateUrgent : cfg.severityRate,
       atMs: t,
-      summary: active ? `Glucose ${dir === 'rise' ? 'rising' : 'falling'} ${round(v)} mg/dL/min` : `Glucose rate ${round(s)} mg/dL/min`,
+      summary: active
+        ? `Glucose ${dir === 'rise' ? 'rising' : 'falling'} ${round(v)} mg/dL/min`
+        : `Glucose rate ${round(s)} mg/dL/min`,
       evidence: ev,
       data: { rate: round(s) },
     });

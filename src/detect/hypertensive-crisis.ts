@@ -1,7 +1,7 @@
 import type { Severity } from '../core/severity.ts';
 import { Loinc } from './codes.ts';
 import { noUnknownKeys, num, type Raw, severity, strList } from './config-fields.ts';
-import { hasAnyFlag, valueOf } from './reading-values.ts';
+import { hasAnyFlag, readingValue } from './reading-values.ts';
 import { BASE_KEYS, type RuleBase, type RuleKind, readBase } from './rule-kind.ts';
 
 /**
@@ -18,7 +18,15 @@ export interface HypertensiveCrisisConfig extends RuleBase {
   ignoreFlags: string[];
 }
 
-const KEYS = [...BASE_KEYS, 'systolicAbove', 'diastolicAbove', 'clearSystolic', 'clearDiastolic', 'severity', 'ignoreFlags'] as const;
+const KEYS = [
+  ...BASE_KEYS,
+  'systolicAbove',
+  'diastolicAbove',
+  'clearSystolic',
+  'clearDiastolic',
+  'severity',
+  'ignoreFlags',
+] as const;
 
 export const hypertensiveCrisis: RuleKind<HypertensiveCrisisConfig, Record<string, never>> = {
   kind: 'hypertensive-crisis',
@@ -38,8 +46,8 @@ export const hypertensiveCrisis: RuleKind<HypertensiveCrisisConfig, Record<strin
   init: () => ({}),
   onReading(ctx, cfg, _state, r) {
     if (r.code !== Loinc.bpPanel || hasAnyFlag(r.reading, cfg.ignoreFlags)) return;
-    const sys = valueOf(r.reading, Loinc.systolic);
-    const dia = valueOf(r.reading, Loinc.diastolic);
+    const sys = readingValue(r.reading, Loinc.systolic);
+    const dia = readingValue(r.reading, Loinc.diastolic);
     if (sys === null && dia === null) return;
     const key = 'hypertensive-crisis';
     const s = sys ?? 0;

@@ -1,7 +1,7 @@
 import type { Severity } from '../core/severity.ts';
 import { Loinc } from './codes.ts';
 import { noUnknownKeys, num, type Raw, severity, strList } from './config-fields.ts';
-import { hasAnyFlag, valueOf } from './reading-values.ts';
+import { hasAnyFlag, readingValue } from './reading-values.ts';
 import { BASE_KEYS, type RuleBase, type RuleKind, readBase } from './rule-kind.ts';
 
 /**
@@ -21,7 +21,15 @@ export interface HypoxaemiaConfig extends RuleBase {
   ignoreFlags: string[];
 }
 
-const KEYS = [...BASE_KEYS, 'scale1Below', 'scale1ClearAt', 'scale2Below', 'scale2ClearAt', 'severity', 'ignoreFlags'] as const;
+const KEYS = [
+  ...BASE_KEYS,
+  'scale1Below',
+  'scale1ClearAt',
+  'scale2Below',
+  'scale2ClearAt',
+  'severity',
+  'ignoreFlags',
+] as const;
 
 export const hypoxaemia: RuleKind<HypoxaemiaConfig, Record<string, never>> = {
   kind: 'hypoxaemia',
@@ -42,7 +50,7 @@ export const hypoxaemia: RuleKind<HypoxaemiaConfig, Record<string, never>> = {
   onReading(ctx, cfg, _state, r) {
     if (r.code !== Loinc.spo2 && r.code !== Loinc.spo2PulseOximetry) return;
     if (hasAnyFlag(r.reading, cfg.ignoreFlags)) return;
-    const v = valueOf(r.reading);
+    const v = readingValue(r.reading);
     if (v === null) return;
     const scale2 = ctx.patient.spo2Scale === 2;
     const below = scale2 ? cfg.scale2Below : cfg.scale1Below;
@@ -54,7 +62,9 @@ export const hypoxaemia: RuleKind<HypoxaemiaConfig, Record<string, never>> = {
       active,
       severity: cfg.severity,
       atMs: r.t,
-      summary: active ? `SpO2 ${v} % below ${below} % (scale ${scale2 ? 2 : 1})` : `SpO2 ${v} % recovered (≥ ${clearAt} %)`,
+      summary: active
+        ? `SpO2 ${v} % below ${below} % (scale ${scale2 ? 2 : 1})`
+        : `SpO2 ${v} % recovered (≥ ${clearAt} %)`,
       evidence: [r.reading.id],
       data: { spo2: v, floor: below, clearAt, spo2Scale: scale2 ? 2 : 1 },
     });

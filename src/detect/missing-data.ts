@@ -26,7 +26,15 @@ export interface MissingDataState {
   last: Record<string, number>;
 }
 
-const KEYS = [...BASE_KEYS, 'name', 'codes', 'expectedEveryMinutes', 'gapMinutes', 'forgetAfterHours', 'severity'] as const;
+const KEYS = [
+  ...BASE_KEYS,
+  'name',
+  'codes',
+  'expectedEveryMinutes',
+  'gapMinutes',
+  'forgetAfterHours',
+  'severity',
+] as const;
 
 export const missingData: RuleKind<MissingDataConfig, MissingDataState> = {
   kind: 'missing-data',
@@ -45,7 +53,8 @@ export const missingData: RuleKind<MissingDataConfig, MissingDataState> = {
       severity: severity(raw, 'severity', path, 'low'),
     };
     if (cfg.codes.length === 0) throw configError(`${path}.codes`, 'needs at least one code');
-    if (cfg.gapMinutes < expected) throw configError(`${path}.gapMinutes`, `must be ≥ expectedEveryMinutes (${expected})`);
+    if (cfg.gapMinutes < expected)
+      throw configError(`${path}.gapMinutes`, `must be ≥ expectedEveryMinutes (${expected})`);
     return cfg;
   },
   init: () => ({ last: {} }),
@@ -57,7 +66,15 @@ export const missingData: RuleKind<MissingDataConfig, MissingDataState> = {
     state.last[dev] = r.t;
     const key = `gap:${cfg.id}:${dev}`;
     if (ctx.isOpen(key)) {
-      ctx.assess(cfg, { key, active: false, severity: cfg.severity, atMs: r.t, summary: `${cfg.name}: data resumed`, evidence: [r.reading.id], deviceId: dev });
+      ctx.assess(cfg, {
+        key,
+        active: false,
+        severity: cfg.severity,
+        atMs: r.t,
+        summary: `${cfg.name}: data resumed`,
+        evidence: [r.reading.id],
+        deviceId: dev,
+      });
     }
   },
   onTick(ctx, cfg, state, nowMs) {
@@ -67,7 +84,14 @@ export const missingData: RuleKind<MissingDataConfig, MissingDataState> = {
       const silentMin = (nowMs - last) / 60_000;
       if (silentMin > cfg.forgetAfterHours * 60) {
         delete state.last[dev];
-        ctx.assess(cfg, { key, active: false, severity: cfg.severity, atMs: nowMs, summary: `${cfg.name}: device silent ${Math.round(silentMin / 60)} h, no longer expected`, deviceId: dev });
+        ctx.assess(cfg, {
+          key,
+          active: false,
+          severity: cfg.severity,
+          atMs: nowMs,
+          summary: `${cfg.name}: device silent ${Math.round(silentMin / 60)} h, no longer expected`,
+          deviceId: dev,
+        });
         continue;
       }
       if (silentMin <= cfg.gapMinutes) continue;
@@ -78,7 +102,11 @@ export const missingData: RuleKind<MissingDataConfig, MissingDataState> = {
         atMs: nowMs,
         summary: `${cfg.name}: no data for ${Math.round(silentMin)} min (expected every ${cfg.expectedEveryMinutes} min)`,
         deviceId: dev,
-        data: { lastReadingAt: new Date(last).toISOString(), silentMinutes: Math.round(silentMin), expectedEveryMinutes: cfg.expectedEveryMinutes },
+        data: {
+          lastReadingAt: new Date(last).toISOString(),
+          silentMinutes: Math.round(silentMin),
+          expectedEveryMinutes: cfg.expectedEveryMinutes,
+        },
         persistSeconds: 0,
         persistReadings: 1,
       });

@@ -16,11 +16,92 @@ import {
 // Expected scores typed in from RCP NEWS2 Chart 1 (clinical-reference §1.1): both sides of every
 // band boundary, plus fractional values that sit between the chart's integer bands.
 const cases: Array<[string, (v: number) => number, Array<[number, number]>]> = [
-  ['respiration rate', scoreRespRate, [[0, 3], [8, 3], [9, 1], [11, 1], [12, 0], [20, 0], [21, 2], [24, 2], [25, 3], [60, 3], [8.5, 1], [20.5, 2], [24.5, 3]]],
-  ['SpO2 scale 1', scoreSpo2Scale1, [[70, 3], [91, 3], [92, 2], [93, 2], [94, 1], [95, 1], [96, 0], [100, 0], [91.5, 2], [95.5, 0]]],
-  ['systolic BP', scoreSystolic, [[60, 3], [90, 3], [91, 2], [100, 2], [101, 1], [110, 1], [111, 0], [219, 0], [220, 3], [260, 3]]],
-  ['pulse', scorePulse, [[30, 3], [40, 3], [41, 1], [50, 1], [51, 0], [90, 0], [91, 1], [110, 1], [111, 2], [130, 2], [131, 3], [200, 3]]],
-  ['temperature', scoreTemperature, [[34, 3], [35.0, 3], [35.1, 1], [36.0, 1], [36.1, 0], [38.0, 0], [38.1, 1], [39.0, 1], [39.1, 2], [41, 2], [35.05, 1]]],
+  [
+    'respiration rate',
+    scoreRespRate,
+    [
+      [0, 3],
+      [8, 3],
+      [9, 1],
+      [11, 1],
+      [12, 0],
+      [20, 0],
+      [21, 2],
+      [24, 2],
+      [25, 3],
+      [60, 3],
+      [8.5, 1],
+      [20.5, 2],
+      [24.5, 3],
+    ],
+  ],
+  [
+    'SpO2 scale 1',
+    scoreSpo2Scale1,
+    [
+      [70, 3],
+      [91, 3],
+      [92, 2],
+      [93, 2],
+      [94, 1],
+      [95, 1],
+      [96, 0],
+      [100, 0],
+      [91.5, 2],
+      [95.5, 0],
+    ],
+  ],
+  [
+    'systolic BP',
+    scoreSystolic,
+    [
+      [60, 3],
+      [90, 3],
+      [91, 2],
+      [100, 2],
+      [101, 1],
+      [110, 1],
+      [111, 0],
+      [219, 0],
+      [220, 3],
+      [260, 3],
+    ],
+  ],
+  [
+    'pulse',
+    scorePulse,
+    [
+      [30, 3],
+      [40, 3],
+      [41, 1],
+      [50, 1],
+      [51, 0],
+      [90, 0],
+      [91, 1],
+      [110, 1],
+      [111, 2],
+      [130, 2],
+      [131, 3],
+      [200, 3],
+    ],
+  ],
+  [
+    'temperature',
+    scoreTemperature,
+    [
+      [34, 3],
+      [35.0, 3],
+      [35.1, 1],
+      [36.0, 1],
+      [36.1, 0],
+      [38.0, 0],
+      [38.1, 1],
+      [39.0, 1],
+      [39.1, 2],
+      [41, 2],
+      [35.05, 1],
+    ],
+  ],
 ];
 
 describe('NEWS2 Chart 1 bands', () => {
@@ -31,12 +112,38 @@ describe('NEWS2 Chart 1 bands', () => {
   }
 
   it('SpO2 scale 2 on air: ≥93 % scores 0', () => {
-    const table: Array<[number, number]> = [[80, 3], [83, 3], [84, 2], [85, 2], [86, 1], [87, 1], [88, 0], [92, 0], [93, 0], [97, 0], [100, 0]];
+    const table: Array<[number, number]> = [
+      [80, 3],
+      [83, 3],
+      [84, 2],
+      [85, 2],
+      [86, 1],
+      [87, 1],
+      [88, 0],
+      [92, 0],
+      [93, 0],
+      [97, 0],
+      [100, 0],
+    ];
     for (const [v, want] of table) assert.equal(scoreSpo2Scale2(v, false), want, `air ${v}`);
   });
 
   it('SpO2 scale 2 on oxygen: high saturations score', () => {
-    const table: Array<[number, number]> = [[83, 3], [84, 2], [85, 2], [86, 1], [87, 1], [88, 0], [92, 0], [93, 1], [94, 1], [95, 2], [96, 2], [97, 3], [100, 3]];
+    const table: Array<[number, number]> = [
+      [83, 3],
+      [84, 2],
+      [85, 2],
+      [86, 1],
+      [87, 1],
+      [88, 0],
+      [92, 0],
+      [93, 1],
+      [94, 1],
+      [95, 2],
+      [96, 2],
+      [97, 3],
+      [100, 3],
+    ];
     for (const [v, want] of table) assert.equal(scoreSpo2Scale2(v, true), want, `oxygen ${v}`);
   });
 
@@ -52,7 +159,16 @@ describe('NEWS2 Chart 1 bands', () => {
 });
 
 describe('NEWS2 aggregate and Chart 4 bands', () => {
-  const normal = { respRate: 16, spo2: 97, spo2Scale: 1 as const, onOxygen: false, systolic: 120, pulse: 70, consciousness: 'A' as const, temperature: 37 };
+  const normal = {
+    respRate: 16,
+    spo2: 97,
+    spo2Scale: 1 as const,
+    onOxygen: false,
+    systolic: 120,
+    pulse: 70,
+    consciousness: 'A' as const,
+    temperature: 37,
+  };
 
   it('all-normal vitals score 0, no trigger', () => {
     const r = news2(normal);
@@ -61,7 +177,16 @@ describe('NEWS2 aggregate and Chart 4 bands', () => {
   });
 
   it('worst case totals 20', () => {
-    const r = news2({ respRate: 30, spo2: 80, spo2Scale: 1, onOxygen: true, systolic: 80, pulse: 140, consciousness: 'U', temperature: 34 });
+    const r = news2({
+      respRate: 30,
+      spo2: 80,
+      spo2Scale: 1,
+      onOxygen: true,
+      systolic: 80,
+      pulse: 140,
+      consciousness: 'U',
+      temperature: 34,
+    });
     assert.equal(r.total, 3 + 3 + 2 + 3 + 3 + 3 + 3);
   });
 

@@ -101,7 +101,14 @@ export function news2(i: News2Inputs): News2Result {
     consciousness: scoreConsciousness(i.consciousness),
     temperature: scoreTemperature(i.temperature),
   };
-  const total = parts.respRate + parts.spo2 + parts.oxygen + parts.systolic + parts.pulse + parts.consciousness + parts.temperature;
+  const total =
+    parts.respRate +
+    parts.spo2 +
+    parts.oxygen +
+    parts.systolic +
+    parts.pulse +
+    parts.consciousness +
+    parts.temperature;
   const anyThree = Object.values(parts).some((p) => p === 3);
   return { total, parts, anyThree };
 }

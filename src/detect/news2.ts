@@ -1,10 +1,10 @@
 import { toIso } from '../core/clock.ts';
 import type { Severity } from '../core/severity.ts';
-import { Loinc, LOCAL_CODE_SYSTEM, LocalCode } from './codes.ts';
+import { LOCAL_CODE_SYSTEM, LocalCode, Loinc } from './codes.ts';
 import { noUnknownKeys, num, oneOf, type Raw, severity, strList } from './config-fields.ts';
 import { ACVPU, type Acvpu, type News2Band, news2, news2Band } from './news2-score.ts';
-import { hasAnyFlag, isHeartRate, valueOf } from './reading-values.ts';
-import { BASE_KEYS, type RuleBase, type RuleKind, type ReadingView, readBase } from './rule-kind.ts';
+import { hasAnyFlag, isHeartRate, readingValue } from './reading-values.ts';
+import { BASE_KEYS, type ReadingView, type RuleBase, type RuleKind, readBase } from './rule-kind.ts';
 
 /**
  * NEWS2 from the latest value of each parameter within a freshness window, recomputed whenever one
@@ -57,21 +57,21 @@ function extract(r: ReadingView, cfg: News2Config): [Param, number | string] | n
   const rd = r.reading;
   switch (r.code) {
     case Loinc.respRate: {
-      const v = valueOf(rd);
+      const v = readingValue(rd);
       return v === null ? null : ['respRate', v];
     }
     case Loinc.spo2:
     case Loinc.spo2PulseOximetry: {
-      const v = valueOf(rd);
+      const v = readingValue(rd);
       return v === null || hasAnyFlag(rd, cfg.ignoreFlags) ? null : ['spo2', v];
     }
     case Loinc.bpPanel:
     case Loinc.systolic: {
-      const v = valueOf(rd, r.code === Loinc.bpPanel ? Loinc.systolic : undefined);
+      const v = readingValue(rd, r.code === Loinc.bpPanel ? Loinc.systolic : undefined);
       return v === null ? null : ['systolic', v];
     }
     case Loinc.bodyTemp: {
-      const v = valueOf(rd);
+      const v = readingValue(rd);
       return v === null ? null : ['temperature', v];
     }
     case LocalCode.consciousness: {
@@ -86,7 +86,7 @@ function extract(r: ReadingView, cfg: News2Config): [Param, number | string] | n
     }
     default:
       if (isHeartRate(r.code)) {
-        const v = valueOf(rd);
+        const v = readingValue(rd);
         return v === null ? null : ['pulse', v];
       }
       return null;
@@ -105,7 +105,13 @@ export const news2Rule: RuleKind<News2Config, News2State> = {
       ...readBase(raw, path),
       kind: 'news2',
       freshnessMinutes: num(raw, 'freshnessMinutes', path, 60, { min: 1 }),
-      unrecordedConsciousness: oneOf(raw, 'unrecordedConsciousness', path, ['skip', 'assume-alert'] as const, 'skip'),
+      unrecordedConsciousness: oneOf(
+        raw,
+        'unrecordedConsciousness',
+        path,
+        ['skip', 'assume-alert'] as const,
+        'skip',
+      ),
       emitScoreMinutes: num(raw, 'emitScoreMinutes', path, 15, { min: 0 }),
       ignoreFlags: strList(raw, 'ignoreFlags', path, ['low-perfusion', 'motion-artifact', 'poor-signal']),
       severityLowMedium: severity(raw, 'severityLowMedium', path, 'medium'),
@@ -147,7 +153,8 @@ export const news2Rule: RuleKind<News2Config, News2State> = {
     const evidence = [rr, sp, sbp, hr, temp, cons, o2].filter((x) => x !== undefined).map((x) => x.id);
     const notes: string[] = [];
     if (cons === undefined) notes.push('consciousness not recorded; assumed Alert');
-    if (o2 === undefined) notes.push(`no oxygen observation; patient setting: ${onOxygen ? 'oxygen' : 'air'}`);
+    if (o2 === undefined)
+      notes.push(`no oxygen observation; patient setting: ${onOxygen ? 'oxygen' : 'air'}`);
 
     const sig = `${result.total}|${Object.values(result.parts).join(',')}`;
     if (sig !== state.lastScoreSig || r.t - state.lastScoreAt >= cfg.emitScoreMinutes * 60_000) {
@@ -161,7 +168,11 @@ export const news2Rule: RuleKind<News2Config, News2State> = {
         category: 'survey',
         value: result.total,
         unit: '{score}',
-        components: Object.entries(result.parts).map(([k, v]) => ({ code: `${LocalCode.news2Score}-${k}`, value: v, unit: '{score}' })),
+        components: Object.entries(result.parts).map(([k, v]) => ({
+          code: `${LocalCode.news2Score}-${k}`,
+          value: v,
+          unit: '{score}',
+        })),
         effective: toIso(r.t),
         flags: cons === undefined ? ['questionable'] : [],
         idempotencyKey: `news2:${ctx.patientId}:${r.t}`,

@@ -1,7 +1,7 @@
 import { configError } from './config-error.ts';
 import { isObject, list, noUnknownKeys, obj, type Raw, str } from './config-fields.ts';
-import { ruleKinds } from './rule-kinds.ts';
 import type { PatientSettings, RuleBase } from './rule-kind.ts';
+import { ruleKinds } from './rule-kinds.ts';
 
 /**
  * Monitoring programs (hypertension, heart failure, …) bundle rule configs with defaults; a patient
@@ -35,7 +35,11 @@ export function validateRule(raw: unknown, path: string): RuleBase {
   const o = obj(raw, path);
   const kind = str(o, 'kind', path);
   const rk = ruleKinds[kind];
-  if (rk === undefined) throw configError(`${path}.kind`, `unknown rule kind '${kind}' (known: ${Object.keys(ruleKinds).join(', ')})`);
+  if (rk === undefined)
+    throw configError(
+      `${path}.kind`,
+      `unknown rule kind '${kind}' (known: ${Object.keys(ruleKinds).join(', ')})`,
+    );
   return rk.validate(o, path);
 }
 
@@ -79,10 +83,14 @@ export function validateEnrolment(raw: unknown, path = 'patient'): PatientEnrolm
     if (typeof p !== 'string') throw configError(`${path}.programs[${i}]`, 'expected a program name');
     return p;
   });
-  const e: PatientEnrolment = { programs, ...validateSettings({ spo2Scale: o.spo2Scale, onOxygen: o.onOxygen }, path) };
+  const e: PatientEnrolment = {
+    programs,
+    ...validateSettings({ spo2Scale: o.spo2Scale, onOxygen: o.onOxygen }, path),
+  };
   if (o.rules !== undefined) {
     const r = obj(o.rules, `${path}.rules`);
-    for (const [k, v] of Object.entries(r)) if (!isObject(v)) throw configError(`${path}.rules.${k}`, 'expected an object of rule fields');
+    for (const [k, v] of Object.entries(r))
+      if (!isObject(v)) throw configError(`${path}.rules.${k}`, 'expected an object of rule fields');
     e.rules = r as Record<string, Raw>;
   }
   if (o.disable !== undefined) e.disable = list(o, 'disable', path).map(String);
@@ -95,7 +103,10 @@ export function validateEnrolment(raw: unknown, path = 'patient'): PatientEnrolm
  * the list replaces an earlier one's rule of the same id), then the patient's field overrides,
  * disables and additions — each override re-validated, so a bad override is refused by name.
  */
-export function resolvePatientRules(programs: ProgramDefinition[], overrides: PatientEnrolment): ResolvedRules {
+export function resolvePatientRules(
+  programs: ProgramDefinition[],
+  overrides: PatientEnrolment,
+): ResolvedRules {
   const byId = new Map<string, RuleBase>();
   const settings: PatientSettings = { spo2Scale: 1, onOxygen: false };
   for (const p of programs) {
@@ -106,8 +117,13 @@ export function resolvePatientRules(programs: ProgramDefinition[], overrides: Pa
   if (overrides.onOxygen !== undefined) settings.onOxygen = overrides.onOxygen;
   for (const [id, patch] of Object.entries(overrides.rules ?? {})) {
     const base = byId.get(id);
-    if (base === undefined) throw configError(`patient.rules.${id}`, `no rule '${id}' in programs ${programs.map((p) => p.name).join(', ')}`);
-    if ('kind' in patch && patch.kind !== base.kind) throw configError(`patient.rules.${id}.kind`, 'an override cannot change the rule kind');
+    if (base === undefined)
+      throw configError(
+        `patient.rules.${id}`,
+        `no rule '${id}' in programs ${programs.map((p) => p.name).join(', ')}`,
+      );
+    if ('kind' in patch && patch.kind !== base.kind)
+      throw configError(`patient.rules.${id}.kind`, 'an override cannot change the rule kind');
     byId.set(id, validateRule({ ...base, ...patch, id }, `patient.rules.${id}`));
   }
   for (const id of overrides.disable ?? []) byId.delete(id);

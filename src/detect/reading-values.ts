@@ -1,5 +1,5 @@
 import type { Reading } from '../core/reading.ts';
-import { Loinc, MGDL_PER_MMOLL, Mdc } from './codes.ts';
+import { Loinc, Mdc, MGDL_PER_MMOLL } from './codes.ts';
 
 /**
  * Values in the unit each rule reasons in (temperature Cel, weight kg, pressure mm[Hg], glucose
@@ -25,7 +25,7 @@ export function canonical(value: number, unit: string | null | undefined): numbe
 }
 
 /** The value of the reading, or of one component of a panel, in canonical units. */
-export function valueOf(r: Reading, component?: string): number | null {
+export function readingValue(r: Reading, component?: string): number | null {
   if (component === undefined) return r.value === null ? null : canonical(r.value, r.unit);
   for (const c of r.components) if (c.code === component) return canonical(c.value, c.unit);
   return null;

@@ -15,7 +15,14 @@ export interface RuleBase {
   realertMinutes: number;
 }
 
-export const BASE_KEYS = ['id', 'kind', 'enabled', 'persistSeconds', 'persistReadings', 'realertMinutes'] as const;
+export const BASE_KEYS = [
+  'id',
+  'kind',
+  'enabled',
+  'persistSeconds',
+  'persistReadings',
+  'realertMinutes',
+] as const;
 
 export function readBase(raw: Raw, path: string, d: Partial<RuleBase> = {}): RuleBase {
   return {

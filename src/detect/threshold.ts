@@ -1,7 +1,18 @@
 import { type Severity, severityRank } from '../core/severity.ts';
 import { configError } from './config-error.ts';
-import { bool, list, noUnknownKeys, num, obj, oneOf, type Raw, severity, str, strList } from './config-fields.ts';
-import { heartRateSource, hasAnyFlag, isHeartRate, valueOf } from './reading-values.ts';
+import {
+  bool,
+  list,
+  noUnknownKeys,
+  num,
+  obj,
+  oneOf,
+  type Raw,
+  severity,
+  str,
+  strList,
+} from './config-fields.ts';
+import { hasAnyFlag, heartRateSource, isHeartRate, readingValue } from './reading-values.ts';
 import { BASE_KEYS, type RuleBase, type RuleKind, readBase } from './rule-kind.ts';
 
 /**
@@ -63,14 +74,20 @@ export const threshold: RuleKind<ThresholdConfig, ThresholdState> = {
     const direction = oneOf(raw, 'direction', path, ['below', 'above'] as const);
     const levels = list(raw, 'levels', path).map((l, i) => {
       const o = obj(l, `${path}.levels[${i}]`);
-      return { value: num(o, 'value', `${path}.levels[${i}]`), severity: severity(o, 'severity', `${path}.levels[${i}]`) };
+      return {
+        value: num(o, 'value', `${path}.levels[${i}]`),
+        severity: severity(o, 'severity', `${path}.levels[${i}]`),
+      };
     });
     if (levels.length === 0) throw configError(`${path}.levels`, 'needs at least one level');
     levels.sort((a, b) => severityRank(a.severity) - severityRank(b.severity));
     const first = levels[0] as { value: number };
     const clearAt = num(raw, 'clearAt', path, first.value);
     if (direction === 'below' ? clearAt < first.value : clearAt > first.value) {
-      throw configError(`${path}.clearAt`, `must be on the normal side of the least severe level (${first.value})`);
+      throw configError(
+        `${path}.clearAt`,
+        `must be on the normal side of the least severe level (${first.value})`,
+      );
     }
     const code = str(raw, 'code', path);
     const cfg: ThresholdConfig = {
@@ -93,7 +110,7 @@ export const threshold: RuleKind<ThresholdConfig, ThresholdState> = {
   onReading(ctx, cfg, state, r) {
     const matches = cfg.code === r.code || (isHeartRate(cfg.code) && isHeartRate(r.code));
     if (!matches) return;
-    const v = valueOf(r.reading, cfg.component);
+    const v = readingValue(r.reading, cfg.component);
     if (v === null) return;
     // Gated readings are ignored outright: they neither extend nor reset a pending condition.
     if (hasAnyFlag(r.reading, cfg.ignoreFlags)) return;

@@ -1,7 +1,7 @@
 import type { Severity } from '../core/severity.ts';
 import { configError } from './config-error.ts';
 import { list, noUnknownKeys, num, obj, oneOf, type Raw, severity, str, strList } from './config-fields.ts';
-import { hasAnyFlag, isHeartRate, valueOf } from './reading-values.ts';
+import { hasAnyFlag, isHeartRate, readingValue } from './reading-values.ts';
 import { BASE_KEYS, type RuleBase, type RuleKind, readBase } from './rule-kind.ts';
 import { round } from './threshold.ts';
 
@@ -90,7 +90,8 @@ export const trend: RuleKind<TrendConfig, TrendState> = {
       severity: severity(raw, 'severity', path, 'medium'),
       ignoreFlags: strList(raw, 'ignoreFlags', path, ['low-perfusion', 'motion-artifact', 'poor-signal']),
     };
-    if (cfg.recentMinutes < cfg.bucketMinutes) throw configError(`${path}.recentMinutes`, 'must be at least one bucket long');
+    if (cfg.recentMinutes < cfg.bucketMinutes)
+      throw configError(`${path}.recentMinutes`, 'must be at least one bucket long');
     return cfg;
   },
   init: (cfg) => ({ b: cfg.signals.map(() => []) }),
@@ -100,9 +101,10 @@ export const trend: RuleKind<TrendConfig, TrendState> = {
     const horizon = r.t - cfg.baselineHours * 3_600_000 - cfg.recentMinutes * 60_000;
     cfg.signals.forEach((sig, i) => {
       if (!codeMatches(sig, r.code)) return;
-      const v = valueOf(r.reading, sig.component);
+      const v = readingValue(r.reading, sig.component);
       if (v === null || hasAnyFlag(r.reading, cfg.ignoreFlags)) return;
-      const buckets = (state.b[i] ??= []);
+      const buckets = state.b[i] ?? [];
+      state.b[i] = buckets;
       const start = Math.floor(r.t / bucketMs) * bucketMs;
       let j = buckets.length - 1;
       while (j >= 0 && (buckets[j] as [number, number, number])[0] > start) j--;
@@ -111,7 +113,8 @@ export const trend: RuleKind<TrendConfig, TrendState> = {
         at[1] += v;
         at[2]++;
       } else buckets.splice(j + 1, 0, [start, v, 1]);
-      while (buckets.length > 0 && (buckets[0] as [number, number, number])[0] + bucketMs <= horizon) buckets.shift();
+      while (buckets.length > 0 && (buckets[0] as [number, number, number])[0] + bucketMs <= horizon)
+        buckets.shift();
       touched = true;
     });
     if (!touched) return;

@@ -2,7 +2,7 @@ import { type Severity, severityRank } from '../core/severity.ts';
 import { Loinc } from './codes.ts';
 import { configError } from './config-error.ts';
 import { list, noUnknownKeys, num, obj, type Raw, severity } from './config-fields.ts';
-import { valueOf } from './reading-values.ts';
+import { readingValue } from './reading-values.ts';
 import { BASE_KEYS, type RuleBase, type RuleKind, readBase } from './rule-kind.ts';
 import { round } from './threshold.ts';
 
@@ -30,25 +30,42 @@ export const weightGain: RuleKind<WeightGainConfig, WeightGainState> = {
   kind: 'weight-gain',
   validate(raw: Raw, path: string): WeightGainConfig {
     noUnknownKeys(raw, path, KEYS);
-    const windows = (raw.windows === undefined ? [{ hours: 24, gainKg: 1 }, { hours: 168, gainKg: 2.3 }] : list(raw, 'windows', path)).map((w, i) => {
+    const windows = (
+      raw.windows === undefined
+        ? [
+            { hours: 24, gainKg: 1 },
+            { hours: 168, gainKg: 2.3 },
+          ]
+        : list(raw, 'windows', path)
+    ).map((w, i) => {
       const o = obj(w, `${path}.windows[${i}]`);
       const p = `${path}.windows[${i}]`;
-      return { hours: num(o, 'hours', p, undefined, { min: 1 }), gainKg: num(o, 'gainKg', p, undefined, { min: 0.1 }), severity: severity(o, 'severity', p, 'medium') };
+      return {
+        hours: num(o, 'hours', p, undefined, { min: 1 }),
+        gainKg: num(o, 'gainKg', p, undefined, { min: 0.1 }),
+        severity: severity(o, 'severity', p, 'medium'),
+      };
     });
     if (windows.length === 0) throw configError(`${path}.windows`, 'needs at least one window');
-    return { ...readBase(raw, path), kind: 'weight-gain', windows, clearFraction: num(raw, 'clearFraction', path, 0.75, { min: 0, max: 1 }) };
+    return {
+      ...readBase(raw, path),
+      kind: 'weight-gain',
+      windows,
+      clearFraction: num(raw, 'clearFraction', path, 0.75, { min: 0, max: 1 }),
+    };
   },
   init: () => ({ w: [] }),
   onReading(ctx, cfg, state, r) {
     if (r.code !== Loinc.bodyWeight) return;
-    const kg = valueOf(r.reading);
+    const kg = readingValue(r.reading);
     if (kg === null) return;
     const maxMs = Math.max(...cfg.windows.map((w) => w.hours)) * 3_600_000;
     const w = state.w;
     let i = w.length;
     while (i > 0 && (w[i - 1] as [number, number, string])[0] > r.t) i--;
     w.splice(i, 0, [r.t, kg, r.reading.id]);
-    while (w.length > MAX_POINTS || (w.length > 0 && (w[0] as [number, number, string])[0] < r.t - maxMs)) w.shift();
+    while (w.length > MAX_POINTS || (w.length > 0 && (w[0] as [number, number, string])[0] < r.t - maxMs))
+      w.shift();
 
     const key = 'weight-gain';
     const open = ctx.isOpen(key);
@@ -56,10 +73,15 @@ export const weightGain: RuleKind<WeightGainConfig, WeightGainState> = {
     let holding = false;
     for (const win of cfg.windows) {
       let min: [number, number, string] | undefined;
-      for (const p of w) if (p[0] >= r.t - win.hours * 3_600_000 && p[0] < r.t && (min === undefined || p[1] < min[1])) min = p;
+      for (const p of w)
+        if (p[0] >= r.t - win.hours * 3_600_000 && p[0] < r.t && (min === undefined || p[1] < min[1]))
+          min = p;
       if (min === undefined) continue;
       const gain = kg - min[1];
-      if (gain > win.gainKg && (worst === undefined || severityRank(win.severity) > severityRank(worst.severity))) {
+      if (
+        gain > win.gainKg &&
+        (worst === undefined || severityRank(win.severity) > severityRank(worst.severity))
+      ) {
         worst = { ...win, gain, from: min[2] };
       }
       if (open && gain > win.gainKg * cfg.clearFraction) holding = true;

@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Detection } from '../core/detection.ts';
+import { kalmanPredict, kalmanUpdate, naiveForecast } from './glucose-predictor.ts';
+import { engineWith, MIN, reading } from './test-fixtures.ts';
+
+const rule = { id: 'glucose', kind: 'glucose' };
+const cgm = (v: number, sec: number, unit = 'mg/dL') => reading('99504-3', v, sec, { unit });
+
+function run(values: number[], stepMin = 5): Detection[] {
+  const e = engineWith([rule]);
+  return values.flatMap((v, i) => e.onReading(cgm(v, i * stepMin * MIN)).detections);
+}
+
+describe('glucose rule', () => {
+  it('level 1 low (< 70) then level 2 (< 54) escalate one condition; clears at ≥ 75', () => {
+    const d = run([100, 100, 100, 69, 60, 53, 53, 70, 74, 75]).filter(
+      (x) => x.conditionKey === 'glucose:low',
+    );
+    assert.deepEqual(
+      d.map((x) => [x.state, x.severity]),
+      [
+        ['firing', 'medium'],
+        ['firing', 'high'],
+        ['firing', 'medium'],
+        ['cleared', 'medium'],
+      ],
+    );
+  });
+
+  it('70 is not low; 180 is not high, 181 is level 1, 251 level 2', () => {
+    assert.deepEqual(
+      run([70, 70, 70]).filter((x) => x.conditionKey === 'glucose:low'),
+      [],
+    );
+    const d = run([180, 181, 251]).filter((x) => x.conditionKey === 'glucose:high');
+    assert.deepEqual(
+      d.map((x) => x.severity),
+      ['low', 'medium'],
+    );
+  });
+
+  it('mmol/L readings are converted (3.0 mmol/L ≈ 54 mg/dL is level 1, 2.9 level 2)', () => {
+    const e = engineWith([rule]);
+    const a = e.onReading(cgm(3.0, 0, 'mmol/L')).detections;
+    assert.equal(a[0]?.severity, 'medium');
+    const b = e.onReading(cgm(2.9, 5 * MIN, 'mmol/L')).detections;
+    assert.equal(b[0]?.severity, 'high');
+  });
+
+  it('predicted low fires on a steady fall before glucose reaches 55', () => {
+    // 2 mg/dL/min fall from 140: reaches 54 after ~43 min.
+    const values = Array.from({ length: 12 }, (_, i) => 140 - 10 * i);
+    const d = run(values).filter((x) => x.conditionKey === 'glucose:predicted-low');
+    assert.equal(d[0]?.state, 'firing');
+    const firedAt = Date.parse(d[0]?.at ?? '');
+    const lowAt = Date.parse(
+      run(values).find((x) => x.conditionKey === 'glucose:low' && x.severity === 'high')?.at ?? '',
+    );
+    assert.ok(lowAt - firedAt >= 10 * 60_000, 'warned at least 10 minutes ahead');
+    assert.ok((d[0]?.data?.forecast as number) < 55);
+  });
+
+  it('no predicted low on a flat trace at 100 or a slow fall far from low', () => {
+    assert.deepEqual(
+      run(Array(20).fill(100)).filter((x) => x.conditionKey === 'glucose:predicted-low'),
+      [],
+    );
+    const slow = Array.from({ length: 20 }, (_, i) => 200 - i);
+    assert.deepEqual(
+      run(slow).filter((x) => x.conditionKey === 'glucose:predicted-low'),
+      [],
+    );
+  });
+
+  it('fast fall fires glucose:fall at ≥ 2 and escalates at ≥ 3 mg/dL/min', () => {
+    const d = run([250, 250, 250, 235, 220, 205, 190, 175, 160]).filter(
+      (x) => x.conditionKey === 'glucose:fall',
+    );
+    assert.equal(d[0]?.state, 'firing');
+    assert.ok(
+      d.some((x) => x.severity === 'medium'),
+      'reaches the urgent rate',
+    );
+  });
+
+  it('a gap restarts the trend: no rate across 2 hours of silence', () => {
+    const e = engineWith([rule]);
+    const ds = [200, 200, 200].flatMap((v, i) => e.onReading(cgm(v, i * 5 * MIN)).detections);
+    const after = [100, 100].flatMap((v, i) => e.onReading(cgm(v, (130 + i * 5) * MIN)).detections);
+    assert.deepEqual(
+      [...ds, ...after].filter((x) => x.conditionKey === 'glucose:fall'),
+      [],
+    );
+  });
+});
+
+describe('glucose predictors', () => {
+  it('Kalman filter follows a straight line and forecasts it', () => {
+    let k = null;
+    for (let i = 0; i < 30; i++)
+      k = kalmanUpdate(k, 200 - 2 * i * 5, i * 300_000, { q: 0.002, r: 16, maxGapMinutes: 15 });
+    assert.ok(k !== null);
+    assert.ok(Math.abs(k.s - -2) < 0.1, `slope ${k.s}`);
+    assert.ok(Math.abs(kalmanPredict(k, 20) - (200 - 2 * 145 - 40)) < 3);
+  });
+
+  it('naive forecast: line through the reading 15 min earlier', () => {
+    const h: Array<[number, number]> = [
+      [0, 100],
+      [5 * 60_000, 95],
+      [10 * 60_000, 90],
+      [15 * 60_000, 85],
+    ];
+    assert.equal(naiveForecast(h, 20, 15), 85 - 20);
+    assert.equal(naiveForecast(h.slice(2), 20, 15), null);
+  });
+});
