@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { Detection } from '../core/detection.ts';
 import { bp, DAY, engineWith, HOUR, MIN, reading, status } from './test-fixtures.ts';
 
 describe('weight gain', () => {
@@ -97,14 +98,14 @@ describe('trend', () => {
 
   it('HR and RR rising together fire before any threshold is crossed', () => {
     const e = engineWith([rule, hrHigh]);
-    const out = [];
+    const out: Detection[] = [];
     for (let m = 0; m < 6 * 60; m += 5) {
       out.push(
         ...e.onReading(reading('8867-4', 72, m * MIN)).detections,
         ...e.onReading(reading('9279-1', 14, m * MIN)).detections,
       );
     }
-    assert.deepEqual(out, []);
+    assert.equal(out.length, 0);
     for (let m = 360; m < 420; m += 5) {
       out.push(
         ...e.onReading(reading('8867-4', 100, m * MIN)).detections,
@@ -119,7 +120,7 @@ describe('trend', () => {
 
   it('HR rising alone (RR steady) does not fire', () => {
     const e = engineWith([rule]);
-    const out = [];
+    const out: Detection[] = [];
     for (let m = 0; m < 420; m += 5) {
       out.push(
         ...e.onReading(reading('8867-4', m < 360 ? 72 : 100, m * MIN)).detections,
