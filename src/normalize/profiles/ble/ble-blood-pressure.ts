@@ -183,9 +183,21 @@ export function decodeIntermediateCuffPressure(bytes: Uint8Array): IntermediateC
 
 /**
  * 0x2A36 is the live cuff pressure while the cuff inflates: progress, not a measurement of the
- * patient. It is decoded (so a malformed one is still refused) but produces no reading.
+ * patient. It is decoded (so a malformed one is still refused) and produces no reading, only a
+ * device status report (the device is alive) so ingest accepts it instead of dead-lettering it.
  */
-export function intermediateCuffPressureProfile(bytes: Uint8Array, _ctx: ProfileContext): ProfileResult {
-  decodeIntermediateCuffPressure(bytes);
-  return { readings: [] };
+export function intermediateCuffPressureProfile(bytes: Uint8Array, ctx: ProfileContext): ProfileResult {
+  const m = decodeIntermediateCuffPressure(bytes);
+  const received = new Date(ctx.receivedAt).toISOString();
+  const errors = bpStatusFlags(m.measurementStatus);
+  return {
+    readings: [],
+    status: {
+      deviceId: ctx.deviceId,
+      patientId: null,
+      effective: received,
+      received,
+      ...(errors.length ? { errors } : {}),
+    },
+  };
 }

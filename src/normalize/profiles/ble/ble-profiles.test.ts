@@ -74,8 +74,10 @@ test('BP with a NaN systolic keeps the attempt with dataAbsentReason', () => {
   assert.deepEqual(readings[0]?.components, []);
 });
 
-test('intermediate cuff pressure decodes but yields no reading', () => {
-  assert.deepEqual(run('2A36', '00 D7 F0 00 00 00 00').readings, []);
+test('intermediate cuff pressure decodes but yields no reading, only a status', () => {
+  const out = run('2A36', '00 D7 F0 00 00 00 00');
+  assert.deepEqual(out.readings, []);
+  assert.equal(out.status?.deviceId, 'dev-1');
 });
 
 test('heart rate: no contact flagged, 900 bpm refused, trailing byte refused', () => {
