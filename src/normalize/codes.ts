@@ -22,6 +22,8 @@ export const MDC = 'urn:iso:std:iso:11073:10101';
  * NEWS2). Codes here start with `vigil-` so they never collide with LOINC's `nnnnn-n` shape.
  */
 export const VIGIL_LOCAL = 'https://vigil.example.org/fhir/CodeSystem/observation';
+/** Local value system for ACVPU answers (A, C, V, P, U): no LOINC answer list in the reference. */
+export const VIGIL_ACVPU = 'https://vigil.example.org/fhir/CodeSystem/acvpu';
 export const OBSERVATION_CATEGORY = 'http://terminology.hl7.org/CodeSystem/observation-category';
 
 export type Category = 'vital-signs' | 'laboratory' | 'activity' | 'survey' | 'exam';
@@ -55,6 +57,8 @@ export interface CodeDef {
   /** Codings always sent beside the primary one (59408-5 with 2708-6). */
   extraCodings?: readonly Coding[];
   valueCodes?: readonly { code: string; display: string }[];
+  /** Code system of `valueCodes`. */
+  valueSystem?: string;
   /** For glucose: the same concept in the other concentration dimension. */
   glucose?: { specimen: 'capillary' | 'interstitial' | 'blood' | 'plasma'; mass: string; molar: string };
   status: 'V' | 'S' | 'U';
@@ -273,6 +277,7 @@ const defs: CodeDef[] = [
     kind: 'coded',
     units: [],
     // The scale itself is V (NEWS2 Chart 1, clinical-reference §1.1).
+    valueSystem: VIGIL_ACVPU,
     valueCodes: [
       { code: 'A', display: 'Alert' },
       { code: 'C', display: 'New confusion' },
