@@ -86,7 +86,7 @@ describe('NEWS2 rule', () => {
   it('an oxygen observation overrides the patient default', () => {
     const e = engineWith([rule]);
     for (const r of vitals(0, normal)) e.onReading(r);
-    const o = e.onReading(reading('vigil-o2-supplement', 2, 60, { unit: 'L/min' }));
+    const o = e.onReading(reading('vigil-o2-supplement', 2, 6 * MIN, { unit: 'L/min' }));
     assert.equal(o.derived[0]?.value, 2);
   });
 

@@ -9,8 +9,9 @@ import { BASE_KEYS, type ReadingView, type RuleBase, type RuleKind, readBase } f
 /**
  * NEWS2 from the latest value of each parameter within a freshness window, recomputed whenever one
  * of its inputs arrives. The score is emitted as a derived reading (local code `vigil-news2`: the
- * reference has no verified LOINC for NEWS2) when it or any part changes, or every
- * `emitScoreMinutes` while unchanged — so a 1 Hz monitor does not write a score per second.
+ * reference has no verified LOINC for NEWS2) at once when its alert level changes, at most every
+ * 5 min when only the total changes, and every `emitScoreMinutes` while unchanged — so a 1 Hz
+ * monitor does not write a score per second.
  *
  * Severity mapping (RCP Chart 4 trigger → Vigil severity; documented in README):
  *   single parameter 3, total < 5 (low–medium) → medium: the chart already asks the RN to inform
@@ -156,8 +157,18 @@ export const news2Rule: RuleKind<News2Config, News2State> = {
     if (o2 === undefined)
       notes.push(`no oxygen observation; patient setting: ${onOxygen ? 'oxygen' : 'air'}`);
 
-    const sig = `${result.total}|${Object.values(result.parts).join(',')}`;
-    if (sig !== state.lastScoreSig || r.t - state.lastScoreAt >= cfg.emitScoreMinutes * 60_000) {
+    // Store a score when the alert level changes (at once), when only the total changes (at most
+    // every 5 min: a 1 Hz SpO2 wobbling across 95/96 would otherwise write a score per second), and
+    // every emitScoreMinutes regardless.
+    const level = severityFor(cfg, band) ?? 'none';
+    const [lastTotal, lastLevel] = state.lastScoreSig.split('|');
+    const since = r.t - state.lastScoreAt;
+    const sig = `${result.total}|${level}`;
+    if (
+      lastLevel !== level ||
+      (lastTotal !== String(result.total) && since >= MIN_SCORE_INTERVAL_MS) ||
+      since >= cfg.emitScoreMinutes * 60_000
+    ) {
       state.lastScoreSig = sig;
       state.lastScoreAt = r.t;
       ctx.derive({
@@ -181,7 +192,7 @@ export const news2Rule: RuleKind<News2Config, News2State> = {
         notes: [`spo2 scale ${ctx.patient.spo2Scale}`, `derived from ${evidence.join(' ')}`, ...notes],
       });
     }
-    const sev = severityFor(cfg, band);
+    const sev = level === 'none' ? null : level;
     ctx.assess(cfg, {
       key: 'news2',
       active: sev !== null,
@@ -193,6 +204,8 @@ export const news2Rule: RuleKind<News2Config, News2State> = {
     });
   },
 };
+
+const MIN_SCORE_INTERVAL_MS = 5 * 60_000;
 
 function severityFor(cfg: News2Config, band: News2Band): Severity | null {
   switch (band) {
