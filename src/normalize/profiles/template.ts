@@ -55,7 +55,7 @@ export interface TemplateSpec {
   timeFormat?: 'iso' | 'epoch-s' | 'epoch-ms';
   /** Path to a record id (becomes the messageId → idempotency). */
   messageId?: string;
-  /** Path to a battery percentage (device status). */
+  /** Path to a battery percentage (device status), from the payload ROOT (not per record). */
   battery?: string;
   measurements: TemplateMeasurementSpec[];
 }
@@ -258,9 +258,9 @@ export function loadTemplate(spec: TemplateSpec): MappingTemplate {
         const d = applyMeasurement(m, rec, rf, effective, name, ctx, id);
         if (d) readings.push(d);
       }
-      const b = battery ? get(rec, battery) : undefined;
-      if (typeof b === 'number' && b >= 0 && b <= 100) batteryPercent = b;
     });
+    const b = battery ? get(root, battery) : undefined;
+    if (typeof b === 'number' && b >= 0 && b <= 100) batteryPercent = b;
     if (batteryPercent === undefined) return { readings };
     const received = new Date(ctx.receivedAt).toISOString();
     return {
