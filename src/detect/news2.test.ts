@@ -120,4 +120,14 @@ describe('NEWS2 rule', () => {
     const outs = rs.map((r) => e.onReading(r));
     assert.equal(outs.at(-1)?.derived[0]?.value, 2);
   });
+
+  it('stores the score at once on an alert-level change, otherwise at most every 5 min', () => {
+    const e = engineWith([rule]);
+    for (const r of vitals(0, normal)) e.onReading(r);
+    // HR 95 scores 1: total changes, alert level does not → not stored within 5 min.
+    assert.deepEqual(e.onReading(reading('8867-4', 95, 60)).derived, []);
+    assert.equal(e.onReading(reading('8867-4', 95, 5 * MIN)).derived[0]?.value, 1);
+    // RR 26 scores 3: alert level changes → stored at once.
+    assert.equal(e.onReading(reading('9279-1', 26, 5 * MIN + 10)).derived[0]?.value, 4);
+  });
 });
