@@ -84,7 +84,10 @@ describe('alert state machine', () => {
 
   it('rejects snooze minutes out of range with 400', () => {
     assert.equal(code(() => apply(open(), { type: 'snooze', minutes: 0 })).status, 400);
-    assert.equal(code(() => apply(open(), { type: 'snooze', minutes: 1.5 })).code, 'VIGIL_ERR_ALERT_SNOOZE_INVALID');
+    assert.equal(
+      code(() => apply(open(), { type: 'snooze', minutes: 1.5 })).code,
+      'VIGIL_ERR_ALERT_SNOOZE_INVALID',
+    );
   });
 
   it('unsnooze (anyone on the team) returns acknowledged alerts to acknowledged; unsnooze of a non-snoozed is 409', () => {
@@ -110,7 +113,12 @@ describe('alert state machine', () => {
   it('a worse detection while snoozed notifies, ends the snooze and needs a new acknowledgement', () => {
     const acked = apply(open(), { type: 'acknowledge' }).alert;
     const s = apply(acked, { type: 'snooze', minutes: 30 }, nurse, 2000).alert;
-    const w = apply(s, { type: 'detection', detection: detection({ severity: 'critical', evidence: ['obs-3'] }) }, system, 5000);
+    const w = apply(
+      s,
+      { type: 'detection', detection: detection({ severity: 'critical', evidence: ['obs-3'] }) },
+      system,
+      5000,
+    );
     assert.equal(w.notify, 'worsened');
     assert.equal(w.alert.state, 'open');
     assert.equal(w.alert.severity, 'critical');
@@ -174,7 +182,10 @@ describe('alert state machine', () => {
       assert.equal(e.status, 409, action.type);
       assert.equal(e.code, 'VIGIL_ERR_ALERT_RESOLVED');
     }
-    assert.equal(code(() => apply(m.alert, { type: 'resolve' }, doctor, 5000)).code, 'VIGIL_ERR_ALERT_ALREADY_RESOLVED');
+    assert.equal(
+      code(() => apply(m.alert, { type: 'resolve' }, doctor, 5000)).code,
+      'VIGIL_ERR_ALERT_ALREADY_RESOLVED',
+    );
     assert.equal(apply(m.alert, { type: 'escalate' }, system, 5000).event, null, 'a late timer is harmless');
   });
 });

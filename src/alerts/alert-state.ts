@@ -34,7 +34,12 @@ export const MAX_SNOOZE_MINUTES = 24 * 60;
 /** Evidence kept per alert (the newest ids); older ones stay in the timeline events' data. */
 export const MAX_EVIDENCE = 500;
 
-export function alertError(code: string, message: string, status: number, details?: Record<string, unknown>): VigilError {
+export function alertError(
+  code: string,
+  message: string,
+  status: number,
+  details?: Record<string, unknown>,
+): VigilError {
   return new VigilError(`VIGIL_ERR_ALERT_${code}`, message, status, details);
 }
 
@@ -86,7 +91,17 @@ function makeEvent(
   note: string | undefined | null,
   data: Record<string, unknown> = {},
 ): AlertEvent {
-  return { id: newId(), alertId: a.id, at, type, actor, fromState: from, toState: a.state, note: note ?? null, data };
+  return {
+    id: newId(),
+    alertId: a.id,
+    at,
+    type,
+    actor,
+    fromState: from,
+    toState: a.state,
+    note: note ?? null,
+    data,
+  };
 }
 
 /** State an alert returns to when a snooze ends or is cancelled. */
@@ -96,9 +111,14 @@ function restingState(a: Alert): AlertState {
 }
 
 function resolvedError(a: Alert): VigilError {
-  return alertError('RESOLVED', `alert ${a.id} was resolved at ${a.resolvedAt}; it accepts no further action`, 409, {
-    state: a.state,
-  });
+  return alertError(
+    'RESOLVED',
+    `alert ${a.id} was resolved at ${a.resolvedAt}; it accepts no further action`,
+    409,
+    {
+      state: a.state,
+    },
+  );
 }
 
 export function isUnacknowledged(a: Alert): boolean {
@@ -108,7 +128,12 @@ export function isUnacknowledged(a: Alert): boolean {
 export function transition(alert: Alert, action: AlertAction, actor: Actor, now: number): Transition {
   const at = new Date(now).toISOString();
   const unchanged: Transition = { alert, event: null, notify: null };
-  const next = (changes: Partial<Alert>): Alert => ({ ...alert, ...changes, updatedAt: at, version: alert.version + 1 });
+  const next = (changes: Partial<Alert>): Alert => ({
+    ...alert,
+    ...changes,
+    updatedAt: at,
+    version: alert.version + 1,
+  });
   const done = (
     a: Alert,
     type: AlertEventType,
@@ -121,10 +146,15 @@ export function transition(alert: Alert, action: AlertAction, actor: Actor, now:
     // A late timer or a repeated automatic resolution is harmless; a person acting on a resolved alert is told.
     if (actor.kind === 'system' && action.type !== 'detection') return unchanged;
     if (action.type === 'resolve') {
-      throw alertError('ALREADY_RESOLVED', `alert ${alert.id} is already resolved (by ${alert.resolvedBy} at ${alert.resolvedAt})`, 409, {
-        resolvedBy: alert.resolvedBy,
-        resolvedAt: alert.resolvedAt,
-      });
+      throw alertError(
+        'ALREADY_RESOLVED',
+        `alert ${alert.id} is already resolved (by ${alert.resolvedBy} at ${alert.resolvedAt})`,
+        409,
+        {
+          resolvedBy: alert.resolvedBy,
+          resolvedAt: alert.resolvedAt,
+        },
+      );
     }
     throw resolvedError(alert);
   }
@@ -151,7 +181,11 @@ export function transition(alert: Alert, action: AlertAction, actor: Actor, now:
     }
     case 'snooze': {
       if (!Number.isInteger(action.minutes) || action.minutes < 1 || action.minutes > MAX_SNOOZE_MINUTES) {
-        throw alertError('SNOOZE_INVALID', `snooze minutes must be an integer from 1 to ${MAX_SNOOZE_MINUTES}`, 400);
+        throw alertError(
+          'SNOOZE_INVALID',
+          `snooze minutes must be an integer from 1 to ${MAX_SNOOZE_MINUTES}`,
+          400,
+        );
       }
       const until = new Date(now + action.minutes * 60_000).toISOString();
       const a = next({ state: 'snoozed', snoozedUntil: until, snoozedBy: actor.id });
@@ -159,14 +193,17 @@ export function transition(alert: Alert, action: AlertAction, actor: Actor, now:
     }
     case 'unsnooze': {
       if (alert.state !== 'snoozed') {
-        throw alertError('NOT_SNOOZED', `alert ${alert.id} is ${alert.state}, not snoozed`, 409, { state: alert.state });
+        throw alertError('NOT_SNOOZED', `alert ${alert.id} is ${alert.state}, not snoozed`, 409, {
+          state: alert.state,
+        });
       }
       const a = next({ snoozedUntil: null, snoozedBy: null });
       a.state = restingState(a);
       return done(a, 'unsnoozed', action.note);
     }
     case 'snooze-end': {
-      if (alert.state !== 'snoozed' || alert.snoozedUntil === null || Date.parse(alert.snoozedUntil) > now) return unchanged;
+      if (alert.state !== 'snoozed' || alert.snoozedUntil === null || Date.parse(alert.snoozedUntil) > now)
+        return unchanged;
       const a = next({ snoozedUntil: null, snoozedBy: null });
       a.state = restingState(a);
       return done(a, 'snooze-ended', undefined, 'snooze-ended');
@@ -187,7 +224,11 @@ export function transition(alert: Alert, action: AlertAction, actor: Actor, now:
         snoozedUntil: null,
         snoozedBy: null,
       });
-      return done(a, 'escalated', action.note, repeat ? 'repeat' : 'escalated', { tier, repeat, manual: actor.kind === 'user' });
+      return done(a, 'escalated', action.note, repeat ? 'repeat' : 'escalated', {
+        tier,
+        repeat,
+        manual: actor.kind === 'user',
+      });
     }
     case 'assign': {
       if (alert.assignedTo === action.userId) return unchanged;
@@ -196,7 +237,13 @@ export function transition(alert: Alert, action: AlertAction, actor: Actor, now:
     }
     case 'resolve': {
       const resolution = action.automatic ? 'automatic' : 'manual';
-      const a = next({ state: 'resolved', resolvedAt: at, resolvedBy: actor.id, resolution, snoozedUntil: null });
+      const a = next({
+        state: 'resolved',
+        resolvedAt: at,
+        resolvedBy: actor.id,
+        resolution,
+        snoozedUntil: null,
+      });
       return done(a, 'resolved', action.note, null, { resolution });
     }
     case 'detection': {
@@ -211,10 +258,23 @@ export function transition(alert: Alert, action: AlertAction, actor: Actor, now:
         data: d.data ?? alert.data,
         lastDetectionAt: d.at > alert.lastDetectionAt ? d.at : alert.lastDetectionAt,
       };
-      const data = { fromSeverity: alert.severity, severity: d.severity, evidence: added, summary: d.summary };
+      const data = {
+        fromSeverity: alert.severity,
+        severity: d.severity,
+        evidence: added,
+        summary: d.summary,
+      };
       if (severityRank(d.severity) > severityRank(alert.severity)) {
         // Worse is a new alarm: it always notifies, even through a snooze, and needs a fresh acknowledgement.
-        const a = next({ ...base, state: 'open', acknowledgedAt: null, acknowledgedBy: null, snoozedUntil: null, snoozedBy: null, escalationTier: 0 });
+        const a = next({
+          ...base,
+          state: 'open',
+          acknowledgedAt: null,
+          acknowledgedBy: null,
+          snoozedUntil: null,
+          snoozedBy: null,
+          escalationTier: 0,
+        });
         return done(a, 'worsened', undefined, 'worsened', data);
       }
       const a = next(base);

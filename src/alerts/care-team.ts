@@ -1,0 +1,98 @@
+import type { Recipient } from '../store/alert-repository.ts';
+import type { Sql } from '../store/database.ts';
+
+/** Who looks after a patient, read from the FHIR CareTeam resources (table fhir_resource). */
+export interface CareTeamMember {
+  careTeamId: string;
+  practitioner: string;
+  roles: string[];
+}
+
+interface CodeableConcept {
+  text?: string;
+  coding?: Array<{ code?: string; display?: string }>;
+}
+
+interface CareTeamContent {
+  status?: string;
+  subject?: { reference?: string };
+  participant?: Array<{ member?: { reference?: string }; role?: CodeableConcept[] }>;
+}
+
+function roleNames(roles: CodeableConcept[] | undefined): string[] {
+  const out = new Set<string>();
+  for (const r of roles ?? []) {
+    if (r.text) out.add(r.text.toLowerCase());
+    for (const c of r.coding ?? []) {
+      if (c.code) out.add(c.code.toLowerCase());
+      if (c.display) out.add(c.display.toLowerCase());
+    }
+  }
+  return [...out];
+}
+
+const active = `resource_type = 'CareTeam' and not deleted and coalesce(content->>'status', 'active') in ('active', 'proposed')`;
+
+export async function careTeamMembers(sql: Sql, patientId: string): Promise<CareTeamMember[]> {
+  const rows = await sql.query<{ id: string; content: CareTeamContent }>(
+    `select id, content from fhir_resource where ${active} and content->'subject'->>'reference' = $1`,
+    [`Patient/${patientId}`],
+  );
+  const out: CareTeamMember[] = [];
+  for (const r of rows) {
+    for (const p of r.content.participant ?? []) {
+      const ref = p.member?.reference;
+      if (ref?.startsWith('Practitioner/'))
+        out.push({ careTeamId: r.id, practitioner: ref, roles: roleNames(p.role) });
+    }
+  }
+  return out;
+}
+
+/** Patients whose care teams include this practitioner (live feed and team scoping). */
+export async function patientsOfPractitioner(sql: Sql, practitionerId: string): Promise<string[]> {
+  const rows = await sql.query<{ subject: string }>(
+    `select distinct content->'subject'->>'reference' as subject from fhir_resource
+     where ${active} and exists (
+       select 1 from jsonb_array_elements(coalesce(content->'participant', '[]'::jsonb)) p
+       where p->'member'->>'reference' = $1)`,
+    [`Practitioner/${practitionerId}`],
+  );
+  return rows.map((r) => r.subject?.replace(/^Patient\//, '')).filter((s): s is string => Boolean(s));
+}
+
+/** Care teams (ids) of a patient, for metrics per team. */
+export async function careTeamsOfPatient(sql: Sql, patientId: string): Promise<string[]> {
+  const rows = await sql.query<{ id: string }>(
+    `select id from fhir_resource where ${active} and content->'subject'->>'reference' = $1 order by id`,
+    [`Patient/${patientId}`],
+  );
+  return rows.map((r) => r.id);
+}
+
+/** Recipients of a tier: care-team members with one of its roles, plus practitioners named directly. */
+export async function tierRecipients(
+  sql: Sql,
+  patientId: string,
+  tier: { roles: string[]; practitioners?: string[] | undefined },
+): Promise<Recipient[]> {
+  const wanted = new Set(tier.roles.map((r) => r.toLowerCase()));
+  const members = await careTeamMembers(sql, patientId);
+  const seen = new Map<string, Recipient>();
+  for (const m of members) {
+    const role = m.roles.find((r) => wanted.has(r));
+    if (role && !seen.has(m.practitioner)) seen.set(m.practitioner, { practitioner: m.practitioner, role });
+  }
+  for (const p of tier.practitioners ?? []) if (!seen.has(p)) seen.set(p, { practitioner: p, role: 'named' });
+  const list = [...seen.values()];
+  if (list.length > 0) {
+    const ids = list.map((r) => r.practitioner.slice('Practitioner/'.length));
+    const users = await sql.query<{ id: string; practitioner_id: string }>(
+      'select id, practitioner_id from app_user where practitioner_id = any($1::text[]) and not disabled',
+      [ids],
+    );
+    for (const r of list)
+      r.userId = users.find((u) => `Practitioner/${u.practitioner_id}` === r.practitioner)?.id;
+  }
+  return list;
+}

@@ -1,0 +1,143 @@
+import type { Clock } from '../core/clock.ts';
+import { errorMessage } from '../core/errors.ts';
+import { newId } from '../core/ids.ts';
+import type { Logger } from '../core/logger.ts';
+import type { AlertRepository, DeliveryRow } from '../store/alert-repository.ts';
+import type { DeliveryResult, Notification, Notifier } from './notifier.ts';
+import { WebhookNotifier } from './webhook.ts';
+
+export interface BackoffOptions {
+  /** First retry after about this long (ms); doubles each attempt. */
+  baseMs: number;
+  /** Longest wait between attempts (ms). */
+  maxMs: number;
+}
+
+export const defaultBackoff: BackoffOptions = { baseMs: 2_000, maxMs: 15 * 60_000 };
+
+/** Exponential backoff with "equal jitter": half fixed, half random, so receivers are not stampeded. */
+export function backoffDelay(attempt: number, o: BackoffOptions, random: () => number = Math.random): number {
+  const exp = Math.min(o.maxMs, o.baseMs * 2 ** Math.max(0, attempt - 1));
+  return Math.round(exp / 2 + (exp / 2) * random());
+}
+
+/**
+ * The durable outbox: deliveries are rows written in the same transaction as the alert change;
+ * this dispatcher sends the due ones (claimed with a lease, `skip locked` across workers), logs
+ * every attempt, and retries failures with backoff until delivered or expired.
+ */
+export class Outbox {
+  readonly #repo: AlertRepository;
+  readonly #clock: Clock;
+  readonly #log: Logger;
+  readonly #notifiers: Map<string, Notifier>;
+  readonly #backoff: BackoffOptions;
+  readonly #leaseMs: number;
+  readonly #webhookTimeoutMs: number;
+
+  constructor(o: {
+    repo: AlertRepository;
+    clock: Clock;
+    log: Logger;
+    notifiers?: Notifier[];
+    backoff?: BackoffOptions;
+    leaseMs?: number;
+    webhookTimeoutMs?: number;
+  }) {
+    this.#repo = o.repo;
+    this.#clock = o.clock;
+    this.#log = o.log;
+    this.#notifiers = new Map((o.notifiers ?? []).map((n) => [n.name, n]));
+    this.#backoff = o.backoff ?? defaultBackoff;
+    this.#leaseMs = o.leaseMs ?? 60_000;
+    this.#webhookTimeoutMs = o.webhookTimeoutMs ?? 10_000;
+  }
+
+  /** Names of the notifier channels every notification is queued for. */
+  get notifierNames(): string[] {
+    return [...this.#notifiers.keys()];
+  }
+
+  addNotifier(n: Notifier): void {
+    this.#notifiers.set(n.name, n);
+  }
+
+  /** Sends what is due; returns how many deliveries were attempted. */
+  async runDue(limit = 50): Promise<number> {
+    const now = this.#clock.now();
+    const due = await this.#repo.claimDueDeliveries(
+      new Date(now).toISOString(),
+      new Date(now + this.#leaseMs).toISOString(),
+      limit,
+    );
+    await Promise.all(due.map((d) => this.#deliver(d)));
+    return due.length;
+  }
+
+  async #deliver(d: DeliveryRow): Promise<void> {
+    const started = this.#clock.now();
+    let result: DeliveryResult;
+    let expireNow = false;
+    try {
+      const row = await this.#repo.notification(d.notificationId);
+      if (!row) throw new Error('notification missing');
+      const n = row.payload as unknown as Notification;
+      if (d.channel === 'webhook') {
+        const sub = await this.#repo.webhook(d.target);
+        if (!sub?.enabled) {
+          result = { ok: false, error: 'webhook subscription deleted or disabled' };
+          expireNow = true;
+        } else {
+          const notifier = new WebhookNotifier(sub, () => this.#clock.now(), {
+            timeoutMs: this.#webhookTimeoutMs,
+            attempt: d.attempts,
+          });
+          result = await notifier.send(n);
+        }
+      } else {
+        const notifier = this.#notifiers.get(d.target);
+        result = notifier
+          ? await notifier.send(n)
+          : { ok: false, error: `notifier ${d.target} is not configured on this worker` };
+      }
+    } catch (e) {
+      result = { ok: false, error: errorMessage(e) };
+    }
+    const end = this.#clock.now();
+    const expired = expireNow || (!result.ok && end >= Date.parse(d.expiresAt));
+    const next =
+      result.ok || expired
+        ? end
+        : Math.min(end + backoffDelay(d.attempts, this.#backoff), Date.parse(d.expiresAt));
+    const status = result.ok ? 'delivered' : expired ? 'expired' : 'pending';
+    try {
+      await this.#repo.recordAttempt(
+        {
+          id: newId(),
+          deliveryId: d.id,
+          attempt: d.attempts,
+          at: new Date(started).toISOString(),
+          ok: result.ok,
+          statusCode: result.statusCode ?? null,
+          error: result.error ?? null,
+          durationMs: Math.max(0, end - started),
+        },
+        {
+          status,
+          nextAttemptAt: new Date(next).toISOString(),
+          error: result.error ?? null,
+          deliveredAt: result.ok ? new Date(end).toISOString() : null,
+        },
+      );
+    } catch (e) {
+      // The lease makes it retry later; at-least-once delivery (receivers dedupe on Vigil-Event-Id).
+      this.#log.error({ err: e, deliveryId: d.id }, 'could not record a delivery attempt');
+      return;
+    }
+    if (status === 'expired')
+      this.#log.warn(
+        { deliveryId: d.id, channel: d.channel, attempts: d.attempts },
+        'notification delivery expired',
+      );
+  }
+}

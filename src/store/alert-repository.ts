@@ -1,0 +1,592 @@
+import type { Actor, Alert, AlertEvent, AlertState } from '../alerts/alert.ts';
+import type { Severity } from '../core/severity.ts';
+import type { Database, Sql } from './database.ts';
+
+const iso = (v: unknown): string | null =>
+  v === null || v === undefined ? null : new Date(v as string | Date).toISOString();
+const json = (v: unknown): string => JSON.stringify(v);
+
+function toAlert(r: Record<string, unknown>): Alert {
+  return {
+    id: r['id'] as string,
+    patientId: r['patient_id'] as string,
+    conditionKey: r['condition_key'] as string,
+    rule: r['rule'] as string,
+    severity: r['severity'] as Severity,
+    state: r['state'] as AlertState,
+    summary: r['summary'] as string,
+    evidence: (r['evidence'] as string[]) ?? [],
+    data: (r['data'] as Record<string, unknown>) ?? {},
+    deviceId: (r['device_id'] as string | null) ?? null,
+    raisedAt: iso(r['raised_at']) as string,
+    lastDetectionAt: iso(r['last_detection_at']) as string,
+    createdAt: iso(r['created_at']) as string,
+    updatedAt: iso(r['updated_at']) as string,
+    acknowledgedAt: iso(r['acknowledged_at']),
+    acknowledgedBy: (r['acknowledged_by'] as string | null) ?? null,
+    firstAcknowledgedAt: iso(r['first_acknowledged_at']),
+    snoozedUntil: iso(r['snoozed_until']),
+    snoozedBy: (r['snoozed_by'] as string | null) ?? null,
+    assignedTo: (r['assigned_to'] as string | null) ?? null,
+    resolvedAt: iso(r['resolved_at']),
+    resolvedBy: (r['resolved_by'] as string | null) ?? null,
+    resolution: (r['resolution'] as Alert['resolution']) ?? null,
+    escalationTier: Number(r['escalation_tier']),
+    escalationCount: Number(r['escalation_count']),
+    version: Number(r['version']),
+  };
+}
+
+function toEvent(r: Record<string, unknown>): AlertEvent {
+  const actor: Actor = { kind: r['actor_kind'] as Actor['kind'], id: r['actor_id'] as string };
+  if (r['actor_name']) actor.name = r['actor_name'] as string;
+  return {
+    id: r['id'] as string,
+    alertId: r['alert_id'] as string,
+    at: iso(r['at']) as string,
+    type: r['type'] as AlertEvent['type'],
+    actor,
+    fromState: (r['from_state'] as AlertState | null) ?? null,
+    toState: r['to_state'] as AlertState,
+    note: (r['note'] as string | null) ?? null,
+    data: (r['data'] as Record<string, unknown>) ?? {},
+  };
+}
+
+const alertColumns = [
+  'id',
+  'patient_id',
+  'condition_key',
+  'rule',
+  'severity',
+  'state',
+  'summary',
+  'evidence',
+  'data',
+  'device_id',
+  'raised_at',
+  'last_detection_at',
+  'created_at',
+  'updated_at',
+  'acknowledged_at',
+  'acknowledged_by',
+  'first_acknowledged_at',
+  'snoozed_until',
+  'snoozed_by',
+  'assigned_to',
+  'resolved_at',
+  'resolved_by',
+  'resolution',
+  'escalation_tier',
+  'escalation_count',
+  'version',
+] as const;
+
+function alertValues(a: Alert): unknown[] {
+  return [
+    a.id,
+    a.patientId,
+    a.conditionKey,
+    a.rule,
+    a.severity,
+    a.state,
+    a.summary,
+    json(a.evidence),
+    json(a.data),
+    a.deviceId,
+    a.raisedAt,
+    a.lastDetectionAt,
+    a.createdAt,
+    a.updatedAt,
+    a.acknowledgedAt,
+    a.acknowledgedBy,
+    a.firstAcknowledgedAt,
+    a.snoozedUntil,
+    a.snoozedBy,
+    a.assignedTo,
+    a.resolvedAt,
+    a.resolvedBy,
+    a.resolution,
+    a.escalationTier,
+    a.escalationCount,
+    a.version,
+  ];
+}
+
+const jsonbColumns = new Set(['evidence', 'data']);
+const cast = (c: string, i: number) => (jsonbColumns.has(c) ? `$${i}::jsonb` : `$${i}`);
+
+export interface AlertFilter {
+  state?: AlertState[] | undefined;
+  severity?: Severity[] | undefined;
+  patientId?: string | undefined;
+  rule?: string | undefined;
+  since?: string | undefined;
+  /** Only these patients (care-team scoping); undefined = all. */
+  patientIds?: string[] | undefined;
+  limit?: number | undefined;
+  offset?: number | undefined;
+}
+
+export type TimerKind = 'escalate' | 'snooze-end';
+export interface DueTimer {
+  alertId: string;
+  kind: TimerKind;
+  dueAt: string;
+}
+
+export interface NotificationRow {
+  id: string;
+  alertId: string;
+  reason: string;
+  tier: number;
+  severity: Severity;
+  recipients: Recipient[];
+  payload: Record<string, unknown>;
+  createdAt: string;
+}
+
+export interface Recipient {
+  practitioner: string;
+  role: string;
+  userId?: string | undefined;
+}
+
+export interface DeliveryRow {
+  id: string;
+  notificationId: string;
+  channel: string;
+  target: string;
+  status: 'pending' | 'delivered' | 'expired';
+  attempts: number;
+  nextAttemptAt: string;
+  expiresAt: string;
+  createdAt: string;
+  deliveredAt: string | null;
+  lastError: string | null;
+}
+
+export interface DeliveryAttemptRow {
+  deliveryId: string;
+  attempt: number;
+  at: string;
+  ok: boolean;
+  statusCode: number | null;
+  error: string | null;
+  durationMs: number;
+}
+
+export interface WebhookRow {
+  id: string;
+  url: string;
+  secret: string;
+  description: string | null;
+  severities: Severity[] | null;
+  enabled: boolean;
+  expirySeconds: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+function toNotification(r: Record<string, unknown>): NotificationRow {
+  return {
+    id: r['id'] as string,
+    alertId: r['alert_id'] as string,
+    reason: r['reason'] as string,
+    tier: Number(r['tier']),
+    severity: r['severity'] as Severity,
+    recipients: (r['recipients'] as Recipient[]) ?? [],
+    payload: (r['payload'] as Record<string, unknown>) ?? {},
+    createdAt: iso(r['created_at']) as string,
+  };
+}
+
+function toDelivery(r: Record<string, unknown>): DeliveryRow {
+  return {
+    id: r['id'] as string,
+    notificationId: r['notification_id'] as string,
+    channel: r['channel'] as string,
+    target: r['target'] as string,
+    status: r['status'] as DeliveryRow['status'],
+    attempts: Number(r['attempts']),
+    nextAttemptAt: iso(r['next_attempt_at']) as string,
+    expiresAt: iso(r['expires_at']) as string,
+    createdAt: iso(r['created_at']) as string,
+    deliveredAt: iso(r['delivered_at']),
+    lastError: (r['last_error'] as string | null) ?? null,
+  };
+}
+
+function toWebhook(r: Record<string, unknown>): WebhookRow {
+  return {
+    id: r['id'] as string,
+    url: r['url'] as string,
+    secret: r['secret'] as string,
+    description: (r['description'] as string | null) ?? null,
+    severities: (r['severities'] as Severity[] | null) ?? null,
+    enabled: Boolean(r['enabled']),
+    expirySeconds: Number(r['expiry_seconds']),
+    createdAt: iso(r['created_at']) as string,
+    updatedAt: iso(r['updated_at']) as string,
+  };
+}
+
+const uuidRe = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const isUuid = (s: string): boolean => uuidRe.test(s);
+
+/**
+ * Persistence of alerts and everything that hangs off them. Methods that take `sql` run inside the
+ * caller's transaction (the manager changes an alert, its timeline, timers and outbox atomically).
+ */
+export class AlertRepository {
+  readonly db: Database;
+  constructor(db: Database) {
+    this.db = db;
+  }
+
+  async insert(sql: Sql, a: Alert): Promise<boolean> {
+    const rows = await sql.query(
+      `insert into alert (${alertColumns.join(', ')}) values (${alertColumns.map((c, i) => cast(c, i + 1)).join(', ')})
+       on conflict (patient_id, condition_key) where state <> 'resolved' do nothing returning id`,
+      alertValues(a),
+    );
+    return rows.length === 1;
+  }
+
+  /** Conditional update: succeeds only when the stored version is the one the change was computed from. */
+  async update(sql: Sql, a: Alert, expectedVersion: number): Promise<boolean> {
+    const values = alertValues(a);
+    const sets = alertColumns.slice(1).map((c, i) => `${c} = ${cast(c, i + 2)}`);
+    const rows = await sql.query(
+      `update alert set ${sets.join(', ')} where id = $1 and version = $${values.length + 1} returning id`,
+      [...values, expectedVersion],
+    );
+    return rows.length === 1;
+  }
+
+  async get(id: string, sql: Sql = this.db): Promise<Alert | undefined> {
+    if (!isUuid(id)) return undefined;
+    const rows = await sql.query('select * from alert where id = $1', [id]);
+    return rows[0] ? toAlert(rows[0]) : undefined;
+  }
+
+  async getForUpdate(sql: Sql, id: string): Promise<Alert | undefined> {
+    const rows = await sql.query('select * from alert where id = $1 for update', [id]);
+    return rows[0] ? toAlert(rows[0]) : undefined;
+  }
+
+  async findActive(sql: Sql, patientId: string, conditionKey: string): Promise<Alert | undefined> {
+    const rows = await sql.query(
+      `select * from alert where patient_id = $1 and condition_key = $2 and state <> 'resolved' for update`,
+      [patientId, conditionKey],
+    );
+    return rows[0] ? toAlert(rows[0]) : undefined;
+  }
+
+  async list(f: AlertFilter = {}): Promise<Alert[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const p = (v: unknown) => {
+      params.push(v);
+      return `$${params.length}`;
+    };
+    if (f.state?.length) where.push(`state = any(${p(f.state)}::text[])`);
+    if (f.severity?.length) where.push(`severity = any(${p(f.severity)}::text[])`);
+    if (f.patientId) where.push(`patient_id = ${p(f.patientId)}`);
+    if (f.patientIds) where.push(`patient_id = any(${p(f.patientIds)}::text[])`);
+    if (f.rule) where.push(`rule = ${p(f.rule)}`);
+    if (f.since) where.push(`created_at >= ${p(f.since)}`);
+    const rows = await this.db.query(
+      `select * from alert ${where.length ? `where ${where.join(' and ')}` : ''}
+       order by created_at desc, id desc limit ${p(f.limit ?? 100)} offset ${p(f.offset ?? 0)}`,
+      params,
+    );
+    return rows.map(toAlert);
+  }
+
+  async insertEvent(sql: Sql, e: AlertEvent): Promise<void> {
+    await sql.query(
+      `insert into alert_event (id, alert_id, at, type, actor_kind, actor_id, actor_name, from_state, to_state, note, data)
+       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb)`,
+      [
+        e.id,
+        e.alertId,
+        e.at,
+        e.type,
+        e.actor.kind,
+        e.actor.id,
+        e.actor.name ?? null,
+        e.fromState,
+        e.toState,
+        e.note,
+        json(e.data),
+      ],
+    );
+  }
+
+  async events(alertId: string): Promise<AlertEvent[]> {
+    if (!isUuid(alertId)) return [];
+    const rows = await this.db.query('select * from alert_event where alert_id = $1 order by at, id', [
+      alertId,
+    ]);
+    return rows.map(toEvent);
+  }
+
+  // ── timers ────────────────────────────────────────────────────────────────────────────────
+  async setTimer(sql: Sql, alertId: string, kind: TimerKind, dueAt: string, now: string): Promise<void> {
+    await sql.query(
+      `insert into alert_timer (alert_id, kind, due_at, created_at) values ($1, $2, $3, $4)
+       on conflict (alert_id, kind) do update set due_at = excluded.due_at, created_at = excluded.created_at`,
+      [alertId, kind, dueAt, now],
+    );
+  }
+
+  async clearTimer(sql: Sql, alertId: string, kind?: TimerKind): Promise<void> {
+    if (kind) await sql.query('delete from alert_timer where alert_id = $1 and kind = $2', [alertId, kind]);
+    else await sql.query('delete from alert_timer where alert_id = $1', [alertId]);
+  }
+
+  async timers(alertId: string): Promise<DueTimer[]> {
+    const rows = await this.db.query('select * from alert_timer where alert_id = $1 order by due_at', [
+      alertId,
+    ]);
+    return rows.map((r) => ({
+      alertId: r['alert_id'] as string,
+      kind: r['kind'] as TimerKind,
+      dueAt: iso(r['due_at']) as string,
+    }));
+  }
+
+  /** Due timers, locked for this transaction; other workers skip them (`skip locked`). */
+  async claimDueTimers(sql: Sql, now: string, limit: number): Promise<DueTimer[]> {
+    const rows = await sql.query(
+      `select alert_id, kind, due_at from alert_timer where due_at <= $1 order by due_at limit $2 for update skip locked`,
+      [now, limit],
+    );
+    return rows.map((r) => ({
+      alertId: r['alert_id'] as string,
+      kind: r['kind'] as TimerKind,
+      dueAt: iso(r['due_at']) as string,
+    }));
+  }
+
+  // ── notifications and outbox ──────────────────────────────────────────────────────────────
+  async insertNotification(sql: Sql, n: NotificationRow): Promise<void> {
+    await sql.query(
+      `insert into alert_notification (id, alert_id, reason, tier, severity, recipients, payload, created_at)
+       values ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8)`,
+      [n.id, n.alertId, n.reason, n.tier, n.severity, json(n.recipients), json(n.payload), n.createdAt],
+    );
+  }
+
+  async insertDelivery(sql: Sql, d: DeliveryRow): Promise<void> {
+    await sql.query(
+      `insert into alert_delivery (id, notification_id, channel, target, status, attempts, next_attempt_at, expires_at, created_at)
+       values ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      [
+        d.id,
+        d.notificationId,
+        d.channel,
+        d.target,
+        d.status,
+        d.attempts,
+        d.nextAttemptAt,
+        d.expiresAt,
+        d.createdAt,
+      ],
+    );
+  }
+
+  async notifications(alertId: string): Promise<NotificationRow[]> {
+    if (!isUuid(alertId)) return [];
+    const rows = await this.db.query(
+      'select * from alert_notification where alert_id = $1 order by created_at, id',
+      [alertId],
+    );
+    return rows.map(toNotification);
+  }
+
+  async notification(id: string, sql: Sql = this.db): Promise<NotificationRow | undefined> {
+    if (!isUuid(id)) return undefined;
+    const rows = await sql.query('select * from alert_notification where id = $1', [id]);
+    return rows[0] ? toNotification(rows[0]) : undefined;
+  }
+
+  /**
+   * Claims due deliveries with a lease: their next attempt moves `leaseMs` ahead in the same
+   * statement, so a worker that dies mid-send leaves them to be retried when the lease ends.
+   */
+  async claimDueDeliveries(now: string, leaseUntil: string, limit: number): Promise<DeliveryRow[]> {
+    return this.db.transaction(async (sql) => {
+      const rows = await sql.query(
+        `select id from alert_delivery where status = 'pending' and next_attempt_at <= $1
+         order by next_attempt_at limit $2 for update skip locked`,
+        [now, limit],
+      );
+      if (rows.length === 0) return [];
+      const ids = rows.map((r) => r['id'] as string);
+      const claimed = await sql.query(
+        `update alert_delivery set next_attempt_at = $2, attempts = attempts + 1 where id = any($1::uuid[]) returning *`,
+        [ids, leaseUntil],
+      );
+      return claimed.map(toDelivery);
+    });
+  }
+
+  async recordAttempt(
+    a: DeliveryAttemptRow & { id: string },
+    outcome: {
+      status: DeliveryRow['status'];
+      nextAttemptAt: string;
+      error: string | null;
+      deliveredAt: string | null;
+    },
+  ): Promise<void> {
+    await this.db.transaction(async (sql) => {
+      await sql.query(
+        `insert into alert_delivery_attempt (id, delivery_id, attempt, at, ok, status_code, error, duration_ms)
+         values ($1, $2, $3, $4, $5, $6, $7, $8)`,
+        [a.id, a.deliveryId, a.attempt, a.at, a.ok, a.statusCode, a.error, a.durationMs],
+      );
+      await sql.query(
+        `update alert_delivery set status = $2, next_attempt_at = $3, last_error = $4, delivered_at = $5 where id = $1`,
+        [a.deliveryId, outcome.status, outcome.nextAttemptAt, outcome.error, outcome.deliveredAt],
+      );
+    });
+  }
+
+  async deliveries(filter: {
+    notificationId?: string;
+    target?: string;
+    alertId?: string;
+  }): Promise<DeliveryRow[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (filter.notificationId) {
+      params.push(filter.notificationId);
+      where.push(`d.notification_id = $${params.length}`);
+    }
+    if (filter.target) {
+      params.push(filter.target);
+      where.push(`d.target = $${params.length}`);
+    }
+    if (filter.alertId) {
+      params.push(filter.alertId);
+      where.push(`n.alert_id = $${params.length}`);
+    }
+    const rows = await this.db.query(
+      `select d.* from alert_delivery d join alert_notification n on n.id = d.notification_id
+       ${where.length ? `where ${where.join(' and ')}` : ''} order by d.created_at desc limit 500`,
+      params,
+    );
+    return rows.map(toDelivery);
+  }
+
+  async attempts(deliveryId: string): Promise<DeliveryAttemptRow[]> {
+    const rows = await this.db.query(
+      'select * from alert_delivery_attempt where delivery_id = $1 order by attempt',
+      [deliveryId],
+    );
+    return rows.map((r) => ({
+      deliveryId: r['delivery_id'] as string,
+      attempt: Number(r['attempt']),
+      at: iso(r['at']) as string,
+      ok: Boolean(r['ok']),
+      statusCode: r['status_code'] === null ? null : Number(r['status_code']),
+      error: (r['error'] as string | null) ?? null,
+      durationMs: Number(r['duration_ms']),
+    }));
+  }
+
+  // ── webhooks ──────────────────────────────────────────────────────────────────────────────
+  async insertWebhook(w: WebhookRow): Promise<void> {
+    await this.db.query(
+      `insert into webhook_subscription (id, url, secret, description, severities, enabled, expiry_seconds, created_at, updated_at)
+       values ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9)`,
+      [
+        w.id,
+        w.url,
+        w.secret,
+        w.description,
+        w.severities ? json(w.severities) : null,
+        w.enabled,
+        w.expirySeconds,
+        w.createdAt,
+        w.updatedAt,
+      ],
+    );
+  }
+
+  async updateWebhook(w: WebhookRow): Promise<void> {
+    await this.db.query(
+      `update webhook_subscription set url = $2, description = $3, severities = $4::jsonb, enabled = $5, expiry_seconds = $6, updated_at = $7
+       where id = $1`,
+      [
+        w.id,
+        w.url,
+        w.description,
+        w.severities ? json(w.severities) : null,
+        w.enabled,
+        w.expirySeconds,
+        w.updatedAt,
+      ],
+    );
+  }
+
+  async webhook(id: string, sql: Sql = this.db): Promise<WebhookRow | undefined> {
+    if (!isUuid(id)) return undefined;
+    const rows = await sql.query('select * from webhook_subscription where id = $1', [id]);
+    return rows[0] ? toWebhook(rows[0]) : undefined;
+  }
+
+  async webhooks(sql: Sql = this.db): Promise<WebhookRow[]> {
+    const rows = await sql.query('select * from webhook_subscription order by created_at');
+    return rows.map(toWebhook);
+  }
+
+  async deleteWebhook(id: string): Promise<boolean> {
+    if (!isUuid(id)) return false;
+    // Deliveries already queued for it expire (their target no longer exists); history stays.
+    const rows = await this.db.query(
+      'update webhook_subscription set enabled = false where id = $1 returning id',
+      [id],
+    );
+    if (rows.length === 0) return false;
+    await this.db.query(
+      `delete from webhook_subscription where id = $1 and not exists (select 1 from alert_delivery where target = $1::text)`,
+      [id],
+    );
+    return true;
+  }
+
+  // ── escalation policies ───────────────────────────────────────────────────────────────────
+  async policies(
+    sql: Sql = this.db,
+  ): Promise<Array<{ severity: string; config: unknown; updatedAt: string; updatedBy: string | null }>> {
+    const rows = await sql.query('select * from escalation_policy order by severity');
+    return rows.map((r) => ({
+      severity: r['severity'] as string,
+      config: r['config'],
+      updatedAt: iso(r['updated_at']) as string,
+      updatedBy: (r['updated_by'] as string | null) ?? null,
+    }));
+  }
+
+  async putPolicy(severity: string, config: unknown, now: string, by: string): Promise<void> {
+    await this.db.query(
+      `insert into escalation_policy (severity, config, updated_at, updated_by) values ($1, $2::jsonb, $3, $4)
+       on conflict (severity) do update set config = excluded.config, updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
+      [severity, json(config), now, by],
+    );
+  }
+
+  async deletePolicy(severity: string): Promise<boolean> {
+    return (
+      (
+        await this.db.query('delete from escalation_policy where severity = $1 returning severity', [
+          severity,
+        ])
+      ).length === 1
+    );
+  }
+}
