@@ -25,13 +25,15 @@ export function computeGroundTruth(run: ScenarioRun): GroundTruth {
   for (const c of criteria) crossings[c.name] = null;
   trajectory.samples.forEach((v, i) => {
     const tS = i * trajectory.stepS;
-    for (const c of criteria) if (crossings[c.name] === null && c.test(v, tS, trajectory)) crossings[c.name] = tS;
+    for (const c of criteria)
+      if (crossings[c.name] === null && c.test(v, tS, trajectory)) crossings[c.name] = tS;
   });
   const first = (role: 'onset' | 'critical') => {
     let best: { name: string; tS: number } | null = null;
     for (const c of criteria) {
       const tS = crossings[c.name];
-      if (c.role === role && tS !== null && tS !== undefined && (best === null || tS < best.tS)) best = { name: c.name, tS };
+      if (c.role === role && tS !== null && tS !== undefined && (best === null || tS < best.tS))
+        best = { name: c.name, tS };
     }
     return best;
   };

@@ -112,7 +112,12 @@ export function circadian(b: Baseline, hour: number): Baseline {
 /** Fever couples into heart rate and respiration (simulator assumption, see file comment). */
 export function withFever(v: Vitals, feverC: number): Vitals {
   const d = Math.max(0, feverC);
-  return { ...v, temperature: v.temperature + feverC, heartRate: v.heartRate + 10 * d, respiratoryRate: v.respiratoryRate + 2 * d };
+  return {
+    ...v,
+    temperature: v.temperature + feverC,
+    heartRate: v.heartRate + 10 * d,
+    respiratoryRate: v.respiratoryRate + 2 * d,
+  };
 }
 
 /** Ornstein–Uhlenbeck drift: slow wandering around 0 with a given sd and time constant. */
@@ -168,7 +173,12 @@ export interface InsulinDose {
  * Meals on a daily pattern (breakfast, lunch, dinner with jitter) and the matching insulin boluses
  * with a per-patient mismatch: glucose = baseline + Σ meal responses − Σ insulin effects + drift.
  */
-export function dailyMeals(rng: Rng, durationS: number, startHour: number, bolusRatio: number): { meals: Meal[]; insulin: InsulinDose[] } {
+export function dailyMeals(
+  rng: Rng,
+  durationS: number,
+  startHour: number,
+  bolusRatio: number,
+): { meals: Meal[]; insulin: InsulinDose[] } {
   const meals: Meal[] = [];
   const insulin: InsulinDose[] = [];
   const days = Math.ceil(durationS / 86_400) + 1;
@@ -181,13 +191,19 @@ export function dailyMeals(rng: Rng, durationS: number, startHour: number, bolus
       const atS = (d * 24 + hour - startHour) * 3600 + rng.normal(0, 1800);
       const rise = Math.max(15, rng.normal(size, size * 0.3));
       meals.push({ atS, riseMgDl: rise });
-      if (bolusRatio > 0) insulin.push({ atS: atS - 600, dropMgDl: rise * bolusRatio * rng.uniform(0.8, 1.2), peakS: 75 * 60 });
+      if (bolusRatio > 0)
+        insulin.push({ atS: atS - 600, dropMgDl: rise * bolusRatio * rng.uniform(0.8, 1.2), peakS: 75 * 60 });
     }
   }
   return { meals, insulin };
 }
 
-export function glucoseAt(tS: number, base: number, meals: readonly Meal[], insulin: readonly InsulinDose[]): number {
+export function glucoseAt(
+  tS: number,
+  base: number,
+  meals: readonly Meal[],
+  insulin: readonly InsulinDose[],
+): number {
   let g = base;
   for (const m of meals) g += m.riseMgDl * pulse(tS - m.atS, 45 * 60);
   for (const i of insulin) g -= i.dropMgDl * pulse(tS - i.atS, i.peakS);
@@ -222,7 +238,11 @@ export class Trajectory {
 }
 
 /** Runs `state(tS, dtS)` from 0 to durationS every stepS and keeps the samples. */
-export function sampleTrajectory(durationS: number, stepS: number, state: (tS: number, dtS: number) => Vitals): Trajectory {
+export function sampleTrajectory(
+  durationS: number,
+  stepS: number,
+  state: (tS: number, dtS: number) => Vitals,
+): Trajectory {
   const samples: Vitals[] = [];
   const n = Math.ceil(durationS / stepS);
   for (let i = 0; i <= n; i++) samples.push(clampVitals(state(i * stepS, stepS)));

@@ -7,10 +7,23 @@ import type { Trajectory, Vitals } from './physiology.ts';
 import type { Rng } from './rng.ts';
 
 /** Monitoring programs (their rule sets live in detect/programs/<name>.json). */
-export type Program = 'hypertension' | 'heart-failure' | 'diabetes-cgm' | 'copd' | 'post-surgical' | 'inpatient-continuous';
+export type Program =
+  | 'hypertension'
+  | 'heart-failure'
+  | 'diabetes-cgm'
+  | 'copd'
+  | 'post-surgical'
+  | 'inpatient-continuous';
 
 /** Device models the simulator knows (devices/catalog.ts). */
-export type DeviceModelName = 'bp-cuff' | 'scale' | 'cgm' | 'pulse-oximeter' | 'thermometer' | 'bedside-monitor' | 'hr-wearable';
+export type DeviceModelName =
+  | 'bp-cuff'
+  | 'scale'
+  | 'cgm'
+  | 'pulse-oximeter'
+  | 'thermometer'
+  | 'bedside-monitor'
+  | 'hr-wearable';
 
 export interface Criterion {
   /** Stable name used in the ground-truth file, e.g. `news2>=7`, `glucose<54`. */

@@ -29,7 +29,11 @@ const DRIFT: Record<NumericVital, [sd: number, tauS: number]> = {
  * The patient without any disease process: baseline + circadian rhythm + drift. Call it every step
  * (it advances the drifts) and add the scenario's deltas to what it returns.
  */
-export function restingPatient(rng: Rng, baseline: Baseline, startMs: number): (tS: number, dtS: number) => Vitals {
+export function restingPatient(
+  rng: Rng,
+  baseline: Baseline,
+  startMs: number,
+): (tS: number, dtS: number) => Vitals {
   const drifts = {} as Record<NumericVital, Drift>;
   for (const k of NUMERIC_VITALS) {
     const [sd, tau] = DRIFT[k];
@@ -83,7 +87,8 @@ export const weightGain = (kg: number, windowS: number, role: Criterion['role'])
   role,
   test: (v, tS, trajectory: Trajectory) => {
     let min = v.weight;
-    for (let s = Math.max(0, tS - windowS); s < tS; s += Math.max(trajectory.stepS, 3600)) min = Math.min(min, trajectory.at(s).weight);
+    for (let s = Math.max(0, tS - windowS); s < tS; s += Math.max(trajectory.stepS, 3600))
+      min = Math.min(min, trajectory.at(s).weight);
     return v.weight - min >= kg;
   },
 });

@@ -28,7 +28,12 @@ export const scenario: Scenario = {
       trajectory: sampleTrajectory(durationS, 60, (tS, dtS) => {
         const s = ramp(tS, startS, startS + spanS);
         const v = withFever(rest(tS, dtS), 0.9 * s);
-        return { ...v, spo2: v.spo2 - 8 * s, respiratoryRate: v.respiratoryRate + 10 * s, heartRate: v.heartRate + 24 * s };
+        return {
+          ...v,
+          spo2: v.spo2 - 8 * s,
+          respiratoryRate: v.respiratoryRate + 10 * s,
+          heartRate: v.heartRate + 24 * s,
+        };
       }),
       processStartS: startS,
       news2Scale: 2,

@@ -44,7 +44,12 @@ export const scenario: Scenario = {
       }),
       processStartS: startS,
       news2Scale: 1,
-      criteria: [weightGain(1, 86_400, 'onset'), weightGain(2.3, 7 * 86_400, 'critical'), news2Criterion(5, 'info'), news2Criterion(7, 'info')],
+      criteria: [
+        weightGain(1, 86_400, 'onset'),
+        weightGain(2.3, 7 * 86_400, 'critical'),
+        news2Criterion(5, 'info'),
+        news2Criterion(7, 'info'),
+      ],
     };
   },
 };

@@ -26,7 +26,12 @@ export const scenario: Scenario = {
       trajectory: sampleTrajectory(durationS, 60, (tS, dtS) => {
         const s = ramp(tS, startS, startS + spanS);
         const v = rest(tS, dtS);
-        return { ...v, systolic: v.systolic + rise * s, diastolic: v.diastolic + rise * 0.62 * s, heartRate: v.heartRate + 8 * s };
+        return {
+          ...v,
+          systolic: v.systolic + rise * s,
+          diastolic: v.diastolic + rise * 0.62 * s,
+          heartRate: v.heartRate + 8 * s,
+        };
       }),
       processStartS: startS,
       news2Scale: 1,

@@ -14,7 +14,12 @@ export const scenario: Scenario = {
     const baseline = drawBaseline(rng.fork('baseline'), { ...ADULT, glucose: [125, 8] });
     const rest = restingPatient(rng.fork('rest'), baseline, startMs);
     // Boluses cover ~65–75 % of each meal's rise: post-meal peaks ~150–200 mg/dL, no lows.
-    const { meals, insulin } = dailyMeals(rng.fork('meals'), durationS, hourOfDay(startMs), rng.uniform(0.65, 0.75));
+    const { meals, insulin } = dailyMeals(
+      rng.fork('meals'),
+      durationS,
+      hourOfDay(startMs),
+      rng.uniform(0.65, 0.75),
+    );
     return {
       trajectory: sampleTrajectory(durationS, 60, (tS, dtS) => {
         const v = rest(tS, dtS);

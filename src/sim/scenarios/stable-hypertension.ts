@@ -11,7 +11,12 @@ export const scenario: Scenario = {
   durationS: 7 * 86_400,
   devices: ['bp-cuff', 'scale'],
   generate(rng, { durationS, startMs }) {
-    const baseline = drawBaseline(rng.fork('baseline'), { ...ADULT, systolic: [142, 6], diastolic: [88, 4], weight: [88, 12] });
+    const baseline = drawBaseline(rng.fork('baseline'), {
+      ...ADULT,
+      systolic: [142, 6],
+      diastolic: [88, 4],
+      weight: [88, 12],
+    });
     const rest = restingPatient(rng.fork('rest'), baseline, startMs);
     return {
       trajectory: sampleTrajectory(durationS, 60, rest),
