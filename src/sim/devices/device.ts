@@ -345,8 +345,8 @@ function toJsonReadings(m: Measured, time: string, nextId: () => string): SimRea
       components: { ...m.bp },
       ...flags,
     });
-  q('heart-rate', m.heartRate, '/min');
   q('spo2', m.spo2, '%');
+  q('heart-rate', m.heartRate, '/min');
   q('respiratory-rate', m.respiratoryRate, '/min');
   q('temperature', m.temperature, 'Cel');
   q('weight', m.weight, 'kg');
