@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { type RoutePlugin, buildApp } from './api/app.ts';
 import type { ApiContext } from './api/context.ts';
+import { createSecurity, startRetentionSchedule } from './api/security.ts';
 import { bootstrapAdmin } from './auth/bootstrap-admin.ts';
 import { TokenService } from './auth/token-service.ts';
 import type { Config } from './config/config.ts';
@@ -89,6 +90,8 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
     const users = new UserRepository(db);
     const admin = await bootstrapAdmin(users, config.adminPassword);
     const tokens = await TokenService.load(db, clock);
+    const security = createSecurity({ db, clock, log, tokens, corsOrigins: config.corsOrigins });
+    cleanups.push(() => security.audit.close());
     const deviceRepo = new DeviceRepository(db);
     const devices = new DeviceService(deviceRepo, new SqlPatientDirectory(db), clock);
     const observations = new ObservationRepository(db);
@@ -169,7 +172,9 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
           metrics,
           maxPayloadBytes: config.maxPayloadBytes,
           tls,
+          security: security.brokerEvents,
         });
+        security.onDeviceCredentialChange.push((id) => broker?.disconnectDevice(id));
         cleanups.push(() => (broker as EmbeddedBroker).close());
         try {
           mqttPort = await broker.listen(config.mqttPort, config.mqttHost);
@@ -191,16 +196,17 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       observations,
       deadLetters,
       ingest,
+      security,
       maxPayloadBytes: config.maxPayloadBytes,
       readiness,
     };
     // Route plugins of the other modules (FHIR, alerts, dashboard, …) are added here, one line each.
     const routes: RoutePlugin[] = [...(opts.routes ?? [])];
-    const app = await buildApp(ctx, routes);
+    const https = tls ? { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) } : undefined;
+    const app = await buildApp(ctx, routes, { https });
     cleanups.push(() => app.close());
     let httpPort: number;
     try {
-      const https = tls ? { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) } : undefined;
       if (https) log.info('TLS certificate configured for HTTP and MQTT');
       await app.listen({ port: config.httpPort, host: config.httpHost });
       const addr = app.server.address();
@@ -209,14 +215,16 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       throw listenError(e, 'VIGIL_HTTP_PORT', config.httpPort);
     }
     const host = config.httpHost === '0.0.0.0' || config.httpHost === '::' ? 'localhost' : config.httpHost;
-    const httpUrl = config.publicUrl ?? `http://${host}:${httpPort}`;
+    const httpUrl = config.publicUrl ?? `${https ? 'https' : 'http'}://${host}:${httpPort}`;
+    const stopRetention = config.role === 'all' || config.role === 'api' ? startRetentionSchedule(security, log) : async () => {};
+    cleanups.push(stopRetention);
 
     print(`Vigil is running (${db.kind === 'pglite' ? `embedded PostgreSQL in ${config.dataDir}` : 'PostgreSQL server'})`);
     print(`  HTTP API and dashboard  ${httpUrl}/`);
     print(`  FHIR R4 API             ${httpUrl}/fhir`);
     print(`  health / ready          ${httpUrl}/health  ${httpUrl}/ready`);
     print(`  metrics                 ${httpUrl}/metrics`);
-    if (mqttPort !== undefined) print(`  MQTT (embedded)         mqtt://${host}:${mqttPort}  topics devices/{deviceId}/readings, devices/{deviceId}/gatt/{uuid}`);
+    if (mqttPort !== undefined) print(`  MQTT (embedded)         ${tls ? 'mqtts' : 'mqtt'}://${host}:${mqttPort}  topics devices/{deviceId}/readings, devices/{deviceId}/gatt/{uuid}`);
     if (external) print('  MQTT (external broker)  subscribed with a persistent session');
     if (admin.created && admin.generated) {
       print('');
@@ -236,6 +244,8 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
         await writer.close(); // commits everything already accepted (MQTT in flight too)
         await external?.close();
         await broker?.close();
+        await stopRetention();
+        await security.audit.close(); // the last audit records are durable before the store closes
         await db.close();
         log.info('stopped cleanly');
       })();

@@ -5,17 +5,24 @@ import helmet from '@fastify/helmet';
 import { newId } from '../core/ids.ts';
 import type { ApiContext } from './context.ts';
 import { registerErrorHandler } from './errors.ts';
+import { registerSecurity } from './security-plugin.ts';
 import { authRoutes } from './routes/auth.ts';
 import { deviceRoutes } from './routes/devices.ts';
 import { healthRoutes } from './routes/health.ts';
 import { ingestRoutes } from './routes/ingest.ts';
 import { readingRoutes } from './routes/readings.ts';
+import { securityRoutes } from './routes/security.ts';
 
 /** Extra route plugins other modules contribute (FHIR, alerts, dashboard, …), wired by server.ts. */
 export type RoutePlugin = (app: FastifyInstance, ctx: ApiContext) => Promise<void>;
 
-export async function buildApp(ctx: ApiContext, extra: RoutePlugin[] = []): Promise<FastifyInstance> {
+export async function buildApp(
+  ctx: ApiContext,
+  extra: RoutePlugin[] = [],
+  opts: { https?: { cert: Buffer; key: Buffer } | undefined } = {},
+): Promise<FastifyInstance> {
   const app = Fastify({
+    ...(opts.https ? { https: opts.https } : {}),
     loggerInstance: ctx.log.child({ component: 'http' }) as FastifyBaseLogger,
     disableRequestLogging: false,
     genReqId: (req) => {
@@ -39,12 +46,14 @@ export async function buildApp(ctx: ApiContext, extra: RoutePlugin[] = []): Prom
     });
   });
   await app.register(helmet, { contentSecurityPolicy: false, global: true });
+  await registerSecurity(app, ctx); // route registry, CORS, rate limits, audit hook: before any route
   registerErrorHandler(app);
   await app.register(async (a) => healthRoutes(a, ctx));
   await app.register(async (a) => authRoutes(a, ctx));
   await app.register(async (a) => deviceRoutes(a, ctx));
   await app.register(async (a) => readingRoutes(a, ctx));
   await app.register(async (a) => ingestRoutes(a, ctx));
+  await app.register(async (a) => securityRoutes(a, ctx));
   for (const plugin of extra) await app.register(async (a) => plugin(a, ctx));
   return app;
 }

@@ -8,6 +8,7 @@ import type { Database } from '../store/database.ts';
 import type { DeadLetterRepository } from '../store/dead-letter-repository.ts';
 import type { ObservationRepository } from '../store/observation-repository.ts';
 import type { UserRepository } from '../store/user-repository.ts';
+import type { Security } from './security.ts';
 
 /** What the HTTP layer needs, built by the composition root (server.ts). */
 export interface ApiContext {
@@ -21,6 +22,8 @@ export interface ApiContext {
   observations: ObservationRepository;
   deadLetters: DeadLetterRepository;
   ingest: IngestService;
+  /** Access policy, audit log, consent, sessions (src/api/security.ts). */
+  security: Security;
   maxPayloadBytes: number;
   /** Readiness of parts other than the database (the MQTT broker or its connection). */
   readiness: Array<{ name: string; check: () => Promise<boolean> | boolean }>;

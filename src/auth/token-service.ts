@@ -27,6 +27,11 @@ export interface Principal {
   practitionerId?: string | null;
   /** Token id (jti), for revocation. */
   tokenId?: string;
+  /** Sign-in session (refresh-token family) the token belongs to; revoking it ends the token. */
+  sessionId?: string;
+  /** Issued-at and expiry, epoch seconds (set on verified tokens). */
+  issuedAt?: number;
+  expiresAt?: number;
 }
 
 const issuer = 'vigil';
@@ -49,14 +54,20 @@ export class TokenService {
 
   static async load(db: Database, clock: Clock, accessTtlSeconds = 900): Promise<TokenService> {
     const fresh = randomBytes(32).toString('base64');
-    await db.query(`insert into server_key (name, value) values ('jwt-hs256', $1) on conflict (name) do nothing`, [fresh]);
+    await db.query(
+      `insert into server_key (name, value) values ('jwt-hs256', $1) on conflict (name) do nothing`,
+      [fresh],
+    );
     const rows = await db.query<{ value: string }>(`select value from server_key where name = 'jwt-hs256'`);
     const value = rows[0]?.value;
     if (!value) throw new Error('token signing key missing');
     return new TokenService(Buffer.from(value, 'base64'), clock, accessTtlSeconds);
   }
 
-  async issue(p: Principal, ttlSeconds = this.accessTtlSeconds): Promise<{ token: string; expiresIn: number; jti: string }> {
+  async issue(
+    p: Principal,
+    ttlSeconds = this.accessTtlSeconds,
+  ): Promise<{ token: string; expiresIn: number; jti: string }> {
     const now = Math.floor(this.#clock.now() / 1000);
     const jti = newId();
     const token = await new SignJWT({
@@ -66,6 +77,7 @@ export class TokenService {
       ...(p.username ? { username: p.username } : {}),
       ...(p.patientId ? { patient: p.patientId } : {}),
       ...(p.practitionerId ? { practitioner: p.practitionerId } : {}),
+      ...(p.sessionId ? { sid: p.sessionId } : {}),
     })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setIssuer(issuer)
@@ -88,15 +100,22 @@ export class TokenService {
       });
       const kind = payload['kind'];
       if (kind !== 'user' && kind !== 'integration' && kind !== 'device') throw new Error('bad kind');
+      if (typeof payload.sub !== 'string' || !Array.isArray(payload['roles'])) throw new Error('bad claims');
       return {
         kind,
         id: payload.sub as string,
         roles: (payload['roles'] as Role[]) ?? [],
-        scopes: typeof payload['scope'] === 'string' && payload['scope'] ? (payload['scope'] as string).split(' ') : [],
+        scopes:
+          typeof payload['scope'] === 'string' && payload['scope']
+            ? (payload['scope'] as string).split(' ')
+            : [],
         ...(typeof payload['username'] === 'string' ? { username: payload['username'] } : {}),
         patientId: (payload['patient'] as string | undefined) ?? null,
         practitionerId: (payload['practitioner'] as string | undefined) ?? null,
         ...(payload.jti ? { tokenId: payload.jti } : {}),
+        ...(typeof payload['sid'] === 'string' ? { sessionId: payload['sid'] } : {}),
+        ...(typeof payload.iat === 'number' ? { issuedAt: payload.iat } : {}),
+        ...(typeof payload.exp === 'number' ? { expiresAt: payload.exp } : {}),
       };
     } catch (e) {
       const expired = e instanceof joseErrors.JWTExpired;

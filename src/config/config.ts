@@ -37,6 +37,8 @@ export interface Config {
   /** TLS for HTTP and MQTT (mqtts) when both are set: PEM file paths. */
   tlsCertFile: string | undefined;
   tlsKeyFile: string | undefined;
+  /** Browser origins allowed to call the API cross-origin (CORS); none by default. */
+  corsOrigins: string[];
 }
 
 type Env = Record<string, string | undefined>;
@@ -61,6 +63,7 @@ export const configVariables = [
   'VIGIL_ROLE',
   'VIGIL_TLS_CERT_FILE',
   'VIGIL_TLS_KEY_FILE',
+  'VIGIL_CORS_ORIGINS',
 ] as const;
 
 /** Settings of the `vigil` CLI as a client of a running server (not server configuration). */
@@ -125,6 +128,15 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
   if ((tlsCertFile === undefined) !== (tlsKeyFile === undefined)) {
     bad('VIGIL_TLS_CERT_FILE', tlsCertFile ?? '', 'to be set together with VIGIL_TLS_KEY_FILE');
   }
+  const corsOrigins = (str(env, 'VIGIL_CORS_ORIGINS') ?? '').split(',').map((o) => o.trim()).filter(Boolean);
+  for (const o of corsOrigins) {
+    let ok = false;
+    try {
+      const u = new URL(o);
+      ok = (u.protocol === 'https:' || u.protocol === 'http:') && u.origin === o;
+    } catch {}
+    if (!ok) bad('VIGIL_CORS_ORIGINS', o, 'comma-separated origins such as https://dashboard.example.org (scheme, host, port; no path; no *)');
+  }
   return {
     httpHost: env['VIGIL_HTTP_HOST'] || '0.0.0.0',
     httpPort: int(env, 'VIGIL_HTTP_PORT', 8080, 0, 65535),
@@ -145,5 +157,6 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     role: oneOf(env, 'VIGIL_ROLE', 'all', ['all', 'ingest', 'detect', 'api']),
     tlsCertFile,
     tlsKeyFile,
+    corsOrigins,
   };
 }

@@ -1,6 +1,8 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { deviceKinds } from '../../devices/device-service.ts';
+import { agentOf } from '../../audit/audit-event.ts';
+import { VigilError } from '../../core/errors.ts';
 import { readingToJson } from '../reading-json.ts';
 import { requireRoles } from '../auth-hooks.ts';
 import type { ApiContext } from '../context.ts';
@@ -12,6 +14,20 @@ const Time = Type.String({ minLength: 10, maxLength: 40 });
 export async function deviceRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
   const admin = requireRoles(ctx, ['admin']);
   const staff = requireRoles(ctx, ['admin', 'clinician', 'nurse']);
+  const sec = ctx.security;
+  // Device credential changes are security events; the MQTT broker drops the device's connection.
+  const credentialEvent = async (request: FastifyRequest, deviceId: string, subtype: string, action: 'C' | 'U') => {
+    await sec.audit.record({
+      kind: 'object-security',
+      subtype,
+      action,
+      outcome: 'success',
+      agent: agentOf(request.principal, request.ip),
+      entities: [{ type: 'Device', id: deviceId }],
+      requestId: request.id,
+    });
+    if (subtype !== 'device-register') for (const l of sec.onDeviceCredentialChange) l(deviceId);
+  };
 
   app.post(
     '/api/v1/devices',
@@ -35,6 +51,7 @@ export async function deviceRoutes(app: FastifyInstance, ctx: ApiContext): Promi
     async (request, reply) => {
       const { device, secret } = await ctx.devices.register(request.body as Parameters<ApiContext['devices']['register']>[0]);
       request.log.info({ deviceId: device.id, event: 'device-registered' }, 'device registered');
+      await credentialEvent(request, device.id, 'device-register', 'C');
       return reply.status(201).send({ device, secret });
     },
   );
@@ -66,6 +83,7 @@ export async function deviceRoutes(app: FastifyInstance, ctx: ApiContext): Promi
     const { id } = request.params as { id: string };
     const { secret } = await ctx.devices.rotate(id);
     request.log.info({ deviceId: id, event: 'device-credential-rotated' }, 'device credential rotated');
+    await credentialEvent(request, id, 'device-credential-rotate', 'U');
     return { id, secret };
   });
 
@@ -73,6 +91,7 @@ export async function deviceRoutes(app: FastifyInstance, ctx: ApiContext): Promi
     const { id } = request.params as { id: string };
     await ctx.devices.revoke(id);
     request.log.info({ deviceId: id, event: 'device-credential-revoked' }, 'device credential revoked');
+    await credentialEvent(request, id, 'device-credential-revoke', 'U');
     return { id, revoked: true };
   });
 
@@ -80,6 +99,7 @@ export async function deviceRoutes(app: FastifyInstance, ctx: ApiContext): Promi
     '/api/v1/devices/:id/assignments',
     {
       preHandler: admin,
+      config: { audit: { entity: 'Device' } },
       schema: {
         params: Id,
         body: Type.Object(
@@ -91,6 +111,11 @@ export async function deviceRoutes(app: FastifyInstance, ctx: ApiContext): Promi
     async (request, reply) => {
       const { id } = request.params as { id: string };
       const b = request.body as { patientId: string; start?: string; end?: string };
+      request.auditPatientId = b.patientId;
+      // Monitoring needs the patient's consent: a recorded refusal blocks a new assignment.
+      if (!(await sec.consent.isPermitted(b.patientId, 'monitoring'))) {
+        throw new VigilError('VIGIL_ERR_CONSENT_DENIED', 'the patient has not consented to monitoring', 409);
+      }
       const assignment = await ctx.devices.assign(id, b.patientId, b.start, b.end);
       const attributed = await ctx.observations.attribute(id, b.patientId, assignment.periodStart, assignment.periodEnd);
       return reply.status(201).send({ assignment, attributedReadings: attributed.length });
@@ -115,12 +140,22 @@ export async function deviceRoutes(app: FastifyInstance, ctx: ApiContext): Promi
 
   app.get(
     '/api/v1/devices/:id/readings',
-    { preHandler: staff, schema: { params: Id, querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) }) } },
+    {
+      preHandler: staff,
+      config: { audit: { entity: 'Device', subtype: 'search-type' } },
+      schema: { params: Id, querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) }) },
+    },
     async (request) => {
       const { id } = request.params as { id: string };
       await ctx.devices.get(id);
       const { limit } = request.query as { limit?: number };
-      return { readings: (await ctx.observations.latestForDevice(id, limit ?? 50)).map(readingToJson) };
+      // Only readings of patients the caller may read (care teams); unattributed ones for administrators.
+      const readable = await sec.policy.readablePatients(request.principal);
+      const readings = (await ctx.observations.latestForDevice(id, limit ?? 50)).filter((r) =>
+        readable === 'all' ? true : r.patientId !== null && readable.has(r.patientId),
+      );
+      request.auditPatientIds = [...new Set(readings.map((r) => r.patientId))];
+      return { readings: readings.map(readingToJson) };
     },
   );
 }

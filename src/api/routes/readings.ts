@@ -7,20 +7,33 @@ import { readingToJson } from '../reading-json.ts';
 
 /** Readings and dead letters through the management API. */
 export async function readingRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
-  const staff = requireRoles(ctx, ['admin', 'clinician', 'nurse']);
+  const readers = requireRoles(ctx, ['admin', 'clinician', 'nurse', 'patient', 'integration']);
   const admin = requireRoles(ctx, ['admin']);
+  const observation = { audit: { entity: 'Observation' } };
+  const deadLetter = { audit: { entity: 'DeadLetter' } };
 
-  app.get('/api/v1/readings/:id', { preHandler: staff, schema: { params: Type.Object({ id: Type.String() }) } }, async (request) => {
-    const { id } = request.params as { id: string };
-    const r = await ctx.observations.get(id);
-    if (!r) throw new VigilError('VIGIL_ERR_API_NOT_FOUND', `reading ${id} not found`, 404);
-    return readingToJson(r);
-  });
+  app.get(
+    '/api/v1/readings/:id',
+    { preHandler: readers, config: observation, schema: { params: Type.Object({ id: Type.String({ maxLength: 64 }) }) } },
+    async (request) => {
+      const { id } = request.params as { id: string };
+      const r = await ctx.observations.get(id);
+      if (!r) throw new VigilError('VIGIL_ERR_API_NOT_FOUND', `reading ${id} not found`, 404);
+      request.auditPatientId = r.patientId;
+      // Unattributed readings belong to no patient yet: administrators only.
+      if (r.patientId) await ctx.security.policy.assertPatientAccess(request.principal, r.patientId, 'read');
+      else if (!ctx.security.policy.hasRole(request.principal, ['admin'])) {
+        throw new VigilError('VIGIL_ERR_AUTH_FORBIDDEN', 'unattributed readings are for administrators', 403);
+      }
+      return readingToJson(r);
+    },
+  );
 
   app.get(
     '/api/v1/dead-letters',
     {
       preHandler: admin,
+      config: deadLetter,
       schema: {
         querystring: Type.Object({
           deviceId: Type.Optional(Type.String()),
@@ -42,7 +55,7 @@ export async function readingRoutes(app: FastifyInstance, ctx: ApiContext): Prom
     },
   );
 
-  app.get('/api/v1/dead-letters/:id', { preHandler: admin, schema: { params: Type.Object({ id: Type.String() }) } }, async (request) => {
+  app.get('/api/v1/dead-letters/:id', { preHandler: admin, config: deadLetter, schema: { params: Type.Object({ id: Type.String() }) } }, async (request) => {
     const { id } = request.params as { id: string };
     const l = await ctx.deadLetters.get(id);
     if (!l) throw new VigilError('VIGIL_ERR_API_NOT_FOUND', `dead letter ${id} not found`, 404);
@@ -51,7 +64,7 @@ export async function readingRoutes(app: FastifyInstance, ctx: ApiContext): Prom
   });
 
   // Replay: run the kept payload through ingest again (after a fix to the device, a template, or an assignment).
-  app.post('/api/v1/dead-letters/:id/replay', { preHandler: admin, schema: { params: Type.Object({ id: Type.String() }) } }, async (request) => {
+  app.post('/api/v1/dead-letters/:id/replay', { preHandler: admin, config: { audit: { entity: 'DeadLetter', action: 'E' as const, subtype: 'replay' } }, schema: { params: Type.Object({ id: Type.String() }) } }, async (request) => {
     const { id } = request.params as { id: string };
     const l = await ctx.deadLetters.get(id);
     if (!l) throw new VigilError('VIGIL_ERR_API_NOT_FOUND', `dead letter ${id} not found`, 404);

@@ -8,4 +8,9 @@ export const commands: Record<string, () => Promise<{ command: Command }>> = {
   device: () => import('./device.ts'),
   'dead-letters': () => import('./dead-letters.ts'),
   replay: () => import('./replay.ts'),
+  audit: () => import('./audit.ts'),
+  purge: () => import('./purge.ts'),
+  patient: () => import('./patient.ts'),
+  user: () => import('./user.ts'),
+  integration: () => import('./integration.ts'),
 };

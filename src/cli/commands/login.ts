@@ -18,11 +18,11 @@ async function readPassword(fromStdin: boolean): Promise<string> {
 export const command: Command = {
   name: 'login',
   summary: 'sign in to a running Vigil and keep the access token for later commands',
-  usage: 'vigil login --username NAME [--url URL] [--password-stdin] [--print-token]',
+  usage: 'vigil login --username NAME [--totp CODE] [--url URL] [--password-stdin] [--print-token]',
   async run(args) {
     const { values } = parse(
       args,
-      { username: { type: 'string' }, url: { type: 'string' }, 'password-stdin': { type: 'boolean' }, 'print-token': { type: 'boolean' } },
+      { username: { type: 'string' }, totp: { type: 'string' }, url: { type: 'string' }, 'password-stdin': { type: 'boolean' }, 'print-token': { type: 'boolean' } },
       this.usage,
     );
     if (!values.username) {
@@ -34,7 +34,7 @@ export const command: Command = {
     const r = await client.request<{ access_token: string; expires_in: number }>(
       'POST',
       '/auth/token',
-      { username: values.username, password },
+      { username: values.username, password, ...(values.totp ? { totp: values.totp } : {}) },
       false,
     );
     saveLogin({ url: client.url, token: r.access_token });

@@ -2,6 +2,7 @@ import { createServer as createNetServer, type Server } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { createServer as createTlsServer } from 'node:tls';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
+import { devicePublishAllowed } from '../../auth/access-policy.ts';
 import { VigilError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { Metrics } from '../../core/metrics.ts';
@@ -12,7 +13,18 @@ export interface DeviceAuthenticator {
   authenticate(deviceId: string, secret: string): Promise<boolean>;
 }
 
+/** Security events of the broker, for the audit log (refused connections and publishes). */
+export interface BrokerSecurityEvents {
+  authFailed(deviceId: string | undefined, address: string | undefined): void;
+  publishDenied(deviceId: string | undefined, address: string | undefined): void;
+}
+
 const deviceOf = new WeakMap<Client, string>();
+
+function addressOf(client: Client | null | undefined): string | undefined {
+  const conn = (client as unknown as { conn?: { remoteAddress?: string } } | null | undefined)?.conn;
+  return conn?.remoteAddress;
+}
 
 function authError(message: string, returnCode: 4 | 5): AuthenticateError {
   return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
@@ -42,11 +54,13 @@ export class EmbeddedBroker {
     metrics: Metrics;
     maxPayloadBytes: number;
     tls?: { certFile: string; keyFile: string } | undefined;
+    security?: BrokerSecurityEvents | undefined;
   }): Promise<EmbeddedBroker> {
     const { devices, ingest, log, metrics, maxPayloadBytes } = opts;
     const aedes = await Aedes.createBroker({
       authenticate: (client, username, password, done) => {
         if (!username || !password) {
+          opts.security?.authFailed(username || undefined, addressOf(client));
           done(authError('username (device id) and password (device secret) are required', 4), false);
           return;
         }
@@ -57,6 +71,7 @@ export class EmbeddedBroker {
               done(null, true);
             } else {
               log.warn({ deviceId: username, event: 'mqtt-auth-failed' }, 'MQTT connect refused: bad credentials');
+              opts.security?.authFailed(username, addressOf(client));
               done(authError('bad device id or secret', 4), false);
             }
           },
@@ -75,8 +90,9 @@ export class EmbeddedBroker {
       authorizePublish: (client, packet, done) => {
         const deviceId = client ? deviceOf.get(client) : undefined;
         const topic = parseDeviceTopic(packet.topic);
-        if (!client || !deviceId || !topic || topic.deviceId !== deviceId) {
+        if (!client || !topic || !devicePublishAllowed(deviceId, topic.deviceId)) {
           log.warn({ deviceId, event: 'mqtt-topic-denied' }, 'MQTT publish refused: not this device’s topic');
+          opts.security?.publishDenied(deviceId, addressOf(client));
           done(new Error('publishing to this topic is not allowed'));
           return;
         }
@@ -127,6 +143,14 @@ export class EmbeddedBroker {
         resolve(typeof addr === 'object' && addr ? addr.port : port);
       });
     });
+  }
+
+  /** Ends the connections of a device (its credential was rotated or revoked: effective at once). */
+  disconnectDevice(deviceId: string): void {
+    const clients = (this.#aedes as unknown as { clients: Record<string, Client> }).clients;
+    for (const c of Object.values(clients)) {
+      if (deviceOf.get(c) === deviceId) c.close();
+    }
   }
 
   get clients(): number {

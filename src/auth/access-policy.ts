@@ -1,0 +1,162 @@
+import { VigilError } from '../core/errors.ts';
+import { type ScopeAction, scopeAllows } from './scopes.ts';
+import type { Principal, Role } from './token-service.ts';
+
+/** Care-team membership: the patients a practitioner cares for. */
+export interface CareTeamLookup {
+  patientsOf(practitionerId: string): Promise<Set<string>>;
+}
+
+/** Consent to share a patient's data with integrations. */
+export interface SharingConsent {
+  isPermitted(patientId: string, purpose: 'integration-sharing'): Promise<boolean>;
+}
+
+export type PatientAction = ScopeAction;
+
+export interface AccessDecision {
+  allowed: boolean;
+  /** Stable code when denied (VIGIL_ERR_AUTH_FORBIDDEN, VIGIL_ERR_AUTH_NOT_IN_CARE_TEAM, …). */
+  code?: string;
+  reason: string;
+}
+
+const allow = (reason: string): AccessDecision => ({ allowed: true, reason });
+const deny = (code: string, reason: string): AccessDecision => ({ allowed: false, code, reason });
+
+/**
+ * The one place access decisions are made — for the management API, the FHIR API, the live feed
+ * and MQTT:
+ * - admin: every patient (each access is audited);
+ * - clinician, nurse: the patients of the care teams they are an active participant of;
+ * - patient: their own data, read only;
+ * - integration: resource types its SMART scopes name, for patients whose consent permits sharing;
+ * - device: no API reads at all; it publishes only readings for itself (`devicePublishAllowed`).
+ */
+export class AccessPolicy {
+  readonly #careTeams: CareTeamLookup;
+  readonly #consent: SharingConsent;
+
+  constructor(careTeams: CareTeamLookup, consent: SharingConsent) {
+    this.#careTeams = careTeams;
+    this.#consent = consent;
+  }
+
+  hasRole(p: Principal | undefined, roles: readonly Role[]): boolean {
+    return !!p && p.roles.some((r) => roles.includes(r));
+  }
+
+  /** May `p` do `action` on `resourceType` data of patient `patientId`? */
+  async canAccessPatient(
+    p: Principal | undefined,
+    patientId: string,
+    action: PatientAction,
+    resourceType = 'Observation',
+  ): Promise<AccessDecision> {
+    if (!p) return deny('VIGIL_ERR_AUTH_REQUIRED', 'not signed in');
+    if (p.roles.includes('admin')) return allow('admin');
+    if (p.roles.includes('clinician') || p.roles.includes('nurse')) {
+      if (!p.practitionerId)
+        return deny('VIGIL_ERR_AUTH_NOT_IN_CARE_TEAM', 'account is not linked to a practitioner');
+      const patients = await this.#careTeams.patientsOf(p.practitionerId);
+      return patients.has(patientId)
+        ? allow('care team')
+        : deny('VIGIL_ERR_AUTH_NOT_IN_CARE_TEAM', 'patient is not in your care teams');
+    }
+    if (p.roles.includes('patient')) {
+      if (p.patientId !== patientId) return deny('VIGIL_ERR_AUTH_FORBIDDEN', "another patient's data");
+      return action === 'read'
+        ? allow('own data')
+        : deny('VIGIL_ERR_AUTH_FORBIDDEN', 'patients have read access only');
+    }
+    if (p.roles.includes('integration')) {
+      if (!scopeAllows(p.scopes, resourceType, action)) {
+        return deny('VIGIL_ERR_AUTH_SCOPE', `scope does not allow ${action} of ${resourceType}`);
+      }
+      if (!(await this.#consent.isPermitted(patientId, 'integration-sharing'))) {
+        return deny('VIGIL_ERR_CONSENT_DENIED', 'the patient has not consented to sharing with integrations');
+      }
+      return allow('scope and consent');
+    }
+    return deny('VIGIL_ERR_AUTH_FORBIDDEN', 'your role does not allow access to patient data');
+  }
+
+  /** Throws 403 with the decision's code unless allowed. */
+  async assertPatientAccess(
+    p: Principal | undefined,
+    patientId: string,
+    action: PatientAction,
+    resourceType = 'Observation',
+  ): Promise<void> {
+    const d = await this.canAccessPatient(p, patientId, action, resourceType);
+    if (!d.allowed)
+      throw new VigilError(
+        d.code ?? 'VIGIL_ERR_AUTH_FORBIDDEN',
+        d.reason,
+        d.code === 'VIGIL_ERR_AUTH_REQUIRED' ? 401 : 403,
+      );
+  }
+
+  /**
+   * For lists and searches: 'all', or the set of patients `p` may read (care teams, own record;
+   * for integrations: scope only — consent must then be checked per patient with canAccessPatient).
+   */
+  async readablePatients(
+    p: Principal | undefined,
+    resourceType = 'Observation',
+  ): Promise<'all' | Set<string>> {
+    if (!p) return new Set();
+    if (p.roles.includes('admin')) return 'all';
+    if (p.roles.includes('clinician') || p.roles.includes('nurse')) {
+      return p.practitionerId ? this.#careTeams.patientsOf(p.practitionerId) : new Set();
+    }
+    if (p.roles.includes('patient')) return new Set(p.patientId ? [p.patientId] : []);
+    if (p.roles.includes('integration') && scopeAllows(p.scopes, resourceType, 'read')) return 'all';
+    return new Set();
+  }
+
+  /**
+   * FHIR API hook (called from src/api/fhir/access.ts `authorizeFhir`): a FHIR interaction on a
+   * resource type, for a patient when the resource belongs to one. Resources without a patient
+   * (Practitioner, Device, CareTeam lists, …) are readable by staff and integrations with scope;
+   * AuditEvent only by admins; writes without a patient only by admins (and scoped integrations).
+   */
+  async authorizeFhir(
+    p: Principal | undefined,
+    resourceType: string,
+    action: PatientAction,
+    patientId?: string | null,
+  ): Promise<AccessDecision> {
+    if (!p) return deny('VIGIL_ERR_AUTH_REQUIRED', 'not signed in');
+    if (resourceType === 'AuditEvent') {
+      return p.roles.includes('admin') && action === 'read'
+        ? allow('admin')
+        : deny('VIGIL_ERR_AUTH_FORBIDDEN', 'audit log is for administrators');
+    }
+    if (patientId) return this.canAccessPatient(p, patientId, action, resourceType);
+    if (p.roles.includes('admin')) return allow('admin');
+    if (p.roles.includes('integration')) {
+      return scopeAllows(p.scopes, resourceType, action)
+        ? allow('scope')
+        : deny('VIGIL_ERR_AUTH_SCOPE', `scope does not allow ${action} of ${resourceType}`);
+    }
+    if (action === 'read' && (p.roles.includes('clinician') || p.roles.includes('nurse')))
+      return allow('staff directory read');
+    if (action === 'read' && p.roles.includes('patient') && resourceType !== 'Patient')
+      return allow('directory read');
+    return deny('VIGIL_ERR_AUTH_FORBIDDEN', `your role does not allow ${action} of ${resourceType}`);
+  }
+
+  /** Live feed: may `p` receive the stream of `patientId`? */
+  canSubscribePatient(p: Principal | undefined, patientId: string): Promise<AccessDecision> {
+    return this.canAccessPatient(p, patientId, 'read');
+  }
+}
+
+/** MQTT and HTTP ingest: a device publishes only for itself. */
+export function devicePublishAllowed(
+  authenticatedDeviceId: string | undefined,
+  topicDeviceId: string | undefined,
+): authenticatedDeviceId is string {
+  return !!authenticatedDeviceId && authenticatedDeviceId === topicDeviceId;
+}

@@ -1,0 +1,65 @@
+import type { Clock } from '../core/clock.ts';
+import type { Database } from '../store/database.ts';
+
+interface CareTeamContent {
+  status?: string;
+  subject?: { reference?: string };
+  period?: { start?: string; end?: string };
+  participant?: Array<{ member?: { reference?: string }; period?: { start?: string; end?: string } }>;
+}
+
+const cacheTtlMs = 5_000;
+
+/**
+ * Which patients a practitioner cares for: FHIR CareTeam resources (whatever writes them) where the
+ * practitioner is a current participant and the team is active; the team's subject is the patient.
+ * Cached briefly per practitioner so a page of requests costs one query; a membership change is
+ * seen within seconds.
+ */
+export class CareTeamRepository {
+  readonly #db: Database;
+  readonly #clock: Clock;
+  readonly #cache = new Map<string, { at: number; patients: Set<string> }>();
+
+  constructor(db: Database, clock: Clock) {
+    this.#db = db;
+    this.#clock = clock;
+  }
+
+  async patientsOf(practitionerId: string): Promise<Set<string>> {
+    const now = this.#clock.now();
+    const hit = this.#cache.get(practitionerId);
+    if (hit && now - hit.at < cacheTtlMs) return hit.patients;
+    const member = `Practitioner/${practitionerId}`;
+    const rows = await this.#db.query<{ content: CareTeamContent }>(
+      `select content from fhir_resource
+       where resource_type = 'CareTeam' and not deleted and content -> 'participant' @> $1::jsonb`,
+      [JSON.stringify([{ member: { reference: member } }])],
+    );
+    const patients = new Set<string>();
+    for (const { content: team } of rows) {
+      if (team.status && team.status !== 'active') continue;
+      if (!current(team.period, now)) continue;
+      const ref = team.subject?.reference;
+      if (!ref?.startsWith('Patient/')) continue;
+      const active = (team.participant ?? []).some(
+        (p) => p.member?.reference === member && current(p.period, now),
+      );
+      if (active) patients.add(ref.slice('Patient/'.length));
+    }
+    this.#cache.set(practitionerId, { at: now, patients });
+    return patients;
+  }
+
+  /** Forget cached memberships (after a CareTeam write in this process). */
+  invalidate(): void {
+    this.#cache.clear();
+  }
+}
+
+function current(period: { start?: string; end?: string } | undefined, now: number): boolean {
+  if (!period) return true;
+  if (period.start && Date.parse(period.start) > now) return false;
+  if (period.end && Date.parse(period.end) <= now) return false;
+  return true;
+}

@@ -1,0 +1,158 @@
+import type { Clock } from '../core/clock.ts';
+import { VigilError } from '../core/errors.ts';
+import type { Database, Sql } from '../store/database.ts';
+
+export const patientIdPattern = /^[A-Za-z0-9.-]{1,64}$/;
+
+/** Renders an `observation` row (all columns) as a FHIR Observation. */
+export type ObservationRenderer = (row: Record<string, unknown>) => Record<string, unknown>;
+
+/** Another module's erasure step for its own tables (alerts, programs, …): returns rows removed. */
+export type ErasureStep = (tx: Sql, patientId: string) => Promise<Record<string, number>>;
+
+const optionalTables = ['fhir_token', 'fhir_reference', 'fhir_string', 'fhir_date'];
+
+/**
+ * A patient's data as a whole: export (every resource about the patient as FHIR NDJSON — the
+ * GDPR right of access and portability) and erasure (right to erasure). The audit trail is kept:
+ * it is a legal record (GDPR art. 17(3)(b), HIPAA 164.316) and names the patient only by id.
+ */
+export class PatientDataService {
+  readonly #db: Database;
+  readonly #clock: Clock;
+  readonly #render: ObservationRenderer;
+  readonly erasureSteps: ErasureStep[] = [];
+
+  constructor(db: Database, clock: Clock, render: ObservationRenderer) {
+    this.#db = db;
+    this.#clock = clock;
+    this.#render = render;
+  }
+
+  static checkId(patientId: string): void {
+    if (!patientIdPattern.test(patientId))
+      throw new VigilError('VIGIL_ERR_API_VALIDATION', 'patient id must be a FHIR id', 400);
+  }
+
+  async exists(patientId: string): Promise<boolean> {
+    const rows = await this.#db.query(
+      `select 1 from fhir_resource where resource_type = 'Patient' and id = $1 and not deleted`,
+      [patientId],
+    );
+    return rows.length > 0;
+  }
+
+  /** Every resource about the patient, one FHIR JSON per line: Patient, linked resources, Observations, AuditEvents. */
+  async *exportNdjson(patientId: string, opts: { includeAudit?: boolean } = {}): AsyncGenerator<string> {
+    PatientDataService.checkId(patientId);
+    const linked = await this.#db.query<{ content: Record<string, unknown> }>(
+      `select content from fhir_resource where not deleted and (
+         (resource_type = 'Patient' and id = $1) or (resource_type <> 'Patient' and content::text like $2))
+       order by resource_type = 'Patient' desc, resource_type, id`,
+      [patientId, `%"Patient/${patientId}"%`],
+    );
+    for (const r of linked) yield JSON.stringify(r.content);
+    let after = '';
+    for (;;) {
+      const rows = await this.#db.query<Record<string, unknown>>(
+        'select * from observation where patient_id = $1 and id::text > $2 order by id::text limit 1000',
+        [patientId, after],
+      );
+      for (const row of rows) yield JSON.stringify(this.#render(row));
+      if (rows.length < 1000) break;
+      after = String(rows.at(-1)?.['id']);
+    }
+    if (opts.includeAudit ?? true) {
+      let seq = 0;
+      for (;;) {
+        const rows = await this.#db.query<{ seq: string | number; content: unknown }>(
+          'select seq, content from audit_event where patient_id = $1 and seq > $2 order by seq limit 1000',
+          [patientId, seq],
+        );
+        for (const r of rows) yield JSON.stringify(r.content);
+        if (rows.length < 1000) break;
+        seq = Number(rows.at(-1)?.seq);
+      }
+    }
+  }
+
+  /** Erases the patient's data; returns what was removed per kind. */
+  async erase(patientId: string, erasedBy: string): Promise<Record<string, number>> {
+    PatientDataService.checkId(patientId);
+    const present = new Set(
+      (
+        await this.#db.query<{ name: string }>(
+          `select table_name as name from information_schema.tables where table_schema = current_schema() and table_name = any($1::text[])`,
+          [[...optionalTables, 'observation_history']],
+        )
+      ).map((r) => r.name),
+    );
+    const counts: Record<string, number> = {};
+    await this.#db.transaction(async (tx) => {
+      const n = async (key: string, sql: string, params: unknown[]) => {
+        const rows = await tx.query(sql, params);
+        counts[key] = (counts[key] ?? 0) + rows.length;
+        return rows;
+      };
+      // Raw payloads of the patient's devices received while assigned may hold patient data.
+      await n(
+        'deadLetters',
+        `delete from dead_letter d using device_assignment a
+         where a.patient_id = $1 and d.device_id = a.device_id and d.received >= a.period_start
+           and (a.period_end is null or d.received < a.period_end) returning d.id`,
+        [patientId],
+      );
+      const obs = await n('observations', 'delete from observation where patient_id = $1 returning id', [
+        patientId,
+      ]);
+      if (present.has('observation_history') && obs.length) {
+        await tx.query('delete from observation_history where id = any($1::uuid[])', [
+          obs.map((o) => o['id']),
+        ]);
+      }
+      const resources = await tx.query<{ resource_type: string; id: string }>(
+        `select resource_type, id from fhir_resource where (resource_type = 'Patient' and id = $1)
+           or (resource_type <> 'Patient' and content::text like $2)`,
+        [patientId, `%"Patient/${patientId}"%`],
+      );
+      for (const r of resources) {
+        await tx.query('delete from fhir_resource_history where resource_type = $1 and id = $2', [
+          r.resource_type,
+          r.id,
+        ]);
+        await tx.query('delete from fhir_resource where resource_type = $1 and id = $2', [
+          r.resource_type,
+          r.id,
+        ]);
+        for (const t of optionalTables) {
+          if (present.has(t))
+            await tx.query(`delete from ${t} where resource_type = $1 and id = $2`, [r.resource_type, r.id]);
+        }
+        counts[`fhir:${r.resource_type}`] = (counts[`fhir:${r.resource_type}`] ?? 0) + 1;
+      }
+      await n('deviceAssignments', 'delete from device_assignment where patient_id = $1 returning id', [
+        patientId,
+      ]);
+      const users = await n(
+        'accountsDisabled',
+        'update app_user set disabled = true, patient_id = null, updated_at = now() where patient_id = $1 returning id',
+        [patientId],
+      );
+      if (users.length) {
+        await tx.query(
+          `update auth_session set revoked_at = $2, revoked_reason = 'erasure' where user_id = any($1::uuid[]) and revoked_at is null`,
+          [users.map((u) => u['id']), new Date(this.#clock.now()).toISOString()],
+        );
+      }
+      for (const step of this.erasureSteps) {
+        for (const [k, v] of Object.entries(await step(tx, patientId))) counts[k] = (counts[k] ?? 0) + v;
+      }
+      await tx.query(
+        `insert into patient_erasure (patient_id, erased_at, erased_by, counts) values ($1, $2, $3, $4::jsonb)
+         on conflict (patient_id) do update set erased_at = $2, erased_by = $3, counts = $4::jsonb`,
+        [patientId, new Date(this.#clock.now()).toISOString(), erasedBy, JSON.stringify(counts)],
+      );
+    });
+    return counts;
+  }
+}
