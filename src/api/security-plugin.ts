@@ -37,7 +37,15 @@ declare module 'fastify' {
 
 /** Default API limit per client per minute; sign-in and ingest set their own. */
 export const apiRateLimit = { max: 1200, timeWindow: '1 minute' };
-export const signInRateLimit = { max: 20, timeWindow: '1 minute' };
+/**
+ * Sign-in and token routes, per client address: bounds password spraying across many usernames
+ * (each username is also locked after 5 failures, in the database, on every worker).
+ */
+export const signInRateLimit = {
+  max: 300,
+  timeWindow: '1 minute',
+  keyGenerator: (request: FastifyRequest) => request.ip,
+};
 export const ingestRateLimit = { max: 12_000, timeWindow: '1 minute' };
 
 const methodAction: Record<string, AuditAction> = {
