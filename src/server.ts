@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { type RoutePlugin, buildApp } from './api/app.ts';
 import type { ApiContext } from './api/context.ts';
 import { createSecurity, startRetentionSchedule } from './api/security.ts';
+import { setPatientAccessPolicy } from './alerts/access.ts';
 import { bootstrapAdmin } from './auth/bootstrap-admin.ts';
 import { TokenService } from './auth/token-service.ts';
 import type { Config } from './config/config.ts';
@@ -92,6 +93,8 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
     const tokens = await TokenService.load(db, clock);
     const security = createSecurity({ db, clock, log, tokens, corsOrigins: config.corsOrigins });
     cleanups.push(() => security.audit.close());
+    // Alerts ask the one access policy whether a principal may see a patient (care teams).
+    setPatientAccessPolicy(async (p, patientId) => (await security.policy.canAccessPatient(p, patientId, 'read')).allowed);
     const deviceRepo = new DeviceRepository(db);
     const devices = new DeviceService(deviceRepo, new SqlPatientDirectory(db), clock);
     const observations = new ObservationRepository(db);

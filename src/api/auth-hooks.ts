@@ -11,6 +11,8 @@ declare module 'fastify' {
     auditPatientId?: string | null;
     /** Several patients a request touched (a list): one audit record each. */
     auditPatientIds?: Array<string | null>;
+    /** Set by a handler that has written the audit record of its own refusal. */
+    auditRecorded?: boolean;
     /** The entity a request touched (id), set by handlers for the audit record. */
     auditEntityId?: string;
   }
@@ -36,14 +38,17 @@ async function signedIn(
   return p;
 }
 
-/** preHandler: any valid access token of a person or integration. */
+// Use these as `preValidation` (or `preHandler`): as preValidation, a caller without access is refused
+// before the body is even validated, so validation messages tell outsiders nothing.
+
+/** Hook: any valid access token of a person or integration. */
 export function requireSignedIn(ctx: ApiContext, opts: { allowEnrollment?: boolean } = {}) {
   return async (request: FastifyRequest, _reply: FastifyReply) => {
     await signedIn(ctx, request, opts.allowEnrollment ?? false);
   };
 }
 
-/** preHandler: a valid access token with one of the roles. */
+/** Hook: a valid access token with one of the roles. */
 export function requireRoles(ctx: ApiContext, roles: readonly Role[]) {
   return async (request: FastifyRequest, _reply: FastifyReply) => {
     const p = await signedIn(ctx, request);
@@ -54,7 +59,7 @@ export function requireRoles(ctx: ApiContext, roles: readonly Role[]) {
 }
 
 /**
- * preHandler: a valid access token whose holder may `action` the data of the patient named by the
+ * Hook: a valid access token whose holder may `action` the data of the patient named by the
  * route (care team, own record, integration scope and consent — decided by the access policy).
  */
 export function requirePatientAccess(
@@ -71,7 +76,7 @@ export function requirePatientAccess(
   };
 }
 
-/** preHandler for ingest: the device's own secret as bearer credential. */
+/** Hook for ingest: the device's own secret as bearer credential. */
 export function requireDevice(ctx: ApiContext) {
   return async (request: FastifyRequest, _reply: FastifyReply) => {
     const token = bearer(request);

@@ -13,7 +13,8 @@ import type { ApiContext } from './context.ts';
  *   from `request.auditPatientId` (set by requirePatientAccess or the handler) or the route param
  *   named by `patientParam`.
  * - `auditSelf: true` — the route writes its own audit records (403s and refused tokens are still
- *   recorded here); `'all'` — every record, refusals included (sign-in and token routes).
+ *   recorded here); `'all'` — refused credentials too (sign-in and token routes). A 403 is always
+ *   recorded here unless the handler set `request.auditRecorded`.
  * - `rateLimit: { max, timeWindow }` — a tighter limit than the API's default (@fastify/rate-limit).
  */
 export interface AuditRouteConfig {
@@ -123,8 +124,7 @@ function auditResponse(ctx: ApiContext, request: FastifyRequest, reply: FastifyR
   const params = (request.params ?? {}) as Record<string, string>;
   const agent = agentOf(request.principal, request.ip);
   const query = request.url.includes('?') ? request.url.slice(request.url.indexOf('?') + 1) : undefined;
-  if (cfg?.auditSelf === 'all') return;
-  if (status === 403) {
+  if (status === 403 && !request.auditRecorded) {
     ctx.security.audit.recordLater({
       kind: 'security-alert',
       subtype: 'access-denied',
@@ -145,6 +145,7 @@ function auditResponse(ctx: ApiContext, request: FastifyRequest, reply: FastifyR
     });
     return;
   }
+  if (cfg?.auditSelf === 'all') return;
   if (status === 401 && request.headers.authorization) {
     ctx.security.audit.recordLater({
       kind: 'security-alert',

@@ -123,6 +123,7 @@ export interface World {
   deviceSecrets: { own: string; other: string };
   readings: { own: string; other: string };
   users: Record<'clinician' | 'nurse' | 'patient', { id: string; password: string }>;
+  integration: { id: string; secret: string };
 }
 
 export async function seedWorld(vigil: Vigil): Promise<World> {
@@ -182,10 +183,11 @@ export async function seedWorld(vigil: Vigil): Promise<World> {
         unit: '/min',
       },
     });
-    const result = (ing.json() as { results: Array<{ status: string; id?: string }> }).results[0];
-    if (ing.status !== 200 || result?.status !== 'accepted' || !result.id)
+    const result = (ing.json() as { results: Array<{ status: string; ids?: string[] }> }).results[0];
+    const readingId = result?.ids?.[0];
+    if (ing.status !== 200 || result?.status !== 'accepted' || !readingId)
       throw new Error(`ingest ${id}: ${ing.body}`);
-    readings[key] = result.id;
+    readings[key] = readingId;
   }
   // The other patient refuses sharing with integrations.
   const refusal = await call(vigil, 'POST', `/api/v1/patients/${other}/consents`, {
@@ -198,17 +200,13 @@ export async function seedWorld(vigil: Vigil): Promise<World> {
     body: { id: 'ehr', name: 'Hospital EHR', scopes: ['system/*.read'] },
   });
   if (client.status !== 201) throw new Error(`integration: ${client.body}`);
-  const cc = await call(vigil, 'POST', '/auth/oauth2/token', {
-    body: `grant_type=client_credentials&client_id=ehr&client_secret=${encodeURIComponent((client.json() as { client_secret: string }).client_secret)}`,
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-  });
-  if (cc.status !== 200) throw new Error(`client credentials: ${cc.body}`);
+  const integration = { id: 'ehr', secret: (client.json() as { client_secret: string }).client_secret };
   const tokens = {
     admin,
     clinician: (await signIn(vigil, 'clin', users.clinician.password)).access_token as string,
     nurse: (await signIn(vigil, 'nurse', users.nurse.password)).access_token as string,
     patient: (await signIn(vigil, 'pat', users.patient.password)).access_token as string,
-    integration: (cc.json() as { access_token: string }).access_token,
+    integration: await clientToken(vigil, integration.id, integration.secret),
     device: secrets['own'] as string,
   };
   return {
@@ -219,5 +217,15 @@ export async function seedWorld(vigil: Vigil): Promise<World> {
     deviceSecrets: { own: secrets['own'] as string, other: secrets['other'] as string },
     readings: { own: readings['own'] as string, other: readings['other'] as string },
     users,
+    integration,
   };
+}
+
+export async function clientToken(vigil: Vigil, id: string, secret: string, scope?: string): Promise<string> {
+  const cc = await call(vigil, 'POST', '/auth/oauth2/token', {
+    body: `grant_type=client_credentials&client_id=${id}&client_secret=${encodeURIComponent(secret)}${scope ? `&scope=${encodeURIComponent(scope)}` : ''}`,
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  });
+  if (cc.status !== 200) throw new Error(`client credentials: ${cc.body}`);
+  return (cc.json() as { access_token: string }).access_token;
 }

@@ -161,6 +161,7 @@ export async function authRoutes(app: FastifyInstance, ctx: ApiContext): Promise
           { kind: 'user', id: user.id, username: user.username, roles: [], scopes: [mfaEnrollScope] },
           600,
         );
+        request.auditRecorded = true;
         await audit(
           request,
           {
@@ -472,7 +473,7 @@ export async function authRoutes(app: FastifyInstance, ctx: ApiContext): Promise
   const signedIn = requireSignedIn(ctx);
   const selfAudited = { auditSelf: true };
 
-  app.post('/auth/logout', { preHandler: signedIn, config: selfAudited }, async (request) => {
+  app.post('/auth/logout', { preValidation: signedIn, config: selfAudited }, async (request) => {
     const p = request.principal!;
     if (p.sessionId) await sec.sessions.revokeSession(p.sessionId, 'logout');
     if (p.tokenId && p.expiresAt) await sec.sessions.revokeAccessToken(p.tokenId, p.expiresAt);
@@ -486,7 +487,7 @@ export async function authRoutes(app: FastifyInstance, ctx: ApiContext): Promise
     return { signedOut: true };
   });
 
-  app.post('/auth/logout-all', { preHandler: signedIn, config: selfAudited }, async (request) => {
+  app.post('/auth/logout-all', { preValidation: signedIn, config: selfAudited }, async (request) => {
     const p = request.principal!;
     if (p.kind !== 'user') throw new VigilError('VIGIL_ERR_AUTH_FORBIDDEN', 'only people have sessions', 403);
     const sessions = await sec.sessions.revokeAllForUser(p.id);
@@ -500,7 +501,7 @@ export async function authRoutes(app: FastifyInstance, ctx: ApiContext): Promise
     return { signedOut: true, sessions };
   });
 
-  app.get('/auth/me', { preHandler: signedIn }, async (request) => {
+  app.get('/auth/me', { preValidation: signedIn }, async (request) => {
     const p = request.principal!;
     return {
       kind: p.kind,
@@ -522,7 +523,7 @@ export async function authRoutes(app: FastifyInstance, ctx: ApiContext): Promise
   app.post(
     '/auth/password',
     {
-      preHandler: signedIn,
+      preValidation: signedIn,
       config: { auditSelf: 'all' as const, rateLimit: { ...signInRateLimit } },
       schema: {
         body: Type.Object(
@@ -564,7 +565,7 @@ export async function authRoutes(app: FastifyInstance, ctx: ApiContext): Promise
   );
 
   const enrolling = requireSignedIn(ctx, { allowEnrollment: true });
-  app.post('/auth/mfa/totp/enroll', { preHandler: enrolling, config: selfAudited }, async (request) => {
+  app.post('/auth/mfa/totp/enroll', { preValidation: enrolling, config: selfAudited }, async (request) => {
     const p = request.principal!;
     const user = p.kind === 'user' ? await ctx.users.byId(p.id) : undefined;
     if (!user || user.disabled)
@@ -587,12 +588,14 @@ export async function authRoutes(app: FastifyInstance, ctx: ApiContext): Promise
   app.post(
     '/auth/mfa/totp/activate',
     {
-      preHandler: enrolling,
+      preValidation: enrolling,
       config: { auditSelf: 'all' as const, rateLimit: { ...signInRateLimit } },
       schema: { body: Type.Object({ code: Type.String({ maxLength: 10 }) }) },
     },
     async (request) => {
       const p = request.principal!;
+      if (p.kind !== 'user')
+        throw new VigilError('VIGIL_ERR_AUTH_FORBIDDEN', 'only people enrol a second factor', 403);
       const { code } = request.body as { code: string };
       const agent: AuditAgent = { kind: 'user', id: p.id, name: p.username, address: request.ip };
       try {
@@ -629,7 +632,7 @@ export async function authRoutes(app: FastifyInstance, ctx: ApiContext): Promise
   app.post(
     '/auth/mfa/totp/disable',
     {
-      preHandler: signedIn,
+      preValidation: signedIn,
       config: { auditSelf: 'all' as const, rateLimit: { ...signInRateLimit } },
       schema: { body: Type.Object({ code: Type.String({ maxLength: 10 }) }) },
     },

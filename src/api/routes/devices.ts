@@ -32,7 +32,7 @@ export async function deviceRoutes(app: FastifyInstance, ctx: ApiContext): Promi
   app.post(
     '/api/v1/devices',
     {
-      preHandler: admin,
+      preValidation: admin,
       schema: {
         body: Type.Object(
           {
@@ -59,7 +59,7 @@ export async function deviceRoutes(app: FastifyInstance, ctx: ApiContext): Promi
   app.get(
     '/api/v1/devices',
     {
-      preHandler: staff,
+      preValidation: staff,
       schema: {
         querystring: Type.Object({
           kind: Type.Optional(Type.String()),
@@ -74,12 +74,12 @@ export async function deviceRoutes(app: FastifyInstance, ctx: ApiContext): Promi
     },
   );
 
-  app.get('/api/v1/devices/:id', { preHandler: staff, schema: { params: Id } }, async (request) => {
+  app.get('/api/v1/devices/:id', { preValidation: staff, schema: { params: Id } }, async (request) => {
     const { id } = request.params as { id: string };
     return { device: await ctx.devices.get(id), assignments: await ctx.devices.assignments(id) };
   });
 
-  app.post('/api/v1/devices/:id/rotate', { preHandler: admin, schema: { params: Id } }, async (request) => {
+  app.post('/api/v1/devices/:id/rotate', { preValidation: admin, schema: { params: Id } }, async (request) => {
     const { id } = request.params as { id: string };
     const { secret } = await ctx.devices.rotate(id);
     request.log.info({ deviceId: id, event: 'device-credential-rotated' }, 'device credential rotated');
@@ -87,7 +87,7 @@ export async function deviceRoutes(app: FastifyInstance, ctx: ApiContext): Promi
     return { id, secret };
   });
 
-  app.post('/api/v1/devices/:id/revoke', { preHandler: admin, schema: { params: Id } }, async (request) => {
+  app.post('/api/v1/devices/:id/revoke', { preValidation: admin, schema: { params: Id } }, async (request) => {
     const { id } = request.params as { id: string };
     await ctx.devices.revoke(id);
     request.log.info({ deviceId: id, event: 'device-credential-revoked' }, 'device credential revoked');
@@ -98,7 +98,7 @@ export async function deviceRoutes(app: FastifyInstance, ctx: ApiContext): Promi
   app.post(
     '/api/v1/devices/:id/assignments',
     {
-      preHandler: admin,
+      preValidation: admin,
       config: { audit: { entity: 'Device' } },
       schema: {
         params: Id,
@@ -122,7 +122,7 @@ export async function deviceRoutes(app: FastifyInstance, ctx: ApiContext): Promi
     },
   );
 
-  app.get('/api/v1/devices/:id/assignments', { preHandler: staff, schema: { params: Id } }, async (request) => {
+  app.get('/api/v1/devices/:id/assignments', { preValidation: staff, schema: { params: Id } }, async (request) => {
     const { id } = request.params as { id: string };
     await ctx.devices.get(id);
     return { assignments: await ctx.devices.assignments(id) };
@@ -130,7 +130,7 @@ export async function deviceRoutes(app: FastifyInstance, ctx: ApiContext): Promi
 
   app.post(
     '/api/v1/devices/:id/unassign',
-    { preHandler: admin, schema: { params: Id, body: Type.Optional(Type.Object({ at: Type.Optional(Time) })) } },
+    { preValidation: admin, schema: { params: Id, body: Type.Optional(Type.Object({ at: Type.Optional(Time) })) } },
     async (request) => {
       const { id } = request.params as { id: string };
       const at = (request.body as { at?: string } | undefined)?.at;
@@ -141,7 +141,7 @@ export async function deviceRoutes(app: FastifyInstance, ctx: ApiContext): Promi
   app.get(
     '/api/v1/devices/:id/readings',
     {
-      preHandler: staff,
+      preValidation: staff,
       config: { audit: { entity: 'Device', subtype: 'search-type' } },
       schema: { params: Id, querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) }) },
     },

@@ -58,7 +58,7 @@ export async function governanceRoutes(app: FastifyInstance, ctx: ApiContext): P
   // ── audit log ────────────────────────────────────────────────────────────────────────────────
   app.get(
     '/api/v1/audit',
-    { preHandler: admin, config: logUsed, schema: { querystring: AuditQuerySchema } },
+    { preValidation: admin, config: logUsed, schema: { querystring: AuditQuerySchema } },
     async (request) => {
       const q = request.query as AuditQuery;
       checkTimes(q);
@@ -80,7 +80,7 @@ export async function governanceRoutes(app: FastifyInstance, ctx: ApiContext): P
   app.get(
     '/api/v1/audit/export',
     {
-      preHandler: admin,
+      preValidation: admin,
       config: logUsed,
       schema: { querystring: Type.Omit(AuditQuerySchema, ['before', 'limit']) },
     },
@@ -108,7 +108,7 @@ export async function governanceRoutes(app: FastifyInstance, ctx: ApiContext): P
     },
   );
 
-  app.get('/api/v1/audit/verify', { preHandler: admin, config: logUsed }, async (request) => {
+  app.get('/api/v1/audit/verify', { preValidation: admin, config: logUsed }, async (request) => {
     const v = await sec.audit.verifyChain();
     await audit(request, {
       kind: 'audit-log-used',
@@ -126,7 +126,7 @@ export async function governanceRoutes(app: FastifyInstance, ctx: ApiContext): P
   app.get(
     '/api/v1/patients/:patientId/consents',
     {
-      preHandler: requirePatientAccess(ctx, 'read', patientOf, 'Consent'),
+      preValidation: requirePatientAccess(ctx, 'read', patientOf, 'Consent'),
       config: { audit: { entity: 'Consent', subtype: 'search-type' } },
       schema: { params: PatientParam },
     },
@@ -159,7 +159,7 @@ export async function governanceRoutes(app: FastifyInstance, ctx: ApiContext): P
   app.post(
     '/api/v1/patients/:patientId/consents',
     {
-      preHandler: [signedInAny, consentWriter],
+      preValidation: [signedInAny, consentWriter],
       config: { auditSelf: true },
       schema: {
         params: PatientParam,
@@ -206,7 +206,7 @@ export async function governanceRoutes(app: FastifyInstance, ctx: ApiContext): P
   app.get(
     '/api/v1/patients/:patientId/export',
     {
-      preHandler: requirePatientAccess(ctx, 'read', patientOf, '*'),
+      preValidation: requirePatientAccess(ctx, 'read', patientOf, '*'),
       config: { audit: { entity: 'Patient', action: 'E', subtype: 'export', patientParam: 'patientId' } },
       schema: { params: PatientParam },
     },
@@ -243,7 +243,7 @@ export async function governanceRoutes(app: FastifyInstance, ctx: ApiContext): P
   app.post(
     '/api/v1/patients/:patientId/erase',
     {
-      preHandler: admin,
+      preValidation: admin,
       config: { auditSelf: true },
       schema: {
         params: PatientParam,
@@ -274,12 +274,14 @@ export async function governanceRoutes(app: FastifyInstance, ctx: ApiContext): P
   );
 
   // ── retention ────────────────────────────────────────────────────────────────────────────────
-  app.get('/api/v1/retention', { preHandler: admin }, async () => ({ rules: await sec.retention.rules() }));
+  app.get('/api/v1/retention', { preValidation: admin }, async () => ({
+    rules: await sec.retention.rules(),
+  }));
 
   app.put(
     '/api/v1/retention/:dataClass',
     {
-      preHandler: admin,
+      preValidation: admin,
       config: { auditSelf: true },
       schema: {
         params: Type.Object({ dataClass: Type.String({ maxLength: 40 }) }),
@@ -303,7 +305,7 @@ export async function governanceRoutes(app: FastifyInstance, ctx: ApiContext): P
   app.post(
     '/api/v1/retention/purge',
     {
-      preHandler: admin,
+      preValidation: admin,
       config: { auditSelf: true },
       schema: { querystring: Type.Object({ dryRun: Type.Optional(Type.Boolean()) }) },
     },

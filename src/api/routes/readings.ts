@@ -14,7 +14,7 @@ export async function readingRoutes(app: FastifyInstance, ctx: ApiContext): Prom
 
   app.get(
     '/api/v1/readings/:id',
-    { preHandler: readers, config: observation, schema: { params: Type.Object({ id: Type.String({ maxLength: 64 }) }) } },
+    { preValidation: readers, config: observation, schema: { params: Type.Object({ id: Type.String({ maxLength: 64 }) }) } },
     async (request) => {
       const { id } = request.params as { id: string };
       const r = await ctx.observations.get(id);
@@ -32,7 +32,7 @@ export async function readingRoutes(app: FastifyInstance, ctx: ApiContext): Prom
   app.get(
     '/api/v1/dead-letters',
     {
-      preHandler: admin,
+      preValidation: admin,
       config: deadLetter,
       schema: {
         querystring: Type.Object({
@@ -55,7 +55,7 @@ export async function readingRoutes(app: FastifyInstance, ctx: ApiContext): Prom
     },
   );
 
-  app.get('/api/v1/dead-letters/:id', { preHandler: admin, config: deadLetter, schema: { params: Type.Object({ id: Type.String() }) } }, async (request) => {
+  app.get('/api/v1/dead-letters/:id', { preValidation: admin, config: deadLetter, schema: { params: Type.Object({ id: Type.String() }) } }, async (request) => {
     const { id } = request.params as { id: string };
     const l = await ctx.deadLetters.get(id);
     if (!l) throw new VigilError('VIGIL_ERR_API_NOT_FOUND', `dead letter ${id} not found`, 404);
@@ -64,7 +64,7 @@ export async function readingRoutes(app: FastifyInstance, ctx: ApiContext): Prom
   });
 
   // Replay: run the kept payload through ingest again (after a fix to the device, a template, or an assignment).
-  app.post('/api/v1/dead-letters/:id/replay', { preHandler: admin, config: { audit: { entity: 'DeadLetter', action: 'E' as const, subtype: 'replay' } }, schema: { params: Type.Object({ id: Type.String() }) } }, async (request) => {
+  app.post('/api/v1/dead-letters/:id/replay', { preValidation: admin, config: { audit: { entity: 'DeadLetter', action: 'E' as const, subtype: 'replay' } }, schema: { params: Type.Object({ id: Type.String() }) } }, async (request) => {
     const { id } = request.params as { id: string };
     const l = await ctx.deadLetters.get(id);
     if (!l) throw new VigilError('VIGIL_ERR_API_NOT_FOUND', `dead letter ${id} not found`, 404);

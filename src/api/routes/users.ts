@@ -38,14 +38,14 @@ export async function userRoutes(app: FastifyInstance, ctx: ApiContext): Promise
     return u;
   };
 
-  app.get('/api/v1/users', { preHandler: admin }, async () => ({
+  app.get('/api/v1/users', { preValidation: admin }, async () => ({
     users: (await ctx.users.list()).map(publicUser),
   }));
 
   app.post(
     '/api/v1/users',
     {
-      preHandler: admin,
+      preValidation: admin,
       config: self,
       schema: {
         body: Type.Object(
@@ -109,7 +109,7 @@ export async function userRoutes(app: FastifyInstance, ctx: ApiContext): Promise
   app.patch(
     '/api/v1/users/:id',
     {
-      preHandler: admin,
+      preValidation: admin,
       config: self,
       schema: {
         params: Id,
@@ -175,7 +175,7 @@ export async function userRoutes(app: FastifyInstance, ctx: ApiContext): Promise
   app.post(
     '/api/v1/users/:id/password',
     {
-      preHandler: admin,
+      preValidation: admin,
       config: self,
       schema: {
         params: Id,
@@ -203,7 +203,7 @@ export async function userRoutes(app: FastifyInstance, ctx: ApiContext): Promise
 
   app.post(
     '/api/v1/users/:id/unlock',
-    { preHandler: admin, config: self, schema: { params: Id } },
+    { preValidation: admin, config: self, schema: { params: Id } },
     async (request) => {
       const { id } = request.params as { id: string };
       const u = await mustGet(id);
@@ -221,7 +221,7 @@ export async function userRoutes(app: FastifyInstance, ctx: ApiContext): Promise
 
   app.post(
     '/api/v1/users/:id/sign-out-everywhere',
-    { preHandler: admin, config: self, schema: { params: Id } },
+    { preValidation: admin, config: self, schema: { params: Id } },
     async (request) => {
       const { id } = request.params as { id: string };
       await mustGet(id);
@@ -240,7 +240,7 @@ export async function userRoutes(app: FastifyInstance, ctx: ApiContext): Promise
 
   app.post(
     '/api/v1/users/:id/mfa/reset',
-    { preHandler: admin, config: self, schema: { params: Id } },
+    { preValidation: admin, config: self, schema: { params: Id } },
     async (request) => {
       const { id } = request.params as { id: string };
       await mustGet(id);
@@ -257,14 +257,14 @@ export async function userRoutes(app: FastifyInstance, ctx: ApiContext): Promise
     },
   );
 
-  app.get('/api/v1/security/mfa-policy', { preHandler: admin }, async () => ({
+  app.get('/api/v1/security/mfa-policy', { preValidation: admin }, async () => ({
     requiredForRoles: await sec.accounts.mfaRequiredRoles(),
   }));
 
   app.put(
     '/api/v1/security/mfa-policy',
     {
-      preHandler: admin,
+      preValidation: admin,
       config: self,
       schema: {
         body: Type.Object(
@@ -288,14 +288,14 @@ export async function userRoutes(app: FastifyInstance, ctx: ApiContext): Promise
   );
 
   // Integrations: OAuth2 clients (client credentials) with SMART system scopes.
-  app.get('/api/v1/integrations', { preHandler: admin }, async () => ({
+  app.get('/api/v1/integrations', { preValidation: admin }, async () => ({
     integrations: await sec.clients.list(),
   }));
 
   app.post(
     '/api/v1/integrations',
     {
-      preHandler: admin,
+      preValidation: admin,
       config: self,
       schema: {
         body: Type.Object(
@@ -328,7 +328,7 @@ export async function userRoutes(app: FastifyInstance, ctx: ApiContext): Promise
 
   app.post(
     '/api/v1/integrations/:id/rotate',
-    { preHandler: admin, config: self, schema: { params: Id } },
+    { preValidation: admin, config: self, schema: { params: Id } },
     async (request) => {
       const { id } = request.params as { id: string };
       const { secret } = await sec.clients.rotate(id);
@@ -345,7 +345,7 @@ export async function userRoutes(app: FastifyInstance, ctx: ApiContext): Promise
 
   app.post(
     '/api/v1/integrations/:id/revoke',
-    { preHandler: admin, config: self, schema: { params: Id } },
+    { preValidation: admin, config: self, schema: { params: Id } },
     async (request) => {
       const { id } = request.params as { id: string };
       await sec.clients.revoke(id);
