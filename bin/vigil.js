@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The `vigil` command. Vigil runs on Node.js 24 (TypeScript by type stripping); when started by an
 // older Node, re-run with the Node 24 that `npm ci` installed into node_modules (the `node` package).
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -12,8 +12,9 @@ if (major < 24) {
     process.stderr.write(`vigil: needs Node.js 24 (found ${process.version}); run \`npm ci\` first\n`);
     process.exit(1);
   }
-  const r = spawnSync(pinned, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
-  process.exit(r.status ?? 1);
+  const child = spawn(pinned, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP']) process.on(sig, () => child.kill(sig));
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 } else {
   const { main } = await import('../src/cli/main.ts');
   process.exitCode = await main(process.argv.slice(2));

@@ -115,3 +115,11 @@ export interface DeviceStatusReport {
   firmware?: string;
   errors?: string[];
 }
+
+/**
+ * A reading as a payload profile produces it: a Reading before ingest gives it an id, a patient, a
+ * transport, a receive time and an idempotency key. `messageId` (device-chosen) feeds the key.
+ */
+export type ReadingDraft = Omit<Reading, 'id' | 'patientId' | 'transport' | 'received' | 'idempotencyKey'> & {
+  messageId?: string | undefined;
+};

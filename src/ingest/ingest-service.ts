@@ -2,13 +2,10 @@ import type { Clock } from '../core/clock.ts';
 import { isVigilError, VigilError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import type { Logger } from '../core/logger.ts';
-import type { DeviceStatusReport, Reading, Transport } from '../core/reading.ts';
+import type { DeviceStatusReport, Reading, ReadingDraft, Transport } from '../core/reading.ts';
 import type { BatchWriter, PendingDeadLetter } from './batch-writer.ts';
 
-/** A reading as a payload profile produces it, before ingest gives it identity and attribution. */
-export type ReadingDraft = Omit<Reading, 'id' | 'patientId' | 'transport' | 'received' | 'idempotencyKey'> & {
-  messageId?: string | undefined;
-};
+export type { ReadingDraft };
 
 export interface NormalizeInput {
   /** 'json' (native reading), 'gatt:<characteristic>', 'mdc', 'template:<name>' */

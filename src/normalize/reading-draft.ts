@@ -9,10 +9,9 @@ import { type CodeDef, getCode, glucoseCodeForUnit } from './codes.ts';
 import { IngestError, ingestError } from './errors.ts';
 import { convert, convertGlucose, roundTo, toUcum, unitDimension } from './units.ts';
 
-/** A Reading without the fields ingest sets. `messageId` (device-chosen) feeds the idempotency key. */
-export type ReadingDraft = Omit<Reading, 'id' | 'patientId' | 'transport' | 'received' | 'idempotencyKey'> & {
-  messageId?: string;
-};
+/** A Reading without the fields ingest sets (defined in core, shared by ingest and detect). */
+export type { ReadingDraft } from '../core/reading.ts';
+import type { ReadingDraft } from '../core/reading.ts';
 
 export type GlucoseUnit = 'mg/dL' | 'mmol/L';
 
