@@ -12,7 +12,7 @@ export const command: Command = {
     const config = loadConfig();
     const vigil = await startVigil(config);
     if (values.demo) {
-      const demoModule = '../../sim/demo.ts';
+      const demoModule = '../demo.ts';
       const { startDemo } = (await import(demoModule).catch(() => ({}))) as {
         startDemo?: (v: typeof vigil) => Promise<void>;
       };
