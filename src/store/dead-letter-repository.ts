@@ -53,10 +53,12 @@ export class DeadLetterRepository {
             received: l.received,
             transport: l.transport,
             device_id: l.deviceId,
-            topic: l.topic,
+            // Text from outside (V8 parse errors quote the payload) may hold lone surrogates, which
+            // PostgreSQL refuses in JSON and text: keep them as U+FFFD (found by test/security/fuzz).
+            topic: l.topic?.toWellFormed() ?? null,
             reason_code: l.reasonCode,
-            reason: l.reason,
-            content_type: l.contentType,
+            reason: l.reason.toWellFormed(),
+            content_type: l.contentType?.toWellFormed() ?? null,
             payload: l.payload.toString('base64'),
           })),
         ),
