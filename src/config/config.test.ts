@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { isVigilError } from '../core/errors.ts';
+import { clientVariables, configVariables, loadConfig } from './config.ts';
+
+const failsWith = (env: Record<string, string>, pattern: RegExp) =>
+  assert.throws(
+    () => loadConfig(env, '/srv'),
+    (e: unknown) => isVigilError(e) && e.code.startsWith('VIGIL_ERR_CONFIG_') && pattern.test(e.message) && !e.message.includes('\n'),
+  );
+
+describe('config', () => {
+  it('defaults start the embedded platform: PGlite in ./data, MQTT 1883, HTTP 8080', () => {
+    const c = loadConfig({}, '/srv');
+    assert.equal(c.dataDir, '/srv/data');
+    assert.equal(c.mqttPort, 1883);
+    assert.equal(c.httpPort, 8080);
+    assert.equal(c.databaseUrl, undefined);
+    assert.equal(c.mqttUrl, undefined);
+    assert.equal(c.adminPassword, undefined);
+  });
+
+  it('reads every setting from VIGIL_* variables', () => {
+    const c = loadConfig(
+      {
+        VIGIL_HTTP_PORT: '9000',
+        VIGIL_MQTT_PORT: 'off',
+        VIGIL_DATA_DIR: '/var/lib/vigil',
+        VIGIL_DATABASE_URL: 'postgres://vigil@db:5432/vigil',
+        VIGIL_MQTT_URL: 'mqtt://broker:1883',
+        VIGIL_NATS_URL: 'nats://nats:4222',
+        VIGIL_LOG_LEVEL: 'warn',
+        VIGIL_GLUCOSE_UNIT: 'mmol/L',
+      },
+      '/srv',
+    );
+    assert.equal(c.httpPort, 9000);
+    assert.equal(c.mqttPort, null);
+    assert.equal(c.dataDir, '/var/lib/vigil');
+    assert.equal(c.databaseUrl, 'postgres://vigil@db:5432/vigil');
+    assert.equal(c.mqttUrl, 'mqtt://broker:1883');
+    assert.equal(c.natsUrl, 'nats://nats:4222');
+    assert.equal(c.logLevel, 'warn');
+    assert.equal(c.glucoseUnit, 'mmol/L');
+  });
+
+  it('refuses bad values with one line naming the variable', () => {
+    failsWith({ VIGIL_HTTP_PORT: 'abc' }, /^VIGIL_HTTP_PORT="abc" is invalid: expected an integer from 0 to 65535$/);
+    failsWith({ VIGIL_HTTP_PORT: '70000' }, /VIGIL_HTTP_PORT/);
+    failsWith({ VIGIL_LOG_LEVEL: 'loud' }, /VIGIL_LOG_LEVEL="loud" is invalid: expected one of fatal/);
+    failsWith({ VIGIL_DATABASE_URL: 'mysql://x' }, /VIGIL_DATABASE_URL.*postgres:/);
+    failsWith({ VIGIL_ADMIN_PASSWORD: 'short' }, /VIGIL_ADMIN_PASSWORD.*at least 12 characters/);
+    failsWith({ VIGIL_HTP_PORT: '1' }, /VIGIL_HTP_PORT is not a Vigil setting/);
+    failsWith({ VIGIL_TLS_CERT_FILE: '/x.pem' }, /VIGIL_TLS_CERT_FILE/);
+  });
+
+  it('never echoes a password or a database URL (they may hold secrets) in the error', () => {
+    assert.throws(
+      () => loadConfig({ VIGIL_ADMIN_PASSWORD: 'tiny' }),
+      (e: Error) => !e.message.includes('tiny'),
+    );
+    assert.throws(
+      () => loadConfig({ VIGIL_DATABASE_URL: 'not a url secret123' }),
+      (e: Error) => !e.message.includes('secret123'),
+    );
+  });
+
+  it('.env.example lists every setting, and only real ones', () => {
+    const text = readFileSync(new URL('../../.env.example', import.meta.url), 'utf8');
+    const listed = new Set([...text.matchAll(/^#?\s*(VIGIL_[A-Z_]+)=/gm)].map((m) => m[1]));
+    assert.deepEqual([...listed].sort(), [...configVariables, ...clientVariables].sort());
+  });
+});
