@@ -19,7 +19,7 @@ import { BatchWriter } from './ingest/batch-writer.ts';
 import { IngestService } from './ingest/ingest-service.ts';
 import { EmbeddedBroker } from './ingest/mqtt/embedded-broker.ts';
 import { ExternalBrokerClient } from './ingest/mqtt/external-broker-client.ts';
-import { normalizeForIngest } from './ingest/normalizer.ts';
+import { normalize } from './normalize/normalize.ts';
 import type { Database } from './store/database.ts';
 import { DeadLetterRepository } from './store/dead-letter-repository.ts';
 import { DeviceRepository } from './store/device-repository.ts';
@@ -139,7 +139,14 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       },
     });
     const ingest = new IngestService({
-      normalize: normalizeForIngest,
+      normalize: (input) =>
+        normalize({
+          format: input.format,
+          payload: input.payload as Uint8Array | string | object,
+          deviceId: input.deviceId,
+          receivedAt: input.receivedAt,
+          programGlucoseUnit: input.glucoseUnit,
+        }),
       attribution: devices,
       duplicates: observations,
       writer,
