@@ -1,17 +1,18 @@
 // Engineers working in parallel in this tree: read docs/working-in-parallel.md first (commit only your own
 // paths, never `git add -A`; register plugins with one-line edits; tests on ephemeral ports).
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+
 import helmet from '@fastify/helmet';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { newId } from '../core/ids.ts';
 import type { ApiContext } from './context.ts';
 import { registerErrorHandler } from './errors.ts';
-import { registerSecurity } from './security-plugin.ts';
 import { authRoutes } from './routes/auth.ts';
 import { deviceRoutes } from './routes/devices.ts';
 import { healthRoutes } from './routes/health.ts';
 import { ingestRoutes } from './routes/ingest.ts';
 import { readingRoutes } from './routes/readings.ts';
 import { securityRoutes } from './routes/security.ts';
+import { registerSecurity } from './security-plugin.ts';
 
 /** Extra route plugins other modules contribute (FHIR, alerts, dashboard, …), wired by server.ts. */
 export type RoutePlugin = (app: FastifyInstance, ctx: ApiContext) => Promise<void>;

@@ -27,7 +27,7 @@ const nasty = [
   '💉',
   '../../etc/passwd',
   '%00',
-  '${jndi:ldap://x}',
+  `\${jndi:ldap://x}`,
   "' or 1=1 --",
   '<script>',
   'a'.repeat(5000),
