@@ -42,9 +42,7 @@ export interface Received {
 }
 
 /** A local webhook receiver on an ephemeral port; `failFirst` answers 503 that many times first. */
-export async function webhookReceiver(
-  failFirst = 0,
-): Promise<{
+export async function webhookReceiver(failFirst = 0): Promise<{
   url: string;
   received: Received[];
   attempts: () => number;

@@ -1,0 +1,138 @@
+import type { Sql } from '../store/database.ts';
+
+/** One row of response metrics: per severity and care team ('*' = all teams). Durations in seconds. */
+export interface ResponseMetricsRow {
+  severity: string;
+  team: string;
+  alerts: number;
+  acknowledged: number;
+  resolved: number;
+  autoResolved: number;
+  ackP50Seconds: number | null;
+  ackP90Seconds: number | null;
+  resolveP50Seconds: number | null;
+  resolveP90Seconds: number | null;
+  escalations: number;
+  escalatedAlerts: number;
+}
+
+export interface AlertMetrics {
+  since: string;
+  until: string;
+  rows: ResponseMetricsRow[];
+  /** Alarm burden: alerts raised per monitored patient-day (a patient-day = a patient with readings that day). */
+  burden: { alerts: number; patientDays: number; alertsPerPatientDay: number | null };
+}
+
+const num = (v: unknown): number | null =>
+  v === null || v === undefined ? null : Math.round(Number(v) * 10) / 10;
+
+/**
+ * Time to acknowledge (first acknowledgement) and to resolve, p50/p90, per severity and care team,
+ * escalation counts and alarm burden, for alerts raised in [since, until).
+ */
+export async function alertMetrics(sql: Sql, since: string, until: string): Promise<AlertMetrics> {
+  const rows = await sql.query<Record<string, unknown>>(
+    `with a as (
+       select a.*, coalesce(t.id, '(none)') as team
+       from alert a
+       left join fhir_resource t on t.resource_type = 'CareTeam' and not t.deleted
+         and t.content->'subject'->>'reference' = 'Patient/' || a.patient_id
+       where a.created_at >= $1 and a.created_at < $2
+     )
+     select severity, coalesce(team, '*') as team, grouping(team) as all_teams,
+       count(distinct id)::int as alerts,
+       count(distinct id) filter (where first_acknowledged_at is not null)::int as acknowledged,
+       count(distinct id) filter (where resolved_at is not null)::int as resolved,
+       count(distinct id) filter (where resolution = 'automatic')::int as auto_resolved,
+       percentile_cont(0.5) within group (order by extract(epoch from first_acknowledged_at - created_at)) as ack_p50,
+       percentile_cont(0.9) within group (order by extract(epoch from first_acknowledged_at - created_at)) as ack_p90,
+       percentile_cont(0.5) within group (order by extract(epoch from resolved_at - created_at)) as res_p50,
+       percentile_cont(0.9) within group (order by extract(epoch from resolved_at - created_at)) as res_p90,
+       sum(escalation_count)::int as escalations,
+       count(distinct id) filter (where escalation_count > 0)::int as escalated
+     from a group by grouping sets ((severity, team), (severity))
+     order by severity, grouping(team) desc, team`,
+    [since, until],
+  );
+  // Grouping over all teams may count an alert once per team for percentiles; recompute those rows without the join.
+  const overall = await sql.query<Record<string, unknown>>(
+    `select severity,
+       percentile_cont(0.5) within group (order by extract(epoch from first_acknowledged_at - created_at)) as ack_p50,
+       percentile_cont(0.9) within group (order by extract(epoch from first_acknowledged_at - created_at)) as ack_p90,
+       percentile_cont(0.5) within group (order by extract(epoch from resolved_at - created_at)) as res_p50,
+       percentile_cont(0.9) within group (order by extract(epoch from resolved_at - created_at)) as res_p90,
+       sum(escalation_count)::int as escalations
+     from alert where created_at >= $1 and created_at < $2 group by severity`,
+    [since, until],
+  );
+  const out: ResponseMetricsRow[] = rows.map((r) => {
+    const all = Number(r['all_teams']) === 1;
+    const o = all ? overall.find((x) => x['severity'] === r['severity']) : undefined;
+    const src = o ?? r;
+    return {
+      severity: r['severity'] as string,
+      team: all ? '*' : (r['team'] as string),
+      alerts: Number(r['alerts']),
+      acknowledged: Number(r['acknowledged']),
+      resolved: Number(r['resolved']),
+      autoResolved: Number(r['auto_resolved']),
+      ackP50Seconds: num(src['ack_p50']),
+      ackP90Seconds: num(src['ack_p90']),
+      resolveP50Seconds: num(src['res_p50']),
+      resolveP90Seconds: num(src['res_p90']),
+      escalations: Number(src['escalations'] ?? 0),
+      escalatedAlerts: Number(r['escalated']),
+    };
+  });
+  const [b] = await sql.query<{ alerts: number; patient_days: number }>(
+    `select (select count(*)::int from alert where created_at >= $1 and created_at < $2) as alerts,
+       (select count(*)::int from (select distinct patient_id, (effective at time zone 'UTC')::date from observation
+          where patient_id is not null and effective >= $1 and effective < $2) d) as patient_days`,
+    [since, until],
+  );
+  const alerts = b?.alerts ?? 0;
+  const patientDays = b?.patient_days ?? 0;
+  return {
+    since,
+    until,
+    rows: out,
+    burden: {
+      alerts,
+      patientDays,
+      alertsPerPatientDay: patientDays > 0 ? Math.round((alerts / patientDays) * 1000) / 1000 : null,
+    },
+  };
+}
+
+const csvColumns: Array<keyof ResponseMetricsRow> = [
+  'severity',
+  'team',
+  'alerts',
+  'acknowledged',
+  'resolved',
+  'autoResolved',
+  'ackP50Seconds',
+  'ackP90Seconds',
+  'resolveP50Seconds',
+  'resolveP90Seconds',
+  'escalations',
+  'escalatedAlerts',
+];
+
+function cell(v: unknown): string {
+  const s = v === null || v === undefined ? '' : String(v);
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** RFC 4180 CSV: one row per severity × team, then a burden line as its own small table. */
+export function metricsCsv(m: AlertMetrics): string {
+  const lines = [csvColumns.join(','), ...m.rows.map((r) => csvColumns.map((c) => cell(r[c])).join(','))];
+  lines.push('', 'since,until,alerts,patientDays,alertsPerPatientDay');
+  lines.push(
+    [m.since, m.until, m.burden.alerts, m.burden.patientDays, m.burden.alertsPerPatientDay]
+      .map(cell)
+      .join(','),
+  );
+  return `${lines.join('\r\n')}\r\n`;
+}

@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import { Alerting } from '../../src/alerts/alerting.ts';
+import { verifyWebhook } from '../../src/alerts/webhook.ts';
+import { FakeClock } from '../../src/core/clock.ts';
+import { newId } from '../../src/core/ids.ts';
+import { createLogger } from '../../src/core/logger.ts';
+import { describeEachDatabase } from '../support/databases.ts';
+import { firing, webhookReceiver } from './support.ts';
+
+describeEachDatabase('webhook outbox', (factory) => {
+  async function setup(expirySeconds = 86400, failFirst = 0) {
+    const db = await factory.open();
+    const clock = new FakeClock('2026-03-02T09:00:00Z');
+    const alerting = new Alerting({
+      db,
+      clock,
+      log: createLogger('silent'),
+      backoff: { baseMs: 1000, maxMs: 60_000 },
+    });
+    const receiver = await webhookReceiver(failFirst);
+    const now = new Date(clock.now()).toISOString();
+    const hook = {
+      id: newId(),
+      url: receiver.url,
+      secret: 'whsec_test-secret',
+      description: null,
+      severities: null,
+      enabled: true,
+      expirySeconds,
+      createdAt: now,
+      updatedAt: now,
+    };
+    await alerting.repo.insertWebhook(hook);
+    return { alerting, clock, receiver, hook };
+  }
+
+  it('retries a flaky receiver with backoff until delivered; the delivery is signed and every attempt logged', async () => {
+    const { alerting, clock, receiver, hook } = await setup(86400, 2);
+    try {
+      const [a] = await alerting.onDetections([firing()]);
+      assert.ok(a);
+      for (let i = 0; i < 10 && receiver.received.length === 0; i++) {
+        await alerting.outbox.runDue();
+        clock.advance(5_000);
+      }
+      assert.equal(receiver.received.length, 1);
+      assert.equal(receiver.attempts(), 3);
+      const got = receiver.received[0];
+      assert.ok(got);
+      const verified = verifyWebhook(
+        got.body,
+        got.headers['vigil-signature'] as string,
+        hook.secret,
+        Math.floor(clock.now() / 1000),
+      );
+      assert.equal(verified.ok, true);
+      const n = JSON.parse(got.body);
+      assert.equal(n.alert.id, a.id);
+      assert.equal(got.headers['vigil-event-id'], n.id);
+      assert.equal(got.headers['vigil-delivery-attempt'], '3');
+      const [d] = await alerting.repo.deliveries({ target: hook.id });
+      assert.equal(d?.status, 'delivered');
+      const log = await alerting.repo.attempts(d?.id as string);
+      assert.deepEqual(
+        log.map((x) => x.statusCode),
+        [503, 503, 204],
+      );
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('gives up only at the configured expiry, marked expired', async () => {
+    const { alerting, clock, receiver, hook } = await setup(120, 1_000_000);
+    try {
+      await alerting.onDetections([firing()]);
+      for (let i = 0; i < 40; i++) {
+        await alerting.outbox.runDue();
+        clock.advance(10_000);
+      }
+      const [d] = await alerting.repo.deliveries({ target: hook.id });
+      assert.equal(d?.status, 'expired');
+      assert.ok((d?.attempts ?? 0) >= 5, `kept trying until expiry (attempts ${d?.attempts})`);
+    } finally {
+      await receiver.close();
+    }
+  });
+});
