@@ -8,6 +8,7 @@ export const commands: Record<string, () => Promise<{ command: Command }>> = {
   device: () => import('./device.ts'),
   'dead-letters': () => import('./dead-letters.ts'),
   replay: () => import('./replay.ts'),
+  alerts: () => import('./alerts.ts'),
   simulate: () => import('./simulate.ts'),
   audit: () => import('./audit.ts'),
   purge: () => import('./purge.ts'),
