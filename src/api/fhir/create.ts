@@ -1,0 +1,41 @@
+import { newId } from '../../core/ids.ts';
+import { compartmentOf, requireFhirAccess } from './access.ts';
+import { methodNotAllowed, preconditionFailed } from './outcomes.ts';
+import { bodyResource, inTransaction, writeResponse } from './respond.ts';
+import { readOnlyTypes, type SupportedType } from './search/params.ts';
+import { conditionalMatches } from './search.ts';
+import type { FhirRequest, FhirResponse, FhirServices } from './types.ts';
+import { validateResource } from './validate.ts';
+
+/**
+ * POST [type] — the server assigns the id (any id in the body is ignored, as the spec says).
+ * `If-None-Exist: <criteria>` makes it conditional: one match → 200 with that resource, none →
+ * create, several → 412.
+ */
+export async function createResource(
+  req: FhirRequest,
+  svc: FhirServices,
+  type: SupportedType,
+  assignedId?: string,
+): Promise<FhirResponse> {
+  if (readOnlyTypes.has(type)) throw methodNotAllowed(`${type} is read-only through this API`);
+  requireFhirAccess(req.principal, 'create', type, req.principal.patientId);
+  const resource = bodyResource(req, type);
+  requireFhirAccess(req.principal, 'create', type, compartmentOf(resource));
+  const { id: _ignored, ...rest } = resource;
+  validateResource({ ...rest, resourceType: type } as typeof resource);
+  return inTransaction(svc, async (s) => {
+    const criteria = req.headers['if-none-exist'];
+    if (criteria) {
+      const matches = await conditionalMatches(s, type, criteria);
+      if (matches.length > 1)
+        throw preconditionFailed(`If-None-Exist '${criteria}' matches more than one ${type}`);
+      if (matches[0]) return writeResponse(req, 200, matches[0], false);
+    }
+    const id = assignedId ?? newId();
+    const { stored, created } = await s.store
+      .for(type)
+      .create(s.sql, { ...rest, id, resourceType: type } as typeof resource, id);
+    return writeResponse(req, created ? 201 : 200, stored, true);
+  });
+}

@@ -1,0 +1,136 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Principal } from '../../auth/token-service.ts';
+import type { RoutePlugin } from '../app.ts';
+import type { ApiContext } from '../context.ts';
+import { runExport } from './export-runner.ts';
+import { badRequest, outcome, unauthorized } from './outcomes.ts';
+import { ResourceStore } from './resource-store.ts';
+import { errorResponse, handleFhir } from './router.ts';
+import type { FhirRequest, FhirResponse, FhirServices } from './types.ts';
+
+const fhirJson = 'application/fhir+json; charset=utf-8';
+const methods = ['GET', 'POST', 'PUT', 'DELETE'] as const;
+
+/** Services for FHIR handlers outside HTTP too (CLI, tests, bench). */
+export function createFhirServices(
+  ctx: Pick<ApiContext, 'db' | 'clock' | 'log'>,
+): FhirServices & { exportsIdle(): Promise<void> } {
+  const store = new ResourceStore();
+  const running = new Set<Promise<void>>();
+  const log = ctx.log.child({ component: 'fhir' });
+  return {
+    db: ctx.db,
+    sql: ctx.db,
+    store,
+    clock: ctx.clock,
+    log,
+    startExport(jobId) {
+      const p = new Promise<void>((resolve) => setImmediate(resolve))
+        .then(() => runExport(ctx.db, store, jobId, log))
+        .finally(() => running.delete(p));
+      running.add(p);
+    },
+    async exportsIdle() {
+      await Promise.allSettled([...running]);
+    },
+  };
+}
+
+function baseUrl(request: FastifyRequest): string {
+  const configured = process.env['VIGIL_PUBLIC_URL'];
+  if (configured) return `${configured.replace(/\/$/, '')}/fhir`;
+  return `${request.protocol}://${request.host}/fhir`;
+}
+
+async function principalOf(ctx: ApiContext, request: FastifyRequest): Promise<Principal> {
+  const m = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '');
+  if (!m?.[1]) throw unauthorized();
+  return ctx.tokens.verify(m[1]);
+}
+
+function send(reply: FastifyReply, res: FhirResponse): FastifyReply {
+  reply.status(res.status);
+  for (const [k, v] of Object.entries(res.headers ?? {})) reply.header(k, v);
+  if (res.status === 401) reply.header('www-authenticate', 'Bearer realm="vigil-fhir"');
+  if (res.raw) return reply.type(res.raw.contentType).send(res.raw.body);
+  if (!res.resource) return reply.send();
+  return reply.type(fhirJson).send(JSON.stringify(res.resource));
+}
+
+/**
+ * FHIR R4 over HTTP at /fhir: authenticates the bearer token, turns the request into a plain
+ * FhirRequest, and the FhirResponse back into HTTP. Everything else lives in the handlers.
+ */
+export const fhirRoutes: RoutePlugin = async (app: FastifyInstance, ctx: ApiContext) => {
+  const svc = createFhirServices(ctx);
+  app.addHook('onClose', async () => svc.exportsIdle());
+  app.addContentTypeParser(
+    ['application/fhir+json', 'application/json+fhir'],
+    { parseAs: 'string' },
+    (_req, body, done) => {
+      try {
+        done(null, body === '' ? undefined : JSON.parse(body as string));
+      } catch {
+        done(badRequest('the body is not valid JSON'), undefined);
+      }
+    },
+  );
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) =>
+    done(null, body),
+  );
+  app.setErrorHandler((error, _request, reply) => {
+    const status =
+      (error as { status?: number; statusCode?: number }).status ??
+      (error as { statusCode?: number }).statusCode;
+    if (status === 413)
+      return send(reply, {
+        status: 413,
+        resource: outcome('error', 'too-costly', 'request body is too large'),
+      });
+    if (status === 415)
+      return send(reply, {
+        status: 415,
+        resource: outcome('error', 'not-supported', 'use Content-Type application/fhir+json'),
+      });
+    if (
+      error instanceof SyntaxError ||
+      (error as { code?: string }).code === 'FST_ERR_CTP_INVALID_JSON_BODY' ||
+      status === 400
+    ) {
+      return send(
+        reply,
+        errorResponse(
+          (error as { outcome?: unknown }).outcome
+            ? error
+            : badRequest(`the request could not be read: ${(error as Error).message}`),
+          svc,
+        ),
+      );
+    }
+    return send(reply, errorResponse(error, svc));
+  });
+
+  const handler = async (request: FastifyRequest, reply: FastifyReply) => {
+    let principal: Principal;
+    try {
+      principal = await principalOf(ctx, request);
+    } catch (e) {
+      return send(reply, errorResponse(e, svc));
+    }
+    const url = new URL(request.url, 'http://local');
+    const headers: Record<string, string | undefined> = {};
+    for (const [k, v] of Object.entries(request.headers)) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+    const req: FhirRequest = {
+      method: request.method as FhirRequest['method'],
+      path: decodeURIComponent(url.pathname.replace(/^\/fhir\/?/, '')),
+      query: url.searchParams,
+      headers,
+      body: request.body,
+      principal,
+      baseUrl: baseUrl(request),
+    };
+    return send(reply, await handleFhir(req, svc));
+  };
+  app.route({ method: [...methods], url: '/fhir', handler });
+  app.route({ method: [...methods], url: '/fhir/*', handler });
+};

@@ -1,0 +1,119 @@
+import type { CapabilityStatement, CapabilityStatementRestResource } from '@medplum/fhirtypes';
+import { commonParams, readOnlyTypes, resourceTypes, searchParams } from './search/params.ts';
+import { includesFor, sortsFor } from './search/parse.ts';
+import type { FhirRequest, FhirResponse } from './types.ts';
+
+const conditional = new Set([
+  'Patient',
+  'Practitioner',
+  'PractitionerRole',
+  'Organization',
+  'CareTeam',
+  'Device',
+  'DeviceMetric',
+  'Observation',
+  'Flag',
+  'Communication',
+  'Consent',
+  'Bundle',
+]);
+
+function resource(type: (typeof resourceTypes)[number]): CapabilityStatementRestResource {
+  const readOnly = readOnlyTypes.has(type);
+  const interactions = readOnly
+    ? (['read', 'vread', 'search-type', 'history-instance', 'history-type'] as const)
+    : ([
+        'read',
+        'vread',
+        'update',
+        'delete',
+        'history-instance',
+        'history-type',
+        'create',
+        'search-type',
+      ] as const);
+  const r: CapabilityStatementRestResource = {
+    type,
+    profile: `http://hl7.org/fhir/StructureDefinition/${type}`,
+    interaction: interactions.map((code) => ({ code })),
+    versioning: 'versioned-update',
+    readHistory: true,
+    updateCreate: type !== 'Observation',
+    conditionalCreate: !readOnly && conditional.has(type),
+    conditionalUpdate: !readOnly && conditional.has(type),
+    conditionalDelete: readOnly ? 'not-supported' : 'single',
+    conditionalRead: 'not-supported',
+    referencePolicy: ['literal', 'local'],
+    searchInclude: [...includesFor(type)],
+    searchParam: [...Object.values(commonParams), ...Object.values(searchParams[type])].map((p) => ({
+      name: p.name,
+      definition: `http://hl7.org/fhir/SearchParameter/${p.name.startsWith('_') ? `Resource-${p.name.slice(1)}` : `${type}-${p.name}`}`,
+      type: p.type,
+      documentation: p.documentation,
+    })),
+  };
+  if (type === 'Observation') {
+    r.operation = [
+      { name: 'lastn', definition: 'http://hl7.org/fhir/OperationDefinition/Observation-lastn' },
+    ];
+    r.documentation = `Readings from connected devices and Observations written here share one store and one id space. Sort: ${sortsFor(type).join(', ')} (prefix - for descending). Ids are server-assigned UUIDs (no update-as-create with a client id).`;
+  }
+  if (type === 'Device')
+    r.documentation =
+      'Devices of the Vigil device registry are listed here read-only (same id); Devices written through FHIR are stored as sent.';
+  if (type === 'Patient' || type === 'Group')
+    r.operation = [
+      { name: 'export', definition: 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export' },
+    ];
+  return r;
+}
+
+/** GET metadata — what this server supports, truthfully. */
+export async function capabilityStatement(req: FhirRequest): Promise<FhirResponse> {
+  const cs: CapabilityStatement = {
+    resourceType: 'CapabilityStatement',
+    status: 'active',
+    date: '2025-01-01',
+    publisher: 'Vigil',
+    kind: 'instance',
+    software: { name: 'Vigil', version: '0.1.0' },
+    implementation: { description: 'Vigil FHIR R4 API', url: req.baseUrl },
+    fhirVersion: '4.0.1',
+    format: ['application/fhir+json', 'application/json'],
+    instantiates: ['http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data'],
+    rest: [
+      {
+        mode: 'server',
+        security: {
+          cors: true,
+          service: [
+            {
+              coding: [
+                {
+                  system: 'http://terminology.hl7.org/CodeSystem/restful-security-service',
+                  code: 'SMART-on-FHIR',
+                },
+              ],
+              text: 'OAuth2 bearer token',
+            },
+          ],
+          description:
+            'Every request needs a bearer access token (Authorization: Bearer …). Staff roles (admin, clinician, nurse) have full access; integrations need SMART system scopes (system/<Type>.read|write, system/*.*); a patient reads their own compartment.',
+        },
+        resource: resourceTypes.map(resource),
+        interaction: [{ code: 'transaction' }, { code: 'batch' }],
+        searchParam: [
+          { name: '_count', type: 'number', documentation: 'Page size (max 1000)' },
+          { name: '_offset', type: 'number', documentation: 'Paging offset (next links carry it)' },
+          { name: '_sort', type: 'string', documentation: 'Sort keys' },
+          { name: '_summary', type: 'token', documentation: 'count only' },
+          { name: '_include', type: 'special', documentation: 'See searchInclude per type' },
+        ],
+        operation: [
+          { name: 'export', definition: 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export' },
+        ],
+      },
+    ],
+  };
+  return { status: 200, resource: cs };
+}

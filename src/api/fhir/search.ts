@@ -1,0 +1,159 @@
+import type { Bundle, BundleEntry, BundleLink, Resource } from '@medplum/fhirtypes';
+import type { Principal } from '../../auth/token-service.ts';
+import type { SearchFilter } from '../../store/fhir-search-filter.ts';
+import { compartmentOf, isCompartmentBound, requireFhirAccess } from './access.ts';
+import { badRequest, outcome } from './outcomes.ts';
+import type { Stored } from './resource-store.ts';
+import { isLenient } from './respond.ts';
+import { valuesAt } from './search/index-values.ts';
+import { isSupportedType, type SupportedType, searchParams } from './search/params.ts';
+import { normalizeReference, parseSearch } from './search/parse.ts';
+import type { FhirRequest, FhirResponse, FhirServices } from './types.ts';
+
+/** The single patient a search is restricted to, if any (for compartment-bound principals). */
+function searchCompartment(type: SupportedType, filters: readonly SearchFilter[]): string | undefined {
+  for (const f of filters) {
+    if (type === 'Patient' && f.kind === 'id' && f.values.length === 1) return f.values[0];
+    if (f.kind === 'reference' && (f.param === 'patient' || f.param === 'subject') && f.values.length === 1) {
+      const v = f.values[0] as string;
+      if (!v.includes('/')) return v;
+      if (v.startsWith('Patient/')) return v.slice('Patient/'.length);
+    }
+  }
+  return undefined;
+}
+
+/** GET [type]?… and POST [type]/_search */
+export async function searchResources(
+  req: FhirRequest,
+  svc: FhirServices,
+  type: SupportedType,
+  query: URLSearchParams,
+): Promise<FhirResponse> {
+  const parsed = parseSearch(type, query, isLenient(req));
+  const compartment = isCompartmentBound(req.principal) ? searchCompartment(type, parsed.filters) : undefined;
+  requireFhirAccess(req.principal, 'search', type, compartment);
+  const store = svc.store.for(type);
+  const now = svc.clock.now();
+  const self = `${req.baseUrl}/${type}${query.size ? `?${query}` : ''}`;
+  if (parsed.options.countOnly) {
+    const r = await store.search(svc.sql, parsed.filters, parsed.options, now);
+    const bundle: Bundle = {
+      resourceType: 'Bundle',
+      type: 'searchset',
+      total: r.total ?? 0,
+      link: [{ relation: 'self', url: self }],
+    };
+    return { status: 200, resource: bundle };
+  }
+  const { count, offset } = parsed.options;
+  const r = await store.search(svc.sql, parsed.filters, { ...parsed.options, count: count + 1 }, now);
+  const page = r.stored.slice(0, count);
+  const link: BundleLink[] = [{ relation: 'self', url: self }];
+  if (r.stored.length > count) {
+    const next = new URLSearchParams(query);
+    next.set('_offset', String(offset + count));
+    if (!next.has('_count')) next.set('_count', String(count));
+    link.push({ relation: 'next', url: `${req.baseUrl}/${type}?${next}` });
+  }
+  if (offset > 0) {
+    const prev = new URLSearchParams(query);
+    prev.set('_offset', String(Math.max(0, offset - count)));
+    link.push({ relation: 'previous', url: `${req.baseUrl}/${type}?${prev}` });
+  }
+  const entry: BundleEntry[] = page.map((s) => ({
+    fullUrl: `${req.baseUrl}/${type}/${s.resource.id}`,
+    resource: s.resource,
+    search: { mode: 'match' },
+  }));
+  for (const s of await includes(svc, req.principal, type, parsed.include, page)) {
+    entry.push({
+      fullUrl: `${req.baseUrl}/${s.resource.resourceType}/${s.resource.id}`,
+      resource: s.resource,
+      search: { mode: 'include' },
+    });
+  }
+  if (parsed.ignored.length) {
+    entry.push({
+      resource: outcome(
+        'warning',
+        'not-supported',
+        `ignored search parameters: ${parsed.ignored.join(', ')}`,
+      ),
+      search: { mode: 'outcome' },
+    });
+  }
+  const bundle: Bundle = { resourceType: 'Bundle', type: 'searchset', link, entry };
+  if (offset === 0 && r.stored.length <= count) bundle.total = page.length;
+  return { status: 200, resource: bundle };
+}
+
+/** Resources named by `_include=Type:param` in the page, readable by the principal. */
+async function includes(
+  svc: FhirServices,
+  principal: Principal,
+  type: SupportedType,
+  include: readonly string[],
+  page: readonly Stored[],
+): Promise<Stored[]> {
+  const wanted = new Map<string, Set<string>>();
+  for (const inc of include) {
+    const param = inc.split(':')[1] ?? '';
+    const def = searchParams[type][param];
+    if (!def) continue;
+    for (const s of page) {
+      for (const path of def.paths) {
+        for (const v of valuesAt(s.resource, path)) {
+          const ref = (v as { reference?: unknown }).reference;
+          if (typeof ref !== 'string') continue;
+          const [t, id] = normalizeReference(ref).split('/');
+          if (!t || !id || !isSupportedType(t) || (param === 'patient' && t !== 'Patient')) continue;
+          if (!wanted.has(t)) wanted.set(t, new Set());
+          wanted.get(t)?.add(id);
+        }
+      }
+    }
+  }
+  const out: Stored[] = [];
+  for (const [t, ids] of wanted) {
+    if (!isSupportedType(t)) continue;
+    for (const s of await svc.store.for(t).readMany(svc.sql, [...ids])) {
+      if (isAllowedRead(principal, s.resource)) out.push(s);
+    }
+  }
+  return out;
+}
+
+function isAllowedRead(principal: Principal, r: Resource): boolean {
+  try {
+    requireFhirAccess(principal, 'read', r.resourceType, compartmentOf(r));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The resources a conditional interaction's criteria match (at most `limit`). Criteria must be
+ * understood: an unknown parameter is a 400, never an accidental match-all.
+ */
+export async function conditionalMatches(
+  svc: FhirServices,
+  type: SupportedType,
+  criteria: string,
+  limit = 2,
+): Promise<Stored[]> {
+  const query = new URLSearchParams(criteria.replace(/^\?/, ''));
+  const parsed = parseSearch(type, query, false);
+  if (parsed.filters.length === 0)
+    throw badRequest(`conditional criteria '${criteria}' select nothing specific`);
+  const r = await svc.store
+    .for(type)
+    .search(
+      svc.sql,
+      parsed.filters,
+      { count: limit, offset: 0, sort: [], countOnly: false },
+      svc.clock.now(),
+    );
+  return r.stored;
+}

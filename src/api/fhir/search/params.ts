@@ -1,0 +1,248 @@
+/**
+ * The search parameters the server supports, per resource type. Generic resources are indexed on
+ * write from `paths` (see index-values.ts); Observation and registry Devices are searched through
+ * their columns, the definitions here name and describe them for parsing and the CapabilityStatement.
+ */
+export type ParamType = 'token' | 'reference' | 'string' | 'date';
+
+export interface SearchParamDef {
+  name: string;
+  type: ParamType;
+  /** Dotted element paths (arrays are flattened at each step). */
+  paths: string[];
+  /** Reference targets, for a bare id (`patient=123`). */
+  targets?: string[];
+  documentation: string;
+}
+
+const p = (
+  name: string,
+  type: ParamType,
+  paths: string[],
+  documentation: string,
+  targets?: string[],
+): SearchParamDef => ({
+  name,
+  type,
+  paths,
+  documentation,
+  ...(targets ? { targets } : {}),
+});
+
+const identifier = p('identifier', 'token', ['identifier'], 'An identifier (system|value)');
+const name = p(
+  'name',
+  'string',
+  ['name'],
+  'A portion of the name (starts with, case-insensitive; :exact, :contains)',
+);
+const family = p('family', 'string', ['name.family'], 'A portion of the family name');
+const given = p('given', 'string', ['name.given'], 'A portion of the given name');
+const status = p('status', 'token', ['status'], 'Status');
+
+export const resourceTypes = [
+  'Patient',
+  'Practitioner',
+  'PractitionerRole',
+  'Organization',
+  'CareTeam',
+  'Device',
+  'DeviceMetric',
+  'Observation',
+  'Flag',
+  'Communication',
+  'Consent',
+  'AuditEvent',
+  'Bundle',
+  'Group',
+] as const;
+export type SupportedType = (typeof resourceTypes)[number];
+
+/** Read and search only (written by the server itself). */
+export const readOnlyTypes: ReadonlySet<string> = new Set(['AuditEvent']);
+
+export function isSupportedType(t: string): t is SupportedType {
+  return (resourceTypes as readonly string[]).includes(t);
+}
+
+export const searchParams: Record<SupportedType, Record<string, SearchParamDef>> = index({
+  Patient: [
+    identifier,
+    name,
+    family,
+    given,
+    p('birthdate', 'date', ['birthDate'], 'The date of birth'),
+    p('gender', 'token', ['gender'], 'Administrative gender'),
+    p('general-practitioner', 'reference', ['generalPractitioner'], 'General practitioner', [
+      'Practitioner',
+      'PractitionerRole',
+      'Organization',
+    ]),
+    p('organization', 'reference', ['managingOrganization'], 'Managing organization', ['Organization']),
+  ],
+  Practitioner: [identifier, name, family, given],
+  PractitionerRole: [
+    identifier,
+    p('practitioner', 'reference', ['practitioner'], 'The practitioner', ['Practitioner']),
+    p('organization', 'reference', ['organization'], 'The organization', ['Organization']),
+    p('role', 'token', ['code'], 'The role'),
+  ],
+  Organization: [identifier, p('name', 'string', ['name', 'alias'], 'A portion of the name or alias')],
+  CareTeam: [
+    identifier,
+    status,
+    p('patient', 'reference', ['subject'], 'The patient the care team is for', ['Patient']),
+    p('subject', 'reference', ['subject'], 'The subject', ['Patient', 'Group']),
+    p('participant', 'reference', ['participant.member'], 'A member of the team', [
+      'Practitioner',
+      'PractitionerRole',
+      'Patient',
+      'Organization',
+      'CareTeam',
+      'RelatedPerson',
+    ]),
+    p('category', 'token', ['category'], 'Type of team'),
+  ],
+  Device: [
+    identifier,
+    p('patient', 'reference', ['patient'], 'The patient the device is assigned to', ['Patient']),
+    p('type', 'token', ['type'], 'The type of device'),
+    p('manufacturer', 'string', ['manufacturer'], 'The manufacturer'),
+    p('model', 'string', ['modelNumber'], 'The model number'),
+  ],
+  DeviceMetric: [
+    identifier,
+    p('source', 'reference', ['source'], 'The device that produces the metric', ['Device']),
+    p('parent', 'reference', ['parent'], 'The parent device', ['Device']),
+    p('type', 'token', ['type'], 'The metric type'),
+    p('category', 'token', ['category'], 'The metric category'),
+  ],
+  Observation: [
+    p('patient', 'reference', ['subject'], 'The patient the observation is about', ['Patient']),
+    p('subject', 'reference', ['subject'], 'The subject (Patient/x or Device/x)', [
+      'Patient',
+      'Device',
+      'Group',
+      'Location',
+    ]),
+    p('code', 'token', ['code'], 'Any coding of the code (system|code; comma = or)'),
+    p('category', 'token', ['category'], 'The category (vital-signs, laboratory, …)'),
+    p('date', 'date', ['effective'], 'The effective time (all prefixes: eq ne lt gt le ge sa eb ap)'),
+    p('device', 'reference', ['device'], 'The device that made the observation', ['Device', 'DeviceMetric']),
+  ],
+  Flag: [
+    identifier,
+    status,
+    p('patient', 'reference', ['subject'], 'The patient', ['Patient']),
+    p('subject', 'reference', ['subject'], 'The subject', [
+      'Patient',
+      'Location',
+      'Group',
+      'Organization',
+      'Practitioner',
+      'PlanDefinition',
+      'Medication',
+      'Procedure',
+    ]),
+    p('date', 'date', ['period'], 'The period the flag is active'),
+    p('category', 'token', ['category'], 'The category'),
+  ],
+  Communication: [
+    identifier,
+    status,
+    p('patient', 'reference', ['subject'], 'The patient', ['Patient']),
+    p('subject', 'reference', ['subject'], 'The subject', ['Patient', 'Group']),
+    p('recipient', 'reference', ['recipient'], 'A recipient', [
+      'Practitioner',
+      'PractitionerRole',
+      'Patient',
+      'CareTeam',
+      'Organization',
+      'Device',
+      'RelatedPerson',
+      'Group',
+      'HealthcareService',
+    ]),
+    p('sender', 'reference', ['sender'], 'The sender', [
+      'Practitioner',
+      'PractitionerRole',
+      'Patient',
+      'Device',
+      'Organization',
+      'RelatedPerson',
+      'HealthcareService',
+    ]),
+    p('sent', 'date', ['sent'], 'When sent'),
+    p('category', 'token', ['category'], 'The category'),
+  ],
+  Consent: [
+    identifier,
+    status,
+    p('patient', 'reference', ['patient'], 'The patient', ['Patient']),
+    p('category', 'token', ['category'], 'The category'),
+    p('date', 'date', ['dateTime'], 'When recorded'),
+  ],
+  AuditEvent: [
+    p('type', 'token', ['type'], 'The event type'),
+    p('subtype', 'token', ['subtype'], 'The event subtype'),
+    p('action', 'token', ['action'], 'The action'),
+    p('date', 'date', ['recorded'], 'When recorded'),
+    p('agent', 'reference', ['agent.who'], 'Who took part', [
+      'Practitioner',
+      'PractitionerRole',
+      'Patient',
+      'Device',
+      'Organization',
+      'RelatedPerson',
+    ]),
+    p('entity', 'reference', ['entity.what'], 'The entity involved', ['Patient', 'Observation', 'Device']),
+    p('patient', 'reference', ['entity.what'], 'The patient involved', ['Patient']),
+    p('outcome', 'token', ['outcome'], 'The outcome'),
+  ],
+  Bundle: [identifier, p('type', 'token', ['type'], 'The bundle type')],
+  Group: [
+    identifier,
+    p('type', 'token', ['type'], 'The kind of members'),
+    p('member', 'reference', ['member.entity'], 'A member', [
+      'Patient',
+      'Practitioner',
+      'PractitionerRole',
+      'Device',
+      'Group',
+    ]),
+  ],
+});
+
+function index(
+  defs: Record<SupportedType, SearchParamDef[]>,
+): Record<SupportedType, Record<string, SearchParamDef>> {
+  const out = {} as Record<SupportedType, Record<string, SearchParamDef>>;
+  for (const [type, list] of Object.entries(defs) as Array<[SupportedType, SearchParamDef[]]>) {
+    out[type] = Object.fromEntries(list.map((d) => [d.name, d]));
+  }
+  return out;
+}
+
+/** Parameters every type supports. */
+export const commonParams: Record<string, SearchParamDef> = {
+  _id: p('_id', 'token', ['id'], 'Logical id'),
+  _lastUpdated: p(
+    '_lastUpdated',
+    'date',
+    ['meta.lastUpdated'],
+    'When the resource last changed (all prefixes)',
+  ),
+};
+
+/** Result parameters understood by search. */
+export const resultParams = new Set([
+  '_count',
+  '_offset',
+  '_sort',
+  '_summary',
+  '_include',
+  '_total',
+  '_format',
+  '_pretty',
+  '_elements',
+]);

@@ -1,0 +1,123 @@
+/**
+ * Search criteria in a storage-neutral shape: the FHIR layer parses query strings into these, the
+ * repositories turn them into SQL. Values inside one filter are OR-ed, filters are AND-ed.
+ */
+export type DatePrefix = 'eq' | 'ne' | 'lt' | 'gt' | 'le' | 'ge' | 'sa' | 'eb' | 'ap';
+export const datePrefixes: readonly DatePrefix[] = ['eq', 'ne', 'lt', 'gt', 'le', 'ge', 'sa', 'eb', 'ap'];
+
+/** A date search value as the range it denotes: [low, high) in ISO UTC. */
+export interface DateValue {
+  prefix: DatePrefix;
+  low: string;
+  high: string;
+}
+
+export interface TokenValue {
+  /** undefined = any system; null = no system (`|code`). */
+  system?: string | null;
+  /** undefined = any code (`system|`). */
+  code?: string;
+}
+
+export type SearchFilter =
+  | { kind: 'id'; values: string[] }
+  | { kind: 'lastUpdated'; values: DateValue[] }
+  | { kind: 'token'; param: string; values: TokenValue[]; not?: boolean }
+  | { kind: 'reference'; param: string; values: string[] } // 'Type/id' or bare id
+  | { kind: 'string'; param: string; values: string[]; mode: 'prefix' | 'exact' | 'contains' }
+  | { kind: 'date'; param: string; values: DateValue[] };
+
+export interface SearchOptions {
+  count: number;
+  offset: number;
+  /** 'date' | '-date' | '_lastUpdated' | '-_lastUpdated' | '_id' … */
+  sort: string[];
+  countOnly: boolean;
+}
+
+/** Collects positional parameters for one SQL statement. */
+export class Params {
+  readonly values: unknown[] = [];
+  add(v: unknown): string {
+    this.values.push(v);
+    return `$${this.values.length}`;
+  }
+}
+
+/**
+ * SQL for a date value against a point-in-time column (`t`). The value denotes [low, high).
+ * `ap` is "approximately": within 10 % of the distance between the value and now, each side.
+ */
+export function pointDateSql(col: string, v: DateValue, params: Params, nowMs: number): string {
+  const lo = () => `${params.add(v.low)}::timestamptz`;
+  const hi = () => `${params.add(v.high)}::timestamptz`;
+  switch (v.prefix) {
+    case 'eq':
+      return `(${col} >= ${lo()} and ${col} < ${hi()})`;
+    case 'ne':
+      return `not (${col} >= ${lo()} and ${col} < ${hi()})`;
+    case 'lt':
+    case 'eb':
+      return `${col} < ${lo()}`;
+    case 'le':
+      return `${col} < ${hi()}`;
+    case 'gt':
+    case 'sa':
+      return `${col} >= ${hi()}`;
+    case 'ge':
+      return `${col} >= ${lo()}`;
+    case 'ap': {
+      const [a, b] = approximate(v, nowMs);
+      return `(${col} >= ${params.add(a)}::timestamptz and ${col} < ${params.add(b)}::timestamptz)`;
+    }
+    default:
+      return exhaustive(v.prefix);
+  }
+}
+
+/** SQL for a date value against a stored range [lowCol, highCol). */
+export function rangeDateSql(
+  lowCol: string,
+  highCol: string,
+  v: DateValue,
+  params: Params,
+  nowMs: number,
+): string {
+  const lo = () => `${params.add(v.low)}::timestamptz`;
+  const hi = () => `${params.add(v.high)}::timestamptz`;
+  switch (v.prefix) {
+    case 'eq':
+      return `(${lowCol} >= ${lo()} and ${highCol} <= ${hi()})`;
+    case 'ne':
+      return `not (${lowCol} >= ${lo()} and ${highCol} <= ${hi()})`;
+    case 'lt':
+      return `${lowCol} < ${lo()}`;
+    case 'le':
+      return `${lowCol} < ${hi()}`;
+    case 'gt':
+      return `${highCol} > ${hi()}`;
+    case 'ge':
+      return `${highCol} > ${lo()}`;
+    case 'sa':
+      return `${lowCol} >= ${hi()}`;
+    case 'eb':
+      return `${highCol} <= ${lo()}`;
+    case 'ap': {
+      const [a, b] = approximate(v, nowMs);
+      return `(${lowCol} < ${params.add(b)}::timestamptz and ${highCol} > ${params.add(a)}::timestamptz)`;
+    }
+    default:
+      return exhaustive(v.prefix);
+  }
+}
+
+function approximate(v: DateValue, nowMs: number): [string, string] {
+  const low = Date.parse(v.low);
+  const high = Date.parse(v.high);
+  const slack = Math.max(Math.abs(nowMs - low) * 0.1, high - low);
+  return [new Date(low - slack).toISOString(), new Date(high + slack).toISOString()];
+}
+
+function exhaustive(x: never): never {
+  throw new Error(`unhandled date prefix ${String(x)}`);
+}
