@@ -3,9 +3,14 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { type RoutePlugin, buildApp } from './api/app.ts';
+import { fhirRoutes } from './api/fhir/http.ts';
 import type { ApiContext } from './api/context.ts';
 import { createSecurity, startRetentionSchedule } from './api/security.ts';
 import { setPatientAccessPolicy } from './alerts/access.ts';
+import { alertRoutes } from './api/routes/alerts.ts';
+import { dashboardRoutes } from './api/routes/dashboard.ts';
+import { webRoutes } from './api/routes/web.ts';
+import { Alerting } from './alerts/alerting.ts';
 import { bootstrapAdmin } from './auth/bootstrap-admin.ts';
 import { TokenService } from './auth/token-service.ts';
 import type { Config } from './config/config.ts';
@@ -20,6 +25,8 @@ import { IngestService } from './ingest/ingest-service.ts';
 import { EmbeddedBroker } from './ingest/mqtt/embedded-broker.ts';
 import { ExternalBrokerClient } from './ingest/mqtt/external-broker-client.ts';
 import { normalize } from './normalize/normalize.ts';
+import { monitoringRoutes } from './api/routes/monitoring.ts';
+import { createPipeline, type Pipeline } from './pipeline/pipeline.ts';
 import type { Database } from './store/database.ts';
 import { DeadLetterRepository } from './store/dead-letter-repository.ts';
 import { DeviceRepository } from './store/device-repository.ts';
@@ -50,6 +57,10 @@ export interface Vigil {
   mqttPort: number | undefined;
   httpUrl: string;
   onReadings(listener: ReadingListener): void;
+  /** Alert management: `alerts.onDetections(detections)` after readings are committed and evaluated. */
+  alerts: Alerting;
+  /** Detection pipeline: monitoring configuration, bus, detection stage (roles all/detect). */
+  pipeline: Pipeline;
   /** Graceful stop: stop accepting, commit what was accepted, close. */
   stop(): Promise<void>;
 }
@@ -210,8 +221,35 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       maxPayloadBytes: config.maxPayloadBytes,
       readiness,
     };
+    const alerting = new Alerting({ db, clock, log });
+    alerting.start(); // durable timers and outbox: resumes what a previous process left due
+    cleanups.push(() => alerting.stop());
+    // Detection: committed readings → bus → rule engine → alerting; derived readings back through the writer.
+    const pipeline = await createPipeline({
+      role: config.role,
+      natsUrl: config.natsUrl,
+      db,
+      clock,
+      log,
+      metrics,
+      alerting,
+      attribution: devices,
+      storeDerived: async (rs) => {
+        await writer.write({ readings: rs, deadLetters: [], statuses: [] }).catch(async () => {
+          await db.transaction((sql) => observations.insertBatch(sql, rs)); // writer closed (stopping)
+        });
+      },
+    });
+    cleanups.push(() => pipeline.stop());
+    listeners.push(pipeline.onCommitted);
+    const attribute = observations.attribute.bind(observations); // late assignment: evaluate old readings too
+    observations.attribute = async (...a) => {
+      const rs = await attribute(...a);
+      pipeline.onAttributed(rs);
+      return rs;
+    };
     // Route plugins of the other modules (FHIR, alerts, dashboard, …) are added here, one line each.
-    const routes: RoutePlugin[] = [...(opts.routes ?? [])];
+    const routes: RoutePlugin[] = [fhirRoutes, alertRoutes(alerting), monitoringRoutes(pipeline.monitoring), dashboardRoutes, ...(opts.routes ?? []), webRoutes()];
     const https = tls ? { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) } : undefined;
     const app = await buildApp(ctx, routes, { https });
     cleanups.push(() => app.close());
@@ -252,6 +290,8 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
         broker?.stopAccepting();
         await app.close(); // waits for in-flight HTTP requests (they await their commits)
         await writer.close(); // commits everything already accepted (MQTT in flight too)
+        await pipeline.stop(); // evaluates what was committed, saves engine state
+        await alerting.stop();
         await external?.close();
         await broker?.close();
         await stopRetention();
@@ -273,6 +313,8 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       mqttPort,
       httpUrl,
       onReadings: (l) => listeners.push(l),
+      alerts: alerting,
+      pipeline,
       stop,
     };
   } catch (e) {
