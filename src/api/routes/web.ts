@@ -6,7 +6,15 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RoutePlugin } from '../app.ts';
 
 /** Paths the dashboard never answers: the APIs keep their own 404s (JSON, OperationOutcome). */
-export const reservedPrefixes = ['/api', '/fhir', '/auth', '/ingest', '/health', '/ready', '/metrics'] as const;
+export const reservedPrefixes = [
+  '/api',
+  '/fhir',
+  '/auth',
+  '/ingest',
+  '/health',
+  '/ready',
+  '/metrics',
+] as const;
 
 const defaultDist = fileURLToPath(new URL('../../../web/dist/', import.meta.url));
 
@@ -37,7 +45,8 @@ export function webRoutes(dist = defaultDist): RoutePlugin {
       const path = decodeURIComponent((request.url.split('?')[0] ?? '/').split('#')[0] ?? '/');
       if (reserved(path)) return reply.callNotFound();
       reply.header('x-content-type-options', 'nosniff');
-      if (!built) return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(notBuilt);
+      if (!built)
+        return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(notBuilt);
       const rel = normalize(path).replace(/^([/\\])+/, '');
       const file = join(dist, rel);
       if (rel && file.startsWith(dist.endsWith(sep) ? dist : dist + sep) && isFile(file)) {
