@@ -10,7 +10,10 @@ describe('FHIR read/create/update/delete/vread/history', () => {
   after(async () => h?.close());
 
   test('Patient lifecycle with ETag, If-Match, history, vread, delete → 410', async () => {
-    const created = await h.call('POST', '/fhir/Patient', { resourceType: 'Patient', name: [{ family: 'Chalmers', given: ['Peter'] }] });
+    const created = await h.call('POST', '/fhir/Patient', {
+      resourceType: 'Patient',
+      name: [{ family: 'Chalmers', given: ['Peter'] }],
+    });
     assert.equal(created.status, 201, created.text);
     const id = created.json.id as string;
     assert.equal(created.headers['etag'], 'W/"1"');
@@ -22,11 +25,21 @@ describe('FHIR read/create/update/delete/vread/history', () => {
     assert.deepEqual(read.json.name, [{ family: 'Chalmers', given: ['Peter'] }]);
     assert.equal(read.json.meta.versionId, '1');
 
-    const upd = await h.call('PUT', `/fhir/Patient/${id}`, { ...read.json, gender: 'male' }, { 'if-match': 'W/"1"' });
+    const upd = await h.call(
+      'PUT',
+      `/fhir/Patient/${id}`,
+      { ...read.json, gender: 'male' },
+      { 'if-match': 'W/"1"' },
+    );
     assert.equal(upd.status, 200, upd.text);
     assert.equal(upd.json.meta.versionId, '2');
 
-    const stale = await h.call('PUT', `/fhir/Patient/${id}`, { ...read.json, gender: 'female' }, { 'if-match': 'W/"1"' });
+    const stale = await h.call(
+      'PUT',
+      `/fhir/Patient/${id}`,
+      { ...read.json, gender: 'female' },
+      { 'if-match': 'W/"1"' },
+    );
     assert.equal(stale.status, 412);
     assert.equal(stale.json.resourceType, 'OperationOutcome');
 
@@ -52,11 +65,21 @@ describe('FHIR read/create/update/delete/vread/history', () => {
   });
 
   test('Prefer return=minimal and return=OperationOutcome', async () => {
-    const min = await h.call('POST', '/fhir/Organization', { resourceType: 'Organization', name: 'Ward 7' }, { prefer: 'return=minimal' });
+    const min = await h.call(
+      'POST',
+      '/fhir/Organization',
+      { resourceType: 'Organization', name: 'Ward 7' },
+      { prefer: 'return=minimal' },
+    );
     assert.equal(min.status, 201);
     assert.equal(min.text, '');
     assert.ok(min.headers['location']);
-    const oo = await h.call('POST', '/fhir/Organization', { resourceType: 'Organization', name: 'Ward 8' }, { prefer: 'return=OperationOutcome' });
+    const oo = await h.call(
+      'POST',
+      '/fhir/Organization',
+      { resourceType: 'Organization', name: 'Ward 8' },
+      { prefer: 'return=OperationOutcome' },
+    );
     assert.equal(oo.json.resourceType, 'OperationOutcome');
   });
 
@@ -73,7 +96,13 @@ describe('FHIR read/create/update/delete/vread/history', () => {
     const obs = {
       resourceType: 'Observation',
       status: 'final',
-      category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'vital-signs' }] }],
+      category: [
+        {
+          coding: [
+            { system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'vital-signs' },
+          ],
+        },
+      ],
       code: { coding: [{ system: 'http://loinc.org', code: '8867-4', display: 'Heart rate' }] },
       subject: { reference: 'Patient/p-obs' },
       effectiveDateTime: '2024-05-01T10:00:00Z',
@@ -82,7 +111,12 @@ describe('FHIR read/create/update/delete/vread/history', () => {
     const c = await h.call('POST', '/fhir/Observation', obs);
     assert.equal(c.status, 201, c.text);
     const id = c.json.id;
-    const u = await h.call('PUT', `/fhir/Observation/${id}`, { ...obs, id, valueQuantity: { ...obs.valueQuantity, value: 75 } }, { 'if-match': 'W/"1"' });
+    const u = await h.call(
+      'PUT',
+      `/fhir/Observation/${id}`,
+      { ...obs, id, valueQuantity: { ...obs.valueQuantity, value: 75 } },
+      { 'if-match': 'W/"1"' },
+    );
     assert.equal(u.status, 200, u.text);
     assert.equal(u.json.meta.versionId, '2');
     const v1 = await h.call('GET', `/fhir/Observation/${id}/_history/1`);
@@ -99,10 +133,17 @@ describe('FHIR read/create/update/delete/vread/history', () => {
     const anon = await h.vigil.app.inject({ method: 'GET', url: '/fhir/Patient' });
     assert.equal(anon.statusCode, 401);
     assert.equal(JSON.parse(anon.body).resourceType, 'OperationOutcome');
-    const readOnly = await h.token({ kind: 'integration', id: 'ehr', roles: ['integration'], scopes: ['system/Observation.read'] });
+    const readOnly = await h.token({
+      kind: 'integration',
+      id: 'ehr',
+      roles: ['integration'],
+      scopes: ['system/Observation.read'],
+    });
     const denied = await h.call('GET', '/fhir/Patient', undefined, { authorization: `Bearer ${readOnly}` });
     assert.equal(denied.status, 403);
-    const allowed = await h.call('GET', '/fhir/Observation?patient=x', undefined, { authorization: `Bearer ${readOnly}` });
+    const allowed = await h.call('GET', '/fhir/Observation?patient=x', undefined, {
+      authorization: `Bearer ${readOnly}`,
+    });
     assert.equal(allowed.status, 200);
     const write = await h.call('POST', '/fhir/Observation', {}, { authorization: `Bearer ${readOnly}` });
     assert.equal(write.status, 403);

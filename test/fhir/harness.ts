@@ -6,8 +6,10 @@ import { loadConfig } from '../../src/config/config.ts';
 import { startVigil, type Vigil } from '../../src/server.ts';
 
 export const corpora = new URL('../../../shared/corpora/', import.meta.url);
-export const r4Example = (name: string) => JSON.parse(readFileSync(new URL(`fhir-r4-examples/package/${name}`, corpora), 'utf8'));
-export const phdExample = (name: string) => JSON.parse(readFileSync(new URL(`fhir-phd-ig-examples/${name}`, corpora), 'utf8'));
+export const r4Example = (name: string) =>
+  JSON.parse(readFileSync(new URL(`fhir-r4-examples/package/${name}`, corpora), 'utf8'));
+export const phdExample = (name: string) =>
+  JSON.parse(readFileSync(new URL(`fhir-phd-ig-examples/${name}`, corpora), 'utf8'));
 
 export interface FhirHarness {
   vigil: Vigil;
@@ -37,7 +39,8 @@ export async function startFhir(): Promise<FhirHarness> {
     { print: () => {} },
   );
   const token = async (p: Partial<Principal> = {}) =>
-    (await vigil.ctx.tokens.issue({ kind: 'user', id: 'test-admin', roles: ['admin'], scopes: [], ...p })).token;
+    (await vigil.ctx.tokens.issue({ kind: 'user', id: 'test-admin', roles: ['admin'], scopes: [], ...p }))
+      .token;
   const admin = await token();
   return {
     vigil,
