@@ -317,6 +317,58 @@ export const routeMatrix: RouteCase[] = [
     path: () => '/api/v1/retention/purge?dryRun=true',
   },
 
+  // ── monitoring enrolment and programs (module: detect) ──────────────────────────────────────
+  {
+    method: 'GET',
+    url: '/api/v1/patients/:id/monitoring',
+    access: careTeam,
+    patientScoped: true,
+    path: patientPath('/monitoring'),
+    phi: true,
+  },
+  {
+    method: 'PUT',
+    url: '/api/v1/patients/:id/monitoring',
+    access: { admin: 'all', clinician: 'own' },
+    patientScoped: true,
+    path: patientPath('/monitoring'),
+    body: () => ({}),
+    phi: true,
+  },
+  {
+    method: 'GET',
+    url: '/api/v1/patients/:id/monitoring/history',
+    access: careTeam,
+    patientScoped: true,
+    path: patientPath('/monitoring/history'),
+    phi: true,
+  },
+  { method: 'GET', url: '/api/v1/programs', access: staff },
+  {
+    method: 'PUT',
+    url: '/api/v1/programs/:name',
+    access: admin,
+    path: () => '/api/v1/programs/matrix-ghost',
+    body: () => ({}),
+  },
+
+  // ── dashboard data (module: dashboard) ──────────────────────────────────────────────────────
+  { method: 'GET', url: '/api/v1/dashboard/worklist', access: staff, phi: true },
+  { method: 'GET', url: '/api/v1/dashboard/devices', access: staff, phi: true },
+  ...(['', '/series', '/agp'] as const).map(
+    (suffix): RouteCase => ({
+      method: 'GET',
+      url: `/api/v1/dashboard/patients/:id${suffix}`,
+      access: { ...careTeam, patient: 'own', integration: 'own' },
+      patientScoped: true,
+      path: (w, t) => `/api/v1/dashboard/patients/${t === 'own' ? w.own : w.other}${suffix}`,
+      phi: true,
+    }),
+  ),
+
+  // ── dashboard (web app, public files; its data comes from the API routes above) ─────────────
+  { method: 'GET', url: '/*', access: everyone, path: () => '/' },
+
   // ── alerts (module: alerts) ─────────────────────────────────────────────────────────────────
   { method: 'GET', url: '/api/v1/alerts', access: staff, phi: true, todo: alertsTodo },
   {
