@@ -28,36 +28,33 @@ describe('alerts API', () => {
       { print: () => {} },
     );
     await seedCareTeam(vigil.db);
-    const people: Array<[string, Role[], string | null]> = [
-      ['admin', ['admin'], null],
-      ['nurse', ['nurse'], 'nurse-1'],
-      ['doctor', ['clinician'], 'doc-1'],
-      ['outsider', ['nurse'], 'nurse-elsewhere'],
-      ['patient', ['patient'], null],
-    ];
-    for (const [name, roles, practitionerId] of people) {
-      const id = newId();
-      ids[name] = id;
-      await vigil.ctx.users.insert({
-        id,
-        username: `${name}-${id.slice(-6)}`,
-        passwordHash: 'x',
-        roles,
-        displayName: null,
-        practitionerId,
-        patientId: roles.includes('patient') ? 'pat-1' : null,
+    const signIn = async (username: string, password: string) => {
+      const r = await vigil.app.inject({
+        method: 'POST',
+        url: '/auth/token',
+        payload: { username, password },
       });
-      tokens[name] = (
-        await vigil.ctx.tokens.issue({
-          kind: 'user',
-          id,
-          username: name,
-          roles,
-          scopes: [],
-          practitionerId,
-          patientId: roles.includes('patient') ? 'pat-1' : null,
-        })
-      ).token;
+      if (r.statusCode !== 200) throw new Error(`sign-in ${username}: ${r.statusCode} ${r.body}`);
+      return r.json().access_token as string;
+    };
+    tokens['admin'] = await signIn('admin', 'a-long-test-password');
+    const people: Array<[string, Role[], Record<string, string>]> = [
+      ['nurse', ['nurse'], { practitionerId: 'nurse-1' }],
+      ['doctor', ['clinician'], { practitionerId: 'doc-1' }],
+      ['outsider', ['nurse'], { practitionerId: 'nurse-elsewhere' }],
+      ['patient', ['patient'], { patientId: 'pat-1' }],
+    ];
+    for (const [name, roles, links] of people) {
+      const r = await vigil.app.inject({
+        method: 'POST',
+        url: '/api/v1/users',
+        headers: { authorization: `Bearer ${tokens['admin']}` },
+        payload: { username: name, roles, ...links },
+      });
+      if (r.statusCode !== 201) throw new Error(`create user ${name}: ${r.statusCode} ${r.body}`);
+      const j = r.json() as { user: { id: string }; password: string };
+      ids[name] = j.user.id;
+      tokens[name] = await signIn(name, j.password);
     }
   });
 
@@ -152,12 +149,18 @@ describe('alerts API', () => {
   });
 
   it('raises by hand, validates escalation policies and serves metrics as JSON and CSV', async () => {
-    const r = await call('doctor', 'POST', '/api/v1/alerts', {
+    const outside = await call('doctor', 'POST', '/api/v1/alerts', {
       patientId: 'pat-2',
+      severity: 'medium',
+      summary: 'not my patient',
+    });
+    assert.equal(outside.status, 403, 'a patient outside the care team');
+    const r = await call('doctor', 'POST', '/api/v1/alerts', {
+      patientId: 'pat-1',
       severity: 'medium',
       summary: 'patient reports chest pain',
     });
-    assert.equal(r.status, 201);
+    assert.equal(r.status, 201, r.text);
     assert.equal(r.json.alert.rule, 'manual');
     const bad = await call('admin', 'PUT', '/api/v1/alerts/policies/high', {
       workingHoursTiers: [{ name: 'x', roles: ['nurse'], ackWithinSeconds: -1 }],
