@@ -106,6 +106,7 @@ export function alertRoutes(alerting: Alerting): RoutePlugin {
     async function visibleAlert(request: FastifyRequest, id: string) {
       const alert = await repo.get(id);
       if (!alert) throw alertError('NOT_FOUND', `no alert ${id}`, 404);
+      request.auditPatientId = alert.patientId;
       if (!(await canSeePatient(request.principal as Principal, alert.patientId))) {
         throw alertError('FORBIDDEN', `you may not see the alerts of this patient`, 403);
       }
@@ -115,7 +116,8 @@ export function alertRoutes(alerting: Alerting): RoutePlugin {
     app.get(
       '/api/v1/alerts',
       {
-        preHandler: can('read'),
+        preValidation: can('read'),
+        config: { audit: { entity: 'Flag' } },
         schema: {
           querystring: Type.Object({
             state: Type.Optional(Type.String({ maxLength: 200 })),
@@ -154,6 +156,7 @@ export function alertRoutes(alerting: Alerting): RoutePlugin {
         const p = request.principal as Principal;
         const visible = [];
         for (const a of alerts) if (await canSeePatient(p, a.patientId)) visible.push(a);
+        request.auditPatientIds = [...new Set(visible.map((a) => a.patientId))];
         return { alerts: visible };
       },
     );
@@ -161,7 +164,8 @@ export function alertRoutes(alerting: Alerting): RoutePlugin {
     app.post(
       '/api/v1/alerts',
       {
-        preHandler: can('raise'),
+        preValidation: can('raise'),
+        config: { audit: { entity: 'Flag', action: 'C' as const, subtype: 'raise' } },
         schema: {
           body: Type.Object(
             {
@@ -181,10 +185,12 @@ export function alertRoutes(alerting: Alerting): RoutePlugin {
           summary: string;
           conditionKey?: string;
         };
+        request.auditPatientId = body.patientId;
         if (!(await canSeePatient(request.principal as Principal, body.patientId))) {
           throw alertError('FORBIDDEN', 'you may not raise alerts for this patient', 403);
         }
         const alert = await m.raiseManual(body, actorOf(request.principal));
+        request.auditEntityId = alert.id;
         request.log.info({ alertId: alert.id, event: 'alert-raised-manually' }, 'alert raised by hand');
         return reply.status(201).send({ alert });
       },
@@ -193,7 +199,7 @@ export function alertRoutes(alerting: Alerting): RoutePlugin {
     app.get(
       '/api/v1/alerts/metrics',
       {
-        preHandler: can('read'),
+        preValidation: can('read'),
         schema: {
           querystring: Type.Object({
             since: Type.Optional(Type.String({ format: 'date-time' })),
@@ -221,7 +227,9 @@ export function alertRoutes(alerting: Alerting): RoutePlugin {
     );
 
     // ── escalation policies ───────────────────────────────────────────────────────────────
-    app.get('/api/v1/alerts/policies', { preHandler: can('read') }, async () => {
+    const policyAudit = { entity: 'EscalationPolicy', action: 'U' as const };
+    const webhookAudit = { audit: { entity: 'WebhookSubscription' } };
+    app.get('/api/v1/alerts/policies', { preValidation: can('read') }, async () => {
       const stored = new Set((await repo.policies()).map((p) => p.severity));
       const policies = [];
       for (const s of severities)
@@ -232,7 +240,8 @@ export function alertRoutes(alerting: Alerting): RoutePlugin {
     app.put(
       '/api/v1/alerts/policies/:severity',
       {
-        preHandler: can('admin'),
+        preValidation: can('admin'),
+        config: { audit: policyAudit },
         schema: { params: Type.Object({ severity: Type.String({ maxLength: 20 }) }) },
       },
       async (request) => {
@@ -252,7 +261,8 @@ export function alertRoutes(alerting: Alerting): RoutePlugin {
     app.delete(
       '/api/v1/alerts/policies/:severity',
       {
-        preHandler: can('admin'),
+        preValidation: can('admin'),
+        config: { audit: policyAudit },
         schema: { params: Type.Object({ severity: Type.String({ maxLength: 20 }) }) },
       },
       async (request) => {
@@ -277,7 +287,8 @@ export function alertRoutes(alerting: Alerting): RoutePlugin {
     app.post(
       '/api/v1/alerts/webhooks',
       {
-        preHandler: can('admin'),
+        preValidation: can('admin'),
+        config: webhookAudit,
         schema: { body: Type.Object(WebhookBody, { additionalProperties: false }) },
       },
       async (request, reply) => {
@@ -301,13 +312,14 @@ export function alertRoutes(alerting: Alerting): RoutePlugin {
           updatedAt: now,
         };
         await repo.insertWebhook(w);
+        request.auditEntityId = w.id;
         request.log.info({ webhookId: w.id, event: 'webhook-created' }, 'webhook subscription created');
         // The signing secret is shown once, here.
         return reply.status(201).send({ webhook: publicWebhook(w), secret: w.secret });
       },
     );
 
-    app.get('/api/v1/alerts/webhooks', { preHandler: can('admin') }, async () => ({
+    app.get('/api/v1/alerts/webhooks', { preValidation: can('admin') }, async () => ({
       webhooks: (await repo.webhooks()).map(publicWebhook),
     }));
 
@@ -319,7 +331,7 @@ export function alertRoutes(alerting: Alerting): RoutePlugin {
 
     app.get(
       '/api/v1/alerts/webhooks/:id',
-      { preHandler: can('admin'), schema: { params: Id } },
+      { preValidation: can('admin'), config: webhookAudit, schema: { params: Id } },
       async (request) => {
         const w = await webhookOr404((request.params as { id: string }).id);
         const deliveries = await repo.deliveries({ target: w.id });
@@ -332,7 +344,8 @@ export function alertRoutes(alerting: Alerting): RoutePlugin {
     app.patch(
       '/api/v1/alerts/webhooks/:id',
       {
-        preHandler: can('admin'),
+        preValidation: can('admin'),
+        config: webhookAudit,
         schema: { params: Id, body: Type.Partial(Type.Object(WebhookBody), { additionalProperties: false }) },
       },
       async (request) => {
@@ -360,7 +373,7 @@ export function alertRoutes(alerting: Alerting): RoutePlugin {
 
     app.delete(
       '/api/v1/alerts/webhooks/:id',
-      { preHandler: can('admin'), schema: { params: Id } },
+      { preValidation: can('admin'), config: webhookAudit, schema: { params: Id } },
       async (request, reply) => {
         const { id } = request.params as { id: string };
         if (!(await repo.deleteWebhook(id)))
@@ -371,21 +384,25 @@ export function alertRoutes(alerting: Alerting): RoutePlugin {
     );
 
     // ── one alert ─────────────────────────────────────────────────────────────────────────
-    app.get('/api/v1/alerts/:id', { preHandler: can('read'), schema: { params: Id } }, async (request) => {
-      const alert = await visibleAlert(request, (request.params as { id: string }).id);
-      const notifications = [];
-      for (const n of await repo.notifications(alert.id)) {
-        const { payload: _payload, ...rest } = n;
-        notifications.push({ ...rest, deliveries: await repo.deliveries({ notificationId: n.id }) });
-      }
-      return {
-        alert,
-        evidence: alert.evidence,
-        timeline: await repo.events(alert.id),
-        notifications,
-        timers: await repo.timers(alert.id),
-      };
-    });
+    app.get(
+      '/api/v1/alerts/:id',
+      { preValidation: can('read'), config: { audit: { entity: 'Flag' } }, schema: { params: Id } },
+      async (request) => {
+        const alert = await visibleAlert(request, (request.params as { id: string }).id);
+        const notifications = [];
+        for (const n of await repo.notifications(alert.id)) {
+          const { payload: _payload, ...rest } = n;
+          notifications.push({ ...rest, deliveries: await repo.deliveries({ notificationId: n.id }) });
+        }
+        return {
+          alert,
+          evidence: alert.evidence,
+          timeline: await repo.events(alert.id),
+          notifications,
+          timers: await repo.timers(alert.id),
+        };
+      },
+    );
 
     const actions: Array<{
       path: string;
@@ -414,7 +431,8 @@ export function alertRoutes(alerting: Alerting): RoutePlugin {
       app.post(
         `/api/v1/alerts/:id/${a.path}`,
         {
-          preHandler: can(a.type),
+          preValidation: can(a.type),
+          config: { audit: { entity: 'Flag', action: 'U' as const, subtype: a.path } },
           schema: { params: Id, body: Type.Object(a.body, { additionalProperties: false }) },
         },
         async (request) => {
