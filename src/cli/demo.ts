@@ -49,18 +49,7 @@ export async function startDemo(vigil: Vigil, opts: DemoOptions = {}): Promise<{
   const { ctx } = vigil;
   const admin = await ctx.users.byUsername('admin');
   if (!admin) throw new Error('demo: no admin account to act as');
-  const { token } = await ctx.tokens.issue(
-    {
-      kind: 'user',
-      id: admin.id,
-      username: admin.username,
-      roles: ['admin'],
-      scopes: [],
-      patientId: null,
-      practitionerId: null,
-    },
-    3600,
-  );
+  const token = await adminToken(vigil, admin);
   const api = new SimApiClient({ baseUrl: vigil.httpUrl, token });
 
   const accounts: { username: string; password: string; role: string }[] = [];
@@ -159,4 +148,30 @@ export async function startDemo(vigil: Vigil, opts: DemoOptions = {}): Promise<{
     await vigilStop();
   };
   return { stop };
+}
+
+/**
+ * An access token for the admin, in-process. With the security module's sessions present, a real
+ * session (tokens are checked against it); otherwise a plain token from the token service.
+ */
+async function adminToken(vigil: Vigil, admin: { id: string; username: string }): Promise<string> {
+  const sessions = (
+    vigil.ctx as unknown as {
+      security?: { sessions?: { start(userId: string): Promise<{ access_token: string }> } };
+    }
+  ).security?.sessions;
+  if (sessions) return (await sessions.start(admin.id)).access_token;
+  const { token } = await vigil.ctx.tokens.issue(
+    {
+      kind: 'user',
+      id: admin.id,
+      username: admin.username,
+      roles: ['admin'],
+      scopes: [],
+      patientId: null,
+      practitionerId: null,
+    },
+    3600,
+  );
+  return token;
 }
