@@ -17,5 +17,6 @@ if (major < 24) {
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 } else {
   const { main } = await import('../src/cli/main.ts');
-  process.exitCode = await main(process.argv.slice(2));
+  // Exit explicitly: a command is done when main resolves, whatever handles a library left open.
+  process.exit(await main(process.argv.slice(2)));
 }

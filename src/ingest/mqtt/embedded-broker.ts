@@ -163,6 +163,7 @@ export class EmbeddedBroker {
   }
 
   async close(): Promise<void> {
+    if (this.#server.listening) this.#server.close();
     await new Promise<void>((resolve) => this.#aedes.close(() => resolve()));
     this.#log.debug('embedded MQTT broker closed');
   }
