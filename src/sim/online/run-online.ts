@@ -68,6 +68,7 @@ export async function provision(
         `identifier=${encodeURIComponent(`${SIM_IDENTIFIER_SYSTEM}/care-team|${p.identifier}`)}`,
       );
       if (teams.length === 0) await api.create(careTeamResource(p, o.practitionerIds ?? [], o.assignFromMs));
+      await enrol(api, p);
       for (const d of p.devices) {
         const secret = await api.ensureDevice({
           id: d.id,
@@ -84,6 +85,21 @@ export async function provision(
   };
   await Promise.all(Array.from({ length: 4 }, worker));
   return { secrets };
+}
+
+/**
+ * Enrols the patient in its monitoring program (PUT /api/v1/patients/:id/monitoring) so detection
+ * evaluates its readings; COPD patients get NEWS2 SpO2 Scale 2. Skipped if this Vigil has no such
+ * route (404).
+ */
+async function enrol(api: SimApiClient, p: SimPatient): Promise<void> {
+  const monitoring = { programs: [p.program], ...(p.run.news2Scale === 2 ? { spo2Scale: 2 } : {}) };
+  await api.request(
+    'PUT',
+    `/api/v1/patients/${encodeURIComponent(p.id)}/monitoring`,
+    { monitoring, reason: 'simulated patient' },
+    { ok404: true },
+  );
 }
 
 export interface OnlineProgress {
