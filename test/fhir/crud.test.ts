@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type FhirHarness, startFhir } from './harness.ts';
+import { type FhirHarness, type Json, startFhir } from './harness.ts';
 
 describe('FHIR read/create/update/delete/vread/history', () => {
   let h: FhirHarness;
@@ -50,7 +50,7 @@ describe('FHIR read/create/update/delete/vread/history', () => {
     const hist = await h.call('GET', `/fhir/Patient/${id}/_history`);
     assert.equal(hist.json.type, 'history');
     assert.deepEqual(
-      hist.json.entry.map((e: any) => e.resource.meta.versionId),
+      hist.json.entry.map((e: Json) => e.resource.meta.versionId),
       ['2', '1'],
     );
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { newId } from '../../src/core/ids.ts';
 import type { Reading } from '../../src/core/reading.ts';
-import { type FhirHarness, startFhir } from './harness.ts';
+import { type FhirHarness, type Json, startFhir } from './harness.ts';
 
 const LOINC = 'http://loinc.org';
 const MDC = 'urn:iso:std:iso:11073:10101';
@@ -34,8 +34,8 @@ function hr(patient: string, when: string, value: number, extra: Record<string, 
 describe('FHIR search', () => {
   let h: FhirHarness;
   let patient: string;
-  const ids = (b: any) =>
-    (b.entry ?? []).filter((e: any) => e.search?.mode === 'match').map((e: any) => e.resource.id);
+  const ids = (b: Json) =>
+    (b.entry ?? []).filter((e: Json) => e.search?.mode === 'match').map((e: Json) => e.resource.id);
   const search = async (q: string, headers?: Record<string, string>) => {
     const r = await h.call('GET', `/fhir/${q}`, undefined, headers);
     assert.equal(r.status, 200, r.text);
@@ -102,11 +102,11 @@ describe('FHIR search', () => {
 
   test('_sort, _count, paging with next links, _summary=count', async () => {
     const asc = await search(`Observation?patient=${patient}&code=8867-4&_sort=date`);
-    const dates = asc.entry.map((e: any) => e.resource.effectiveDateTime);
+    const dates = asc.entry.map((e: Json) => e.resource.effectiveDateTime);
     assert.deepEqual(dates, [...dates].sort());
     const desc = await search(`Observation?patient=${patient}&code=8867-4&_sort=-date`);
     assert.deepEqual(
-      desc.entry.map((e: any) => e.resource.effectiveDateTime),
+      desc.entry.map((e: Json) => e.resource.effectiveDateTime),
       [...dates].reverse(),
     );
 
@@ -114,7 +114,7 @@ describe('FHIR search', () => {
     let page = await search(`Observation?patient=${patient}&code=8867-4&_count=2`);
     for (;;) {
       seen.push(...ids(page));
-      const next = page.link.find((l: any) => l.relation === 'next');
+      const next = page.link.find((l: Json) => l.relation === 'next');
       if (!next) break;
       assert.match(next.url, /^http:\/\/[^/]+\/fhir\/Observation\?/);
       page = await search(next.url.replace(/^http:\/\/[^/]+\/fhir\//, ''));
@@ -129,7 +129,7 @@ describe('FHIR search', () => {
 
   test('_include=Observation:patient', async () => {
     const b = await search(`Observation?patient=${patient}&code=2708-6&_include=Observation:patient`);
-    const inc = b.entry.filter((e: any) => e.search.mode === 'include');
+    const inc = b.entry.filter((e: Json) => e.search.mode === 'include');
     assert.equal(inc.length, 1);
     assert.equal(inc[0].resource.resourceType, 'Patient');
     assert.equal(inc[0].resource.id, patient);
@@ -143,7 +143,7 @@ describe('FHIR search', () => {
       prefer: 'handling=lenient',
     });
     assert.equal(ids(lenient).length, 6);
-    assert.ok(lenient.entry.some((e: any) => e.search.mode === 'outcome'));
+    assert.ok(lenient.entry.some((e: Json) => e.search.mode === 'outcome'));
   });
 
   test('Patient by identifier, name, birthdate', async () => {
@@ -203,7 +203,7 @@ describe('FHIR search', () => {
     const last = await search(`Observation/$lastn?patient=${patient}&max=2`);
     const byCode = new Map<string, string[]>();
     for (const e of last.entry) {
-      const code = e.resource.code.coding.find((c: any) => c.system === LOINC).code;
+      const code = e.resource.code.coding.find((c: Json) => c.system === LOINC).code;
       byCode.set(code, [
         ...(byCode.get(code) ?? []),
         e.resource.effectiveDateTime ?? e.resource.effectiveInstant,

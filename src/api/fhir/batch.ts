@@ -39,8 +39,7 @@ interface Planned {
 /** POST [base] with a batch or transaction Bundle. */
 export async function processBundle(req: FhirRequest, svc: FhirServices): Promise<FhirResponse> {
   const bundle = req.body as Bundle | undefined;
-  if (!bundle || bundle.resourceType !== 'Bundle')
-    throw badRequest('POST to the base needs a Bundle', 'resourceType');
+  if (bundle?.resourceType !== 'Bundle') throw badRequest('POST to the base needs a Bundle', 'resourceType');
   if (bundle.type !== 'batch' && bundle.type !== 'transaction')
     throw badRequest(`Bundle.type must be batch or transaction, not '${bundle.type}'`, 'Bundle.type');
   const entries = bundle.entry ?? [];

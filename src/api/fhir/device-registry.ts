@@ -109,10 +109,12 @@ function filterSql(f: SearchFilter, params: Params, nowMs: number): string {
         conds = f.values.map((v) => {
           if (v.code === undefined)
             return v.system === DEVICE_ID_SYSTEM || v.system === DEVICE_IDENTIFIER_SYSTEM ? 'true' : 'false';
-          const c = params.add(v.code);
-          if (v.system === DEVICE_ID_SYSTEM) return `d.id = ${c}`;
-          if (v.system === DEVICE_IDENTIFIER_SYSTEM) return `d.identifier = ${c}`;
-          if (v.system === undefined) return `(d.id = ${c} or d.identifier = ${c})`;
+          if (v.system === DEVICE_ID_SYSTEM) return `d.id = ${params.add(v.code)}`;
+          if (v.system === DEVICE_IDENTIFIER_SYSTEM) return `d.identifier = ${params.add(v.code)}`;
+          if (v.system === undefined) {
+            const c = params.add(v.code);
+            return `(d.id = ${c} or d.identifier = ${c})`;
+          }
           return 'false';
         });
       } else if (f.param === 'type') {

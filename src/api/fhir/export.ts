@@ -53,7 +53,7 @@ export async function exportKickoff(
   if (sinceRaw && !since) throw badRequest(`_since '${sinceRaw}' is not an instant`, '_since');
   if (level === 'group') {
     const g = await svc.store.for('Group').read(svc.sql, groupId as string);
-    if (!g || g.kind !== 'found') throw notFound(`Group/${groupId} is not known`);
+    if (g?.kind !== 'found') throw notFound(`Group/${groupId} is not known`);
   }
   const id = newId();
   const requestUrl = `${req.baseUrl}/${req.path}${req.query.size ? `?${req.query}` : ''}`;

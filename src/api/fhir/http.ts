@@ -45,7 +45,8 @@ function baseUrl(request: FastifyRequest): string {
 async function principalOf(ctx: ApiContext, request: FastifyRequest): Promise<Principal> {
   const m = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '');
   if (!m?.[1]) throw unauthorized();
-  return ctx.tokens.verify(m[1]);
+  // The one authentication of every API: signature, expiry, and revocation (session, token, account).
+  return ctx.security.authenticate(m[1]);
 }
 
 function send(reply: FastifyReply, res: FhirResponse): FastifyReply {
@@ -131,6 +132,8 @@ export const fhirRoutes: RoutePlugin = async (app: FastifyInstance, ctx: ApiCont
     };
     return send(reply, await handleFhir(req, svc));
   };
-  app.route({ method: [...methods], url: '/fhir', handler });
-  app.route({ method: [...methods], url: '/fhir/*', handler });
+  // Every FHIR interaction is an audit record (security-plugin.ts); handlers may name the patient.
+  const config = { audit: { entity: 'FHIR' } };
+  app.route({ method: [...methods], url: '/fhir', handler, config });
+  app.route({ method: [...methods], url: '/fhir/*', handler, config });
 };
