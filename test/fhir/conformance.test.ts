@@ -88,16 +88,27 @@ describe('FHIR conformance with official material', () => {
     // The IG example's Patient ifNoneExist names system urn:oid:2.9991.… while the Patient it
     // creates has urn:oid:2.999.1.… — the criteria can never match, so the spec says: create.
     assert.equal(again.json.entry[0].response.status, '201 Created');
-    const criteria = await h.call('GET', '/fhir/Patient?identifier=urn:oid:2.9991.2.3.4.5.6.7.8.10|sisansarahId');
+    const criteria = await h.call(
+      'GET',
+      '/fhir/Patient?identifier=urn:oid:2.9991.2.3.4.5.6.7.8.10|sisansarahId',
+    );
     assert.equal(criteria.json.entry.length, 0);
-    const stored = await h.call('GET', '/fhir/Patient?identifier=urn:oid:2.999.1.2.3.4.5.6.7.8.10|sisansarahId');
+    const stored = await h.call(
+      'GET',
+      '/fhir/Patient?identifier=urn:oid:2.999.1.2.3.4.5.6.7.8.10|sisansarahId',
+    );
     assert.equal(stored.json.entry.length, 2);
     // With criteria that do match, a re-upload creates no Patient.
     const fixed = structuredClone(bundle);
     fixed.entry[0].request.ifNoneExist = 'identifier=urn:oid:2.999.1.2.3.4.5.6.7.8.10|sisansarahId';
     const third = await h.call('POST', '/fhir', fixed);
     assert.equal(third.status, 412, 'two Patients match now: the conditional create must refuse');
-    const onlyOne = { ...fixed, entry: fixed.entry.map((e: Json, i: number) => (i === 0 ? { ...e, request: { ...e.request, ifNoneExist: `_id=${patientId}` } } : e)) };
+    const onlyOne = {
+      ...fixed,
+      entry: fixed.entry.map((e: Json, i: number) =>
+        i === 0 ? { ...e, request: { ...e.request, ifNoneExist: `_id=${patientId}` } } : e,
+      ),
+    };
     const fourth = await h.call('POST', '/fhir', onlyOne);
     assert.equal(fourth.json.entry[0].response.status, '200 OK');
     assert.equal(fourth.json.entry[0].resource.id, patientId);
