@@ -11,6 +11,8 @@ export const Transport = {
   nightscout: 'nightscout',
   fhir: 'fhir',
   replay: 'replay',
+  /** Computed by Vigil from other readings (the NEWS2 score), stored through the same ingest path. */
+  derived: 'derived',
 } as const;
 export type Transport = (typeof Transport)[keyof typeof Transport];
 

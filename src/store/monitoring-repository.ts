@@ -93,7 +93,14 @@ export class MonitoringRepository {
       const rows = await sql.query(
         `insert into monitoring_config (patient_id, version, enrolment, changed_by, changed_at, reason)
          values ($1, $2, $3::jsonb, $4, $5, $6) returning *`,
-        [patientId, v + 1, enrolment === null ? null : JSON.stringify(enrolment), changedBy, changedAt, reason],
+        [
+          patientId,
+          v + 1,
+          enrolment === null ? null : JSON.stringify(enrolment),
+          changedBy,
+          changedAt,
+          reason,
+        ],
       );
       return toVersion(rows[0] as Record<string, unknown>);
     });
@@ -136,7 +143,13 @@ export class MonitoringRepository {
       const rows = await sql.query(
         `insert into monitoring_program (name, version, definition, changed_by, changed_at)
          values ($1, $2, $3::jsonb, $4, $5) returning *`,
-        [name, Number(cur[0]?.v ?? 0) + 1, definition === null ? null : JSON.stringify(definition), changedBy, changedAt],
+        [
+          name,
+          Number(cur[0]?.v ?? 0) + 1,
+          definition === null ? null : JSON.stringify(definition),
+          changedBy,
+          changedAt,
+        ],
       );
       return toProgram(rows[0] as Record<string, unknown>);
     });

@@ -1,0 +1,282 @@
+import type { Clock } from '../core/clock.ts';
+import type { Detection } from '../core/detection.ts';
+import { errorMessage } from '../core/errors.ts';
+import { newId } from '../core/ids.ts';
+import type { Logger } from '../core/logger.ts';
+import type { Metrics } from '../core/metrics.ts';
+import type { DeviceStatusReport, Reading } from '../core/reading.ts';
+import { createEngine, type Engine, type EngineSnapshot } from '../detect/engine.ts';
+import type { PatientEnrolment } from '../detect/program-config.ts';
+import type { ReadingDraft } from '../detect/rule-kind.ts';
+import type { EngineStateRepository } from '../store/engine-state-repository.ts';
+import type { ReadingBatch } from './bus.ts';
+import type { MonitoringService } from './monitoring-service.ts';
+
+export interface DetectionStageOptions {
+  monitoring: MonitoringService;
+  states: EngineStateRepository;
+  /** The alert manager's entry point (idempotent per patient and condition). */
+  alerting: { onDetections(detections: readonly Detection[]): Promise<unknown> };
+  /** Stores derived readings (the NEWS2 score) durably, idempotent on their key. */
+  storeDerived: (readings: Reading[]) => Promise<void>;
+  /** Finds the patient of a device status report that came without one. */
+  attribution?: { patientAt(deviceId: string, effective: string): Promise<string | null> };
+  clock: Clock;
+  log: Logger;
+  metrics?: Metrics;
+  /** How often time-based rules run (missing data), ms. Default 5 000. */
+  tickMs?: number;
+  /** How often changed engine state is saved, ms. Default 10 000. */
+  saveMs?: number;
+  /** How long a cached enrolment is trusted before its version is checked again, ms. Default 30 000. */
+  configTtlMs?: number;
+  /** The patients this worker evaluates (its partitions); default all. */
+  owns?: (patientId: string) => boolean;
+  /**
+   * Acknowledge a batch only after the state that includes it is saved (NATS: a restart then
+   * re-evaluates exactly what the saved state lacks). Default false (acknowledged when handled).
+   */
+  ackAfterSave?: boolean;
+}
+
+interface Cached {
+  version: number;
+  checkedAt: number;
+}
+
+const NOT_ENROLLED: PatientEnrolment = { programs: [] };
+
+/**
+ * The detection stage: committed readings → the pure rule engine (src/detect) → the alert manager;
+ * derived readings (NEWS2 score) → the store through the durable ingest path. Per-patient
+ * enrolments come from the monitoring service (cached; dropped on change). Work is serialized on
+ * one queue, so one patient's readings are evaluated in order; `tick()` runs on a timer so gaps
+ * fire with no new data; engine state is saved periodically and at stop, restored at start.
+ */
+export class DetectionStage {
+  readonly #o: DetectionStageOptions;
+  readonly #log: Logger;
+  #engine: Engine;
+  readonly #cache = new Map<string, Cached>();
+  readonly #dirty = new Set<string>();
+  #pendingAcks: Array<() => void> = [];
+  #chain: Promise<unknown> = Promise.resolve();
+  #timers: NodeJS.Timeout[] = [];
+  #programsStale = false;
+  #stopping = false;
+  #started = false;
+
+  constructor(o: DetectionStageOptions) {
+    this.#o = o;
+    this.#log = o.log.child({ component: 'detect' });
+    this.#engine = createEngine({ programs: [], patients: {} }, o.clock);
+    o.monitoring.onChange((c) => {
+      if (c.programs) this.#programsStale = true;
+      if (c.patientId) this.#cache.delete(c.patientId);
+    });
+  }
+
+  /** Restores saved state and every current enrolment of the patients this worker owns; starts timers. */
+  async start(): Promise<void> {
+    if (this.#started) return;
+    this.#started = true;
+    await this.#enqueue(async () => {
+      await this.#rebuildEngine(true);
+    });
+    const tickMs = this.#o.tickMs ?? 5000;
+    const saveMs = this.#o.saveMs ?? 10_000;
+    this.#timers.push(setInterval(() => void this.tick().catch(() => {}), tickMs));
+    this.#timers.push(setInterval(() => void this.save().catch(() => {}), saveMs));
+    for (const t of this.#timers) t.unref();
+  }
+
+  /** Evaluates one batch; resolves once its detections are handed to alerting and derived readings stored. */
+  submit(batch: ReadingBatch, ack: () => void = () => {}): Promise<void> {
+    return this.#enqueue(async () => {
+      await this.#process(batch);
+      if (this.#o.ackAfterSave) this.#pendingAcks.push(ack);
+      else ack();
+    });
+  }
+
+  /** Runs time-based rules now (the timer calls it; tests call it after advancing a fake clock). */
+  tick(): Promise<void> {
+    return this.#enqueue(async () => {
+      const out = this.#engine.tick(this.#o.clock.now());
+      for (const d of out.detections) this.#dirty.add(d.patientId);
+      await this.#emit(out.detections, out.derived);
+    });
+  }
+
+  /** Saves the state of patients changed since the last save; then acknowledges the batches it covers. */
+  save(): Promise<void> {
+    return this.#enqueue(() => this.#save());
+  }
+
+  /** The engine's counters (readings, ignored, detections per patient per day). */
+  stats() {
+    return this.#engine.stats();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    for (const t of this.#timers) clearInterval(t);
+    this.#timers = [];
+    await this.#enqueue(() => this.#save());
+  }
+
+  #enqueue<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#chain.then(fn);
+    this.#chain = run.catch((e) => this.#log.error({ err: e }, 'detection stage step failed'));
+    return run;
+  }
+
+  async #rebuildEngine(restoreFromStore: boolean): Promise<void> {
+    const programs = await this.#o.monitoring.programs();
+    let snap: EngineSnapshot;
+    if (restoreFromStore) {
+      const owns = this.#o.owns ?? (() => true);
+      const patients: EngineSnapshot['patients'] = {};
+      for (const row of await this.#o.states.load()) {
+        if (owns(row.patientId)) patients[row.patientId] = row.state as EngineSnapshot['patients'][string];
+      }
+      snap = { version: 1, patients, stats: { readings: 0, ignored: 0, detectionsPerPatientDay: {} } };
+    } else {
+      snap = this.#engine.snapshot();
+    }
+    this.#engine = createEngine({ programs, patients: {} }, this.#o.clock);
+    this.#engine.restore(snap);
+    this.#cache.clear();
+    this.#programsStale = false;
+    // Every enrolled patient this worker owns: their gap timers run even before their next reading.
+    const owns = this.#o.owns ?? (() => true);
+    const now = this.#o.clock.now();
+    for (const v of await this.#o.monitoring.repo.allCurrent()) {
+      if (!owns(v.patientId)) continue;
+      this.#setEnrolment(v.patientId, v.enrolment as PatientEnrolment | null);
+      this.#cache.set(v.patientId, { version: v.version, checkedAt: now });
+    }
+    if (restoreFromStore && Object.keys(snap.patients).length > 0)
+      this.#log.info({ patients: Object.keys(snap.patients).length }, 'engine state restored');
+  }
+
+  #setEnrolment(patientId: string, e: PatientEnrolment | null): void {
+    try {
+      this.#engine.setEnrolment(patientId, e ?? NOT_ENROLLED);
+    } catch (err) {
+      // A configuration that no longer resolves (a custom program removed): evaluate nothing, say so.
+      this.#log.error(
+        { patientId, err: errorMessage(err) },
+        'monitoring configuration does not resolve; patient not evaluated',
+      );
+      this.#engine.setEnrolment(patientId, NOT_ENROLLED);
+    }
+  }
+
+  /** Loads or refreshes the enrolments of these patients (cache with a version check after the TTL). */
+  async #ensure(patientIds: Iterable<string>): Promise<void> {
+    if (this.#programsStale) await this.#rebuildEngine(false);
+    const now = this.#o.clock.now();
+    const ttl = this.#o.configTtlMs ?? 30_000;
+    const check: string[] = [];
+    for (const id of patientIds) {
+      const c = this.#cache.get(id);
+      if (c === undefined || now - c.checkedAt >= ttl || now < c.checkedAt) check.push(id);
+    }
+    if (check.length === 0) return;
+    const versions = await this.#o.monitoring.repo.currentVersions(check);
+    for (const id of check) {
+      const v = versions.get(id) ?? 0;
+      const c = this.#cache.get(id);
+      if (c === undefined || c.version !== v) {
+        const cur = v === 0 ? undefined : await this.#o.monitoring.repo.current(id);
+        this.#setEnrolment(id, (cur?.enrolment as PatientEnrolment | null | undefined) ?? null);
+      }
+      this.#cache.set(id, { version: v, checkedAt: now });
+    }
+  }
+
+  async #process(batch: ReadingBatch): Promise<void> {
+    // Derived readings (our own NEWS2 scores) and unattributed readings are not evaluated.
+    const readings = batch.readings.filter((r) => r.patientId !== null && r.transport !== 'derived');
+    const statuses: DeviceStatusReport[] = [];
+    for (const s of batch.statuses) {
+      const patientId =
+        s.patientId ?? (await this.#o.attribution?.patientAt(s.deviceId, s.effective)) ?? null;
+      if (patientId !== null) statuses.push({ ...s, patientId });
+    }
+    if (readings.length === 0 && statuses.length === 0) return;
+    const patients = new Set<string>();
+    for (const r of readings) patients.add(r.patientId as string);
+    for (const s of statuses) patients.add(s.patientId as string);
+    await this.#ensure(patients);
+    // Event order within the batch (a batch mixes devices and requests); stable for equal times.
+    const ordered = readings
+      .map((r, i) => ({ r, i, t: Date.parse(r.effective) }))
+      .sort((a, b) => a.t - b.t || a.i - b.i);
+    const detections: Detection[] = [];
+    const derived: ReadingDraft[] = [];
+    for (const { r } of ordered) {
+      const out = this.#engine.onReading(r);
+      detections.push(...out.detections);
+      derived.push(...out.derived);
+    }
+    for (const s of statuses) {
+      const out = this.#engine.onStatus(s);
+      detections.push(...out.detections);
+      derived.push(...out.derived);
+    }
+    for (const p of patients) this.#dirty.add(p);
+    await this.#emit(detections, derived);
+  }
+
+  /** Hands detections to alerting and stores derived readings; retried until done (or stopping). */
+  async #emit(detections: Detection[], derived: ReadingDraft[]): Promise<void> {
+    if (detections.length === 0 && derived.length === 0) return;
+    const received = new Date(this.#o.clock.now()).toISOString();
+    const rows: Reading[] = derived.map((d) => ({ ...d, id: newId(), received, transport: 'derived' }));
+    for (const d of detections) this.#o.metrics?.detections.inc({ rule: d.rule, state: d.state });
+    await Promise.all([
+      rows.length > 0 ? this.#retry('store derived readings', () => this.#o.storeDerived(rows)) : undefined,
+      detections.length > 0
+        ? this.#retry('hand detections to alerting', () => this.#o.alerting.onDetections(detections))
+        : undefined,
+    ]);
+  }
+
+  async #retry(what: string, fn: () => Promise<unknown>): Promise<void> {
+    let delay = 100;
+    for (;;) {
+      try {
+        await fn();
+        return;
+      } catch (e) {
+        if (this.#stopping) throw e;
+        this.#log.warn({ err: errorMessage(e), retryInMs: delay }, `could not ${what}; retrying`);
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, 5000);
+      }
+    }
+  }
+
+  async #save(): Promise<void> {
+    const acks = this.#pendingAcks;
+    this.#pendingAcks = [];
+    if (this.#dirty.size > 0) {
+      const snap = this.#engine.snapshot();
+      const rows: Array<{ patientId: string; state: unknown }> = [];
+      for (const id of this.#dirty) {
+        const state = snap.patients[id];
+        if (state !== undefined) rows.push({ patientId: id, state });
+      }
+      try {
+        await this.#o.states.save(rows, new Date(this.#o.clock.now()).toISOString());
+      } catch (e) {
+        this.#pendingAcks.unshift(...acks);
+        throw e;
+      }
+      this.#dirty.clear();
+    }
+    for (const a of acks) a();
+  }
+}

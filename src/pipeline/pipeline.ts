@@ -1,0 +1,143 @@
+import type { Clock } from '../core/clock.ts';
+import type { Detection } from '../core/detection.ts';
+import { VigilError } from '../core/errors.ts';
+import type { Logger } from '../core/logger.ts';
+import type { Metrics } from '../core/metrics.ts';
+import type { DeviceStatusReport, Reading } from '../core/reading.ts';
+import type { Database } from '../store/database.ts';
+import { EngineStateRepository } from '../store/engine-state-repository.ts';
+import { MonitoringRepository } from '../store/monitoring-repository.ts';
+import { InProcessBus, type ReadingBatch, type ReadingBus } from './bus.ts';
+import { DetectionStage } from './detection-stage.ts';
+import { MonitoringService } from './monitoring-service.ts';
+
+export interface PipelineOptions {
+  role: 'all' | 'ingest' | 'detect' | 'api';
+  natsUrl?: string | undefined;
+  /** NATS partitions (fixed for the life of the stream). */
+  partitions?: number;
+  db: Database;
+  clock: Clock;
+  log: Logger;
+  metrics?: Metrics;
+  alerting: { onDetections(detections: readonly Detection[]): Promise<unknown> };
+  /** Stores derived readings through the durable ingest path (idempotent on their key). */
+  storeDerived: (readings: Reading[]) => Promise<void>;
+  attribution: { patientAt(deviceId: string, effective: string): Promise<string | null> };
+  tickMs?: number;
+  saveMs?: number;
+  /** A ready bus instead of the one the options name (tests). */
+  bus?: ReadingBus;
+}
+
+export interface Pipeline {
+  monitoring: MonitoringService;
+  bus: ReadingBus;
+  /** The detection stage of this process (roles all and detect). */
+  stage: DetectionStage | undefined;
+  /** BatchWriter listener: committed readings → bus (in commit order). */
+  onCommitted(readings: Reading[], statuses: DeviceStatusReport[]): void;
+  /** Readings attributed to a patient after they were stored (a late device assignment). */
+  onAttributed(readings: Reading[]): void;
+  /** Resolves when everything handed over so far is published (and, in-process, evaluated). */
+  idle(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Builds the detection pipeline for a role: `ingest`/`api` publish committed readings to the bus;
+ * `detect` consumes them (NATS required); `all` does both in one process (in-process bus unless
+ * VIGIL_NATS_URL is set).
+ */
+export async function createPipeline(o: PipelineOptions): Promise<Pipeline> {
+  const log = o.log.child({ component: 'pipeline' });
+  const monitoring = new MonitoringService(new MonitoringRepository(o.db), o.clock);
+  if (o.role === 'detect' && !o.natsUrl && !o.bus)
+    throw new VigilError(
+      'VIGIL_ERR_CONFIG_NATS_REQUIRED',
+      'VIGIL_ROLE=detect needs VIGIL_NATS_URL (the detect role reads committed readings from NATS JetStream)',
+      1,
+    );
+  let bus: ReadingBus;
+  if (o.bus) bus = o.bus;
+  else if (o.natsUrl) {
+    const { NatsBus } = await import('./nats-bus.ts');
+    bus = await NatsBus.connect({
+      url: o.natsUrl,
+      log,
+      ...(o.partitions ? { partitions: o.partitions } : {}),
+    });
+  } else bus = new InProcessBus((e) => log.error({ err: e }, 'detection failed for a batch'));
+
+  // Configuration changes: tell other processes; hear theirs.
+  monitoring.onChange((c) => {
+    if (!c.remote)
+      bus.publishConfigChange({
+        ...(c.patientId ? { patientId: c.patientId } : {}),
+        ...(c.programs ? { programs: true } : {}),
+      });
+  });
+
+  let stage: DetectionStage | undefined;
+  if (o.role === 'all' || o.role === 'detect') {
+    stage = new DetectionStage({
+      monitoring,
+      states: new EngineStateRepository(o.db),
+      alerting: o.alerting,
+      storeDerived: o.storeDerived,
+      attribution: o.attribution,
+      clock: o.clock,
+      log: o.log,
+      ...(o.metrics ? { metrics: o.metrics } : {}),
+      ...(o.tickMs ? { tickMs: o.tickMs } : {}),
+      // On NATS a batch is acknowledged once the state including it is saved: save often.
+      saveMs: o.saveMs ?? (bus.kind === 'nats' ? 1000 : 10_000),
+      ackAfterSave: bus.kind === 'nats',
+    });
+    await stage.start();
+    const s = stage;
+    bus.onConfigChange((c) => monitoring.changed(c, true));
+    await bus.consume((batch, ack) => s.submit(batch, ack));
+  }
+
+  // Publishing keeps commit order; statuses get their patient here so they land in its partition.
+  let chain: Promise<void> = Promise.resolve();
+  const publish = (batch: ReadingBatch) => {
+    chain = chain
+      .then(async () => {
+        const readings = batch.readings.filter((r) => r.patientId !== null && r.transport !== 'derived');
+        const statuses: DeviceStatusReport[] = [];
+        for (const s of batch.statuses) {
+          const patientId = s.patientId ?? (await o.attribution.patientAt(s.deviceId, s.effective));
+          if (patientId !== null) statuses.push({ ...s, patientId });
+        }
+        if (readings.length > 0 || statuses.length > 0) await bus.publish({ readings, statuses });
+      })
+      .catch((e) => log.error({ err: e }, 'committed readings not handed to detection'));
+  };
+
+  return {
+    monitoring,
+    bus,
+    stage,
+    onCommitted: (readings, statuses) => publish({ readings, statuses }),
+    onAttributed: (readings) => {
+      const ordered = [...readings].sort((a, b) => Date.parse(a.effective) - Date.parse(b.effective));
+      if (ordered.length > 0) publish({ readings: ordered, statuses: [] });
+    },
+    idle: async () => {
+      let c: Promise<void>;
+      do {
+        c = chain;
+        await c;
+      } while (c !== chain);
+      if (bus instanceof InProcessBus) await bus.idle();
+    },
+    stop: async () => {
+      await chain;
+      await bus.stopConsuming();
+      await stage?.stop();
+      await bus.close();
+    },
+  };
+}
