@@ -50,12 +50,10 @@ export function alertAsFlag(alert: Alert): FhirFlag {
         url: 'http://hl7.org/fhir/StructureDefinition/flag-priority',
         valueCodeableConcept: { coding: [{ system: 'http://hl7.org/fhir/flag-priority-code', ...p }] },
       },
-      ...alert.evidence
-        .slice(-20)
-        .map((id) => ({
-          url: 'http://hl7.org/fhir/StructureDefinition/flag-detail',
-          valueReference: { reference: `Observation/${id}` },
-        })),
+      ...alert.evidence.slice(-20).map((id) => ({
+        url: 'http://hl7.org/fhir/StructureDefinition/flag-detail',
+        valueReference: { reference: `Observation/${id}` },
+      })),
       { url: `${VIGIL_FHIR_BASE}/StructureDefinition/alert-severity`, valueCode: alert.severity },
       { url: `${VIGIL_FHIR_BASE}/StructureDefinition/alert-state`, valueCode: alert.state },
     ],

@@ -174,6 +174,7 @@ describe('escalation survives kill -9', () => {
       await until(
         () => receiver.received.find((r) => JSON.parse(r.body).reason === 'raised'),
         'the raised notification',
+        90_000, // if the kill hit mid-send, the claim's 60 s lease must pass first
       );
 
       const { access_token: token2 } = await api<{ access_token: string }>(
