@@ -1,0 +1,2 @@
+// Vite handles CSS imports: they have no exports the app uses.
+declare module '*.css';

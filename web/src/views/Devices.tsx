@@ -1,0 +1,131 @@
+import { useEffect, useState } from 'react';
+import { type DeviceState, get } from '../api.ts';
+import { Empty } from '../components.tsx';
+import { ago, clock } from '../format.ts';
+
+export function Devices({ onOpenPatient, tick }: { onOpenPatient: (id: string) => void; tick: number }) {
+  const [devices, setDevices] = useState<DeviceState[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [show, setShow] = useState<'all' | 'offline' | 'battery'>('all');
+  // biome-ignore lint/correctness/useExhaustiveDependencies: tick drives the refresh
+  useEffect(() => {
+    get<{ devices: DeviceState[] }>('/api/v1/dashboard/devices')
+      .then((r) => setDevices(r.devices))
+      .catch((e: Error) => setError(e.message));
+  }, [tick]);
+  const list = (devices ?? []).filter((d) =>
+    show === 'offline' ? !d.online : show === 'battery' ? d.battery !== null && d.battery < 20 : true,
+  );
+  const online = (devices ?? []).filter((d) => d.online).length;
+  return (
+    <section aria-labelledby="devices-title" className="view">
+      <div className="view-head">
+        <div>
+          <h1 id="devices-title">Devices</h1>
+          <p className="subtle">
+            {devices ? `${online} of ${devices.length} online (seen in the last hour)` : 'Loading…'}
+          </p>
+        </div>
+        <label className="filters">
+          Show
+          <select value={show} onChange={(e) => setShow(e.target.value as typeof show)}>
+            <option value="all">All devices</option>
+            <option value="offline">Offline only</option>
+            <option value="battery">Battery below 20 %</option>
+          </select>
+        </label>
+      </div>
+      {error && (
+        <p role="alert" className="error-text">
+          {error}
+        </p>
+      )}
+      {devices && list.length === 0 ? (
+        <Empty>No devices match.</Empty>
+      ) : (
+        <div className="table-wrap">
+          <table className="grid">
+            <thead>
+              <tr>
+                <th scope="col">Status</th>
+                <th scope="col">Device</th>
+                <th scope="col">Kind</th>
+                <th scope="col">Model</th>
+                <th scope="col" className="num">
+                  Battery <span className="unit-head">%</span>
+                </th>
+                <th scope="col">Firmware</th>
+                <th scope="col">Last seen</th>
+                <th scope="col">Assigned patient</th>
+              </tr>
+            </thead>
+            <tbody>
+              {list.map((d) => (
+                <tr key={d.id}>
+                  <td>
+                    <DeviceStatus d={d} />
+                  </td>
+                  <td className="mono">{d.id}</td>
+                  <td>{d.kind.replaceAll('-', ' ')}</td>
+                  <td>{[d.manufacturer, d.model].filter(Boolean).join(' ') || '—'}</td>
+                  <td className="num">
+                    <Battery level={d.battery} />
+                  </td>
+                  <td className="mono">{d.firmware ?? '—'}</td>
+                  <td>
+                    {d.lastSeen ? (
+                      <>
+                        {clock(d.lastSeen)} <span className="subtle small">{ago(d.lastSeen)}</span>
+                      </>
+                    ) : (
+                      'Never'
+                    )}
+                  </td>
+                  <td>
+                    {d.patientId ? (
+                      <button
+                        type="button"
+                        className="link"
+                        onClick={() => onOpenPatient(d.patientId as string)}
+                      >
+                        {d.patientName ?? 'Patient'}
+                      </button>
+                    ) : (
+                      <span className="subtle">Not assigned / not in your care teams</span>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
+
+export function DeviceStatus({ d }: { d: DeviceState }) {
+  if (d.revoked) return <span className="pill pill-grey">Revoked</span>;
+  return d.online ? (
+    <span className="pill pill-ok">
+      <span aria-hidden="true">●</span> Online
+    </span>
+  ) : (
+    <span className="pill pill-warn">
+      <span aria-hidden="true">○</span> Offline
+    </span>
+  );
+}
+
+export function Battery({ level }: { level: number | null }) {
+  if (level === null) return <span className="subtle">—</span>;
+  const cls = level < 10 ? 'bat-crit' : level < 20 ? 'bat-low' : 'bat-ok';
+  return (
+    <span className={`battery ${cls}`}>
+      <span className="bat-bar" aria-hidden="true">
+        <span style={{ width: `${Math.max(4, Math.min(100, level))}%` }} />
+      </span>
+      {level} %{level < 20 ? ' low' : ''}
+    </span>
+  );
+}
