@@ -30,7 +30,8 @@ const all = readdirSync(benchDir)
   .map((f) => f.replace(/\.bench\.ts$/, ''))
   .sort();
 const selected = names.length ? names : all;
-for (const n of selected) if (!all.includes(n)) throw new Error(`no bench/${n}.bench.ts (have: ${all.join(', ')})`);
+for (const n of selected)
+  if (!all.includes(n)) throw new Error(`no bench/${n}.bench.ts (have: ${all.join(', ')})`);
 
 let failed = 0;
 for (const name of selected) {
@@ -50,9 +51,19 @@ for (const name of selected) {
     continue;
   }
   const result = JSON.parse(line.slice('@@RESULT@@'.length)) as BenchResult;
-  const kept: Kept = { ...result, name, measuredAt: new Date().toISOString(), machine: machineDescription(), quick, large };
+  const kept: Kept = {
+    ...result,
+    name,
+    measuredAt: new Date().toISOString(),
+    machine: machineDescription(),
+    quick,
+    large,
+  };
   writeFileSync(`${resultsDir}${name}.json`, `${JSON.stringify(kept, null, 2)}\n`);
-  for (const f of result.figures) process.stderr.write(`  ${f.metric}: ${f.value}${f.goal ? ` (goal ${f.goal}${f.met === undefined ? '' : f.met ? ', met' : ', NOT met'})` : ''}\n`);
+  for (const f of result.figures)
+    process.stderr.write(
+      `  ${f.metric}: ${f.value}${f.goal ? ` (goal ${f.goal}${f.met === undefined ? '' : f.met ? ', met' : ', NOT met'})` : ''}\n`,
+    );
 }
 
 const kept: Kept[] = readdirSync(resultsDir)
@@ -75,7 +86,10 @@ const doc = [
     '',
     '| metric | value | goal | met |',
     '| --- | --- | --- | --- |',
-    ...k.figures.map((f) => `| ${esc(f.metric)} | ${esc(f.value)} | ${esc(f.goal ?? '')} | ${f.met === undefined ? '' : f.met ? 'yes' : '**no**'} |`),
+    ...k.figures.map(
+      (f) =>
+        `| ${esc(f.metric)} | ${esc(f.value)} | ${esc(f.goal ?? '')} | ${f.met === undefined ? '' : f.met ? 'yes' : '**no**'} |`,
+    ),
     '',
     '**Method.** ' + k.method,
     '',
@@ -92,13 +106,19 @@ if (existsSync(readme)) {
     ...kept.flatMap((k) =>
       k.figures
         .filter((f) => f.goal)
-        .map((f) => `| ${esc(k.title)} | ${esc(f.metric)} | ${esc(f.value)} | ${esc(f.goal ?? '')} | ${f.met === undefined ? '' : f.met ? 'yes' : 'no'} |`),
+        .map(
+          (f) =>
+            `| ${esc(k.title)} | ${esc(f.metric)} | ${esc(f.value)} | ${esc(f.goal ?? '')} | ${f.met === undefined ? '' : f.met ? 'yes' : 'no'} |`,
+        ),
     ),
   ].join('\n');
   const text = readFileSync(readme, 'utf8');
   writeFileSync(
     readme,
-    text.replace(/<!-- bench:headline:start -->[\s\S]*<!-- bench:headline:end -->/, `<!-- bench:headline:start -->\n${headline}\n<!-- bench:headline:end -->`),
+    text.replace(
+      /<!-- bench:headline:start -->[\s\S]*<!-- bench:headline:end -->/,
+      `<!-- bench:headline:start -->\n${headline}\n<!-- bench:headline:end -->`,
+    ),
   );
 }
 process.stderr.write(`\nwrote docs/benchmarks.md (${kept.length} scenarios)\n`);

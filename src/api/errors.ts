@@ -10,17 +10,25 @@ export function registerErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (isVigilError(error)) {
       return reply.status(error.status >= 400 && error.status < 600 ? error.status : 400).send({
-        error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) },
+        error: {
+          code: error.code,
+          message: error.message,
+          ...(error.details ? { details: error.details } : {}),
+        },
       });
     }
     if (error.validation) {
       return reply.status(400).send({ error: { code: 'VIGIL_ERR_API_VALIDATION', message: error.message } });
     }
     if (error.statusCode === 413 || error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      return reply.status(413).send({ error: { code: 'VIGIL_ERR_API_PAYLOAD_TOO_LARGE', message: 'request body is too large' } });
+      return reply
+        .status(413)
+        .send({ error: { code: 'VIGIL_ERR_API_PAYLOAD_TOO_LARGE', message: 'request body is too large' } });
     }
     if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-      return reply.status(415).send({ error: { code: 'VIGIL_ERR_API_UNSUPPORTED_MEDIA_TYPE', message: error.message } });
+      return reply
+        .status(415)
+        .send({ error: { code: 'VIGIL_ERR_API_UNSUPPORTED_MEDIA_TYPE', message: error.message } });
     }
     if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
       return reply
@@ -31,6 +39,13 @@ export function registerErrorHandler(app: FastifyInstance): void {
     return reply.status(500).send({ error: { code: 'VIGIL_ERR_INTERNAL', message: 'internal error' } });
   });
   app.setNotFoundHandler((request, reply) => {
-    reply.status(404).send({ error: { code: 'VIGIL_ERR_API_NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` } });
+    reply
+      .status(404)
+      .send({
+        error: {
+          code: 'VIGIL_ERR_API_NOT_FOUND',
+          message: `no route ${request.method} ${request.url.split('?')[0]}`,
+        },
+      });
   });
 }

@@ -8,7 +8,8 @@ import { VigilError } from '../core/errors.ts';
  * data). Server: --url, VIGIL_URL, the saved login, or http://localhost:8080. Token: --token,
  * VIGIL_TOKEN, or the one `vigil login` saved (file mode 0600).
  */
-const credentialsFile = () => join(process.env['VIGIL_CLI_HOME'] ?? join(homedir(), '.vigil'), 'credentials.json');
+const credentialsFile = () =>
+  join(process.env['VIGIL_CLI_HOME'] ?? join(homedir(), '.vigil'), 'credentials.json');
 
 interface Saved {
   url: string;
@@ -40,7 +41,10 @@ export class ApiClient {
 
   constructor(opts: ClientOptions = {}) {
     const saved = readSaved();
-    this.url = (opts.url ?? process.env['VIGIL_URL'] ?? saved?.url ?? 'http://localhost:8080').replace(/\/$/, '');
+    this.url = (opts.url ?? process.env['VIGIL_URL'] ?? saved?.url ?? 'http://localhost:8080').replace(
+      /\/$/,
+      '',
+    );
     this.#token = opts.token ?? process.env['VIGIL_TOKEN'] ?? saved?.token;
   }
 
@@ -48,14 +52,27 @@ export class ApiClient {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (auth) {
-      if (!this.#token) throw new VigilError('VIGIL_ERR_CLI_NOT_LOGGED_IN', 'not signed in: run `vigil login` or set VIGIL_TOKEN', 1);
+      if (!this.#token)
+        throw new VigilError(
+          'VIGIL_ERR_CLI_NOT_LOGGED_IN',
+          'not signed in: run `vigil login` or set VIGIL_TOKEN',
+          1,
+        );
       headers['authorization'] = `Bearer ${this.#token}`;
     }
     let res: Response;
     try {
-      res = await fetch(`${this.url}${path}`, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+      res = await fetch(`${this.url}${path}`, {
+        method,
+        headers,
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      });
     } catch (e) {
-      throw new VigilError('VIGIL_ERR_CLI_UNREACHABLE', `cannot reach Vigil at ${this.url} (${e instanceof Error ? e.message : e}); is it running?`, 1);
+      throw new VigilError(
+        'VIGIL_ERR_CLI_UNREACHABLE',
+        `cannot reach Vigil at ${this.url} (${e instanceof Error ? e.message : e}); is it running?`,
+        1,
+      );
     }
     const text = await res.text();
     let json: unknown;
@@ -66,8 +83,13 @@ export class ApiClient {
     }
     if (!res.ok) {
       const err = (json as { error?: { code?: string; message?: string } } | undefined)?.error;
-      const issue = (json as { issue?: Array<{ diagnostics?: string }> } | undefined)?.issue?.[0]?.diagnostics;
-      throw new VigilError(err?.code ?? `VIGIL_ERR_HTTP_${res.status}`, err?.message ?? issue ?? `HTTP ${res.status}`, 1);
+      const issue = (json as { issue?: Array<{ diagnostics?: string }> } | undefined)?.issue?.[0]
+        ?.diagnostics;
+      throw new VigilError(
+        err?.code ?? `VIGIL_ERR_HTTP_${res.status}`,
+        err?.message ?? issue ?? `HTTP ${res.status}`,
+        1,
+      );
     }
     return json as T;
   }

@@ -2,7 +2,13 @@ import { isVigilError } from '../core/errors.ts';
 import { commands } from './commands/index.ts';
 
 async function help(): Promise<string> {
-  const lines = ['Vigil — continuous patient monitoring (IoMT) platform', '', 'usage: vigil <command> [options]', '', 'commands:'];
+  const lines = [
+    'Vigil — continuous patient monitoring (IoMT) platform',
+    '',
+    'usage: vigil <command> [options]',
+    '',
+    'commands:',
+  ];
   for (const [name, load] of Object.entries(commands)) {
     const summary = await load().then(
       (m) => m.command.summary,
@@ -10,7 +16,10 @@ async function help(): Promise<string> {
     );
     lines.push(`  ${name.padEnd(14)}${summary}`);
   }
-  lines.push('', 'vigil <command> --help shows a command’s options. Configuration: VIGIL_* variables (see .env.example).');
+  lines.push(
+    '',
+    'vigil <command> --help shows a command’s options. Configuration: VIGIL_* variables (see .env.example).',
+  );
   return lines.join('\n');
 }
 
@@ -38,7 +47,9 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`vigil ${name}: ${e.message} [${e.code}]\n`);
       return e.status === 2 ? 2 : 1;
     }
-    process.stderr.write(`vigil ${name}: unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.stderr.write(
+      `vigil ${name}: unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
+    );
     return 1;
   }
 }

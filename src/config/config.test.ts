@@ -7,7 +7,11 @@ import { clientVariables, configVariables, loadConfig } from './config.ts';
 const failsWith = (env: Record<string, string>, pattern: RegExp) =>
   assert.throws(
     () => loadConfig(env, '/srv'),
-    (e: unknown) => isVigilError(e) && e.code.startsWith('VIGIL_ERR_CONFIG_') && pattern.test(e.message) && !e.message.includes('\n'),
+    (e: unknown) =>
+      isVigilError(e) &&
+      e.code.startsWith('VIGIL_ERR_CONFIG_') &&
+      pattern.test(e.message) &&
+      !e.message.includes('\n'),
   );
 
 describe('config', () => {
@@ -46,7 +50,10 @@ describe('config', () => {
   });
 
   it('refuses bad values with one line naming the variable', () => {
-    failsWith({ VIGIL_HTTP_PORT: 'abc' }, /^VIGIL_HTTP_PORT="abc" is invalid: expected an integer from 0 to 65535$/);
+    failsWith(
+      { VIGIL_HTTP_PORT: 'abc' },
+      /^VIGIL_HTTP_PORT="abc" is invalid: expected an integer from 0 to 65535$/,
+    );
     failsWith({ VIGIL_HTTP_PORT: '70000' }, /VIGIL_HTTP_PORT/);
     failsWith({ VIGIL_LOG_LEVEL: 'loud' }, /VIGIL_LOG_LEVEL="loud" is invalid: expected one of fatal/);
     failsWith({ VIGIL_DATABASE_URL: 'mysql://x' }, /VIGIL_DATABASE_URL.*postgres:/);

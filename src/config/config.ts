@@ -70,9 +70,14 @@ export const configVariables = [
 export const clientVariables = ['VIGIL_URL', 'VIGIL_TOKEN', 'VIGIL_CLI_HOME'] as const;
 
 function bad(name: string, value: string, expected: string): never {
-  throw new VigilError('VIGIL_ERR_CONFIG_INVALID', `${name}=${JSON.stringify(value)} is invalid: expected ${expected}`, 1, {
-    variable: name,
-  });
+  throw new VigilError(
+    'VIGIL_ERR_CONFIG_INVALID',
+    `${name}=${JSON.stringify(value)} is invalid: expected ${expected}`,
+    1,
+    {
+      variable: name,
+    },
+  );
 }
 
 function int(env: Env, name: string, def: number, min: number, max: number): number {
@@ -111,11 +116,18 @@ function str(env: Env, name: string): string | undefined {
 
 export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config {
   for (const key of Object.keys(env)) {
-    const known = (configVariables as readonly string[]).includes(key) || (clientVariables as readonly string[]).includes(key);
+    const known =
+      (configVariables as readonly string[]).includes(key) ||
+      (clientVariables as readonly string[]).includes(key);
     if (key.startsWith('VIGIL_') && !known && !key.startsWith('VIGIL_TEST_')) {
-      throw new VigilError('VIGIL_ERR_CONFIG_UNKNOWN', `${key} is not a Vigil setting (see .env.example)`, 1, {
-        variable: key,
-      });
+      throw new VigilError(
+        'VIGIL_ERR_CONFIG_UNKNOWN',
+        `${key} is not a Vigil setting (see .env.example)`,
+        1,
+        {
+          variable: key,
+        },
+      );
     }
   }
   const adminPassword = str(env, 'VIGIL_ADMIN_PASSWORD');
@@ -128,14 +140,22 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
   if ((tlsCertFile === undefined) !== (tlsKeyFile === undefined)) {
     bad('VIGIL_TLS_CERT_FILE', tlsCertFile ?? '', 'to be set together with VIGIL_TLS_KEY_FILE');
   }
-  const corsOrigins = (str(env, 'VIGIL_CORS_ORIGINS') ?? '').split(',').map((o) => o.trim()).filter(Boolean);
+  const corsOrigins = (str(env, 'VIGIL_CORS_ORIGINS') ?? '')
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
   for (const o of corsOrigins) {
     let ok = false;
     try {
       const u = new URL(o);
       ok = (u.protocol === 'https:' || u.protocol === 'http:') && u.origin === o;
     } catch {}
-    if (!ok) bad('VIGIL_CORS_ORIGINS', o, 'comma-separated origins such as https://dashboard.example.org (scheme, host, port; no path; no *)');
+    if (!ok)
+      bad(
+        'VIGIL_CORS_ORIGINS',
+        o,
+        'comma-separated origins such as https://dashboard.example.org (scheme, host, port; no path; no *)',
+      );
   }
   return {
     httpHost: env['VIGIL_HTTP_HOST'] || '0.0.0.0',
@@ -147,7 +167,15 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     mqttUrl: url(env, 'VIGIL_MQTT_URL', ['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'ws:', 'wss:']),
     natsUrl: url(env, 'VIGIL_NATS_URL', ['nats:', 'tls:']),
     adminPassword,
-    logLevel: oneOf(env, 'VIGIL_LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    logLevel: oneOf(env, 'VIGIL_LOG_LEVEL', 'info', [
+      'fatal',
+      'error',
+      'warn',
+      'info',
+      'debug',
+      'trace',
+      'silent',
+    ]),
     maxPayloadBytes: int(env, 'VIGIL_MAX_PAYLOAD_BYTES', 256 * 1024, 1024, 64 * 1024 * 1024),
     ingestBatchSize: int(env, 'VIGIL_INGEST_BATCH_SIZE', 2000, 1, 100_000),
     ingestBatchWaitMs: int(env, 'VIGIL_INGEST_BATCH_WAIT_MS', 2, 0, 1000),

@@ -1,4 +1,4 @@
-import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+import { type DestinationStream, type Logger, type LoggerOptions, pino } from 'pino';
 
 export type { Logger };
 
@@ -43,7 +43,10 @@ export const redactPaths = [
   '*.resource',
 ];
 
-export function createLogger(level: LoggerOptions['level'] = 'info', destination?: DestinationStream): Logger {
+export function createLogger(
+  level: LoggerOptions['level'] = 'info',
+  destination?: DestinationStream,
+): Logger {
   const opts: LoggerOptions = {
     level,
     base: { service: 'vigil' },

@@ -36,7 +36,11 @@ export function createMetrics() {
       buckets: [1, 5, 10, 50, 100, 500, 1000, 2000, 5000],
       registers: [registry],
     }),
-    mqttClients: new Gauge({ name: 'vigil_mqtt_clients', help: 'Connected MQTT clients', registers: [registry] }),
+    mqttClients: new Gauge({
+      name: 'vigil_mqtt_clients',
+      help: 'Connected MQTT clients',
+      registers: [registry],
+    }),
     httpRequests: new Counter({
       name: 'vigil_http_requests_total',
       help: 'HTTP requests',

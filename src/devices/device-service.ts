@@ -82,7 +82,11 @@ export class DeviceService {
       );
     }
     if (!(deviceKinds as readonly string[]).includes(input.kind)) {
-      throw new VigilError('VIGIL_ERR_DEVICE_INVALID_KIND', `device kind must be one of ${deviceKinds.join(', ')}`, 400);
+      throw new VigilError(
+        'VIGIL_ERR_DEVICE_INVALID_KIND',
+        `device kind must be one of ${deviceKinds.join(', ')}`,
+        400,
+      );
     }
     const { secret, hash } = issueDeviceSecret();
     const device = await this.#repo.insert(
@@ -97,7 +101,8 @@ export class DeviceService {
       },
       hash,
     );
-    if (!device) throw new VigilError('VIGIL_ERR_DEVICE_EXISTS', `device ${input.id} is already registered`, 409);
+    if (!device)
+      throw new VigilError('VIGIL_ERR_DEVICE_EXISTS', `device ${input.id} is already registered`, 409);
     return { device, secret };
   }
 
@@ -185,7 +190,11 @@ export class DeviceService {
     const open = (await this.#repo.assignments(deviceId)).find((a) => a.periodEnd === null);
     if (!open) return undefined;
     if (endIso <= open.periodStart) {
-      throw new VigilError('VIGIL_ERR_DEVICE_INVALID_PERIOD', 'unassignment time is before the assignment start', 400);
+      throw new VigilError(
+        'VIGIL_ERR_DEVICE_INVALID_PERIOD',
+        'unassignment time is before the assignment start',
+        400,
+      );
     }
     await this.#repo.transaction((sql) => this.#repo.endAssignment(sql, open.id, endIso));
     this.#assignmentCache.delete(deviceId);
@@ -206,7 +215,8 @@ export class DeviceService {
     }
     const t = Date.parse(effective);
     for (const a of entry.rows) {
-      if (Date.parse(a.periodStart) <= t && (a.periodEnd === null || t < Date.parse(a.periodEnd))) return a.patientId;
+      if (Date.parse(a.periodStart) <= t && (a.periodEnd === null || t < Date.parse(a.periodEnd)))
+        return a.patientId;
     }
     return null;
   }
@@ -215,7 +225,11 @@ export class DeviceService {
 function parseTime(v: string, field: string): string {
   const t = Date.parse(v);
   if (Number.isNaN(t) || !/[zZ]|[+-]\d\d:?\d\d$/.test(v)) {
-    throw new VigilError('VIGIL_ERR_DEVICE_INVALID_PERIOD', `${field} must be an ISO 8601 time with a zone`, 400);
+    throw new VigilError(
+      'VIGIL_ERR_DEVICE_INVALID_PERIOD',
+      `${field} must be an ISO 8601 time with a zone`,
+      400,
+    );
   }
   return new Date(t).toISOString();
 }

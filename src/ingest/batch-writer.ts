@@ -44,7 +44,12 @@ export class BatchWriter {
   readonly #sink: BatchSink;
   readonly #maxBatch: number;
   readonly #maxWaitMs: number;
-  readonly #onCommitted: (readings: Reading[], statuses: DeviceStatusReport[], ms: number, size: number) => void;
+  readonly #onCommitted: (
+    readings: Reading[],
+    statuses: DeviceStatusReport[],
+    ms: number,
+    size: number,
+  ) => void;
   #queue: Pending[] = [];
   #queuedReadings = 0;
   #flushing: Promise<void> | undefined;
@@ -104,6 +109,23 @@ export class BatchWriter {
       count += p.req.readings.length + p.req.deadLetters.length;
     }
     this.#queuedReadings -= count;
+    try {
+      await this.#commit(taken, count);
+    } catch (e) {
+      if (taken.length === 1) {
+        taken[0]?.reject(e);
+        return;
+      }
+      // One bad request must not fail the others of its group: commit them one by one.
+      for (const p of taken) {
+        await this.#commit([p], p.req.readings.length + p.req.deadLetters.length).catch((err: unknown) =>
+          p.reject(err),
+        );
+      }
+    }
+  }
+
+  async #commit(taken: Pending[], count: number): Promise<void> {
     const batch: WriteRequest = { readings: [], deadLetters: [], statuses: [] };
     for (const p of taken) {
       batch.readings.push(...p.req.readings);
@@ -111,13 +133,7 @@ export class BatchWriter {
       batch.statuses.push(...p.req.statuses);
     }
     const t0 = performance.now();
-    let inserted: Set<string>;
-    try {
-      inserted = await this.#db.transaction((sql) => this.#sink.commit(sql, batch));
-    } catch (e) {
-      for (const p of taken) p.reject(e);
-      return;
-    }
+    const inserted = await this.#db.transaction((sql) => this.#sink.commit(sql, batch));
     const ms = performance.now() - t0;
     for (const p of taken) p.resolve({ inserted });
     const fresh = batch.readings.filter((r) => inserted.has(r.id));

@@ -89,7 +89,8 @@ export class IngestService {
       const err = isVigilError(e)
         ? e
         : new VigilError('VIGIL_ERR_INGEST_INTERNAL', 'the payload could not be processed', 500);
-      if (!isVigilError(e)) this.#log.error({ err: e, deviceId: env.deviceId }, 'normalizer failed unexpectedly');
+      if (!isVigilError(e))
+        this.#log.error({ err: e, deviceId: env.deviceId }, 'normalizer failed unexpectedly');
       const id = newId();
       deadLetters.push({
         id,
@@ -125,11 +126,16 @@ export class IngestService {
             ? (parsed as { readings: unknown[] }).readings
             : [parsed];
         if (list.length === 0) {
-          results.push(reject(new VigilError('VIGIL_ERR_INGEST_EMPTY', 'payload holds no reading'), env.payload));
+          results.push(
+            reject(new VigilError('VIGIL_ERR_INGEST_EMPTY', 'payload holds no reading'), env.payload),
+          );
         } else if (list.length > maxItemsPerRequest) {
           results.push(
             reject(
-              new VigilError('VIGIL_ERR_INGEST_TOO_MANY', `at most ${maxItemsPerRequest} readings per request`),
+              new VigilError(
+                'VIGIL_ERR_INGEST_TOO_MANY',
+                `at most ${maxItemsPerRequest} readings per request`,
+              ),
               env.payload.subarray(0, 64 * 1024),
             ),
           );
@@ -195,7 +201,8 @@ export class IngestService {
 
     const { inserted } = await this.#writer.write({ readings, deadLetters, statuses });
     const dupKeys = readings.filter((r) => !inserted.has(r.id)).map((r) => r.idempotencyKey);
-    const originals = dupKeys.length > 0 ? await this.#duplicates.idsByKey(dupKeys) : new Map<string, string>();
+    const originals =
+      dupKeys.length > 0 ? await this.#duplicates.idsByKey(dupKeys) : new Map<string, string>();
     for (const { index, readings: rs } of perItem) {
       if (rs.length === 0) {
         results[index] = { status: 'accepted', ids: [] };
@@ -204,7 +211,10 @@ export class IngestService {
       const fresh = rs.filter((r) => inserted.has(r.id));
       results[index] =
         fresh.length > 0
-          ? { status: 'accepted', ids: rs.map((r) => (inserted.has(r.id) ? r.id : (originals.get(r.idempotencyKey) ?? r.id))) }
+          ? {
+              status: 'accepted',
+              ids: rs.map((r) => (inserted.has(r.id) ? r.id : (originals.get(r.idempotencyKey) ?? r.id))),
+            }
           : { status: 'duplicate', ids: rs.map((r) => originals.get(r.idempotencyKey) ?? r.id) };
     }
     return results as ItemResult[];

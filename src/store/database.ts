@@ -19,3 +19,14 @@ export interface Database extends Sql {
   ping(): Promise<void>;
   close(): Promise<void>;
 }
+
+/**
+ * JSON text for a `$n::jsonb` parameter. PostgreSQL text and jsonb cannot hold U+0000, which a device
+ * can send inside any string; it becomes U+FFFD (the replacement character) so one such payload
+ * cannot fail a whole group commit. Binary payloads (dead letters) keep their exact bytes in bytea.
+ */
+export function toJsonParam(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    typeof v === 'string' && v.includes('\u0000') ? v.replaceAll('\u0000', '\ufffd') : v,
+  );
+}

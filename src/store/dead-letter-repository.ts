@@ -1,4 +1,4 @@
-import type { Database, Sql } from './database.ts';
+import { type Database, type Sql, toJsonParam } from './database.ts';
 
 export interface DeadLetter {
   id: string;
@@ -39,7 +39,10 @@ export class DeadLetterRepository {
     this.#db = db;
   }
 
-  async insertBatch(sql: Sql, letters: readonly Omit<DeadLetter, 'replayedAt' | 'replayResult'>[]): Promise<void> {
+  async insertBatch(
+    sql: Sql,
+    letters: readonly Omit<DeadLetter, 'replayedAt' | 'replayResult'>[],
+  ): Promise<void> {
     if (letters.length === 0) return;
     await sql.query(
       `insert into dead_letter (id, received, transport, device_id, topic, reason_code, reason, content_type, payload)
@@ -47,7 +50,7 @@ export class DeadLetterRepository {
        from jsonb_to_recordset($1::jsonb) as x(id uuid, received timestamptz, transport text, device_id text, topic text,
          reason_code text, reason text, content_type text, payload text)`,
       [
-        JSON.stringify(
+        toJsonParam(
           letters.map((l) => ({
             id: l.id,
             received: l.received,
@@ -66,7 +69,9 @@ export class DeadLetterRepository {
     );
   }
 
-  async list(opts: { deviceId?: string; reasonCode?: string; limit?: number; pendingOnly?: boolean } = {}): Promise<DeadLetter[]> {
+  async list(
+    opts: { deviceId?: string; reasonCode?: string; limit?: number; pendingOnly?: boolean } = {},
+  ): Promise<DeadLetter[]> {
     const rows = await this.#db.query(
       `select * from dead_letter
        where ($1::text is null or device_id = $1) and ($2::text is null or reason_code = $2)
@@ -84,10 +89,10 @@ export class DeadLetterRepository {
   }
 
   async markReplayed(id: string, result: unknown): Promise<void> {
-    await this.#db.query('update dead_letter set replayed_at = now(), replay_result = $2::jsonb where id = $1', [
-      id,
-      JSON.stringify(result),
-    ]);
+    await this.#db.query(
+      'update dead_letter set replayed_at = now(), replay_result = $2::jsonb where id = $1',
+      [id, toJsonParam(result)],
+    );
   }
 
   async count(): Promise<number> {

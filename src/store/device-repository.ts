@@ -1,4 +1,4 @@
-import type { Database, Sql } from './database.ts';
+import { type Database, type Sql, toJsonParam } from './database.ts';
 
 export interface DeviceRow {
   id: string;
@@ -25,7 +25,8 @@ export interface AssignmentRow {
   periodEnd: string | null;
 }
 
-const iso = (d: unknown): string | null => (d instanceof Date ? d.toISOString() : d == null ? null : String(d));
+const iso = (d: unknown): string | null =>
+  d instanceof Date ? d.toISOString() : d == null ? null : String(d);
 
 function toDevice(r: Record<string, unknown>): DeviceRow {
   return {
@@ -137,7 +138,14 @@ export class DeviceRepository {
       `update device set identifier = coalesce($2, identifier), manufacturer = coalesce($3, manufacturer),
         model = coalesce($4, model), serial = coalesce($5, serial), firmware = coalesce($6, firmware), updated_at = now()
        where id = $1 returning ${deviceColumns}`,
-      [id, patch.identifier ?? null, patch.manufacturer ?? null, patch.model ?? null, patch.serial ?? null, patch.firmware ?? null],
+      [
+        id,
+        patch.identifier ?? null,
+        patch.manufacturer ?? null,
+        patch.model ?? null,
+        patch.serial ?? null,
+        patch.firmware ?? null,
+      ],
     );
     return rows[0] ? toDevice(rows[0]) : undefined;
   }
@@ -145,7 +153,13 @@ export class DeviceRepository {
   /** Last-seen, battery, clock offset and status (batched by ingest: one statement per device per batch). */
   async touch(
     sql: Sql,
-    updates: Array<{ id: string; lastSeen: string; battery?: number | undefined; clockOffsetSeconds?: number | undefined; firmware?: string | undefined }>,
+    updates: Array<{
+      id: string;
+      lastSeen: string;
+      battery?: number | undefined;
+      clockOffsetSeconds?: number | undefined;
+      firmware?: string | undefined;
+    }>,
   ): Promise<void> {
     if (updates.length === 0) return;
     await sql.query(
@@ -156,7 +170,7 @@ export class DeviceRepository {
        from jsonb_to_recordset($1::jsonb) as u(id text, last_seen timestamptz, battery integer, clock_offset double precision, firmware text)
        where d.id = u.id`,
       [
-        JSON.stringify(
+        toJsonParam(
           updates.map((u) => ({
             id: u.id,
             last_seen: u.lastSeen,

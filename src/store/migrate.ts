@@ -29,7 +29,9 @@ export async function migrate(db: Database, migrations = listMigrations()): Prom
   // One migrator at a time on a shared server (several workers may start together).
   if (db.kind === 'postgres') await db.query('select pg_advisory_lock(7426001)');
   try {
-    const done = new Set((await db.query<{ name: string }>('select name from schema_migrations')).map((r) => r.name));
+    const done = new Set(
+      (await db.query<{ name: string }>('select name from schema_migrations')).map((r) => r.name),
+    );
     const applied: string[] = [];
     for (const m of migrations) {
       if (done.has(m.name)) continue;

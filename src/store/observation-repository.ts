@@ -1,11 +1,35 @@
 import type { Reading } from '../core/reading.ts';
-import type { Database, Sql } from './database.ts';
+import { type Database, type Sql, toJsonParam } from './database.ts';
 
 /** Columns kept out of `data` because they are searched. */
-type ReadingData = Omit<Reading, 'id' | 'patientId' | 'deviceId' | 'code' | 'category' | 'effective' | 'received' | 'value' | 'unit' | 'idempotencyKey'>;
+type ReadingData = Omit<
+  Reading,
+  | 'id'
+  | 'patientId'
+  | 'deviceId'
+  | 'code'
+  | 'category'
+  | 'effective'
+  | 'received'
+  | 'value'
+  | 'unit'
+  | 'idempotencyKey'
+>;
 
 function dataOf(r: Reading): ReadingData {
-  const { id, patientId, deviceId, code, category, effective, received, value, unit, idempotencyKey, ...data } = r;
+  const {
+    id,
+    patientId,
+    deviceId,
+    code,
+    category,
+    effective,
+    received,
+    value,
+    unit,
+    idempotencyKey,
+    ...data
+  } = r;
   return data;
 }
 
@@ -30,7 +54,8 @@ export function rowToReading(row: Record<string, unknown>): Reading {
   };
 }
 
-export const readingColumns = 'id, patient_id, device_id, code, category, effective, received, value, unit, data, idem_key';
+export const readingColumns =
+  'id, patient_id, device_id, code, category, effective, received, value, unit, data, idem_key';
 
 /** Readings, one narrow row each. Insert is idempotent on the idempotency key. */
 export class ObservationRepository {
@@ -65,7 +90,7 @@ export class ObservationRepository {
          effective timestamptz, received timestamptz, value double precision, unit text, data jsonb, idem_key text)
        on conflict (idem_key) do nothing
        returning id`,
-      [JSON.stringify(rows)],
+      [toJsonParam(rows)],
     );
     return new Set(inserted.map((r) => r.id));
   }
@@ -75,7 +100,7 @@ export class ObservationRepository {
     if (keys.length === 0) return new Map();
     const rows = await this.#db.query<{ id: string; idem_key: string }>(
       'select id, idem_key from observation where idem_key in (select jsonb_array_elements_text($1::jsonb))',
-      [JSON.stringify(keys)],
+      [toJsonParam(keys)],
     );
     return new Map(rows.map((r) => [r.idem_key, r.id]));
   }
@@ -94,7 +119,10 @@ export class ObservationRepository {
     return rows.map(rowToReading);
   }
 
-  async forPatient(patientId: string, opts: { code?: string; since?: string; until?: string; limit?: number } = {}): Promise<Reading[]> {
+  async forPatient(
+    patientId: string,
+    opts: { code?: string; since?: string; until?: string; limit?: number } = {},
+  ): Promise<Reading[]> {
     const rows = await this.#db.query(
       `select ${readingColumns} from observation
        where patient_id = $1 and ($2::text is null or code = $2)
@@ -106,7 +134,12 @@ export class ObservationRepository {
   }
 
   /** Attributes a device's unattributed readings within [start, end) to a patient; returns them. */
-  async attribute(deviceId: string, patientId: string, start: string, end: string | null): Promise<Reading[]> {
+  async attribute(
+    deviceId: string,
+    patientId: string,
+    start: string,
+    end: string | null,
+  ): Promise<Reading[]> {
     const rows = await this.#db.query(
       `update observation set patient_id = $2, version_id = version_id + 1, last_updated = now()
        where device_id = $1 and patient_id is null and effective >= $3::timestamptz

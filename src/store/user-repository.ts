@@ -52,13 +52,24 @@ export class UserRepository {
     const rows = await this.#db.query(
       `insert into app_user (id, username, password_hash, roles, display_name, practitioner_id, patient_id)
        values ($1, $2, $3, $4::jsonb, $5, $6, $7) on conflict (username) do nothing returning id`,
-      [u.id, u.username, u.passwordHash, JSON.stringify(u.roles), u.displayName, u.practitionerId, u.patientId],
+      [
+        u.id,
+        u.username,
+        u.passwordHash,
+        JSON.stringify(u.roles),
+        u.displayName,
+        u.practitionerId,
+        u.patientId,
+      ],
     );
     return rows.length === 1;
   }
 
   async setPassword(id: string, hash: string): Promise<void> {
-    await this.#db.query('update app_user set password_hash = $2, updated_at = now() where id = $1', [id, hash]);
+    await this.#db.query('update app_user set password_hash = $2, updated_at = now() where id = $1', [
+      id,
+      hash,
+    ]);
   }
 
   async list(): Promise<UserRow[]> {

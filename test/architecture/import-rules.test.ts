@@ -27,7 +27,21 @@ export const allowedImports: Record<string, readonly string[]> = {
   consent: ['core', 'store', 'audit', 'auth'],
   pipeline: ['core', 'store', 'detect', 'alerts', 'ingest', 'normalize', 'config'],
   sim: ['core'],
-  api: ['core', 'config', 'store', 'devices', 'ingest', 'normalize', 'detect', 'alerts', 'program', 'auth', 'audit', 'consent', 'pipeline'],
+  api: [
+    'core',
+    'config',
+    'store',
+    'devices',
+    'ingest',
+    'normalize',
+    'detect',
+    'alerts',
+    'program',
+    'auth',
+    'audit',
+    'consent',
+    'pipeline',
+  ],
   cli: ['*'],
   'server.ts': ['*'],
 };
@@ -47,7 +61,8 @@ function moduleOf(file: string): string {
   return rel.includes(sep) ? first : first; // top-level files (server.ts) are their own module
 }
 
-const importPattern = /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
+const importPattern =
+  /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
 
 export function violations(): string[] {
   const found: string[] = [];
@@ -56,7 +71,9 @@ export function violations(): string[] {
     const allowed = allowedImports[from];
     const text = readFileSync(file, 'utf8');
     if (!allowed) {
-      found.push(`${relative(srcDir, file)}: module "${from}" has no import rule (add it to test/architecture/import-rules.test.ts and docs/architecture.md)`);
+      found.push(
+        `${relative(srcDir, file)}: module "${from}" has no import rule (add it to test/architecture/import-rules.test.ts and docs/architecture.md)`,
+      );
       continue;
     }
     for (const m of text.matchAll(importPattern)) {

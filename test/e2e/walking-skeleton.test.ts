@@ -5,18 +5,49 @@ import { after, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import mqtt from 'mqtt';
 import postgres from 'postgres';
-import { adminToken, api, printedAdminPassword, type RunningVigil, startVigilProcess } from '../support/process.ts';
+import {
+  adminToken,
+  api,
+  printedAdminPassword,
+  type RunningVigil,
+  startVigilProcess,
+} from '../support/process.ts';
 
 const run = promisify(execFile);
 const hasMosquittoPub = existsSync('/usr/bin/mosquitto_pub');
 
 /** Publishes one QoS 1 message the way a device would: mosquitto_pub when installed, else MQTT.js. */
-async function publish(port: number, user: string, pass: string, topic: string, message: string): Promise<void> {
+async function publish(
+  port: number,
+  user: string,
+  pass: string,
+  topic: string,
+  message: string,
+): Promise<void> {
   if (hasMosquittoPub) {
-    await run('/usr/bin/mosquitto_pub', ['-h', '127.0.0.1', '-p', String(port), '-u', user, '-P', pass, '-q', '1', '-t', topic, '-m', message]);
+    await run('/usr/bin/mosquitto_pub', [
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(port),
+      '-u',
+      user,
+      '-P',
+      pass,
+      '-q',
+      '1',
+      '-t',
+      topic,
+      '-m',
+      message,
+    ]);
     return;
   }
-  const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { username: user, password: pass, reconnectPeriod: 0 });
+  const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
+    username: user,
+    password: pass,
+    reconnectPeriod: 0,
+  });
   await c.publishAsync(topic, message, { qos: 1 });
   await c.endAsync();
 }
@@ -41,18 +72,24 @@ describe('walking skeleton: a real Vigil process, MQTT in, HTTP out, SIGTERM, re
     const metrics = await (await fetch(`${vigil.httpUrl}/metrics`)).text();
     assert.match(metrics, /vigil_readings_accepted_total/);
 
-    const reg = await api<{ secret: string }>(vigil.httpUrl, token, 'POST', '/api/v1/devices', { id: 'oxi-7', kind: 'pulse-oximeter' });
+    const reg = await api<{ secret: string }>(vigil.httpUrl, token, 'POST', '/api/v1/devices', {
+      id: 'oxi-7',
+      kind: 'pulse-oximeter',
+    });
     assert.equal(reg.status, 201);
-    const reading = JSON.stringify({ messageId: 'a1', time: '2026-01-05T10:00:00Z', type: 'spo2', value: 97, unit: '%' });
+    const reading = JSON.stringify({
+      messageId: 'a1',
+      time: '2026-01-05T10:00:00Z',
+      type: 'spo2',
+      value: 97,
+      unit: '%',
+    });
     await publish(vigil.mqttPort, 'oxi-7', reg.body.secret, 'devices/oxi-7/readings', reading);
 
     // mosquitto_pub returned after the PUBACK, which Vigil sends only after the commit: it must be there now.
-    const got = await api<{ readings: Array<{ id: string; code: string; value: number; unit: string; transport: string }> }>(
-      vigil.httpUrl,
-      token,
-      'GET',
-      '/api/v1/devices/oxi-7/readings',
-    );
+    const got = await api<{
+      readings: Array<{ id: string; code: string; value: number; unit: string; transport: string }>;
+    }>(vigil.httpUrl, token, 'GET', '/api/v1/devices/oxi-7/readings');
     assert.equal(got.body.readings.length, 1);
     const stored = got.body.readings[0];
     assert.equal(stored?.code, '2708-6');
@@ -69,9 +106,18 @@ describe('walking skeleton: a real Vigil process, MQTT in, HTTP out, SIGTERM, re
     // restart on the same data: no new admin password, the reading is still there
     const again = await startVigilProcess({ dataDir: vigil.dataDir });
     vigil = again;
-    assert.equal(printedAdminPassword(again.stdout()), undefined, 'the admin password is printed only on the first start');
+    assert.equal(
+      printedAdminPassword(again.stdout()),
+      undefined,
+      'the admin password is printed only on the first start',
+    );
     const token2 = await adminToken(again.httpUrl, password);
-    const back = await api<{ id: string; value: number }>(again.httpUrl, token2, 'GET', `/api/v1/readings/${stored?.id}`);
+    const back = await api<{ id: string; value: number }>(
+      again.httpUrl,
+      token2,
+      'GET',
+      `/api/v1/readings/${stored?.id}`,
+    );
     assert.equal(back.status, 200);
     assert.equal(back.body.value, 97);
     again.proc.kill('SIGTERM');
@@ -87,34 +133,51 @@ describe('walking skeleton: a real Vigil process, MQTT in, HTTP out, SIGTERM, re
     });
     const first = await startVigilProcess();
     try {
-      await assert.rejects(startVigilProcess({ httpPort: first.httpPort }), /port \d+ is already in use \(set VIGIL_HTTP_PORT/);
+      await assert.rejects(
+        startVigilProcess({ httpPort: first.httpPort }),
+        /port \d+ is already in use \(set VIGIL_HTTP_PORT/,
+      );
     } finally {
       first.proc.kill('SIGTERM');
       await first.exited;
     }
   });
 
-  it(
-    'runs on a PostgreSQL server with the same migrations',
-    { skip: process.env['VIGIL_TEST_DATABASE_URL'] ? false : 'VIGIL_TEST_DATABASE_URL is not set: PostgreSQL run skipped' },
-    async () => {
-      const { createFreshPostgresDatabase } = await import('../support/databases.ts');
-      const fresh = await createFreshPostgresDatabase();
-      const v = await startVigilProcess({ env: { VIGIL_DATABASE_URL: fresh.url, VIGIL_ADMIN_PASSWORD: 'scripted-install-pw-42' } });
-      try {
-        assert.match(v.stdout(), /PostgreSQL server/);
-        const token = await adminToken(v.httpUrl, 'scripted-install-pw-42');
-        const reg = await api<{ secret: string }>(v.httpUrl, token, 'POST', '/api/v1/devices', { id: 'hr-1', kind: 'wearable' });
-        await publish(v.mqttPort, 'hr-1', reg.body.secret, 'devices/hr-1/readings', JSON.stringify({ time: '2026-01-05T10:00:00Z', type: 'heart-rate', value: 61, unit: '/min' }));
-        const sql = postgres(fresh.url, { max: 1, onnotice: () => {} });
-        const rows = await sql`select value from observation where device_id = 'hr-1'`;
-        await sql.end();
-        assert.deepEqual(rows.map((r) => r['value']), [61]);
-      } finally {
-        v.proc.kill('SIGTERM');
-        await v.exited;
-        await fresh.drop();
-      }
-    },
-  );
+  it('runs on a PostgreSQL server with the same migrations', {
+    skip: process.env['VIGIL_TEST_DATABASE_URL']
+      ? false
+      : 'VIGIL_TEST_DATABASE_URL is not set: PostgreSQL run skipped',
+  }, async () => {
+    const { createFreshPostgresDatabase } = await import('../support/databases.ts');
+    const fresh = await createFreshPostgresDatabase();
+    const v = await startVigilProcess({
+      env: { VIGIL_DATABASE_URL: fresh.url, VIGIL_ADMIN_PASSWORD: 'scripted-install-pw-42' },
+    });
+    try {
+      assert.match(v.stdout(), /PostgreSQL server/);
+      const token = await adminToken(v.httpUrl, 'scripted-install-pw-42');
+      const reg = await api<{ secret: string }>(v.httpUrl, token, 'POST', '/api/v1/devices', {
+        id: 'hr-1',
+        kind: 'wearable',
+      });
+      await publish(
+        v.mqttPort,
+        'hr-1',
+        reg.body.secret,
+        'devices/hr-1/readings',
+        JSON.stringify({ time: '2026-01-05T10:00:00Z', type: 'heart-rate', value: 61, unit: '/min' }),
+      );
+      const sql = postgres(fresh.url, { max: 1, onnotice: () => {} });
+      const rows = await sql`select value from observation where device_id = 'hr-1'`;
+      await sql.end();
+      assert.deepEqual(
+        rows.map((r) => r['value']),
+        [61],
+      );
+    } finally {
+      v.proc.kill('SIGTERM');
+      await v.exited;
+      await fresh.drop();
+    }
+  });
 });

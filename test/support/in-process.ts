@@ -20,7 +20,9 @@ export interface InProcess {
  * A whole Vigil in this process (no MQTT listener unless asked), on PGlite in a temp dir or on a
  * fresh PostgreSQL database when `postgres` is true.
  */
-export async function startInProcess(opts: { postgres?: boolean; mqtt?: boolean; env?: Record<string, string> } = {}): Promise<InProcess> {
+export async function startInProcess(
+  opts: { postgres?: boolean; mqtt?: boolean; env?: Record<string, string> } = {},
+): Promise<InProcess> {
   let drop: (() => Promise<void>) | undefined;
   const env: Record<string, string> = {
     VIGIL_HTTP_PORT: '0',
@@ -52,7 +54,11 @@ export async function startInProcess(opts: { postgres?: boolean; mqtt?: boolean;
     inject: vigil.app.inject.bind(vigil.app),
     token: async () => {
       if (token) return token;
-      const r = await vigil.app.inject({ method: 'POST', url: '/auth/token', payload: { username: 'admin', password: testAdminPassword } });
+      const r = await vigil.app.inject({
+        method: 'POST',
+        url: '/auth/token',
+        payload: { username: 'admin', password: testAdminPassword },
+      });
       token = (r.json() as { access_token: string }).access_token;
       return token;
     },

@@ -49,7 +49,8 @@ export async function startVigilProcess(
   const httpPort = opts.httpPort ?? (await freePort());
   const mqttPort = opts.mqttPort ?? (await freePort());
   const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('VIGIL_')) env[k] = v;
+  for (const [k, v] of Object.entries(process.env))
+    if (v !== undefined && !k.startsWith('VIGIL_')) env[k] = v;
   Object.assign(env, {
     VIGIL_DATA_DIR: dataDir,
     VIGIL_HTTP_PORT: String(httpPort),
@@ -72,7 +73,10 @@ export async function startVigilProcess(
     proc.on('exit', (code, signal) => resolve({ code, signal })),
   );
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`vigil did not start within 60 s\n${out}\n${err}`)), 60_000);
+    const timer = setTimeout(
+      () => reject(new Error(`vigil did not start within 60 s\n${out}\n${err}`)),
+      60_000,
+    );
     const check = () => {
       if (out.includes('Vigil is running')) {
         clearTimeout(timer);

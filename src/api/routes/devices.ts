@@ -1,11 +1,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { deviceKinds } from '../../devices/device-service.ts';
 import { agentOf } from '../../audit/audit-event.ts';
 import { VigilError } from '../../core/errors.ts';
-import { readingToJson } from '../reading-json.ts';
+import { deviceKinds } from '../../devices/device-service.ts';
 import { requireRoles } from '../auth-hooks.ts';
 import type { ApiContext } from '../context.ts';
+import { readingToJson } from '../reading-json.ts';
 
 const Id = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 const Time = Type.String({ minLength: 10, maxLength: 40 });
@@ -16,7 +16,12 @@ export async function deviceRoutes(app: FastifyInstance, ctx: ApiContext): Promi
   const staff = requireRoles(ctx, ['admin', 'clinician', 'nurse']);
   const sec = ctx.security;
   // Device credential changes are security events; the MQTT broker drops the device's connection.
-  const credentialEvent = async (request: FastifyRequest, deviceId: string, subtype: string, action: 'C' | 'U') => {
+  const credentialEvent = async (
+    request: FastifyRequest,
+    deviceId: string,
+    subtype: string,
+    action: 'C' | 'U',
+  ) => {
     await sec.audit.record({
       kind: 'object-security',
       subtype,
@@ -49,7 +54,9 @@ export async function deviceRoutes(app: FastifyInstance, ctx: ApiContext): Promi
       },
     },
     async (request, reply) => {
-      const { device, secret } = await ctx.devices.register(request.body as Parameters<ApiContext['devices']['register']>[0]);
+      const { device, secret } = await ctx.devices.register(
+        request.body as Parameters<ApiContext['devices']['register']>[0],
+      );
       request.log.info({ deviceId: device.id, event: 'device-registered' }, 'device registered');
       await credentialEvent(request, device.id, 'device-register', 'C');
       return reply.status(201).send({ device, secret });
@@ -79,21 +86,29 @@ export async function deviceRoutes(app: FastifyInstance, ctx: ApiContext): Promi
     return { device: await ctx.devices.get(id), assignments: await ctx.devices.assignments(id) };
   });
 
-  app.post('/api/v1/devices/:id/rotate', { preValidation: admin, schema: { params: Id } }, async (request) => {
-    const { id } = request.params as { id: string };
-    const { secret } = await ctx.devices.rotate(id);
-    request.log.info({ deviceId: id, event: 'device-credential-rotated' }, 'device credential rotated');
-    await credentialEvent(request, id, 'device-credential-rotate', 'U');
-    return { id, secret };
-  });
+  app.post(
+    '/api/v1/devices/:id/rotate',
+    { preValidation: admin, schema: { params: Id } },
+    async (request) => {
+      const { id } = request.params as { id: string };
+      const { secret } = await ctx.devices.rotate(id);
+      request.log.info({ deviceId: id, event: 'device-credential-rotated' }, 'device credential rotated');
+      await credentialEvent(request, id, 'device-credential-rotate', 'U');
+      return { id, secret };
+    },
+  );
 
-  app.post('/api/v1/devices/:id/revoke', { preValidation: admin, schema: { params: Id } }, async (request) => {
-    const { id } = request.params as { id: string };
-    await ctx.devices.revoke(id);
-    request.log.info({ deviceId: id, event: 'device-credential-revoked' }, 'device credential revoked');
-    await credentialEvent(request, id, 'device-credential-revoke', 'U');
-    return { id, revoked: true };
-  });
+  app.post(
+    '/api/v1/devices/:id/revoke',
+    { preValidation: admin, schema: { params: Id } },
+    async (request) => {
+      const { id } = request.params as { id: string };
+      await ctx.devices.revoke(id);
+      request.log.info({ deviceId: id, event: 'device-credential-revoked' }, 'device credential revoked');
+      await credentialEvent(request, id, 'device-credential-revoke', 'U');
+      return { id, revoked: true };
+    },
+  );
 
   app.post(
     '/api/v1/devices/:id/assignments',
@@ -103,7 +118,11 @@ export async function deviceRoutes(app: FastifyInstance, ctx: ApiContext): Promi
       schema: {
         params: Id,
         body: Type.Object(
-          { patientId: Type.String({ minLength: 1, maxLength: 64 }), start: Type.Optional(Time), end: Type.Optional(Time) },
+          {
+            patientId: Type.String({ minLength: 1, maxLength: 64 }),
+            start: Type.Optional(Time),
+            end: Type.Optional(Time),
+          },
           { additionalProperties: false },
         ),
       },
@@ -117,20 +136,32 @@ export async function deviceRoutes(app: FastifyInstance, ctx: ApiContext): Promi
         throw new VigilError('VIGIL_ERR_CONSENT_DENIED', 'the patient has not consented to monitoring', 409);
       }
       const assignment = await ctx.devices.assign(id, b.patientId, b.start, b.end);
-      const attributed = await ctx.observations.attribute(id, b.patientId, assignment.periodStart, assignment.periodEnd);
+      const attributed = await ctx.observations.attribute(
+        id,
+        b.patientId,
+        assignment.periodStart,
+        assignment.periodEnd,
+      );
       return reply.status(201).send({ assignment, attributedReadings: attributed.length });
     },
   );
 
-  app.get('/api/v1/devices/:id/assignments', { preValidation: staff, schema: { params: Id } }, async (request) => {
-    const { id } = request.params as { id: string };
-    await ctx.devices.get(id);
-    return { assignments: await ctx.devices.assignments(id) };
-  });
+  app.get(
+    '/api/v1/devices/:id/assignments',
+    { preValidation: staff, schema: { params: Id } },
+    async (request) => {
+      const { id } = request.params as { id: string };
+      await ctx.devices.get(id);
+      return { assignments: await ctx.devices.assignments(id) };
+    },
+  );
 
   app.post(
     '/api/v1/devices/:id/unassign',
-    { preValidation: admin, schema: { params: Id, body: Type.Optional(Type.Object({ at: Type.Optional(Time) })) } },
+    {
+      preValidation: admin,
+      schema: { params: Id, body: Type.Optional(Type.Object({ at: Type.Optional(Time) })) },
+    },
     async (request) => {
       const { id } = request.params as { id: string };
       const at = (request.body as { at?: string } | undefined)?.at;
@@ -143,7 +174,10 @@ export async function deviceRoutes(app: FastifyInstance, ctx: ApiContext): Promi
     {
       preValidation: staff,
       config: { audit: { entity: 'Device', subtype: 'search-type' } },
-      schema: { params: Id, querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) }) },
+      schema: {
+        params: Id,
+        querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) }),
+      },
     },
     async (request) => {
       const { id } = request.params as { id: string };

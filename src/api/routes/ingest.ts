@@ -40,7 +40,11 @@ export async function ingestRoutes(app: FastifyInstance, ctx: ApiContext): Promi
         },
         new VigilError('VIGIL_ERR_INGEST_OVERSIZE', `body exceeds ${ctx.maxPayloadBytes} bytes (not kept)`),
       );
-      return reply.status(413).send({ error: { code: 'VIGIL_ERR_INGEST_OVERSIZE', message: r.status === 'rejected' ? r.message : '' } });
+      return reply
+        .status(413)
+        .send({
+          error: { code: 'VIGIL_ERR_INGEST_OVERSIZE', message: r.status === 'rejected' ? r.message : '' },
+        });
     }
     throw error;
   });
@@ -61,7 +65,10 @@ export async function ingestRoutes(app: FastifyInstance, ctx: ApiContext): Promi
 
   app.post('/ingest/v1/readings', async (request, reply) => {
     const out = await run(request, 'json');
-    const whole = out.results.length === 1 && out.results[0]?.status === 'rejected' && payloadUnusable(out.results[0].reason);
+    const whole =
+      out.results.length === 1 &&
+      out.results[0]?.status === 'rejected' &&
+      payloadUnusable(out.results[0].reason);
     return reply.status(whole ? 400 : 200).send(out);
   });
 
@@ -69,7 +76,11 @@ export async function ingestRoutes(app: FastifyInstance, ctx: ApiContext): Promi
   app.post('/ingest/v1/gatt/:characteristic', async (request, reply) => {
     const { characteristic } = request.params as { characteristic: string };
     if (!/^(0x)?[0-9A-Fa-f]{4}$/.test(characteristic)) {
-      throw new VigilError('VIGIL_ERR_INGEST_UNKNOWN_CHARACTERISTIC', 'characteristic must be a 16-bit UUID such as 2A35', 400);
+      throw new VigilError(
+        'VIGIL_ERR_INGEST_UNKNOWN_CHARACTERISTIC',
+        'characteristic must be a 16-bit UUID such as 2A35',
+        400,
+      );
     }
     const ct = String(request.headers['content-type'] ?? '');
     if (ct.startsWith('text/') && Buffer.isBuffer(request.body)) {
@@ -84,5 +95,9 @@ export async function ingestRoutes(app: FastifyInstance, ctx: ApiContext): Promi
 }
 
 function payloadUnusable(reason: string): boolean {
-  return reason === 'VIGIL_ERR_INGEST_MALFORMED_JSON' || reason === 'VIGIL_ERR_INGEST_EMPTY' || reason === 'VIGIL_ERR_INGEST_TOO_MANY';
+  return (
+    reason === 'VIGIL_ERR_INGEST_MALFORMED_JSON' ||
+    reason === 'VIGIL_ERR_INGEST_EMPTY' ||
+    reason === 'VIGIL_ERR_INGEST_TOO_MANY'
+  );
 }

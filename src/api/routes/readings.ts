@@ -14,7 +14,11 @@ export async function readingRoutes(app: FastifyInstance, ctx: ApiContext): Prom
 
   app.get(
     '/api/v1/readings/:id',
-    { preValidation: readers, config: observation, schema: { params: Type.Object({ id: Type.String({ maxLength: 64 }) }) } },
+    {
+      preValidation: readers,
+      config: observation,
+      schema: { params: Type.Object({ id: Type.String({ maxLength: 64 }) }) },
+    },
     async (request) => {
       const { id } = request.params as { id: string };
       const r = await ctx.observations.get(id);
@@ -55,30 +59,53 @@ export async function readingRoutes(app: FastifyInstance, ctx: ApiContext): Prom
     },
   );
 
-  app.get('/api/v1/dead-letters/:id', { preValidation: admin, config: deadLetter, schema: { params: Type.Object({ id: Type.String() }) } }, async (request) => {
-    const { id } = request.params as { id: string };
-    const l = await ctx.deadLetters.get(id);
-    if (!l) throw new VigilError('VIGIL_ERR_API_NOT_FOUND', `dead letter ${id} not found`, 404);
-    const { payload, ...rest } = l;
-    return { ...rest, payloadBase64: payload.toString('base64'), payloadText: payload.toString('utf8') };
-  });
+  app.get(
+    '/api/v1/dead-letters/:id',
+    { preValidation: admin, config: deadLetter, schema: { params: Type.Object({ id: Type.String() }) } },
+    async (request) => {
+      const { id } = request.params as { id: string };
+      const l = await ctx.deadLetters.get(id);
+      if (!l) throw new VigilError('VIGIL_ERR_API_NOT_FOUND', `dead letter ${id} not found`, 404);
+      const { payload, ...rest } = l;
+      return { ...rest, payloadBase64: payload.toString('base64'), payloadText: payload.toString('utf8') };
+    },
+  );
 
   // Replay: run the kept payload through ingest again (after a fix to the device, a template, or an assignment).
-  app.post('/api/v1/dead-letters/:id/replay', { preValidation: admin, config: { audit: { entity: 'DeadLetter', action: 'E' as const, subtype: 'replay' } }, schema: { params: Type.Object({ id: Type.String() }) } }, async (request) => {
-    const { id } = request.params as { id: string };
-    const l = await ctx.deadLetters.get(id);
-    if (!l) throw new VigilError('VIGIL_ERR_API_NOT_FOUND', `dead letter ${id} not found`, 404);
-    if (!l.deviceId) throw new VigilError('VIGIL_ERR_INGEST_REPLAY_NO_DEVICE', 'dead letter has no device to replay as', 409);
-    const format = l.topic ? (l.topic.includes('/gatt/') ? `gatt:${l.topic.split('/').at(-1)}` : l.topic.endsWith('/mdc') ? 'mdc' : 'json') : 'json';
-    const results = await ctx.ingest.ingest({
-      transport: l.transport as 'mqtt' | 'http',
-      deviceId: l.deviceId,
-      format,
-      payload: l.payload,
-      topic: l.topic ?? undefined,
-      receivedAt: ctx.clock.now(),
-    });
-    await ctx.deadLetters.markReplayed(id, results);
-    return { id, results };
-  });
+  app.post(
+    '/api/v1/dead-letters/:id/replay',
+    {
+      preValidation: admin,
+      config: { audit: { entity: 'DeadLetter', action: 'E' as const, subtype: 'replay' } },
+      schema: { params: Type.Object({ id: Type.String() }) },
+    },
+    async (request) => {
+      const { id } = request.params as { id: string };
+      const l = await ctx.deadLetters.get(id);
+      if (!l) throw new VigilError('VIGIL_ERR_API_NOT_FOUND', `dead letter ${id} not found`, 404);
+      if (!l.deviceId)
+        throw new VigilError(
+          'VIGIL_ERR_INGEST_REPLAY_NO_DEVICE',
+          'dead letter has no device to replay as',
+          409,
+        );
+      const format = l.topic
+        ? l.topic.includes('/gatt/')
+          ? `gatt:${l.topic.split('/').at(-1)}`
+          : l.topic.endsWith('/mdc')
+            ? 'mdc'
+            : 'json'
+        : 'json';
+      const results = await ctx.ingest.ingest({
+        transport: l.transport as 'mqtt' | 'http',
+        deviceId: l.deviceId,
+        format,
+        payload: l.payload,
+        topic: l.topic ?? undefined,
+        receivedAt: ctx.clock.now(),
+      });
+      await ctx.deadLetters.markReplayed(id, results);
+      return { id, results };
+    },
+  );
 }

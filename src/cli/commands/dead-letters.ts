@@ -1,5 +1,5 @@
-import { ApiClient } from '../client.ts';
 import { parse } from '../args.ts';
+import { ApiClient } from '../client.ts';
 import type { Command } from '../command.ts';
 import { out, table } from '../output.ts';
 
@@ -35,8 +35,21 @@ export const command: Command = {
       if (values.reason) q.set('reason', values.reason);
       if (values.pending) q.set('pending', 'true');
       if (values.limit) q.set('limit', values.limit);
-      const r = await client.request<{ deadLetters: Array<Record<string, unknown>> }>('GET', `/api/v1/dead-letters?${q}`);
-      out(json, r, () => table(r.deadLetters, ['id', 'received', 'transport', 'deviceId', 'reasonCode', 'payloadBytes', 'replayedAt']));
+      const r = await client.request<{ deadLetters: Array<Record<string, unknown>> }>(
+        'GET',
+        `/api/v1/dead-letters?${q}`,
+      );
+      out(json, r, () =>
+        table(r.deadLetters, [
+          'id',
+          'received',
+          'transport',
+          'deviceId',
+          'reasonCode',
+          'payloadBytes',
+          'replayedAt',
+        ]),
+      );
       return 0;
     }
     const id = positionals[0];

@@ -1,5 +1,5 @@
-import { ApiClient } from '../client.ts';
 import { parse } from '../args.ts';
+import { ApiClient } from '../client.ts';
 import type { Command } from '../command.ts';
 import { out, table } from '../output.ts';
 
@@ -50,7 +50,11 @@ export const command: Command = {
         );
         if (!values.id || !values.kind) return usageError();
         const { url, token, json, ...body } = values;
-        const r = await new ApiClient({ url, token }).request<{ device: Device; secret: string }>('POST', '/api/v1/devices', body);
+        const r = await new ApiClient({ url, token }).request<{ device: Device; secret: string }>(
+          'POST',
+          '/api/v1/devices',
+          body,
+        );
         out(json ?? false, r, () =>
           [
             `registered device ${r.device.id} (${r.device.kind})`,
@@ -66,7 +70,9 @@ export const command: Command = {
         const r = await new ApiClient(values).request<{ devices: Device[] }>('GET', `/api/v1/devices${q}`);
         out(values.json ?? false, r, () =>
           table(
-            r.devices.map((d) => ({ ...d, revoked: d.revokedAt ? 'yes' : 'no' })) as unknown as Array<Record<string, unknown>>,
+            r.devices.map((d) => ({ ...d, revoked: d.revokedAt ? 'yes' : 'no' })) as unknown as Array<
+              Record<string, unknown>
+            >,
             ['id', 'kind', 'manufacturer', 'model', 'lastSeen', 'batteryPercent', 'revoked'],
           ),
         );
@@ -88,9 +94,14 @@ export const command: Command = {
             'GET',
             `/api/v1/devices/${enc(id)}/readings${values.limit ? `?limit=${enc(values.limit)}` : ''}`,
           );
-          out(values.json ?? false, r, () => table(r.readings, ['id', 'effective', 'code', 'value', 'unit', 'patientId']));
+          out(values.json ?? false, r, () =>
+            table(r.readings, ['id', 'effective', 'code', 'value', 'unit', 'patientId']),
+          );
         } else if (action === 'rotate') {
-          const r = await client.request<{ id: string; secret: string }>('POST', `/api/v1/devices/${enc(id)}/rotate`);
+          const r = await client.request<{ id: string; secret: string }>(
+            'POST',
+            `/api/v1/devices/${enc(id)}/rotate`,
+          );
           out(values.json ?? false, r, () => `new credential for ${id} (shown only once):\n  ${r.secret}`);
         } else {
           const r = await client.request('POST', `/api/v1/devices/${enc(id)}/revoke`);
@@ -106,15 +117,23 @@ export const command: Command = {
         );
         const id = positionals[0];
         if (!id || !values.patient) return usageError();
-        const body = { patientId: values.patient, ...(values.start ? { start: values.start } : {}), ...(values.end ? { end: values.end } : {}) };
-        const r = await new ApiClient(values).request<{ assignment: { periodStart: string; periodEnd: string | null }; attributedReadings: number }>(
-          'POST',
-          `/api/v1/devices/${enc(id)}/assignments`,
-          body,
-        );
-        out(values.json ?? false, r, () =>
-          `device ${id} assigned to patient ${values.patient} from ${r.assignment.periodStart}${r.assignment.periodEnd ? ` until ${r.assignment.periodEnd}` : ''}` +
-          (r.attributedReadings ? `; ${r.attributedReadings} earlier unattributed readings attributed` : ''),
+        const body = {
+          patientId: values.patient,
+          ...(values.start ? { start: values.start } : {}),
+          ...(values.end ? { end: values.end } : {}),
+        };
+        const r = await new ApiClient(values).request<{
+          assignment: { periodStart: string; periodEnd: string | null };
+          attributedReadings: number;
+        }>('POST', `/api/v1/devices/${enc(id)}/assignments`, body);
+        out(
+          values.json ?? false,
+          r,
+          () =>
+            `device ${id} assigned to patient ${values.patient} from ${r.assignment.periodStart}${r.assignment.periodEnd ? ` until ${r.assignment.periodEnd}` : ''}` +
+            (r.attributedReadings
+              ? `; ${r.attributedReadings} earlier unattributed readings attributed`
+              : ''),
         );
         return 0;
       }
@@ -122,7 +141,11 @@ export const command: Command = {
         const { values, positionals } = parse(rest, { ...common, at: { type: 'string' } }, usage);
         const id = positionals[0];
         if (!id) return usageError();
-        const r = await new ApiClient(values).request('POST', `/api/v1/devices/${enc(id)}/unassign`, values.at ? { at: values.at } : {});
+        const r = await new ApiClient(values).request(
+          'POST',
+          `/api/v1/devices/${enc(id)}/unassign`,
+          values.at ? { at: values.at } : {},
+        );
         out(values.json ?? false, r, () => `device ${id} unassigned`);
         return 0;
       }

@@ -1,13 +1,15 @@
 import { createInterface } from 'node:readline/promises';
-import { ApiClient, saveLogin } from '../client.ts';
 import { parse } from '../args.ts';
+import { ApiClient, saveLogin } from '../client.ts';
 import type { Command } from '../command.ts';
 
 async function readPassword(fromStdin: boolean): Promise<string> {
   if (fromStdin || !process.stdin.isTTY) {
     const chunks: Buffer[] = [];
     for await (const c of process.stdin) chunks.push(c as Buffer);
-    return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+    return Buffer.concat(chunks)
+      .toString('utf8')
+      .replace(/\r?\n$/, '');
   }
   const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
   const p = await rl.question('password: ');
@@ -22,7 +24,13 @@ export const command: Command = {
   async run(args) {
     const { values } = parse(
       args,
-      { username: { type: 'string' }, totp: { type: 'string' }, url: { type: 'string' }, 'password-stdin': { type: 'boolean' }, 'print-token': { type: 'boolean' } },
+      {
+        username: { type: 'string' },
+        totp: { type: 'string' },
+        url: { type: 'string' },
+        'password-stdin': { type: 'boolean' },
+        'print-token': { type: 'boolean' },
+      },
       this.usage,
     );
     if (!values.username) {
@@ -39,7 +47,8 @@ export const command: Command = {
     );
     saveLogin({ url: client.url, token: r.access_token });
     if (values['print-token']) process.stdout.write(`${r.access_token}\n`);
-    else process.stderr.write(`signed in to ${client.url} (token valid ${Math.round(r.expires_in / 60)} min)\n`);
+    else
+      process.stderr.write(`signed in to ${client.url} (token valid ${Math.round(r.expires_in / 60)} min)\n`);
     return 0;
   },
 };

@@ -1,5 +1,5 @@
-import { createServer as createNetServer, type Server } from 'node:net';
 import { readFileSync } from 'node:fs';
+import { createServer as createNetServer, type Server } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { devicePublishAllowed } from '../../auth/access-policy.ts';
@@ -70,7 +70,10 @@ export class EmbeddedBroker {
               deviceOf.set(client, username);
               done(null, true);
             } else {
-              log.warn({ deviceId: username, event: 'mqtt-auth-failed' }, 'MQTT connect refused: bad credentials');
+              log.warn(
+                { deviceId: username, event: 'mqtt-auth-failed' },
+                'MQTT connect refused: bad credentials',
+              );
               opts.security?.authFailed(username, addressOf(client));
               done(authError('bad device id or secret', 4), false);
             }
@@ -109,7 +112,10 @@ export class EmbeddedBroker {
           payload.length > maxPayloadBytes
             ? ingest.refuse(
                 { ...env, payload: payload.subarray(0, 4096) },
-                new VigilError('VIGIL_ERR_INGEST_OVERSIZE', `payload exceeds ${maxPayloadBytes} bytes (first 4 KiB kept)`),
+                new VigilError(
+                  'VIGIL_ERR_INGEST_OVERSIZE',
+                  `payload exceeds ${maxPayloadBytes} bytes (first 4 KiB kept)`,
+                ),
               )
             : ingest.ingest(env);
         work.then(

@@ -51,18 +51,32 @@ export class ExternalBrokerClient {
         callback();
         return;
       }
-      const env = { transport: 'mqtt' as const, deviceId: topic.deviceId, format: topic.format, payload, topic: packet.topic, receivedAt: Date.now() };
+      const env = {
+        transport: 'mqtt' as const,
+        deviceId: topic.deviceId,
+        format: topic.format,
+        payload,
+        topic: packet.topic,
+        receivedAt: Date.now(),
+      };
       const work = (async () => {
         if (!(await opts.devices.isActive(topic.deviceId))) {
           return opts.ingest.refuse(
             { ...env, payload: payload.subarray(0, 4096) },
-            new VigilError('VIGIL_ERR_INGEST_UNKNOWN_DEVICE', 'device is not registered or its credential is revoked', 401),
+            new VigilError(
+              'VIGIL_ERR_INGEST_UNKNOWN_DEVICE',
+              'device is not registered or its credential is revoked',
+              401,
+            ),
           );
         }
         if (payload.length > opts.maxPayloadBytes) {
           return opts.ingest.refuse(
             { ...env, payload: payload.subarray(0, 4096) },
-            new VigilError('VIGIL_ERR_INGEST_OVERSIZE', `payload exceeds ${opts.maxPayloadBytes} bytes (first 4 KiB kept)`),
+            new VigilError(
+              'VIGIL_ERR_INGEST_OVERSIZE',
+              `payload exceeds ${opts.maxPayloadBytes} bytes (first 4 KiB kept)`,
+            ),
           );
         }
         return opts.ingest.ingest(env);
@@ -78,7 +92,13 @@ export class ExternalBrokerClient {
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error) => {
         client.end(true);
-        reject(new VigilError('VIGIL_ERR_CONFIG_MQTT_UNREACHABLE', `cannot reach MQTT broker at VIGIL_MQTT_URL: ${err.message}`, 1));
+        reject(
+          new VigilError(
+            'VIGIL_ERR_CONFIG_MQTT_UNREACHABLE',
+            `cannot reach MQTT broker at VIGIL_MQTT_URL: ${err.message}`,
+            1,
+          ),
+        );
       };
       client.once('error', onError);
       client.once('connect', () => {

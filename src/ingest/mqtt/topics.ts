@@ -16,7 +16,12 @@ export function parseDeviceTopic(topic: string): DeviceTopic | undefined {
   const deviceId = parts[1];
   if (parts.length === 3 && parts[2] === 'readings') return { deviceId, format: 'json' };
   if (parts.length === 3 && parts[2] === 'mdc') return { deviceId, format: 'mdc' };
-  if (parts.length === 4 && parts[2] === 'gatt' && parts[3] && /^(0x)?[0-9A-Fa-f]{4}$|^[0-9A-Fa-f-]{36}$/.test(parts[3])) {
+  if (
+    parts.length === 4 &&
+    parts[2] === 'gatt' &&
+    parts[3] &&
+    /^(0x)?[0-9A-Fa-f]{4}$|^[0-9A-Fa-f-]{36}$/.test(parts[3])
+  ) {
     return { deviceId, format: `gatt:${parts[3]}` };
   }
   return undefined;
