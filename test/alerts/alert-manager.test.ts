@@ -4,6 +4,7 @@ import { Alerting } from '../../src/alerts/alerting.ts';
 import { RecordingNotifier } from '../../src/alerts/notifier.ts';
 import { FakeClock } from '../../src/core/clock.ts';
 import type { VigilError } from '../../src/core/errors.ts';
+import { newId } from '../../src/core/ids.ts';
 import { createLogger } from '../../src/core/logger.ts';
 import { describeEachDatabase } from '../support/databases.ts';
 import { firing, seedCareTeam } from './support.ts';
@@ -168,5 +169,73 @@ describeEachDatabase('alert manager', (factory) => {
       attempts.map((x) => x.ok),
       [false, false, true],
     );
+  });
+});
+
+describeEachDatabase('alert workers and metrics', (factory) => {
+  it('two workers polling the same timers escalate each alert exactly once', async () => {
+    const db = await factory.open();
+    const clock = new FakeClock('2026-03-02T09:00:00Z');
+    const log = createLogger('silent');
+    const a = new Alerting({ db, clock, log });
+    const b = new Alerting({ db, clock, log });
+    await seedCareTeam(db);
+    const detections = Array.from({ length: 20 }, (_, i) =>
+      firing({ conditionKey: `c-${i}`, patientId: `pat-${i % 3}` }),
+    );
+    await a.onDetections(detections);
+    clock.advance(16 * 60_000);
+    await Promise.all([
+      a.manager.runDueTimers(5),
+      b.manager.runDueTimers(5),
+      a.manager.runDueTimers(50),
+      b.manager.runDueTimers(50),
+    ]);
+    await Promise.all([a.manager.runDueTimers(50), b.manager.runDueTimers(50)]);
+    const rows = await db.query<{ type: string; n: number }>(
+      `select type, count(*)::int as n from alert_event group by type order by type`,
+    );
+    assert.deepEqual(
+      rows.map((r) => ({ type: r.type, n: r.n })),
+      [
+        { type: 'escalated', n: 20 },
+        { type: 'raised', n: 20 },
+      ],
+    );
+  });
+
+  it('measures time to acknowledge and resolve per severity and team, escalations and alarm burden', async () => {
+    const db = await factory.open();
+    const clock = new FakeClock('2026-03-02T09:00:00Z');
+    const alerting = new Alerting({ db, clock, log: createLogger('silent') });
+    await seedCareTeam(db);
+    const [x, y] = await alerting.onDetections([
+      firing({ conditionKey: 'x' }),
+      firing({ conditionKey: 'y' }),
+    ]);
+    assert.ok(x && y);
+    clock.advance(60_000);
+    await alerting.manager.act(x.id, { type: 'acknowledge' }, nurse);
+    clock.advance(60_000);
+    await alerting.manager.act(y.id, { type: 'acknowledge' }, nurse);
+    await alerting.manager.act(x.id, { type: 'resolve' }, nurse);
+    await alerting.manager.act(y.id, { type: 'escalate' }, nurse);
+    for (const day of ['2026-03-01', '2026-03-02']) {
+      await db.query(
+        `insert into observation (id, patient_id, code, effective, received, idem_key) values ($1, 'pat-1', '59408-5', $2, $2, $3)`,
+        [newId(), `${day}T08:00:00Z`, newId()],
+      );
+    }
+    const { alertMetrics } = await import('../../src/alerts/alert-metrics.ts');
+    const m = await alertMetrics(db, '2026-03-01T00:00:00Z', '2026-03-03T00:00:00Z');
+    const all = m.rows.find((r) => r.severity === 'high' && r.team === '*');
+    const team = m.rows.find((r) => r.severity === 'high' && r.team === 'team-1');
+    assert.equal(all?.alerts, 2);
+    assert.equal(all?.acknowledged, 2);
+    assert.equal(all?.ackP50Seconds, 90);
+    assert.equal(all?.resolveP50Seconds, 120);
+    assert.equal(all?.escalations, 1);
+    assert.equal(team?.alerts, 2);
+    assert.deepEqual(m.burden, { alerts: 2, patientDays: 2, alertsPerPatientDay: 1 });
   });
 });

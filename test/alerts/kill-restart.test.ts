@@ -95,7 +95,7 @@ describe('escalation survives kill -9', () => {
   });
 
   it('a pending escalation and an undelivered notification happen after SIGKILL and restart', {
-    timeout: 180_000,
+    timeout: 240_000,
   }, async () => {
     const receiver = await webhookReceiver();
     try {
