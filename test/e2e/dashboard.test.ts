@@ -408,7 +408,7 @@ describe('clinician dashboard in Chromium', { skip }, () => {
         {
           patientId: deteriorating,
           severity: 'critical',
-          summary: 'NEWS2 12 — emergency response (RR 27, SpO₂ 89 %, SBP 92, HR 128, T 38.8 °C)',
+          summary: 'NEWS2 11 — emergency response (RR 27, SpO₂ 89 %, SBP 92, HR 128, T 38.8 °C)',
           conditionKey: 'news2:emergency',
         },
       );

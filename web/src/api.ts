@@ -305,6 +305,12 @@ export interface PatientSummary {
   devices: DeviceState[];
   thresholds: Partial<Record<VitalKey, Threshold[]>>;
   hasCgm: boolean;
+  current: {
+    news2: { total: number; band: string; source: 'stored' | 'computed'; at: string | null } | null;
+    latest: Partial<Record<VitalKey, LatestVital>>;
+    lastReadingAt: string | null;
+    dataGap: boolean;
+  };
 }
 
 export interface Series {

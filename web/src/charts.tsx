@@ -93,6 +93,32 @@ function useUplot(make: (el: HTMLDivElement, width: number) => uPlot | null) {
 }
 
 const tzDate = (ts: number) => uPlot.tzDate(new Date(ts * 1000), timeZone);
+const hhmm = new Intl.DateTimeFormat('en-GB', {
+  timeZone,
+  hour: '2-digit',
+  minute: '2-digit',
+  hourCycle: 'h23',
+});
+const dayMonth = new Intl.DateTimeFormat('en-GB', { timeZone, day: 'numeric', month: 'short' });
+const full = new Intl.DateTimeFormat('en-GB', {
+  timeZone,
+  day: 'numeric',
+  month: 'short',
+  hour: '2-digit',
+  minute: '2-digit',
+  hourCycle: 'h23',
+});
+
+/** 24-hour clock in the viewer's zone; the date at midnight, or under the time on multi-day ranges. */
+function timeTicks(u: uPlot, splits: number[]): string[] {
+  const span = (u.scales['x']?.max ?? 0) - (u.scales['x']?.min ?? 0);
+  return splits.map((sec) => {
+    const d = new Date(sec * 1000);
+    const t = hhmm.format(d);
+    if (span > 2 * 86_400) return t === '00:00' ? dayMonth.format(d) : `${dayMonth.format(d)}\n${t}`;
+    return t === '00:00' ? dayMonth.format(d) : t;
+  });
+}
 
 /** Draws the patient's thresholds as labelled dashed lines across the plot. */
 function thresholdPlugin(thresholds: Threshold[]): uPlot.Plugin {
@@ -117,7 +143,8 @@ function thresholdPlugin(thresholds: Threshold[]): uPlot.Plugin {
             ctx.stroke();
             ctx.setLineDash([]);
             const text = `${t.component === 'diastolic' ? 'DBP ' : t.component === 'systolic' ? 'SBP ' : ''}${t.label}`;
-            ctx.fillText(text, left + 6 * devicePixelRatio, y - 4 * devicePixelRatio);
+            const w = ctx.measureText(text).width;
+            ctx.fillText(text, left + width - w - 6 * devicePixelRatio, y - 4 * devicePixelRatio);
           }
           ctx.restore();
         },
@@ -147,7 +174,12 @@ export function TimeChart({
     (el: HTMLDivElement, width: number) => {
       const t = (series.columns['t'] ?? []) as number[];
       const data: Array<Array<number | null>> = [t];
-      const s: uPlot.Series[] = [{}];
+      const s: uPlot.Series[] = [
+        {
+          label: 'Time',
+          value: (_u, v) => (v === null || v === undefined ? '—' : full.format(new Date(v * 1000))),
+        },
+      ];
       const colours = [palette.line, palette.line2];
       series.keys.forEach((k, i) => {
         const colour = colours[i] ?? palette.line;
@@ -208,6 +240,8 @@ export function TimeChart({
               stroke: palette.axis,
               grid: { stroke: palette.grid, width: 1 },
               ticks: { stroke: palette.grid },
+              values: timeTicks,
+              size: 44,
             },
             {
               stroke: palette.axis,
@@ -308,7 +342,7 @@ export function AgpChart({ profile, height = 260 }: { profile: AgpSlot[]; height
               size: 56,
               label: 'mg/dL',
               labelSize: 18,
-              splits: () => [54, 70, 180, 250, 350],
+              splits: () => [70, 180, 250, 350],
             },
           ],
           plugins: [targetBand],

@@ -124,6 +124,8 @@ export async function dashboardRoutes(app: FastifyInstance, ctx: ApiContext): Pr
         ...new Set([...(enrolment?.programs ?? []), ...teams.flatMap((t) => t.programs)]),
       ].sort();
       const rules = data.rulesOf(enrolment, programs);
+      // The same current NEWS2 and latest values as the patient's worklist row.
+      const row = (await data.worklist(new Set([p.id]), {}, now)).rows[0];
       return {
         patient: {
           id: p.id,
@@ -137,6 +139,12 @@ export async function dashboardRoutes(app: FastifyInstance, ctx: ApiContext): Pr
         devices: await data.devices([p.id], now),
         thresholds: data.thresholdsOf(rules),
         hasCgm: await data.hasCgm(p.id),
+        current: {
+          news2: row?.news2 ?? null,
+          latest: row?.latest ?? {},
+          lastReadingAt: row?.lastReadingAt ?? null,
+          dataGap: row?.dataGap ?? true,
+        },
         vitals: Object.values(vitals).map((v) => ({ key: v.key, label: v.label, unit: v.unit })),
       };
     },

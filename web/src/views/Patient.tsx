@@ -12,7 +12,7 @@ import {
 } from '../api.ts';
 import { AgpChart, TimeChart } from '../charts.tsx';
 import { AlertActions, Empty, SeverityBadge, StateBadge } from '../components.tsx';
-import { ago, clock, fullTime, programLabel, timeZone, vitalMeta } from '../format.ts';
+import { ago, clock, fullTime, news2BandLabel, programLabel, timeZone, vitalMeta } from '../format.ts';
 import { Battery, DeviceStatus } from './Devices.tsx';
 
 const ranges = [
@@ -105,7 +105,6 @@ export function PatientView({
   const age = p?.birthDate
     ? Math.floor((Date.now() - Date.parse(p.birthDate)) / (365.2425 * 86_400_000))
     : null;
-  const lastNews = news2?.columns['value']?.at(-1);
 
   return (
     <section aria-labelledby="patient-title" className="view patient">
@@ -124,13 +123,29 @@ export function PatientView({
           </p>
         </div>
         <div className="patient-badges">
-          {typeof lastNews === 'number' && (
+          {summary?.current.news2 ? (
             <span
-              className={`news2 news2-big news2-${lastNews >= 7 ? 'high' : lastNews >= 5 ? 'medium' : lastNews >= 1 ? 'low' : 'none'}`}
+              className={`news2 news2-big news2-${summary.current.news2.band}`}
+              title={
+                summary.current.news2.source === 'computed'
+                  ? 'Computed from the latest vitals'
+                  : 'Scored by detection'
+              }
             >
-              NEWS2 <strong>{lastNews}</strong>
+              NEWS2 <strong>{summary.current.news2.total}</strong>{' '}
+              {news2BandLabel(summary.current.news2.band)}
+            </span>
+          ) : (
+            <span className="news2 news2-big" title="Not all five NEWS2 vitals measured in the last 4 h">
+              NEWS2 —
             </span>
           )}
+          <span className="subtle small">
+            Last reading{' '}
+            {summary?.current.lastReadingAt
+              ? `${clock(summary.current.lastReadingAt)} (${ago(summary.current.lastReadingAt)})`
+              : 'never'}
+          </span>
         </div>
       </div>
       {error && (
@@ -403,7 +418,7 @@ function AgpPanel({ agp }: { agp: Agp | null }) {
     {
       label: 'Data sufficiency',
       value: `${m.sufficiency.toFixed(0)} %`,
-      target: `${m.daysWithData} of ${agp.days} days · ≥ 70 % of 14 days`,
+      target: `${m.daysWithData} days with data · need ≥ 70 % over 14 d`,
       ok: m.sufficient,
     },
   ];

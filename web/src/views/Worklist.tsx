@@ -131,7 +131,7 @@ const Row = memo(function Row({
         <button type="button" className="link patient-link" onClick={() => onOpen(p)}>
           {p.name}
         </button>
-        <span className="subtle small">
+        <span className="subtle small patient-meta">
           {p.age !== null ? `${p.age} y` : ''}
           {p.gender ? ` · ${p.gender[0]?.toUpperCase()}` : ''}
           {p.programs.length ? ` · ${p.programs.map(programLabel).join(', ')}` : ''}
@@ -172,7 +172,11 @@ const Row = memo(function Row({
           </div>
         ) : p.dataGap ? (
           <span className="gap-flag">
-            <span aria-hidden="true">⏸</span> Data gap
+            Data gap
+            <span className="small">
+              {' '}
+              &gt; {p.gapMinutes < 120 ? `${p.gapMinutes} min` : `${Math.round(p.gapMinutes / 60)} h`}
+            </span>
           </span>
         ) : (
           <span className="subtle">—</span>
