@@ -1,5 +1,5 @@
 import type { Severity } from '../core/severity.ts';
-import type { DeliveryRow, NotificationRow } from '../store/alert-repository.ts';
+import type { AlertRepository, DeliveryRow, NotificationRow } from '../store/alert-repository.ts';
 import type { Alert } from './alert.ts';
 import type { Notification } from './notifier.ts';
 
@@ -132,4 +132,54 @@ export function notificationAsCommunication(
     ],
     payload: [{ contentString: `${payload.reason} (tier ${payload.tierName}): ${payload.alert.summary}` }],
   };
+}
+
+/**
+ * Read-only FHIR views over the alert tables, for the FHIR API to serve `Flag` and `Communication`
+ * (wrap them in a TypeStore as the device registry view is wrapped; writes stay refused).
+ */
+export class AlertFhirView {
+  readonly #repo: AlertRepository;
+  constructor(repo: AlertRepository) {
+    this.#repo = repo;
+  }
+
+  async flag(id: string): Promise<FhirFlag | undefined> {
+    const a = await this.#repo.get(id);
+    return a ? alertAsFlag(a) : undefined;
+  }
+
+  /** Flags of a patient (or all), newest first; `active` = not resolved. */
+  async flags(
+    q: { patientId?: string; active?: boolean; count?: number; offset?: number } = {},
+  ): Promise<FhirFlag[]> {
+    const alerts = await this.#repo.list({
+      patientId: q.patientId,
+      state:
+        q.active === undefined
+          ? undefined
+          : q.active
+            ? ['open', 'acknowledged', 'snoozed', 'escalated']
+            : ['resolved'],
+      limit: q.count ?? 100,
+      offset: q.offset ?? 0,
+    });
+    return alerts.map(alertAsFlag);
+  }
+
+  async communication(id: string): Promise<FhirCommunication | undefined> {
+    const n = await this.#repo.notification(id);
+    return n
+      ? notificationAsCommunication(n, await this.#repo.deliveries({ notificationId: n.id }))
+      : undefined;
+  }
+
+  /** Communications about one alert (Flag), oldest first. */
+  async communicationsAbout(alertId: string): Promise<FhirCommunication[]> {
+    const out: FhirCommunication[] = [];
+    for (const n of await this.#repo.notifications(alertId)) {
+      out.push(notificationAsCommunication(n, await this.#repo.deliveries({ notificationId: n.id })));
+    }
+    return out;
+  }
 }

@@ -87,3 +87,29 @@ describeEachDatabase('webhook outbox', (factory) => {
     }
   });
 });
+
+describeEachDatabase('alerts FHIR view', (factory) => {
+  it('serves an alert as a Flag and its notifications as Communications with delivery status', async () => {
+    const { AlertFhirView } = await import('../../src/alerts/fhir.ts');
+    const { RecordingNotifier } = await import('../../src/alerts/notifier.ts');
+    const db = await factory.open();
+    const clock = new FakeClock('2026-03-02T09:00:00Z');
+    const alerting = new Alerting({
+      db,
+      clock,
+      log: createLogger('silent'),
+      notifiers: [new RecordingNotifier()],
+    });
+    const [a] = await alerting.onDetections([firing()]);
+    assert.ok(a);
+    const view = new AlertFhirView(alerting.repo);
+    assert.equal((await view.flag(a.id))?.status, 'active');
+    assert.equal((await view.flags({ patientId: 'pat-1', active: true })).length, 1);
+    assert.equal((await view.communicationsAbout(a.id))[0]?.status, 'in-progress');
+    await alerting.outbox.runDue();
+    const [c] = await view.communicationsAbout(a.id);
+    assert.equal(c?.status, 'completed');
+    assert.equal((await view.communication(c?.id as string))?.about[0]?.reference, `Flag/${a.id}`);
+    assert.equal(await view.flag(newId()), undefined);
+  });
+});
