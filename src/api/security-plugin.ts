@@ -58,6 +58,11 @@ const methodAction: Record<string, AuditAction> = {
   DELETE: 'D',
 };
 
+function restSubtype(method: string, hasId: boolean): string {
+  if (method === 'GET' || method === 'HEAD') return hasId ? 'read' : 'search-type';
+  return { POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' }[method] ?? 'operation';
+}
+
 function outcomeOf(status: number): AuditOutcome {
   if (status < 400) return 'success';
   if (status < 500) return 'minor';
@@ -166,21 +171,20 @@ function auditResponse(ctx: ApiContext, request: FastifyRequest, reply: FastifyR
   for (const patientId of patients.length ? patients : [undefined]) {
     ctx.security.audit.recordLater({
       kind: 'rest',
-      subtype:
-        a.subtype ??
-        (request.method === 'GET'
-          ? params['id']
-            ? 'read'
-            : 'search-type'
-          : request.method === 'POST'
-            ? 'create'
-            : 'update'),
+      subtype: a.subtype ?? restSubtype(request.method, params['id'] !== undefined),
       action: a.action ?? methodAction[request.method] ?? 'E',
       outcome: outcomeOf(status),
       ...(status >= 400 ? { outcomeDesc: `HTTP ${status}` } : {}),
       agent,
       patientId,
-      entities: [{ type: a.entity, id: request.auditEntityId ?? params['id'], query }],
+      entities: [
+        {
+          type: a.entity,
+          id: request.auditEntityId ?? params['id'],
+          query,
+          description: `${request.method} ${request.url.split('?')[0]}`,
+        },
+      ],
       requestId: request.id,
     });
   }

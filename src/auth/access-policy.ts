@@ -10,6 +10,18 @@ export interface CareTeamLookup {
 /** Consent to share a patient's data with integrations. */
 export interface SharingConsent {
   isPermitted(patientId: string, purpose: 'integration-sharing'): Promise<boolean>;
+  /** Patients whose consent currently refuses sharing (for a per-request snapshot). */
+  refusing(purpose: 'integration-sharing'): Promise<Set<string>>;
+}
+
+/**
+ * The policy's decisions for one principal, resolved once per request (care teams, consent
+ * refusals) so that synchronous code — the FHIR handlers — can ask per resource without I/O.
+ */
+export interface PolicySnapshot {
+  decide(resourceType: string, action: PatientAction, patientId?: string | null): AccessDecision;
+  /** Whether decisions depend on the patient (then search results must be checked per patient). */
+  patientBound: boolean;
 }
 
 export type PatientAction = ScopeAction;
@@ -145,6 +157,68 @@ export class AccessPolicy {
     if (action === 'read' && p.roles.includes('patient') && resourceType !== 'Patient')
       return allow('directory read');
     return deny('VIGIL_ERR_AUTH_FORBIDDEN', `your role does not allow ${action} of ${resourceType}`);
+  }
+
+  /**
+   * A synchronous view of this policy for one principal (one request): the same rules as
+   * canAccessPatient / authorizeFhir, with care teams and consent refusals read up front.
+   */
+  async snapshot(p: Principal | undefined): Promise<PolicySnapshot> {
+    const isStaff =
+      !!p && (p.roles.includes('clinician') || p.roles.includes('nurse')) && !p.roles.includes('admin');
+    const isIntegration = !!p && p.roles.includes('integration') && !p.roles.includes('admin');
+    const team =
+      isStaff && p?.practitionerId ? await this.#careTeams.patientsOf(p.practitionerId) : new Set<string>();
+    const refusing = isIntegration ? await this.#consent.refusing('integration-sharing') : new Set<string>();
+    const decide = (
+      resourceType: string,
+      action: PatientAction,
+      patientId?: string | null,
+    ): AccessDecision => {
+      if (!p) return deny('VIGIL_ERR_AUTH_REQUIRED', 'not signed in');
+      if (resourceType === 'AuditEvent') {
+        return p.roles.includes('admin') && action === 'read'
+          ? allow('admin')
+          : deny('VIGIL_ERR_AUTH_FORBIDDEN', 'audit log is for administrators');
+      }
+      if (p.roles.includes('admin')) return allow('admin');
+      if (isIntegration) {
+        if (!scopeAllows(p.scopes, resourceType, action))
+          return deny('VIGIL_ERR_AUTH_SCOPE', `scope does not allow ${action} of ${resourceType}`);
+        if (patientId && refusing.has(patientId))
+          return deny(
+            'VIGIL_ERR_CONSENT_DENIED',
+            'the patient has not consented to sharing with integrations',
+          );
+        return allow('scope and consent');
+      }
+      if (isStaff) {
+        if (patientId)
+          return team.has(patientId)
+            ? allow('care team')
+            : deny('VIGIL_ERR_AUTH_NOT_IN_CARE_TEAM', 'patient is not in your care teams');
+        return action === 'read'
+          ? allow('staff directory read')
+          : deny('VIGIL_ERR_AUTH_FORBIDDEN', `your role does not allow ${action} of ${resourceType}`);
+      }
+      if (p.roles.includes('patient')) {
+        if (patientId) {
+          if (patientId !== p.patientId) return deny('VIGIL_ERR_AUTH_FORBIDDEN', "another patient's data");
+          return action === 'read'
+            ? allow('own data')
+            : deny('VIGIL_ERR_AUTH_FORBIDDEN', 'patients have read access only');
+        }
+        return action === 'read' && resourceType !== 'Patient'
+          ? allow('directory read')
+          : deny('VIGIL_ERR_AUTH_FORBIDDEN', `not allowed to ${action} ${resourceType}`);
+      }
+      return deny('VIGIL_ERR_AUTH_FORBIDDEN', 'your role does not allow access to patient data');
+    };
+    return {
+      decide,
+      patientBound:
+        isStaff || isIntegration || (!!p && p.roles.includes('patient') && !p.roles.includes('admin')),
+    };
   }
 
   /** Live feed: may `p` receive the stream of `patientId`? */

@@ -113,6 +113,23 @@ export class ConsentService {
     return { permitted: latest.provision?.type === 'permit', consentId: latest.id, basis: 'consent' };
   }
 
+  /** Patients whose latest active Consent for the purpose is a deny (for defaults that permit). */
+  async refusing(purpose: ConsentPurpose): Promise<Set<string>> {
+    const now = this.#clock.now();
+    const rows = await this.#db.query<{ content: ConsentResource }>(
+      `select content from fhir_resource where resource_type = 'Consent' and not deleted and content ->> 'status' = 'active'`,
+    );
+    const latest = new Map<string, ConsentResource>();
+    for (const { content: c } of rows) {
+      if (purposeOf(c) !== purpose || !inForce(c.provision?.period, now)) continue;
+      const patient = c.patient?.reference?.replace(/^Patient\//, '');
+      if (!patient) continue;
+      const prior = latest.get(patient);
+      if (!prior || Date.parse(c.dateTime ?? '') > Date.parse(prior.dateTime ?? '')) latest.set(patient, c);
+    }
+    return new Set([...latest].filter(([, c]) => c.provision?.type !== 'permit').map(([id]) => id));
+  }
+
   async isPermitted(patientId: string, purpose: ConsentPurpose): Promise<boolean> {
     return (await this.decide(patientId, purpose)).permitted;
   }

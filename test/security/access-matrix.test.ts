@@ -114,13 +114,25 @@ describe('access matrix', () => {
           },
         });
         let code = '';
+        let fhirRefusal = false;
         try {
-          const j = r.json() as { error?: { code?: string } | string; code?: string };
+          const j = r.json() as {
+            error?: { code?: string } | string;
+            code?: string;
+            resourceType?: string;
+            issue?: Array<{ code?: string }>;
+          };
           code = typeof j.error === 'object' ? (j.error.code ?? '') : (j.code ?? '');
+          // The FHIR API refuses with an OperationOutcome whose issue code is login / forbidden / security.
+          fhirRefusal =
+            j.resourceType === 'OperationOutcome' &&
+            ['login', 'forbidden', 'security'].includes(j.issue?.[0]?.code ?? '');
         } catch {
           /* not JSON (metrics, NDJSON, HEAD) */
         }
-        const denied = (r.status === 401 || r.status === 403) && (method === 'HEAD' || accessCode.test(code));
+        const denied =
+          (r.status === 401 || r.status === 403) &&
+          (method === 'HEAD' || fhirRefusal || accessCode.test(code));
         const want = expected(c.access[role], t);
         const label = `${role}${c.patientScoped ? `/${t}` : ''}`;
         if (r.status >= 500) problems.push(`${label}: server error ${r.status} ${r.body.slice(0, 200)}`);

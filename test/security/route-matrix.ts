@@ -66,6 +66,8 @@ const patientPath = (suffix: string) => (w: World, t: Target) =>
   `/api/v1/patients/${t === 'own' ? w.own : w.other}${suffix}`;
 const alertPath = (suffix: string) => (w: World, t: Target) =>
   `/api/v1/alerts/${(w as World & { alerts: Record<Target, string> }).alerts[t]}${suffix}`;
+const fhirTodo =
+  'the FHIR API decides with its own role rules (src/api/fhir/access.ts): care teams and consent need policy.snapshot (owner: fhir)';
 const alertsTodo = 'alerts routes do not declare `config.audit` yet (owner: alerts)';
 
 export const routeMatrix: RouteCase[] = [
@@ -368,6 +370,69 @@ export const routeMatrix: RouteCase[] = [
 
   // ── dashboard (web app, public files; its data comes from the API routes above) ─────────────
   { method: 'GET', url: '/*', access: everyone, path: () => '/' },
+
+  // ── FHIR R4 API (module: fhir; one wildcard route per method) ───────────────────────────────
+  { method: 'GET', url: '/fhir', access: signedIn },
+  {
+    method: 'POST',
+    url: '/fhir',
+    access: signedIn,
+    body: () => ({ resourceType: 'Bundle', type: 'batch', entry: [] }),
+  },
+  { method: 'PUT', url: '/fhir', access: signedIn, body: () => ({}) },
+  { method: 'DELETE', url: '/fhir', access: signedIn },
+  {
+    method: 'GET',
+    url: '/fhir/*',
+    access: { ...careTeam, patient: 'own', integration: 'own' },
+    patientScoped: true,
+    path: (w, t) => `/fhir/Observation/${w.readings[t]}`,
+    phi: true,
+    todo: fhirTodo,
+  },
+  {
+    method: 'POST',
+    url: '/fhir/*',
+    access: careTeam,
+    patientScoped: true,
+    path: () => '/fhir/Observation',
+    body: (w, t) => ({
+      resourceType: 'Observation',
+      status: 'final',
+      category: [
+        {
+          coding: [
+            { system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'vital-signs' },
+          ],
+        },
+      ],
+      code: { coding: [{ system: 'http://loinc.org', code: '8867-4' }] },
+      subject: { reference: `Patient/${t === 'own' ? w.own : w.other}` },
+      effectiveDateTime: '2026-01-03T10:00:00Z',
+      valueQuantity: { value: 70, unit: '/min', system: 'http://unitsofmeasure.org', code: '/min' },
+    }),
+    headers: { 'content-type': 'application/fhir+json' },
+    phi: true,
+    todo: fhirTodo,
+  },
+  {
+    method: 'PUT',
+    url: '/fhir/*',
+    access: careTeam,
+    patientScoped: true,
+    path: (w, t) => `/fhir/Patient/${t === 'own' ? w.own : w.other}`,
+    body: (w, t) => ({ resourceType: 'Patient', id: t === 'own' ? w.own : w.other, active: true }),
+    headers: { 'content-type': 'application/fhir+json' },
+    phi: true,
+    todo: fhirTodo,
+  },
+  {
+    method: 'DELETE',
+    url: '/fhir/*',
+    access: staff,
+    path: () => `/fhir/Observation/${ghostUuid}`,
+    todo: fhirTodo,
+  },
 
   // ── alerts (module: alerts) ─────────────────────────────────────────────────────────────────
   { method: 'GET', url: '/api/v1/alerts', access: staff, phi: true, todo: alertsTodo },

@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { AccessPolicy, devicePublishAllowed } from './access-policy.ts';
+import type { Principal } from './token-service.ts';
+
+const careTeams = { patientsOf: async (pr: string) => new Set(pr === 'pr-1' ? ['p1'] : []) };
+const consent = {
+  isPermitted: async (patient: string) => patient !== 'p2',
+  refusing: async () => new Set(['p2']),
+};
+const policy = new AccessPolicy(careTeams, consent);
+const principals: Record<string, Principal> = {
+  admin: { kind: 'user', id: 'a', roles: ['admin'], scopes: [] },
+  clinician: { kind: 'user', id: 'c', roles: ['clinician'], scopes: [], practitionerId: 'pr-1' },
+  unlinkedNurse: { kind: 'user', id: 'n', roles: ['nurse'], scopes: [] },
+  patient: { kind: 'user', id: 'p', roles: ['patient'], scopes: [], patientId: 'p1' },
+  integration: {
+    kind: 'integration',
+    id: 'ehr',
+    roles: ['integration'],
+    scopes: ['system/Observation.read'],
+  },
+  device: { kind: 'device', id: 'd', roles: ['device'], scopes: [] },
+};
+
+test('the care-team, own-record, scope and consent rules', async () => {
+  const can = async (who: string, patient: string, action: 'read' | 'write', type = 'Observation') =>
+    (await policy.canAccessPatient(principals[who], patient, action, type)).allowed;
+  assert.equal(await can('admin', 'p3', 'write'), true);
+  assert.equal(await can('clinician', 'p1', 'write'), true);
+  assert.equal(await can('clinician', 'p3', 'read'), false);
+  assert.equal(await can('unlinkedNurse', 'p1', 'read'), false);
+  assert.equal(await can('patient', 'p1', 'read'), true);
+  assert.equal(await can('patient', 'p1', 'write'), false);
+  assert.equal(await can('patient', 'p3', 'read'), false);
+  assert.equal(await can('integration', 'p1', 'read'), true);
+  assert.equal(await can('integration', 'p1', 'read', 'Patient'), false, 'scope names Observation only');
+  assert.equal(await can('integration', 'p2', 'read'), false, 'p2 refuses sharing');
+  assert.equal(await can('integration', 'p1', 'write'), false);
+  assert.equal(await can('device', 'p1', 'read'), false);
+  assert.equal((await policy.canAccessPatient(undefined, 'p1', 'read')).allowed, false);
+  assert.equal(devicePublishAllowed('d1', 'd1'), true);
+  assert.equal(devicePublishAllowed('d1', 'd2'), false);
+  assert.equal(devicePublishAllowed(undefined, 'd2'), false);
+});
+
+test('the synchronous snapshot decides exactly as the policy does', async () => {
+  for (const [name, p] of Object.entries(principals)) {
+    const snap = await policy.snapshot(p);
+    for (const patient of ['p1', 'p2', 'p3']) {
+      for (const action of ['read', 'write'] as const) {
+        for (const type of ['Observation', 'Patient']) {
+          const want = (await policy.authorizeFhir(p, type, action, patient)).allowed;
+          assert.equal(
+            snap.decide(type, action, patient).allowed,
+            want,
+            `${name} ${action} ${type} of ${patient}`,
+          );
+        }
+      }
+    }
+    assert.equal(snap.decide('AuditEvent', 'read').allowed, name === 'admin');
+  }
+});
