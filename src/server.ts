@@ -2,20 +2,21 @@
 // paths, never `git add -A`; register plugins with one-line edits; tests on ephemeral ports).
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
-import { type RoutePlugin, buildApp } from './api/app.ts';
-import { fhirRoutes } from './api/fhir/http.ts';
-import type { ApiContext } from './api/context.ts';
-import { createSecurity, startRetentionSchedule } from './api/security.ts';
 import { setPatientAccessPolicy } from './alerts/access.ts';
+import { Alerting } from './alerts/alerting.ts';
+import { buildApp, type RoutePlugin } from './api/app.ts';
+import type { ApiContext } from './api/context.ts';
+import { fhirRoutes } from './api/fhir/http.ts';
 import { alertRoutes } from './api/routes/alerts.ts';
 import { dashboardRoutes } from './api/routes/dashboard.ts';
+import { monitoringRoutes } from './api/routes/monitoring.ts';
 import { webRoutes } from './api/routes/web.ts';
-import { Alerting } from './alerts/alerting.ts';
+import { createSecurity, startRetentionSchedule } from './api/security.ts';
 import { bootstrapAdmin } from './auth/bootstrap-admin.ts';
 import { TokenService } from './auth/token-service.ts';
 import type { Config } from './config/config.ts';
 import { type Clock, systemClock } from './core/clock.ts';
-import { VigilError, errorMessage } from './core/errors.ts';
+import { errorMessage, VigilError } from './core/errors.ts';
 import { createLogger, type Logger } from './core/logger.ts';
 import { createMetrics, type Metrics } from './core/metrics.ts';
 import type { DeviceStatusReport, Reading } from './core/reading.ts';
@@ -25,7 +26,6 @@ import { IngestService } from './ingest/ingest-service.ts';
 import { EmbeddedBroker } from './ingest/mqtt/embedded-broker.ts';
 import { ExternalBrokerClient } from './ingest/mqtt/external-broker-client.ts';
 import { normalize } from './normalize/normalize.ts';
-import { monitoringRoutes } from './api/routes/monitoring.ts';
 import { createPipeline, type Pipeline } from './pipeline/pipeline.ts';
 import type { Database } from './store/database.ts';
 import { DeadLetterRepository } from './store/dead-letter-repository.ts';
@@ -105,7 +105,9 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
     const security = createSecurity({ db, clock, log, tokens, corsOrigins: config.corsOrigins });
     cleanups.push(() => security.audit.close());
     // Alerts ask the one access policy whether a principal may see a patient (care teams).
-    setPatientAccessPolicy(async (p, patientId) => (await security.policy.canAccessPatient(p, patientId, 'read')).allowed);
+    setPatientAccessPolicy(
+      async (p, patientId) => (await security.policy.canAccessPatient(p, patientId, 'read')).allowed,
+    );
     const deviceRepo = new DeviceRepository(db);
     const devices = new DeviceService(deviceRepo, new SqlPatientDirectory(db), clock);
     const observations = new ObservationRepository(db);
@@ -171,13 +173,16 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
     let external: ExternalBrokerClient | undefined;
     let mqttPort: number | undefined;
     const tls =
-      config.tlsCertFile && config.tlsKeyFile ? { certFile: config.tlsCertFile, keyFile: config.tlsKeyFile } : undefined;
+      config.tlsCertFile && config.tlsKeyFile
+        ? { certFile: config.tlsCertFile, keyFile: config.tlsKeyFile }
+        : undefined;
     if (config.role === 'all' || config.role === 'ingest') {
       if (config.mqttUrl) {
         external = await ExternalBrokerClient.connect({
           url: config.mqttUrl,
-          clientId: `vigil-ingest-${config.role}`,
+          clientId: config.role === 'all' ? config.mqttClientId : `${config.mqttClientId}-${config.role}`,
           shared: true,
+          shareGroup: config.mqttClientId,
           ingest,
           devices: { isActive: async (id) => (await deviceRepo.getSecretHash(id))?.revoked === false },
           log: log.child({ component: 'mqtt' }),
@@ -249,7 +254,14 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       return rs;
     };
     // Route plugins of the other modules (FHIR, alerts, dashboard, …) are added here, one line each.
-    const routes: RoutePlugin[] = [fhirRoutes, alertRoutes(alerting), monitoringRoutes(pipeline.monitoring), dashboardRoutes, ...(opts.routes ?? []), webRoutes()];
+    const routes: RoutePlugin[] = [
+      fhirRoutes,
+      alertRoutes(alerting),
+      monitoringRoutes(pipeline.monitoring),
+      dashboardRoutes,
+      ...(opts.routes ?? []),
+      webRoutes(),
+    ];
     const https = tls ? { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) } : undefined;
     const app = await buildApp(ctx, routes, { https });
     cleanups.push(() => app.close());
@@ -264,15 +276,21 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
     }
     const host = config.httpHost === '0.0.0.0' || config.httpHost === '::' ? 'localhost' : config.httpHost;
     const httpUrl = config.publicUrl ?? `${https ? 'https' : 'http'}://${host}:${httpPort}`;
-    const stopRetention = config.role === 'all' || config.role === 'api' ? startRetentionSchedule(security, log) : async () => {};
+    const stopRetention =
+      config.role === 'all' || config.role === 'api' ? startRetentionSchedule(security, log) : async () => {};
     cleanups.push(stopRetention);
 
-    print(`Vigil is running (${db.kind === 'pglite' ? `embedded PostgreSQL in ${config.dataDir}` : 'PostgreSQL server'})`);
+    print(
+      `Vigil is running (${db.kind === 'pglite' ? `embedded PostgreSQL in ${config.dataDir}` : 'PostgreSQL server'})`,
+    );
     print(`  HTTP API and dashboard  ${httpUrl}/`);
     print(`  FHIR R4 API             ${httpUrl}/fhir`);
     print(`  health / ready          ${httpUrl}/health  ${httpUrl}/ready`);
     print(`  metrics                 ${httpUrl}/metrics`);
-    if (mqttPort !== undefined) print(`  MQTT (embedded)         ${tls ? 'mqtts' : 'mqtt'}://${host}:${mqttPort}  topics devices/{deviceId}/readings, devices/{deviceId}/gatt/{uuid}`);
+    if (mqttPort !== undefined)
+      print(
+        `  MQTT (embedded)         ${tls ? 'mqtts' : 'mqtt'}://${host}:${mqttPort}  topics devices/{deviceId}/readings, devices/{deviceId}/gatt/{uuid}`,
+      );
     if (external) print('  MQTT (external broker)  subscribed with a persistent session');
     if (admin.created && admin.generated) {
       print('');
@@ -325,10 +343,22 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
 function listenError(e: unknown, variable: string, port: number): VigilError {
   const code = (e as { code?: string }).code;
   if (code === 'EADDRINUSE') {
-    return new VigilError('VIGIL_ERR_CONFIG_PORT_IN_USE', `port ${port} is already in use (set ${variable} to another port)`, 1);
+    return new VigilError(
+      'VIGIL_ERR_CONFIG_PORT_IN_USE',
+      `port ${port} is already in use (set ${variable} to another port)`,
+      1,
+    );
   }
   if (code === 'EACCES') {
-    return new VigilError('VIGIL_ERR_CONFIG_PORT_DENIED', `not allowed to listen on port ${port} (set ${variable})`, 1);
+    return new VigilError(
+      'VIGIL_ERR_CONFIG_PORT_DENIED',
+      `not allowed to listen on port ${port} (set ${variable})`,
+      1,
+    );
   }
-  return new VigilError('VIGIL_ERR_CONFIG_LISTEN', `cannot listen on port ${port} (${variable}): ${errorMessage(e)}`, 1);
+  return new VigilError(
+    'VIGIL_ERR_CONFIG_LISTEN',
+    `cannot listen on port ${port} (${variable}): ${errorMessage(e)}`,
+    1,
+  );
 }

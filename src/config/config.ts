@@ -17,6 +17,8 @@ export interface Config {
   databaseUrl: string | undefined;
   /** External MQTT broker; when set Vigil subscribes to it instead of embedding one. */
   mqttUrl: string | undefined;
+  /** Client id of Vigil's persistent session on the external broker (one per deployment). */
+  mqttClientId: string;
   natsUrl: string | undefined;
   adminPassword: string | undefined;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -51,6 +53,7 @@ export const configVariables = [
   'VIGIL_DATA_DIR',
   'VIGIL_DATABASE_URL',
   'VIGIL_MQTT_URL',
+  'VIGIL_MQTT_CLIENT_ID',
   'VIGIL_NATS_URL',
   'VIGIL_ADMIN_PASSWORD',
   'VIGIL_LOG_LEVEL',
@@ -106,6 +109,13 @@ function url(env: Env, name: string, protocols: string[]): string | undefined {
     return bad(name, '<redacted>', `a URL (${protocols.join(', ')})`);
   }
   if (!protocols.includes(u.protocol)) bad(name, u.protocol, `a URL with scheme ${protocols.join(', ')}`);
+  return raw;
+}
+
+function clientId(env: Env): string {
+  const raw = env['VIGIL_MQTT_CLIENT_ID'];
+  if (raw === undefined || raw === '') return 'vigil-ingest';
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(raw)) bad('VIGIL_MQTT_CLIENT_ID', raw, '1–64 letters, digits, . _ -');
   return raw;
 }
 
@@ -165,6 +175,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     dataDir: isAbsolute(dataDir) ? dataDir : resolve(cwd, dataDir),
     databaseUrl: url(env, 'VIGIL_DATABASE_URL', ['postgres:', 'postgresql:']),
     mqttUrl: url(env, 'VIGIL_MQTT_URL', ['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'ws:', 'wss:']),
+    mqttClientId: clientId(env),
     natsUrl: url(env, 'VIGIL_NATS_URL', ['nats:', 'tls:']),
     adminPassword,
     logLevel: oneOf(env, 'VIGIL_LOG_LEVEL', 'info', [

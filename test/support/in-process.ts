@@ -31,7 +31,7 @@ export async function startInProcess(
     VIGIL_MQTT_HOST: '127.0.0.1',
     VIGIL_LOG_LEVEL: 'debug',
     VIGIL_ADMIN_PASSWORD: testAdminPassword,
-    VIGIL_DATA_DIR: tempDir(),
+    VIGIL_DATA_DIR: opts.dataDir ?? tempDir(),
     ...opts.env,
   };
   if (opts.postgres) {

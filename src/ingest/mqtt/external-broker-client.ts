@@ -14,7 +14,7 @@ export interface DeviceRegistryCheck {
  * readings of unregistered or revoked devices. A persistent session (clean: false, fixed client id,
  * session expiry) keeps what devices publish while Vigil is down, and the PUBACK to the broker is
  * sent only after the reading is durable, so the broker redelivers anything not yet committed.
- * With several workers, a shared subscription ($share/vigil/…) splits the load between them.
+ * With several workers, a shared subscription ($share/<deployment>/…) splits the load between them.
  */
 export class ExternalBrokerClient {
   readonly #client: MqttClient;
@@ -29,6 +29,8 @@ export class ExternalBrokerClient {
     url: string;
     clientId: string;
     shared: boolean;
+    /** Shared-subscription group: one per deployment (its workers split the stream). */
+    shareGroup: string;
     ingest: IngestService;
     devices: DeviceRegistryCheck;
     log: Logger;
@@ -108,7 +110,10 @@ export class ExternalBrokerClient {
       client.connect();
     });
     client.on('error', (err) => opts.log.warn({ err: err.message }, 'external MQTT broker error'));
-    const topics = deviceSubscriptions.map((t) => (opts.shared ? `$share/vigil/${t}` : t));
+    // The share group is the deployment's client id: workers of one deployment split the stream,
+    // another deployment on the same broker gets its own copy.
+    const group = opts.shareGroup;
+    const topics = deviceSubscriptions.map((t) => (opts.shared ? `$share/${group}/${t}` : t));
     await client.subscribeAsync(topics, { qos: 1 });
     opts.log.info({ topics }, 'subscribed to external MQTT broker');
     return self;
