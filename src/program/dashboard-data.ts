@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { News2Band } from '../detect/news2-score.ts';
 import { type PatientEnrolment, resolvePatientRules } from '../detect/program-config.ts';
 import { builtInProgram } from '../detect/programs/index.ts';
@@ -21,6 +22,7 @@ const HOUR = 3_600_000;
 const NEWS2_FRESH_MS = 4 * HOUR;
 /** Without a missing-data rule, a patient with no reading for a day has a data gap. */
 const DEFAULT_GAP_MINUTES = 1440;
+const TREND_CACHE_MS = 30_000;
 /** A device not heard from for this long is shown offline. */
 export const DEVICE_ONLINE_MS = 60 * 60_000;
 
@@ -277,7 +279,7 @@ export class DashboardData {
         [idsJson],
       ),
       this.devices(ids, now),
-      this.trends(ids, now - 24 * HOUR, now),
+      this.trendsCached(ids, now),
     ]);
 
     const latestBy = new Map<string, Map<string, Record<string, unknown>>>();
@@ -425,6 +427,22 @@ export class DashboardData {
     };
   }
 
+  readonly #trendCache = new Map<string, { at: number; value: Map<string, WorklistRow['trends']> }>();
+
+  /**
+   * Trend lines change slowly (hourly means): kept for 30 s per patient set, so a ward of
+   * clinicians polling the worklist costs one trend query per half minute.
+   */
+  async trendsCached(ids: string[], now: number): Promise<Map<string, WorklistRow['trends']>> {
+    const key = createHash('sha256').update(ids.join(',')).digest('hex');
+    const hit = this.#trendCache.get(key);
+    if (hit && now - hit.at < TREND_CACHE_MS && now >= hit.at) return hit.value;
+    const value = await this.trends(ids, now - 24 * HOUR, now);
+    if (this.#trendCache.size > 200) this.#trendCache.clear();
+    this.#trendCache.set(key, { at: now, value });
+    return value;
+  }
+
   /** Hourly means of the trend-line vitals for many patients in one grouped query. */
   async trends(patientIds: string[], from: number, to: number): Promise<Map<string, WorklistRow['trends']>> {
     const keyOf: Record<string, 'hr' | 'spo2' | 'sbp' | 'glucose' | 'rr'> = {};
@@ -432,17 +450,17 @@ export class DashboardData {
     for (const c of vitals.spo2.codes) keyOf[c] = 'spo2';
     for (const c of vitals.bp.codes) keyOf[c] = 'sbp';
     for (const c of vitals.glucose.codes) keyOf[c] = 'glucose';
-    for (const c of vitals.rr.codes) keyOf[c] = 'rr';
+    const molar = MOLAR_GLUCOSE_CODES.map((c) => `'${c}'`).join(', ');
     const rows = await this.#db.query<{ patient_id: string; code: string; h: number; v: number | null }>(
       `select patient_id, code, floor(extract(epoch from effective) / 3600)::int as h,
               avg(case
-                when value is not null and unit ilike '%mmol%' then value * ${MGDL_PER_MMOLL}
-                when value is not null then value
-                else (jsonb_path_query_first(data, '$.components[*] ? (@.code == "8480-6").value'))::float8
+                when value is null then (jsonb_path_query_first(data, '$.components[*] ? (@.code == "8480-6").value'))::float8
+                when code in (${molar}) then value * ${MGDL_PER_MMOLL}
+                else value
               end) as v
        from observation
-       where patient_id in (select jsonb_array_elements_text($1::jsonb))
-         and code in (select jsonb_array_elements_text($2::jsonb))
+       where patient_id = any(array(select jsonb_array_elements_text($1::jsonb)))
+         and code = any(array(select jsonb_array_elements_text($2::jsonb)))
          and effective >= $3 and effective <= $4
        group by 1, 2, 3`,
       [
