@@ -15,4 +15,5 @@ export const commands: Record<string, () => Promise<{ command: Command }>> = {
   patient: () => import('./patient.ts'),
   user: () => import('./user.ts'),
   integration: () => import('./integration.ts'),
+  monitoring: () => import('./monitoring.ts'),
 };
