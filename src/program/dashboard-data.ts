@@ -430,11 +430,15 @@ export class DashboardData {
   readonly #trendCache = new Map<string, { at: number; value: Map<string, WorklistRow['trends']> }>();
 
   /**
-   * Trend lines change slowly (hourly means): kept for 30 s per patient set, so a ward of
-   * clinicians polling the worklist costs one trend query per half minute.
+   * Trend lines (hourly means) are kept for 30 s per patient set and newest stored reading: a ward
+   * of clinicians polling the same worklist shares one trend query until a reading arrives.
    */
   async trendsCached(ids: string[], now: number): Promise<Map<string, WorklistRow['trends']>> {
-    const key = createHash('sha256').update(ids.join(',')).digest('hex');
+    // Keyed by the newest stored reading too: a new or late reading is in the very next trend line.
+    const newest = await this.#db.query<{ t: unknown }>(`select max(last_updated) as t from observation`);
+    const key = createHash('sha256')
+      .update(`${String(ms(newest[0]?.t))}|${ids.join(',')}`)
+      .digest('hex');
     const hit = this.#trendCache.get(key);
     if (hit && now - hit.at < TREND_CACHE_MS && now >= hit.at) return hit.value;
     const value = await this.trends(ids, now - 24 * HOUR, now);
