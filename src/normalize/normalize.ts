@@ -14,6 +14,7 @@ import { type CodeDef, getCode } from './codes.ts';
 import { IngestError, ingestError } from './errors.ts';
 import { hexToBytes } from './profiles/ble/gatt-reader.ts';
 import { decodeBle, normalizeCharacteristic } from './profiles/ble/index.ts';
+import { pcd01Profile } from './profiles/hl7v2-pcd01.ts';
 import { mdcProfile } from './profiles/mdc.ts';
 import { nativeJsonProfile } from './profiles/native-json.ts';
 import type { TemplateRegistry } from './profiles/template.ts';
@@ -28,7 +29,7 @@ import { checkNotInFuture } from './time.ts';
 
 export interface NormalizeEnvelope {
   /**
-   * Payload format: `native-json` (alias `json`), `gatt:<uuid>` (alias `ble:<uuid>`), `mdc`,
+   * Payload format: `native-json` (alias `json`), `gatt:<uuid>` (alias `ble:<uuid>`), `mdc`, `hl7v2`,
    * `template:<name>`. Alternatively give `characteristic` alone for GATT.
    */
   format?: string;
@@ -87,6 +88,8 @@ function dispatch(env: NormalizeEnvelope, ctx: ProfileContext, options: Normaliz
     }
     case 'mdc':
       return mdcProfile(env.payload, ctx);
+    case 'hl7v2':
+      return pcd01Profile(env.payload, ctx); // IHE PCD-01 ORU^R01 (bytes or text)
     case 'template': {
       const template = arg ? options.templates?.get(arg) : undefined;
       if (!template) throw ingestError(IngestError.unsupportedFormat, `no template named ${arg}`, { format });
