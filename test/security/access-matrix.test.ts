@@ -197,6 +197,10 @@ describe('access matrix', () => {
       if (!want && got === 'open') problems.push(`${role}: expected refused, stayed open`);
     }
     assert.deepEqual(problems, []);
+    // A signed-out session's token no longer opens the feed.
+    const signedOut = await freshToken('clinician');
+    await call(h.vigil, 'POST', '/auth/logout', { token: signedOut });
+    assert.notEqual(await outcome(signedOut), 'open');
   });
 
   test('a clinician listing a device sees only readings of patients in their care teams', async () => {

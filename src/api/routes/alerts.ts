@@ -466,7 +466,7 @@ export function alertRoutes(alerting: Alerting): RoutePlugin {
       const authenticate = async (token: string | undefined) => {
         try {
           if (!token) throw new Error('no token');
-          const p = await ctx.tokens.verify(token);
+          const p = await ctx.security.authenticate(token); // revocation-aware, current roles
           if (!p.roles.some((r) => alertPermissions.read.includes(r))) {
             socket.send(
               JSON.stringify({
