@@ -20,7 +20,8 @@ export const allowedImports: Record<string, readonly string[]> = {
   // ingest asks the one access policy (auth) whether a device may publish on a topic.
   ingest: ['core', 'devices', 'store', 'auth'],
   alerts: ['core', 'store', 'auth', 'audit'],
-  program: ['core', 'store'],
+  // program (worklist ranking, CGM metrics, population risk) reuses the pure NEWS2 and program definitions.
+  program: ['core', 'store', 'detect'],
   // auth, audit and consent are one cross-cutting security group (architecture §3 lists them together).
   auth: ['core', 'store', 'audit', 'consent'],
   audit: ['core', 'store', 'auth', 'consent'],
