@@ -17,6 +17,7 @@ import { decodeBle, normalizeCharacteristic } from './profiles/ble/index.ts';
 import { pcd01Profile } from './profiles/hl7v2-pcd01.ts';
 import { mdcProfile } from './profiles/mdc.ts';
 import { nativeJsonProfile } from './profiles/native-json.ts';
+import { nightscoutProfile } from './profiles/nightscout.ts';
 import type { TemplateRegistry } from './profiles/template.ts';
 import {
   checkPlausible,
@@ -29,7 +30,7 @@ import { checkNotInFuture } from './time.ts';
 
 export interface NormalizeEnvelope {
   /**
-   * Payload format: `native-json` (alias `json`), `gatt:<uuid>` (alias `ble:<uuid>`), `mdc`, `hl7v2`,
+   * Payload format: `native-json` (alias `json`), `gatt:<uuid>` (alias `ble:<uuid>`), `mdc`, `hl7v2`, `nightscout`,
    * `template:<name>`. Alternatively give `characteristic` alone for GATT.
    */
   format?: string;
@@ -90,6 +91,8 @@ function dispatch(env: NormalizeEnvelope, ctx: ProfileContext, options: Normaliz
       return mdcProfile(env.payload, ctx);
     case 'hl7v2':
       return pcd01Profile(env.payload, ctx); // IHE PCD-01 ORU^R01 (bytes or text)
+    case 'nightscout':
+      return nightscoutProfile(env.payload, ctx); // one Nightscout API v1 entry
     case 'template': {
       const template = arg ? options.templates?.get(arg) : undefined;
       if (!template) throw ingestError(IngestError.unsupportedFormat, `no template named ${arg}`, { format });

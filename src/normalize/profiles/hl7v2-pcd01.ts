@@ -77,7 +77,7 @@ export interface Pcd01Header {
   applicationAckType: string;
   /** EUI-64 of the sending device or gateway (MSH-3), upper-case hex without separators. */
   senderEui64: string | undefined;
-  /** EUI-64s of the equipment in OBX-18 (and OBR-3 filler), distinct, in order of appearance. */
+  /** EUI-64s of the equipment in OBX-18 (equipment instance identifier), distinct, in order of appearance. */
   equipmentEui64: string[];
 }
 
@@ -128,9 +128,8 @@ function headerOf(msg: Er7Message): Pcd01Header {
   const msh = msg.segments[0] as Segment;
   const equipment: string[] = [];
   for (const seg of msg.segments) {
-    const fieldNo = seg.name === 'OBX' ? 18 : seg.name === 'OBR' ? 3 : 0;
-    if (!fieldNo) continue;
-    for (const rep of repetitions(msg, seg, fieldNo)) {
+    if (seg.name !== 'OBX') continue;
+    for (const rep of repetitions(msg, seg, 18)) {
       const e = eui64Of(rep);
       if (e && !equipment.includes(e)) equipment.push(e);
     }
