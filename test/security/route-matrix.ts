@@ -68,7 +68,6 @@ const alertPath = (suffix: string) => (w: World, t: Target) =>
   `/api/v1/alerts/${(w as World & { alerts: Record<Target, string> }).alerts[t]}${suffix}`;
 const fhirTodo =
   'the FHIR API decides with its own role rules (src/api/fhir/access.ts): care teams and consent need policy.snapshot (owner: fhir)';
-const alertsTodo = 'alerts routes do not declare `config.audit` yet (owner: alerts)';
 
 export const routeMatrix: RouteCase[] = [
   // ── public ──────────────────────────────────────────────────────────────────────────────────
@@ -435,7 +434,7 @@ export const routeMatrix: RouteCase[] = [
   },
 
   // ── alerts (module: alerts) ─────────────────────────────────────────────────────────────────
-  { method: 'GET', url: '/api/v1/alerts', access: staff, phi: true, todo: alertsTodo },
+  { method: 'GET', url: '/api/v1/alerts', access: staff, phi: true },
   {
     method: 'POST',
     url: '/api/v1/alerts',
@@ -443,7 +442,6 @@ export const routeMatrix: RouteCase[] = [
     patientScoped: true,
     body: (w, t) => ({ patientId: t === 'own' ? w.own : w.other, severity: 'low', summary: 'matrix probe' }),
     phi: true,
-    todo: alertsTodo,
   },
   { method: 'GET', url: '/api/v1/alerts/metrics', access: staff },
   { method: 'GET', url: '/api/v1/alerts/policies', access: staff },
@@ -488,7 +486,6 @@ export const routeMatrix: RouteCase[] = [
     patientScoped: true,
     path: alertPath(''),
     phi: true,
-    todo: alertsTodo,
   },
   ...(['acknowledge', 'unsnooze', 'escalate', 'resolve'] as const).map(
     (a): RouteCase => ({
@@ -499,7 +496,6 @@ export const routeMatrix: RouteCase[] = [
       path: alertPath(`/${a}`),
       body: () => ({}),
       phi: true,
-      todo: alertsTodo,
     }),
   ),
   {
@@ -510,7 +506,6 @@ export const routeMatrix: RouteCase[] = [
     path: alertPath('/snooze'),
     body: () => ({ minutes: 5 }),
     phi: true,
-    todo: alertsTodo,
   },
   {
     method: 'POST',
@@ -520,7 +515,6 @@ export const routeMatrix: RouteCase[] = [
     path: alertPath('/assign'),
     body: (w) => ({ userId: w.users.nurse.id }),
     phi: true,
-    todo: alertsTodo,
   },
   {
     method: 'GET',
