@@ -22,6 +22,7 @@ import { createMetrics, type Metrics } from './core/metrics.ts';
 import type { DeviceStatusReport, Reading } from './core/reading.ts';
 import { DeviceService, SqlPatientDirectory } from './devices/device-service.ts';
 import { BatchWriter } from './ingest/batch-writer.ts';
+import { DeviceTouchThrottle } from './ingest/device-touch.ts';
 import { IngestService } from './ingest/ingest-service.ts';
 import { EmbeddedBroker } from './ingest/mqtt/embedded-broker.ts';
 import { ExternalBrokerClient } from './ingest/mqtt/external-broker-client.ts';
@@ -114,10 +115,13 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
     const deadLetters = new DeadLetterRepository(db);
 
     const listeners: ReadingListener[] = [];
+    const touches = new DeviceTouchThrottle();
     const writer = new BatchWriter({
       db,
       maxBatch: config.ingestBatchSize,
       maxWaitMs: config.ingestBatchWaitMs,
+      // PostgreSQL: several group commits in flight over the pool; PGlite has a single connection
+      concurrency: db.kind === 'postgres' ? 4 : 1,
       sink: {
         async commit(sql, batch) {
           const inserted = await observations.insertBatch(sql, batch.readings);
@@ -132,7 +136,7 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
               firmware: s.firmware ?? touched.get(s.deviceId)?.firmware,
             });
           }
-          await deviceRepo.touch(sql, [...touched.values()]);
+          await deviceRepo.touch(sql, touches.select(touched.values()));
           return inserted;
         },
       },

@@ -206,6 +206,21 @@ export class DeviceService {
   }
 
   /** The patient the device was assigned to at `effective` (UTC ISO), or null. */
+  /**
+   * patientAt from the cache alone, without I/O: undefined when the device's assignments are not
+   * cached (or stale) — then call patientAt. Lets ingest skip an await per reading.
+   */
+  patientAtCached(deviceId: string, effective: string): string | null | undefined {
+    const entry = this.#assignmentCache.get(deviceId);
+    if (!entry || this.#clock.now() - entry.at > cacheTtlMs) return undefined;
+    const t = Date.parse(effective);
+    for (const a of entry.rows) {
+      if (Date.parse(a.periodStart) <= t && (a.periodEnd === null || t < Date.parse(a.periodEnd)))
+        return a.patientId;
+    }
+    return null;
+  }
+
   async patientAt(deviceId: string, effective: string): Promise<string | null> {
     const now = this.#clock.now();
     let entry = this.#assignmentCache.get(deviceId);

@@ -80,4 +80,59 @@ describe('BatchWriter (group commit)', () => {
     assert.equal(n, 2, 'accepted work committed before close resolved');
     await assert.rejects(w.write(req('z')), /shutting down/);
   });
+
+  it('with concurrency 2 keeps two transactions in flight, acks each after its own commit, delivers in order', async () => {
+    const gates: Array<() => void> = [];
+    const started: string[][] = [];
+    const delivered: string[][] = [];
+    const w = new BatchWriter({
+      db: fakeDb,
+      maxBatch: 2,
+      maxWaitMs: 1,
+      concurrency: 2,
+      sink: {
+        async commit(_sql, batch) {
+          started.push(batch.readings.map((r) => r.id));
+          await new Promise<void>((r) => gates.push(r));
+          return new Set(batch.readings.map((r) => r.id));
+        },
+      },
+      onCommitted: (rs) => delivered.push(rs.map((r) => r.id)),
+    });
+    const first = w.write(req('a', 'b'));
+    const second = w.write(req('c', 'd'));
+    const third = w.write(req('e', 'f'));
+    while (started.length < 2) await new Promise((r) => setTimeout(r, 1));
+    assert.deepEqual(
+      started,
+      [
+        ['a', 'b'],
+        ['c', 'd'],
+      ],
+      'two batches in flight, the third waits for a slot',
+    );
+    let secondDone = false;
+    second.then(() => {
+      secondDone = true;
+    });
+    gates[1]?.(); // the second transaction commits first
+    await second;
+    assert.ok(secondDone);
+    assert.deepEqual(delivered, [], 'listeners wait for the earlier batch');
+    gates[0]?.();
+    await first;
+    assert.deepEqual(delivered, [
+      ['a', 'b'],
+      ['c', 'd'],
+    ]);
+    while (started.length < 3) await new Promise((r) => setTimeout(r, 1));
+    gates[2]?.();
+    await third;
+    assert.deepEqual(delivered, [
+      ['a', 'b'],
+      ['c', 'd'],
+      ['e', 'f'],
+    ]);
+    await w.close();
+  });
 });

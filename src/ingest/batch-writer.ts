@@ -38,6 +38,10 @@ interface Pending {
  * Group commit: requests that arrive while a transaction is in flight are committed together in the
  * next one, so a reading is acknowledged only after it is durable and throughput grows with load.
  * A batch is flushed when it reaches `maxBatch` readings or after `maxWaitMs`.
+ *
+ * `concurrency` transactions may be in flight at once (PostgreSQL: a pool of connections; PGlite has
+ * one connection, so 1). Each request is still resolved only after its own transaction commits;
+ * listeners receive committed batches in the order the batches were formed.
  */
 export class BatchWriter {
   readonly #db: Database;
@@ -50,9 +54,14 @@ export class BatchWriter {
     ms: number,
     size: number,
   ) => void;
+  readonly #concurrency: number;
   #queue: Pending[] = [];
   #queuedReadings = 0;
-  #flushing: Promise<void> | undefined;
+  readonly #flushing = new Set<Promise<void>>();
+  /** Listener delivery in batch formation order: next turn to hand out, next turn to run. */
+  #nextTurn = 0;
+  #turn = 0;
+  readonly #ready = new Map<number, () => void>();
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
 
@@ -61,8 +70,11 @@ export class BatchWriter {
     sink: BatchSink;
     maxBatch: number;
     maxWaitMs: number;
+    /** Transactions in flight at once (default 1). */
+    concurrency?: number;
     onCommitted: (readings: Reading[], statuses: DeviceStatusReport[], ms: number, size: number) => void;
   }) {
+    this.#concurrency = Math.max(1, opts.concurrency ?? 1);
     this.#db = opts.db;
     this.#sink = opts.sink;
     this.#maxBatch = opts.maxBatch;
@@ -80,7 +92,8 @@ export class BatchWriter {
   }
 
   #schedule(): void {
-    if (this.#flushing) return; // the running flush picks the queue up when it ends
+    // all slots busy: a running flush picks the queue up when it ends
+    if (this.#flushing.size >= this.#concurrency) return;
     if (this.#queuedReadings >= this.#maxBatch) {
       this.#startFlush();
     } else if (!this.#timer) {
@@ -93,21 +106,22 @@ export class BatchWriter {
       clearTimeout(this.#timer);
       this.#timer = undefined;
     }
-    if (this.#flushing || this.#queue.length === 0) return;
-    this.#flushing = this.#flush().finally(() => {
-      this.#flushing = undefined;
-      if (this.#queue.length > 0) this.#startFlush();
+    if (this.#flushing.size >= this.#concurrency || this.#queue.length === 0) return;
+    const flushing: Promise<void> = this.#flush().finally(() => {
+      this.#flushing.delete(flushing);
+      if (this.#queue.length > 0) this.#startFlush(); // what waited for a free slot goes at once
     });
+    this.#flushing.add(flushing);
   }
 
   async #flush(): Promise<void> {
-    const taken: Pending[] = [];
     let count = 0;
-    while (this.#queue.length > 0 && (count === 0 || count < this.#maxBatch)) {
-      const p = this.#queue.shift() as Pending;
-      taken.push(p);
+    let k = 0;
+    for (; k < this.#queue.length && (count === 0 || count < this.#maxBatch); k++) {
+      const p = this.#queue[k] as Pending;
       count += p.req.readings.length + p.req.deadLetters.length;
     }
+    const taken = this.#queue.splice(0, k);
     this.#queuedReadings -= count;
     try {
       await this.#commit(taken, count);
@@ -133,23 +147,40 @@ export class BatchWriter {
       batch.statuses.push(...p.req.statuses);
     }
     const t0 = performance.now();
-    const inserted = await this.#db.transaction((sql) => this.#sink.commit(sql, batch));
+    const turn = this.#nextTurn++; // delivery order = batch formation order
+    let inserted: Set<string>;
+    try {
+      inserted = await this.#db.transaction((sql) => this.#sink.commit(sql, batch));
+    } catch (e) {
+      this.#deliver(turn, () => {});
+      throw e;
+    }
     const ms = performance.now() - t0;
     for (const p of taken) p.resolve({ inserted });
     const fresh = batch.readings.filter((r) => inserted.has(r.id));
-    try {
-      this.#onCommitted(fresh, batch.statuses, ms, count);
-    } catch {
-      // Downstream failures must not un-acknowledge durable readings; the consumer logs its own errors.
+    this.#deliver(turn, () => this.#onCommitted(fresh, batch.statuses, ms, count));
+  }
+
+  /** Runs the listener call of `turn` once all earlier turns ran (at once when they already have). */
+  #deliver(turn: number, call: () => void): void {
+    this.#ready.set(turn, call);
+    for (let next = this.#ready.get(this.#turn); next; next = this.#ready.get(this.#turn)) {
+      this.#ready.delete(this.#turn);
+      this.#turn++;
+      try {
+        next();
+      } catch {
+        // Downstream failures must not un-acknowledge durable readings; the consumer logs its own errors.
+      }
     }
   }
 
   /** Stops accepting and waits until everything accepted is committed. */
   async close(): Promise<void> {
     this.#closed = true;
-    while (this.#flushing || this.#queue.length > 0) {
-      if (!this.#flushing) this.#startFlush();
-      await this.#flushing;
+    while (this.#flushing.size > 0 || this.#queue.length > 0) {
+      if (this.#flushing.size === 0) this.#startFlush();
+      await Promise.all(this.#flushing);
     }
   }
 }

@@ -27,6 +27,8 @@ export type Normalizer = (input: NormalizeInput) => NormalizeOutput;
 
 export interface Attribution {
   patientAt(deviceId: string, effective: string): Promise<string | null>;
+  /** The same answer without I/O when it is cached; undefined otherwise. */
+  patientAtCached?(deviceId: string, effective: string): string | null | undefined;
 }
 
 export interface DuplicateLookup {
@@ -180,11 +182,13 @@ export class IngestService {
           mine.push(prior); // the same reading twice in one request counts once
           continue;
         }
+        const cached = this.#attribution.patientAtCached?.(env.deviceId, draft.effective);
         const reading: Reading = {
           ...rest,
           id: newId(),
           deviceId: env.deviceId,
-          patientId: await this.#attribution.patientAt(env.deviceId, draft.effective),
+          patientId:
+            cached !== undefined ? cached : await this.#attribution.patientAt(env.deviceId, draft.effective),
           transport: env.transport,
           received,
           idempotencyKey: key,

@@ -70,7 +70,12 @@ export class ObservationRepository {
    */
   async insertBatch(sql: Sql, readings: readonly Reading[]): Promise<Set<string>> {
     if (readings.length === 0) return new Set();
-    const rows = readings.map((r) => ({
+    // Rows in idempotency-key order: concurrent batches (PostgreSQL, several commits in flight) that
+    // share a key then take its unique-index lock in the same order instead of deadlocking.
+    const ordered = [...readings].sort((a, b) =>
+      a.idempotencyKey < b.idempotencyKey ? -1 : a.idempotencyKey > b.idempotencyKey ? 1 : 0,
+    );
+    const rows = ordered.map((r) => ({
       id: r.id,
       patient_id: r.patientId,
       device_id: r.deviceId,
