@@ -10,6 +10,7 @@ import { fhirRoutes } from './api/fhir/http.ts';
 import { alertRoutes } from './api/routes/alerts.ts';
 import { dashboardRoutes } from './api/routes/dashboard.ts';
 import { monitoringRoutes } from './api/routes/monitoring.ts';
+import { nightscoutRoutes } from './api/routes/nightscout.ts';
 import { webRoutes } from './api/routes/web.ts';
 import { createSecurity, startRetentionSchedule } from './api/security.ts';
 import { bootstrapAdmin } from './auth/bootstrap-admin.ts';
@@ -20,13 +21,17 @@ import { errorMessage, VigilError } from './core/errors.ts';
 import { createLogger, type Logger } from './core/logger.ts';
 import { createMetrics, type Metrics } from './core/metrics.ts';
 import type { DeviceStatusReport, Reading } from './core/reading.ts';
+import { SqlDeviceLookup } from './devices/device-lookup.ts';
 import { DeviceService, SqlPatientDirectory } from './devices/device-service.ts';
 import { BatchWriter } from './ingest/batch-writer.ts';
 import { DeviceTouchThrottle } from './ingest/device-touch.ts';
+import { MllpServer } from './ingest/hl7v2/mllp-server.ts';
 import { IngestService } from './ingest/ingest-service.ts';
 import { EmbeddedBroker } from './ingest/mqtt/embedded-broker.ts';
 import { ExternalBrokerClient } from './ingest/mqtt/external-broker-client.ts';
+import { NightscoutCredentials } from './ingest/nightscout/nightscout-credentials.ts';
 import { normalize } from './normalize/normalize.ts';
+import { inspectPcd01 } from './normalize/profiles/hl7v2-pcd01.ts';
 import { createPipeline, type Pipeline } from './pipeline/pipeline.ts';
 import type { Database } from './store/database.ts';
 import { DeadLetterRepository } from './store/dead-letter-repository.ts';
@@ -56,6 +61,8 @@ export interface Vigil {
   ctx: ApiContext;
   httpPort: number;
   mqttPort: number | undefined;
+  /** HL7 v2 MLLP listener port (VIGIL_MLLP_PORT), when enabled. */
+  mllpPort: number | undefined;
   httpUrl: string;
   onReadings(listener: ReadingListener): void;
   /** Alert management: `alerts.onDetections(detections)` after readings are committed and evaluated. */
@@ -215,6 +222,29 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       }
     }
 
+    // HL7 v2 (IHE PCD-01) over MLLP: devices identified by EUI-64, acknowledged after commit.
+    let mllp: MllpServer | undefined;
+    let mllpPort: number | undefined;
+    if (config.mllpPort !== null && (config.role === 'all' || config.role === 'ingest')) {
+      mllp = new MllpServer({
+        ingest,
+        inspect: (bytes) => inspectPcd01(bytes),
+        devices: new SqlDeviceLookup(db),
+        clock,
+        log: log.child({ component: 'mllp' }),
+        maxMessageBytes: config.maxPayloadBytes,
+        ackMode: config.mllpAckMode,
+        allow: config.mllpAllow,
+        tls,
+      });
+      cleanups.push(() => (mllp as MllpServer).close());
+      try {
+        mllpPort = await mllp.listen(config.mllpPort, config.mllpHost);
+      } catch (e) {
+        throw listenError(e, 'VIGIL_MLLP_PORT', config.mllpPort);
+      }
+    }
+
     const ctx: ApiContext = {
       db,
       clock,
@@ -263,6 +293,7 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       alertRoutes(alerting),
       monitoringRoutes(pipeline.monitoring),
       dashboardRoutes,
+      nightscoutRoutes(new NightscoutCredentials(db)),
       ...(opts.routes ?? []),
       webRoutes(),
     ];
@@ -296,6 +327,8 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
         `  MQTT (embedded)         ${tls ? 'mqtts' : 'mqtt'}://${host}:${mqttPort}  topics devices/{deviceId}/readings, devices/{deviceId}/gatt/{uuid}`,
       );
     if (external) print('  MQTT (external broker)  subscribed with a persistent session');
+    if (mllpPort !== undefined)
+      print(`  HL7 v2 MLLP (PCD-01)    ${tls ? 'tls' : 'tcp'}://${host}:${mllpPort}`);
     if (admin.created && admin.generated) {
       print('');
       print('  First start: created user "admin" with this password (shown only once, store it now):');
@@ -310,7 +343,9 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       stopping ??= (async () => {
         log.info('stopping: no new connections; committing what was accepted');
         broker?.stopAccepting();
+        mllp?.stopAccepting();
         await app.close(); // waits for in-flight HTTP requests (they await their commits)
+        await mllp?.close(); // acknowledges the HL7 v2 messages already being stored
         await writer.close(); // commits everything already accepted (MQTT in flight too)
         await pipeline.stop(); // evaluates what was committed, saves engine state
         await alerting.stop();
@@ -333,6 +368,7 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       ctx,
       httpPort,
       mqttPort,
+      mllpPort,
       httpUrl,
       onReadings: (l) => listeners.push(l),
       alerts: alerting,

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
 import { VigilError } from '../core/errors.ts';
 
@@ -41,6 +42,13 @@ export interface Config {
   tlsKeyFile: string | undefined;
   /** Browser origins allowed to call the API cross-origin (CORS); none by default. */
   corsOrigins: string[];
+  /** HL7 v2 (IHE PCD-01) MLLP listener port (0 = any free port); null = no listener (default). */
+  mllpPort: number | null;
+  mllpHost: string;
+  /** Source addresses / CIDR ranges allowed to connect over MLLP; empty = any. */
+  mllpAllow: string[];
+  /** MLLP acknowledgement codes: original AA/AE/AR (default) or enhanced CA/CE/CR. */
+  mllpAckMode: 'original' | 'enhanced';
 }
 
 type Env = Record<string, string | undefined>;
@@ -67,6 +75,10 @@ export const configVariables = [
   'VIGIL_TLS_CERT_FILE',
   'VIGIL_TLS_KEY_FILE',
   'VIGIL_CORS_ORIGINS',
+  'VIGIL_MLLP_PORT',
+  'VIGIL_MLLP_HOST',
+  'VIGIL_MLLP_ALLOW',
+  'VIGIL_MLLP_ACK_MODE',
 ] as const;
 
 /** Settings of the `vigil` CLI as a client of a running server (not server configuration). */
@@ -117,6 +129,23 @@ function clientId(env: Env): string {
   if (raw === undefined || raw === '') return 'vigil-ingest';
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(raw)) bad('VIGIL_MQTT_CLIENT_ID', raw, '1–64 letters, digits, . _ -');
   return raw;
+}
+
+/** Comma-separated IPv4/IPv6 addresses or CIDR ranges. */
+function mllpAllow(env: Env): string[] {
+  const entries = (str(env, 'VIGIL_MLLP_ALLOW') ?? '')
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean);
+  for (const e of entries) {
+    const [addr = '', prefix] = e.split('/');
+    const family = isIP(addr);
+    const max = family === 6 ? 128 : 32;
+    if (!family || (prefix !== undefined && (!/^\d+$/.test(prefix) || Number(prefix) > max))) {
+      bad('VIGIL_MLLP_ALLOW', e, 'comma-separated IP addresses or CIDR ranges such as 10.1.0.0/16');
+    }
+  }
+  return entries;
 }
 
 function str(env: Env, name: string): string | undefined {
@@ -197,5 +226,10 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     tlsCertFile,
     tlsKeyFile,
     corsOrigins,
+    mllpPort:
+      (env['VIGIL_MLLP_PORT'] ?? 'off') === 'off' ? null : int(env, 'VIGIL_MLLP_PORT', 2575, 0, 65535),
+    mllpHost: env['VIGIL_MLLP_HOST'] || '0.0.0.0',
+    mllpAllow: mllpAllow(env),
+    mllpAckMode: oneOf(env, 'VIGIL_MLLP_ACK_MODE', 'original', ['original', 'enhanced']),
   };
 }
