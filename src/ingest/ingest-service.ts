@@ -109,7 +109,8 @@ export class IngestService {
     };
 
     // Split the payload into items: each JSON reading is judged on its own.
-    const items: Array<{ payload: unknown; raw: Buffer }> = [];
+    // raw bytes of an item are needed only if it is refused (dead letter): made then, not per item
+    const items: Array<{ payload: unknown; raw: Buffer | undefined }> = [];
     const results: Array<ItemResult | undefined> = [];
     if (env.format === 'json' || env.format.startsWith('template:') || env.format === 'mdc') {
       let parsed: unknown;
@@ -142,7 +143,8 @@ export class IngestService {
             ),
           );
         } else {
-          for (const item of list) items.push({ payload: item, raw: Buffer.from(JSON.stringify(item)) });
+          const single = list.length === 1 && list[0] === parsed;
+          for (const item of list) items.push({ payload: item, raw: single ? env.payload : undefined });
         }
       }
     } else {
@@ -169,7 +171,7 @@ export class IngestService {
           throw new VigilError('VIGIL_ERR_INGEST_EMPTY', 'payload holds no reading');
         }
       } catch (e) {
-        results[index] = reject(e, item.raw);
+        results[index] = reject(e, item.raw ?? Buffer.from(JSON.stringify(item.payload) ?? ''));
         continue;
       }
       if (out.status) statuses.push({ ...out.status, deviceId: env.deviceId, received });

@@ -26,6 +26,9 @@ export interface Database extends Sql {
  * cannot fail a whole group commit. Binary payloads (dead letters) keep their exact bytes in bytea.
  */
 export function toJsonParam(value: unknown): string {
+  const text = JSON.stringify(value) as string | undefined;
+  // JSON.stringify writes U+0000 as the escape \u0000; without one (nearly always) no replacer pass
+  if (text === undefined || !text.includes('\\u0000')) return text as string;
   return JSON.stringify(value, (_key, v: unknown) =>
     typeof v === 'string' && v.includes('\u0000') ? v.replaceAll('\u0000', '\ufffd') : v,
   );
