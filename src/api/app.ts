@@ -25,7 +25,6 @@ export async function buildApp(
   const app = Fastify({
     ...(opts.https ? { https: opts.https } : {}),
     loggerInstance: ctx.log.child({ component: 'http' }) as FastifyBaseLogger,
-    disableRequestLogging: false,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && /^[\w.-]{1,64}$/.test(given) ? given : newId();

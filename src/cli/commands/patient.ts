@@ -8,7 +8,8 @@ const usage = `vigil patient <action> ID [options]   (--url, --token, --json)
   export ID [--out FILE]        everything about the patient as FHIR NDJSON (audited)
   erase ID --confirm ID         erase the patient's data (administrators; audited; the audit trail is kept)
   consents ID                   consent decisions and records
-  consent ID --purpose monitoring|integration-sharing|research --permit|--deny`;
+  consent ID --purpose monitoring|integration-sharing|research --permit|--deny
+  enrol ID --program NAME …     monitoring programs (same as \`vigil monitoring enrol\`)`;
 
 const common = { url: { type: 'string' }, token: { type: 'string' }, json: { type: 'boolean' } } as const;
 
@@ -18,6 +19,10 @@ export const command: Command = {
   usage,
   async run(args) {
     const [action, ...rest] = args;
+    if (action === 'enrol') {
+      const { command: monitoring } = await import('./monitoring.ts');
+      return monitoring.run(['enrol', ...rest]);
+    }
     const { values, positionals } = parse(
       rest,
       {
