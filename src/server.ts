@@ -298,7 +298,7 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       webRoutes(),
     ];
     const https = tls ? { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) } : undefined;
-    const app = await buildApp(ctx, routes, { https });
+    const app = await buildApp(ctx, routes, { https, role: config.role });
     cleanups.push(() => app.close());
     let httpPort: number;
     try {

@@ -20,8 +20,16 @@ export type RoutePlugin = (app: FastifyInstance, ctx: ApiContext) => Promise<voi
 export async function buildApp(
   ctx: ApiContext,
   extra: RoutePlugin[] = [],
-  opts: { https?: { cert: Buffer; key: Buffer } | undefined } = {},
+  opts: {
+    https?: { cert: Buffer; key: Buffer } | undefined;
+    role?: 'all' | 'ingest' | 'detect' | 'api';
+  } = {},
 ): Promise<FastifyInstance> {
+  // Scaled out, each worker serves only its stage: ingest workers the device routes, api workers
+  // the people- and EHR-facing API, detect workers only health, readiness and metrics.
+  const role = opts.role ?? 'all';
+  const serveApi = role === 'all' || role === 'api';
+  const serveIngest = role === 'all' || role === 'ingest';
   const app = Fastify({
     ...(opts.https ? { https: opts.https } : {}),
     loggerInstance: ctx.log.child({ component: 'http' }) as FastifyBaseLogger,
@@ -49,11 +57,13 @@ export async function buildApp(
   await registerSecurity(app, ctx); // route registry, CORS, rate limits, audit hook: before any route
   registerErrorHandler(app);
   await app.register(async (a) => healthRoutes(a, ctx));
-  await app.register(async (a) => authRoutes(a, ctx));
-  await app.register(async (a) => deviceRoutes(a, ctx));
-  await app.register(async (a) => readingRoutes(a, ctx));
-  await app.register(async (a) => ingestRoutes(a, ctx));
-  await app.register(async (a) => securityRoutes(a, ctx));
-  for (const plugin of extra) await app.register(async (a) => plugin(a, ctx));
+  if (serveIngest) await app.register(async (a) => ingestRoutes(a, ctx));
+  if (serveApi) {
+    await app.register(async (a) => authRoutes(a, ctx));
+    await app.register(async (a) => deviceRoutes(a, ctx));
+    await app.register(async (a) => readingRoutes(a, ctx));
+    await app.register(async (a) => securityRoutes(a, ctx));
+    for (const plugin of extra) await app.register(async (a) => plugin(a, ctx));
+  }
   return app;
 }

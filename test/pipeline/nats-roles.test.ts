@@ -57,7 +57,25 @@ describe('scaled out: ingest and detect roles in two processes over NATS JetStre
     procs.push(ingest);
     let detect = await startVigilProcess({ env: { ...common, VIGIL_ROLE: 'detect' } });
     procs.push(detect);
-    const url = ingest.httpUrl;
+    const api = await startVigilProcess({ env: { ...common, VIGIL_ROLE: 'api' } });
+    procs.push(api);
+    const url = api.httpUrl;
+    // each worker serves only its stage
+    assert.equal(
+      (await fetch(`${ingest.httpUrl}/api/v1/devices`)).status,
+      404,
+      'ingest workers serve no management API',
+    );
+    assert.equal(
+      (await fetch(`${api.httpUrl}/ingest/v1/readings`, { method: 'POST' })).status,
+      404,
+      'api workers take no device readings',
+    );
+    assert.equal(
+      (await fetch(`${detect.httpUrl}/health`)).status,
+      200,
+      'detect workers answer health checks',
+    );
     const token = await signIn(url, password);
 
     const created = await call<{ id: string }>(
