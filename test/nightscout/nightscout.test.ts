@@ -113,12 +113,13 @@ describe('Nightscout API v1 uploads', () => {
       headers: { authorization: `Bearer ${admin}` },
     });
     const otherSecret = (other.json() as { secret: string }).secret;
-    for (const headers of [
+    const attempts: Array<Record<string, string>> = [
       { 'api-secret': sha1('wrong') },
       { 'api-secret': sha1(otherSecret) },
       { authorization: `Bearer ${otherSecret}` },
       {},
-    ]) {
+    ];
+    for (const headers of attempts) {
       const r = await upload(openaps[2] as object, headers);
       assert.equal(r.statusCode, 401, JSON.stringify(Object.keys(headers)));
       assert.equal((r.json() as { error: { code: string } }).error.code, 'VIGIL_ERR_NIGHTSCOUT_AUTH');
