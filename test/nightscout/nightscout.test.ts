@@ -122,7 +122,11 @@ describe('Nightscout API v1 uploads', () => {
     for (const headers of attempts) {
       const r = await upload(openaps[2] as object, headers);
       assert.equal(r.statusCode, 401, JSON.stringify(Object.keys(headers)));
-      assert.equal((r.json() as { error: { code: string } }).error.code, 'VIGIL_ERR_NIGHTSCOUT_AUTH');
+      const code = (r.json() as { error: { code: string } }).error.code;
+      assert.equal(
+        code,
+        Object.keys(headers).length ? 'VIGIL_ERR_INGEST_BAD_CREDENTIAL' : 'VIGIL_ERR_INGEST_AUTH_REQUIRED',
+      );
     }
     assert.equal(await stored(), 32);
   });

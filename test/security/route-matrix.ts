@@ -198,6 +198,37 @@ export const routeMatrix: RouteCase[] = [
     body: () => '0048',
     headers: { 'content-type': 'text/plain' },
   },
+  // Nightscout uploads (docs/nightscout.md): the device of the URL, by api-secret or bearer.
+  ...['entries', 'entries.json'].map((p) => ({
+    method: 'POST',
+    url: `/nightscout/:deviceId/api/v1/${p}`,
+    access: { device: 'all' as const },
+    path: () => `/nightscout/dev-own/api/v1/${p}`,
+    body: (_w: World, _t: Target, n: number) => [
+      { type: 'sgv', sgv: 100 + (n % 50), date: 1767312000000 + n * 60_000 },
+    ],
+    headers: json,
+  })),
+  ...['status', 'status.json'].map((p) => ({
+    method: 'GET',
+    url: `/nightscout/:deviceId/api/v1/${p}`,
+    access: { device: 'all' as const },
+    path: () => `/nightscout/dev-own/api/v1/${p}`,
+  })),
+  ...['devicestatus', 'devicestatus.json'].map((p) => ({
+    method: 'POST',
+    url: `/nightscout/:deviceId/api/v1/${p}`,
+    access: { device: 'all' as const },
+    path: () => `/nightscout/dev-own/api/v1/${p}`,
+    body: () => ({ device: 'xDrip', uploaderBattery: 80 }),
+    headers: json,
+  })),
+  {
+    method: 'POST',
+    url: '/api/v1/devices/:id/nightscout',
+    access: admin,
+    path: () => '/api/v1/devices/dev-ghost/nightscout',
+  },
 
   // ── accounts, integrations, MFA policy (administrators) ─────────────────────────────────────
   { method: 'GET', url: '/api/v1/users', access: admin },

@@ -39,12 +39,19 @@ declare module 'fastify' {
   }
 }
 
-function authError(): VigilError {
-  return new VigilError(
-    'VIGIL_ERR_NIGHTSCOUT_AUTH',
-    'api-secret (SHA-1 of the device secret) or the device bearer credential is required and must match the device in the URL',
-    401,
-  );
+function authError(presented: boolean): VigilError {
+  // The HTTP ingest codes: the same meaning for every device transport over HTTP.
+  return presented
+    ? new VigilError(
+        'VIGIL_ERR_INGEST_BAD_CREDENTIAL',
+        'unknown or revoked credential for the device in the URL (api-secret = SHA-1 of the device secret)',
+        401,
+      )
+    : new VigilError(
+        'VIGIL_ERR_INGEST_AUTH_REQUIRED',
+        'an api-secret header (SHA-1 of the device secret) or the device bearer credential is required',
+        401,
+      );
 }
 
 export function nightscoutAuth(ctx: NightscoutContext, credentials: NightscoutCredentials) {
@@ -66,7 +73,7 @@ export function nightscoutAuth(ctx: NightscoutContext, credentials: NightscoutCr
     }
     if (!ok) {
       request.log.warn({ event: 'device-auth-failed', transport: 'nightscout' }, 'Nightscout upload refused');
-      throw authError();
+      throw authError(Boolean(apiSecret || bearer));
     }
     request.nightscoutDevice = deviceId;
     request.principal = { kind: 'device', id: deviceId, roles: ['device'], scopes: [] };
