@@ -10,8 +10,9 @@ import type { Assessment, RuleBase } from './rule-kind.ts';
  *   for ≥ persistSeconds of event time AND ≥ persistReadings consecutive assessments.
  * - active, open: evidence is appended silently; 'firing' again only when the severity changes
  *   (up or down) or when realertMinutes have passed since the last emission.
- * - inactive: pending progress is dropped; if open, one 'cleared'. Hysteresis lives in the rules,
- *   which use their clear level while `isOpen(key)`.
+ * - inactive: pending progress is dropped; if open, one 'cleared' — once the rule has not held for
+ *   clearSeconds (0 = at once; holding again sooner keeps the condition open, silently). Level
+ *   hysteresis lives in the rules, which use their clear level while `isOpen(key)`.
  *
  * Only pending and open conditions are kept, so memory is bounded by the number of rules.
  */
@@ -24,6 +25,8 @@ export interface ConditionState {
   /** Consecutive active assessments in the current run. */
   count: number;
   lastEmitAt: number;
+  /** Open, but the rule stopped holding at this event time (clear persistence running). */
+  clearingSince?: number;
   evidence: string[];
   deviceId?: string;
 }
@@ -39,6 +42,11 @@ export function trackCondition(
   const c = conds[a.key];
   if (!a.active) {
     if (c === undefined) return null;
+    const clearMs = (a.clearSeconds ?? rule.clearSeconds ?? 0) * 1000;
+    if (c.open && clearMs > 0) {
+      c.clearingSince ??= a.atMs;
+      if (a.atMs - c.clearingSince < clearMs) return null;
+    }
     delete conds[a.key];
     return c.open
       ? detection(patientId, rule, a, 'cleared', c.severity, c.evidence.concat(a.evidence ?? []))
@@ -66,6 +74,7 @@ export function trackCondition(
     s.lastEmitAt = a.atMs;
     return detection(patientId, rule, a, 'firing', a.severity, s.evidence);
   }
+  delete c.clearingSince;
   pushEvidence(c, a.evidence);
   const realertMs = rule.realertMinutes * 60_000;
   if (a.severity !== c.severity || (realertMs > 0 && a.atMs - c.lastEmitAt >= realertMs)) {

@@ -73,8 +73,8 @@ describe('glucose rule', () => {
     );
   });
 
-  it('fast fall fires glucose:fall at ≥ 2 and escalates at ≥ 3 mg/dL/min', () => {
-    const d = run([250, 250, 250, 235, 220, 205, 190, 175, 160]).filter(
+  it('fast fall heading below 70 fires glucose:fall at ≥ 2 and escalates at ≥ 3 mg/dL/min', () => {
+    const d = run([200, 200, 200, 185, 170, 155, 140, 125, 110, 95]).filter(
       (x) => x.conditionKey === 'glucose:fall',
     );
     assert.equal(d[0]?.state, 'firing');
@@ -82,6 +82,29 @@ describe('glucose rule', () => {
       d.some((x) => x.severity === 'medium'),
       'reaches the urgent rate',
     );
+  });
+
+  it('rate gating: the same fall from 250 to 160 (not heading below 70 within 30 min) does not alert', () => {
+    const falls = (rows: number[], overrides: Record<string, unknown> = {}) => {
+      const e = engineWith([{ ...rule, ...overrides }]);
+      return rows
+        .flatMap((v, i) => e.onReading(cgm(v, i * 5 * MIN)).detections)
+        .filter((x) => x.conditionKey === 'glucose:fall' && x.state === 'firing');
+    };
+    const meal = [250, 250, 250, 235, 220, 205, 190, 175, 160];
+    assert.deepEqual(falls(meal), []);
+    assert.equal(falls(meal, { rateGateMinutes: 0 }).length > 0, true, 'gate 0 = alert on every fast fall');
+  });
+
+  it('a single noisy slope does not open a rate alert (two consecutive readings needed)', () => {
+    const falls = (persist: number) => {
+      const e = engineWith([{ ...rule, rateGateMinutes: 0, ratePersistReadings: persist }]);
+      return [120, 120, 120, 80, 120, 120]
+        .flatMap((v, i) => e.onReading(cgm(v, i * 5 * MIN)).detections)
+        .filter((x) => x.conditionKey === 'glucose:fall');
+    };
+    assert.deepEqual(falls(2), []);
+    assert.equal(falls(1).length > 0, true, 'one reading is enough when persistence is 1');
   });
 
   it('a gap restarts the trend: no rate across 2 hours of silence', () => {

@@ -11,6 +11,8 @@ import { round } from './threshold.ts';
  * (> 180) and level 2 high (> 250), fast rise/fall (2 and 3 mg/dL/min, the rates Dexcom alerts
  * use), and a predicted low ("urgent low soon": predicted to reach 55 mg/dL soon).
  *
+ * Rate alerts are gated on where the rate is heading (`rateGateMinutes`, see `rate`).
+ *
  * Conditions: 'glucose:low', 'glucose:high' (severity follows the level), 'glucose:rise',
  * 'glucose:fall', 'glucose:predicted-low'. Clear levels (hysteresis) are program defaults, not
  * clinical facts. Rate and prediction use CGM readings only; fingersticks feed low/high.
@@ -32,6 +34,10 @@ export interface GlucoseConfig extends RuleBase {
   rateAlert: number;
   rateUrgent: number;
   rateClear: number;
+  /** Rate alerts only when the current rate carries glucose past a limit within this many minutes; 0 = always. */
+  rateGateMinutes: number;
+  /** Consecutive CGM readings a rate must hold before a rate alert opens (noise on a 15-min slope). */
+  ratePersistReadings: number;
   predictLevel: number;
   horizonMinutes: number;
   zoneLevel: number;
@@ -68,6 +74,8 @@ const KEYS = [
   'rateAlert',
   'rateUrgent',
   'rateClear',
+  'rateGateMinutes',
+  'ratePersistReadings',
   'predictLevel',
   'horizonMinutes',
   'zoneLevel',
@@ -106,6 +114,8 @@ export const glucose: RuleKind<GlucoseConfig, GlucoseState> = {
       rateAlert: n('rateAlert', 2),
       rateUrgent: n('rateUrgent', 3),
       rateClear: n('rateClear', 1.5),
+      rateGateMinutes: n('rateGateMinutes', 30),
+      ratePersistReadings: num(raw, 'ratePersistReadings', path, 2, { min: 1, integer: true }),
       predictLevel: n('predictLevel', 55),
       horizonMinutes: n('horizonMinutes', 25, 1),
       zoneLevel: n('zoneLevel', 70),
@@ -152,6 +162,7 @@ export const glucose: RuleKind<GlucoseConfig, GlucoseState> = {
             atMs: r.t,
             summary: 'CGM data resumed after a gap; trend restarted',
             evidence: ev,
+            clearSeconds: 0,
           });
       }
     }
@@ -160,7 +171,7 @@ export const glucose: RuleKind<GlucoseConfig, GlucoseState> = {
     while (recent.length > 0 && (recent[0] as [number, number])[0] < r.t - RATE_WINDOW_MS) recent.shift();
     state.recent = recent;
     const slope = regressionSlope(recent);
-    if (slope !== null) rate(ctx, cfg, slope, r.t, ev);
+    if (slope !== null) rate(ctx, cfg, slope, g, r.t, ev);
     if (k.n < cfg.minReadings) return;
     const forecast = kalmanPredict(k, cfg.horizonMinutes);
     const key = 'glucose:predicted-low';
@@ -194,6 +205,7 @@ export const glucose: RuleKind<GlucoseConfig, GlucoseState> = {
           severity: 'info',
           atMs: at,
           summary: `No CGM data for ${cfg.maxGapMinutes} min; glucose trend unknown`,
+          clearSeconds: 0,
         });
     }
   },
@@ -260,11 +272,20 @@ function levels(ctx: RuleContext, cfg: GlucoseConfig, g: number, t: number, ev: 
   });
 }
 
-function rate(ctx: RuleContext, cfg: GlucoseConfig, s: number, t: number, ev: string[]): void {
+/**
+ * Rate gating (alarm fatigue): a meal makes glucose rise 2–3 mg/dL/min and the bolus bring it down
+ * again every day; alerting on every such swing gave ~12 rate alerts per stable patient-day in the
+ * simulator bench. With `rateGateMinutes` > 0 a fall alerts only when the current rate would take
+ * glucose below level-1 low (`low1`) within that time, a rise only when it would take it above
+ * level-2 high (`high2`): the rate matters when it is heading somewhere that matters.
+ */
+function rate(ctx: RuleContext, cfg: GlucoseConfig, s: number, g: number, t: number, ev: string[]): void {
   for (const dir of ['rise', 'fall'] as const) {
     const key = `glucose:${dir}`;
     const v = dir === 'rise' ? s : -s;
-    const active = v >= cfg.rateAlert || (ctx.isOpen(key) && v >= cfg.rateClear);
+    const ahead = g + s * cfg.rateGateMinutes;
+    const heading = cfg.rateGateMinutes === 0 || (dir === 'rise' ? ahead > cfg.high2 : ahead < cfg.low1);
+    const active = (v >= cfg.rateAlert && heading) || (ctx.isOpen(key) && v >= cfg.rateClear);
     ctx.assess(cfg, {
       key,
       active,
@@ -275,6 +296,7 @@ function rate(ctx: RuleContext, cfg: GlucoseConfig, s: number, t: number, ev: st
         : `Glucose rate ${round(s)} mg/dL/min`,
       evidence: ev,
       data: { rate: round(s) },
+      persistReadings: cfg.ratePersistReadings,
     });
   }
 }

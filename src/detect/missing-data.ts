@@ -10,6 +10,10 @@ import { BASE_KEYS, type RuleBase, type RuleKind, readBase } from './rule-kind.t
  * `forgetAfterHours` is forgotten (its gap cleared): it was most likely unassigned or replaced.
  * A device never heard from cannot be missed — enrolment-level "never started" is the alert
  * manager's job.
+ *
+ * Silence is judged on ARRIVAL time (`received`), not on the device's clock: a device whose clock
+ * runs 30 min behind would otherwise look 30 min silent on every tick and open/clear a gap alert
+ * with every reading (seen in the simulator's skewed devices: hundreds of gap alerts a day).
  */
 export interface MissingDataConfig extends RuleBase {
   kind: 'missing-data';
@@ -22,7 +26,7 @@ export interface MissingDataConfig extends RuleBase {
 }
 
 export interface MissingDataState {
-  /** Last event time per device. */
+  /** Last arrival time per device (received; event time when received is unknown). */
   last: Record<string, number>;
 }
 
@@ -61,16 +65,18 @@ export const missingData: RuleKind<MissingDataConfig, MissingDataState> = {
   onReading(ctx, cfg, state, r) {
     if (!cfg.codes.includes(r.code)) return;
     const dev = r.reading.deviceId;
+    const received = Date.parse(r.reading.received);
+    const at = Number.isNaN(received) ? r.t : received;
     const prev = state.last[dev];
-    if (prev !== undefined && prev >= r.t) return;
-    state.last[dev] = r.t;
+    if (prev !== undefined && prev >= at) return;
+    state.last[dev] = at;
     const key = `gap:${cfg.id}:${dev}`;
     if (ctx.isOpen(key)) {
       ctx.assess(cfg, {
         key,
         active: false,
         severity: cfg.severity,
-        atMs: r.t,
+        atMs: at,
         summary: `${cfg.name}: data resumed`,
         evidence: [r.reading.id],
         deviceId: dev,

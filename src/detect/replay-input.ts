@@ -59,7 +59,8 @@ export function parseReplayItem(input: unknown, n: number): ReplayItem {
     unit: typeof o.unit === 'string' ? o.unit : null,
     components: Array.isArray(o.components) ? (o.components as ReadingComponent[]) : [],
     effective: iso(time, n),
-    received: iso(time, n),
+    // When the line says when it arrived (the simulator's `received`), keep it: gaps are judged on arrival.
+    received: typeof o.received === 'string' ? iso(o.received, n) : iso(time, n),
     flags: Array.isArray(o.flags) ? o.flags.map(String) : [],
     idempotencyKey: `${deviceId}:${code}:${time}`,
     transport: 'replay',

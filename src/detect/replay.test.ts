@@ -88,7 +88,11 @@ describe('replay', () => {
       out.push(e);
     assert.deepEqual(
       out.map((e) => [e.event, e.patientId, e.conditionKey, e.evidence]),
-      [['opened', 'p9', 'hypertensive-crisis', ['bp-1']]],
+      [
+        ['opened', 'p9', 'hypertensive-crisis', ['bp-1']],
+        // The hypertension program's systolic > 160 alert opens on the first reading too.
+        ['opened', 'p9', 'threshold:8480-6:high', ['bp-1']],
+      ],
     );
   });
 

@@ -13,6 +13,12 @@ export interface RuleBase {
   persistReadings: number;
   /** While open with unchanged severity, re-emit 'firing' after this long; 0 = never. */
   realertMinutes: number;
+  /**
+   * An open condition clears only after the rule has not held for this long (event time); if it
+   * holds again sooner the condition simply stays open — one alert, not an open/resolve pair per
+   * wobble across the limit. 0 = clear at once (the default).
+   */
+  clearSeconds: number;
 }
 
 export const BASE_KEYS = [
@@ -22,6 +28,7 @@ export const BASE_KEYS = [
   'persistSeconds',
   'persistReadings',
   'realertMinutes',
+  'clearSeconds',
 ] as const;
 
 export function readBase(raw: Raw, path: string, d: Partial<RuleBase> = {}): RuleBase {
@@ -32,6 +39,7 @@ export function readBase(raw: Raw, path: string, d: Partial<RuleBase> = {}): Rul
     persistSeconds: num(raw, 'persistSeconds', path, d.persistSeconds ?? 0, { min: 0 }),
     persistReadings: num(raw, 'persistReadings', path, d.persistReadings ?? 1, { min: 1, integer: true }),
     realertMinutes: num(raw, 'realertMinutes', path, d.realertMinutes ?? 30, { min: 0 }),
+    clearSeconds: num(raw, 'clearSeconds', path, d.clearSeconds ?? 0, { min: 0 }),
   };
 }
 
@@ -48,6 +56,8 @@ export interface Assessment {
   /** Persistence overrides for this assessment (default: the rule's). */
   persistSeconds?: number;
   persistReadings?: number;
+  /** Clear persistence override (default: the rule's `clearSeconds`); 0 for facts that end at once (data stale). */
+  clearSeconds?: number;
 }
 
 /** Patient-level settings a clinician sets (not rule parameters). */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Detection } from '../core/detection.ts';
-import { bp, DAY, engineWith, HOUR, MIN, reading, status } from './test-fixtures.ts';
+import { bp, DAY, engineWith, HOUR, MIN, reading, status, T0 } from './test-fixtures.ts';
 
 describe('weight gain', () => {
   const rule = {
@@ -156,6 +156,18 @@ describe('missing data', () => {
       ['cleared'],
     );
   });
+  it('judges silence on arrival time: a device clock 40 min behind does not look silent', () => {
+    const e = engineWith([rule]);
+    const opened: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const arrival = T0 + i * 5 * 60_000;
+      const r = reading('99504-3', 120, i * 5 * MIN - 40 * MIN);
+      r.received = new Date(arrival).toISOString();
+      for (const d of [...e.tick(arrival).detections, ...e.onReading(r).detections]) opened.push(d.state);
+    }
+    assert.deepEqual(opened, []);
+    assert.equal(e.tick(T0 + 80 * 60_000).detections.length, 1, 'a real silence still fires');
+  });
   it('uses the injected clock when tick is called without a time', async () => {
     const { FakeClock } = await import('../core/clock.ts');
     const { createEngine } = await import('./engine.ts');
@@ -171,6 +183,33 @@ describe('missing data', () => {
     e.onReading(reading('99504-3', 120, 0));
     clock.advance(25 * 60_000);
     assert.equal(e.tick().detections.length, 1);
+  });
+});
+
+describe('clear persistence (clearSeconds)', () => {
+  const rule = {
+    id: 'hypoxaemia',
+    kind: 'hypoxaemia',
+    persistSeconds: 0,
+    clearSeconds: 300,
+  };
+  it('a wobble back above the clear level for less than clearSeconds keeps one alert open', () => {
+    const e = engineWith([rule]);
+    const states = [90, 95, 90, 95, 90].flatMap((v, i) =>
+      e.onReading(reading('2708-6', v, i * MIN)).detections.map((d) => d.state),
+    );
+    assert.deepEqual(states, ['firing']);
+    const later = [95, 95, 95, 95, 95, 95, 95].flatMap((v, i) =>
+      e.onReading(reading('2708-6', v, (5 + i) * MIN)).detections.map((d) => d.state),
+    );
+    assert.deepEqual(later, ['cleared'], 'clears once 5 min back within limits');
+  });
+  it('without clearSeconds every wobble is an open/clear pair', () => {
+    const e = engineWith([{ ...rule, clearSeconds: 0 }]);
+    const states = [90, 95, 90, 95, 90].flatMap((v, i) =>
+      e.onReading(reading('2708-6', v, i * MIN)).detections.map((d) => d.state),
+    );
+    assert.deepEqual(states, ['firing', 'cleared', 'firing', 'cleared', 'firing']);
   });
 });
 
