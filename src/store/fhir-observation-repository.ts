@@ -47,11 +47,31 @@ const uuidRe = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 export const isUuid = (s: string) => uuidRe.test(s);
 
 const obsColumns = `${readingColumns}, version_id, last_updated, resource`;
-const oColumns = obsColumns
-  .split(',')
-  .map((c) => `o.${c.trim()}`)
-  .join(', ');
-const codings = `coalesce(o.resource -> 'code' -> 'coding', o.data -> 'codings')`;
+/** FHIR-written rows' codings (partial GIN index observation_fhir_codings, 0110_fhir_codings.sql). */
+const fhirCodings = `(o.resource -> 'code' -> 'coding')`;
+
+/**
+ * What the terminology says about ingest rows' codings (they have no coding index): see
+ * src/api/fhir/search/ingest-codings.ts for the one built from normalize's code tables.
+ */
+export interface CodingTerminology {
+  /** The code system of a primary code (undefined: not a code ingest writes). */
+  systemOf(code: string): string | undefined;
+  /** Primary codes of ingest rows that may carry (system, code) among their extra codings. */
+  carriersOf(system: string | undefined, code: string): string[];
+  /** Primary codes of that system. */
+  primariesOf(system: string): string[];
+  /** Primary codes of ingest rows that may carry an extra coding of that system. */
+  carriersOfSystem(system: string): string[];
+}
+
+/** Without a terminology: primary codes are LOINC, extra codings of ingest rows are not searched. */
+const noTerminology: CodingTerminology = {
+  systemOf: () => LOINC,
+  carriersOf: () => [],
+  primariesOf: () => [],
+  carriersOfSystem: () => [],
+};
 
 function toRow(r: Record<string, unknown>): ObservationRow {
   return {
@@ -60,6 +80,62 @@ function toRow(r: Record<string, unknown>): ObservationRow {
     lastUpdated: iso(r['last_updated']),
     resource: (r['resource'] as Record<string, unknown> | null) ?? null,
     reading: rowToReading(r),
+  };
+}
+
+/**
+ * Reads return each row as ONE json array (`packed`) rather than 14 columns: the drivers decode a
+ * result field by field (PGlite copies and UTF-8-decodes every one), which cost more than the query
+ * itself for a page of 100; a single JSON.parse per row is far cheaper. Times are formatted as
+ * Date.toISOString() would. Element 14 is the keyset sort key when the query names one.
+ */
+const iso8601 = (c: string) => `to_char(${c} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+const packed = (a: string, sortKey = 'null') =>
+  `json_build_array(${a}id, ${a}patient_id, ${a}device_id, ${a}code, ${a}category, ${iso8601(`${a}effective`)}, ${iso8601(`${a}received`)}, ${a}value, ${a}unit, ${a}data, ${a}idem_key, ${a}version_id, ${iso8601(`${a}last_updated`)}, ${a}resource, ${sortKey})`;
+
+type Packed = [
+  string,
+  string | null,
+  string | null,
+  string,
+  string | null,
+  string,
+  string,
+  number | null,
+  string | null,
+  Record<string, unknown> | null,
+  string,
+  number,
+  string,
+  Record<string, unknown> | null,
+  string | null,
+];
+
+function unpack(v: unknown): ObservationRow & { sortKey: string } {
+  const r = (typeof v === 'string' ? JSON.parse(v) : v) as Packed;
+  const data = (r[9] ?? {}) as Partial<Reading>;
+  return {
+    id: r[0],
+    versionId: r[11],
+    lastUpdated: r[12],
+    resource: r[13] ?? null,
+    sortKey: r[14] ?? '',
+    reading: {
+      ...data,
+      id: r[0],
+      patientId: r[1] ?? null,
+      deviceId: r[2] ?? '',
+      code: r[3],
+      category: r[4] ?? 'vital-signs',
+      effective: r[5],
+      received: r[6],
+      value: r[7] ?? null,
+      unit: r[8] ?? null,
+      idempotencyKey: r[10],
+      codings: data.codings ?? [],
+      components: data.components ?? [],
+      flags: data.flags ?? [],
+    } as Reading,
   };
 }
 
@@ -78,10 +154,17 @@ function toHistory(r: Record<string, unknown>): HistoryVersion {
  * `observation_history` for earlier versions and tombstones.
  */
 export class FhirObservationRepository {
+  readonly #terms: CodingTerminology;
+  constructor(terms: CodingTerminology = noTerminology) {
+    this.#terms = terms;
+  }
+
   async get(sql: Sql, id: string): Promise<ObservationRow | undefined> {
     if (!isUuid(id)) return undefined;
-    const rows = await sql.query(`select ${obsColumns} from observation where id = $1`, [id]);
-    return rows[0] ? toRow(rows[0]) : undefined;
+    const rows = await sql.query<{ r: unknown }>(`select ${packed('')} as r from observation where id = $1`, [
+      id,
+    ]);
+    return rows[0] ? unpack(rows[0].r) : undefined;
   }
 
   async getMany(sql: Sql, ids: readonly string[]): Promise<ObservationRow[]> {
@@ -231,53 +314,77 @@ export class FhirObservationRepository {
   }
 
   /**
-   * Search. A `code` filter becomes a union of two index-friendly branches per value — the primary
-   * code column (index patient_id, code, effective) and any coding (GIN on the codings) — so both
-   * ingest readings and FHIR-written Observations match on every coding they carry.
+   * Search. A `code` filter becomes disjoint, index-friendly branches per value (see codeBranches),
+   * each ordered and limited on its own, then merged: ingest rows by their primary code column
+   * (index patient_id, code, effective), ingest rows by an extra coding (the candidate primary codes
+   * from the terminology, rechecked against data.codings), and FHIR-written rows by any coding of
+   * resource.code (partial GIN index over FHIR-written rows only, so ingest pays nothing for it).
+   * Each row comes back with its keyset cursor (`sortKey`: the first sort column as text).
    */
   async search(
     sql: Sql,
     filters: readonly SearchFilter[],
     opts: SearchOptions,
     nowMs: number,
-  ): Promise<{ rows: ObservationRow[]; total?: number }> {
+  ): Promise<{ rows: Array<ObservationRow & { sortKey: string }>; total?: number }> {
     const params = new Params();
     const where: string[] = [];
     let branches: string[] = ['true'];
     let branched = false;
+    let disjoint = true;
     for (const f of filters) {
       if (f.kind === 'token' && f.param === 'code' && !f.not && !branched) {
         branched = true;
-        branches = f.values.flatMap((v) => codeBranches(v, params));
+        branches = f.values.flatMap((v) => codeBranches(this.#terms, v, params));
+        disjoint = f.values.length === 1;
+        if (!branches.length) branches = ['false'];
         continue;
       }
-      where.push(obsFilterSql(f, params, nowMs));
+      where.push(obsFilterSql(this.#terms, f, params, nowMs));
     }
     const common = where.length ? where.join(' and ') : 'true';
     if (opts.countOnly) {
       const sqlText =
         branches.length === 1
           ? `select count(*)::int as n from observation o where ${common} and ${branches[0]}`
-          : `select count(*)::int as n from (${branches.map((b) => `select o.id from observation o where ${common} and ${b}`).join(' union ')}) u`;
+          : `select count(*)::int as n from (${branches.map((b) => `select o.id from observation o where ${common} and ${b}`).join(disjoint ? ' union all ' : ' union ')}) u`;
       const rows = await sql.query<{ n: number }>(sqlText, params.values);
       return { rows: [], total: rows[0]?.n ?? 0 };
     }
-    const order = orderSql(opts.sort);
+    const keys = sortKeys(opts.sort);
+    const order = (a: string) => keys.map((k) => `${a}${k.col} ${k.dir}`).join(', ');
+    const first = keys[0] as SortKey;
+    let after = '';
+    if (opts.after && opts.sort.length <= 1) {
+      const op = first.dir === 'desc' ? '<' : '>';
+      const id = `${params.add(opts.after.id)}::uuid`;
+      if (first.col === 'id') after = ` and o.id ${op} ${id}`;
+      else {
+        const v = `${params.add(opts.after.key)}::timestamptz`;
+        after = ` and o.${first.col} ${op}= ${v} and (o.${first.col}, o.id) ${op} (${v}, ${id})`;
+      }
+    }
+    const offsetN = opts.after ? 0 : opts.offset;
+    const cols = `o.id, o.effective, o.last_updated, ${packed('o.', `o.${first.col}::text`)} as r`;
     const limit = params.add(opts.count);
-    const offset = params.add(opts.offset);
+    const offset = params.add(offsetN);
     let text: string;
     if (branches.length === 1) {
-      text = `select ${oColumns} from observation o where ${common} and ${branches[0]} order by ${order('o.')} limit ${limit} offset ${offset}`;
+      text = `select ${packed('o.', `o.${first.col}::text`)} as r from observation o where ${common} and ${branches[0]}${after} order by ${order('o.')} limit ${limit} offset ${offset}`;
     } else {
-      const window = params.add(opts.count + opts.offset);
+      const window = params.add(opts.count + offsetN);
       const parts = branches.map(
         (b) =>
-          `(select ${oColumns} from observation o where ${common} and ${b} order by ${order('o.')} limit ${window})`,
+          `(select ${cols} from observation o where ${common} and ${b}${after} order by ${order('o.')} limit ${window})`,
       );
-      text = `select * from (${parts.join(' union ')}) u order by ${order('u.')} limit ${limit} offset ${offset}`;
+      // Branches of one code value are disjoint (no dedupe); a comma list may match a row twice.
+      const merged = disjoint
+        ? parts.join(' union all ')
+        : `select distinct on (id) * from (${parts.join(' union all ')}) d`;
+      text = `select r from (${merged}) u order by ${order('u.')} limit ${limit} offset ${offset}`;
     }
-    const rows = await sql.query(text, params.values);
-    return { rows: rows.map(toRow) };
+    const rows = await sql.query<{ r: unknown }>(text, params.values);
+    return { rows: rows.map((x) => unpack(x.r)) };
   }
 
   /** Keyset scan by id (bulk export): rows after `afterId`, optionally only these patients' (or any attributed one). */
@@ -317,48 +424,70 @@ export class FhirObservationRepository {
            union all
            select (select o.code from observation o where o.patient_id = ${p} and o.code > c.code order by o.code limit 1) from c where c.code is not null
          ) select code from c where code is not null`;
-    const rows = await sql.query(
-      `select l.* from (${codes}) k cross join lateral (
-         select ${oColumns} from observation o where o.patient_id = ${p} and o.code = k.code${cat}
+    const rows = await sql.query<{ r: unknown }>(
+      `select ${packed('l.')} as r from (${codes}) k cross join lateral (
+         select o.* from observation o where o.patient_id = ${p} and o.code = k.code${cat}
          order by o.effective desc, o.id desc limit ${max}
        ) l order by l.code, l.effective desc, l.id desc`,
       params.values,
     );
-    return rows.map(toRow);
+    return rows.map((x) => unpack(x.r));
   }
 }
 
-function orderSql(sort: readonly string[]): (alias: string) => string {
-  const keys = sort.length ? sort : ['-date'];
-  return (a) =>
-    keys
-      .map((s) => {
-        const desc = s.startsWith('-') ? 'desc' : 'asc';
-        const name = s.replace(/^-/, '');
-        const col = name === 'date' ? 'effective' : name === '_lastUpdated' ? 'last_updated' : 'id';
-        return `${a}${col} ${desc}`;
-      })
-      .concat(`${a}id ${keys[0]?.startsWith('-') ? 'desc' : 'asc'}`)
-      .join(', ');
+interface SortKey {
+  col: 'effective' | 'last_updated' | 'id';
+  dir: 'asc' | 'desc';
 }
 
-function codeBranches(v: TokenValue, params: Params): string[] {
+/** The sort keys as columns, always ending with id (a total order, which keyset paging needs). */
+function sortKeys(sort: readonly string[]): SortKey[] {
+  const keys: SortKey[] = (sort.length ? sort : ['-date']).map((s) => {
+    const name = s.replace(/^-/, '');
+    return {
+      col: name === 'date' ? 'effective' : name === '_lastUpdated' ? 'last_updated' : 'id',
+      dir: s.startsWith('-') ? 'desc' : 'asc',
+    };
+  });
+  const first = keys[0] as SortKey;
+  if (first.col !== 'id' || keys.length > 1) keys.push({ col: 'id', dir: first.dir });
+  return keys;
+}
+
+/**
+ * Disjoint conditions for one token value of `code`: ingest rows by the primary code column, ingest
+ * rows by an extra coding (candidate primary codes from the terminology, then data.codings must
+ * contain the coding — the MDC → LOINC map is many-to-one), FHIR-written rows by any coding.
+ */
+function codeBranches(terms: CodingTerminology, v: TokenValue, params: Params): string[] {
+  const out: string[] = [];
+  const json = (c: Record<string, string>) => `${params.add(JSON.stringify([c]))}::jsonb`;
   if (v.code === undefined) {
-    if (v.system === LOINC)
-      return [
-        'o.resource is null',
-        `${codings} @> ${params.add(JSON.stringify([{ system: LOINC }]))}::jsonb`,
-      ];
-    return [`${codings} @> ${params.add(JSON.stringify([{ system: v.system ?? undefined }]))}::jsonb`];
+    if (!v.system) return [`o.resource is not null and ${fhirCodings} is not null`];
+    const coding = json({ system: v.system });
+    const primaries = terms.primariesOf(v.system);
+    const carriers = terms.carriersOfSystem(v.system).filter((c) => !primaries.includes(c));
+    if (primaries.length) out.push(`o.resource is null and o.code = any(${params.add(primaries)}::text[])`);
+    if (carriers.length)
+      out.push(
+        `o.resource is null and o.code = any(${params.add(carriers)}::text[]) and o.data -> 'codings' @> ${coding}`,
+      );
+    out.push(`o.resource is not null and ${fhirCodings} @> ${coding}`);
+    return out;
   }
-  const coding = v.system ? { system: v.system, code: v.code } : { code: v.code };
-  const json = `${params.add(JSON.stringify([coding]))}::jsonb`;
-  const contains = `${codings} @> ${json}`;
-  if (v.system === null) return [contains];
-  if (v.system === undefined || v.system === LOINC) {
-    return [`(o.code = ${params.add(v.code)} and (o.resource is null or ${contains}))`, contains];
+  const coding = json(v.system ? { system: v.system, code: v.code } : { code: v.code });
+  if (v.system !== null) {
+    const system = terms.systemOf(v.code) ?? LOINC;
+    if (v.system === undefined || v.system === system)
+      out.push(`o.resource is null and o.code = ${params.add(v.code)}`);
+    const carriers = terms.carriersOf(v.system, v.code);
+    if (carriers.length)
+      out.push(
+        `o.resource is null and o.code = any(${params.add(carriers)}::text[]) and o.data -> 'codings' @> ${coding}`,
+      );
   }
-  return [contains];
+  out.push(`o.resource is not null and ${fhirCodings} @> ${coding}`);
+  return out;
 }
 
 function refIds(values: readonly string[], type: string): string[] {
@@ -367,7 +496,7 @@ function refIds(values: readonly string[], type: string): string[] {
     .map((v) => v.replace(`${type}/`, ''));
 }
 
-function obsFilterSql(f: SearchFilter, params: Params, nowMs: number): string {
+function obsFilterSql(terms: CodingTerminology, f: SearchFilter, params: Params, nowMs: number): string {
   switch (f.kind) {
     case 'id': {
       const ids = f.values.filter(isUuid);
@@ -401,7 +530,7 @@ function obsFilterSql(f: SearchFilter, params: Params, nowMs: number): string {
         const codes = f.values.map((v) => v.code).filter((c): c is string => c !== undefined);
         sqlText = codes.length ? `o.category = any(${params.add(codes)}::text[])` : 'true';
       } else if (f.param === 'code') {
-        sqlText = `(${f.values.flatMap((v) => codeBranches(v, params)).join(' or ')})`;
+        sqlText = `(${f.values.flatMap((v) => codeBranches(terms, v, params)).join(' or ') || 'false'})`;
       } else sqlText = 'false';
       return f.not ? `not ${sqlText}` : sqlText;
     }

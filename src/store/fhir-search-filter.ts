@@ -33,6 +33,11 @@ export interface SearchOptions {
   /** 'date' | '-date' | '_lastUpdated' | '-_lastUpdated' | '_id' … */
   sort: string[];
   countOnly: boolean;
+  /**
+   * Keyset paging (stores that support it): continue after this row in the sort order — the first
+   * sort key's value as the store wrote it and the row id. Replaces `offset` when given.
+   */
+  after?: { key: string; id: string };
 }
 
 /** Collects positional parameters for one SQL statement. */

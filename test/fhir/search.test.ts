@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { newId } from '../../src/core/ids.ts';
 import type { Reading } from '../../src/core/reading.ts';
+import { readingToObservation } from '../../src/normalize/fhir-observation.ts';
 import { type FhirHarness, type Json, startFhir } from './harness.ts';
 
 const LOINC = 'http://loinc.org';
@@ -212,6 +213,134 @@ describe('FHIR search', () => {
     assert.equal(byCode.get('8867-4')?.length, 2);
     assert.match(String(byCode.get('8867-4')?.[0]), /^2024-05-06/);
     assert.equal(byCode.get('59408-5')?.length, 1);
+  });
+
+  test('ingest rows: extra codings found through the terminology (MDC many-to-one), rendered as normalize renders them', async () => {
+    const who = `ingest-${newId()}`;
+    const reading = (code: string, codings: Reading['codings'], value: number, unit: string, t: string) =>
+      ({
+        id: newId(),
+        deviceId: 'dev-codings',
+        patientId: who,
+        code,
+        codings,
+        category: 'vital-signs',
+        value,
+        unit,
+        components: [],
+        effective: t,
+        received: t,
+        flags: ['low-perfusion'],
+        notes: ['moved'],
+        original: { value: value * 2, unit },
+        idempotencyKey: `test:${newId()}`,
+        transport: 'mqtt',
+        profile: 'native-json',
+      }) satisfies Reading;
+    const oximeterRate = reading(
+      '8867-4',
+      [{ system: MDC, code: '149530', display: 'MDC_PULS_OXIM_PULS_RATE' }],
+      71,
+      '/min',
+      '2024-06-01T10:00:00.000Z',
+    );
+    const ecgRate = reading(
+      '8867-4',
+      [{ system: MDC, code: '147842', display: 'MDC_ECG_HEART_RATE' }],
+      72,
+      '/min',
+      '2024-06-01T10:01:00.000Z',
+    );
+    const spo2 = reading(
+      '2708-6',
+      [
+        { system: LOINC, code: '59408-5', display: 'Oxygen saturation in Arterial blood by Pulse oximetry' },
+        { system: MDC, code: '150456', display: 'MDC_PULS_OXIM_SAT_O2' },
+      ],
+      97,
+      '%',
+      '2024-06-01T10:02:00.000Z',
+    );
+    await h.vigil.ctx.observations.insertBatch(h.vigil.db, [oximeterRate, ecgRate, spo2]);
+    const q = (code: string) => search(`Observation?patient=${who}&code=${code}`).then(ids);
+    assert.deepEqual(await q(`${MDC}|149530`), [oximeterRate.id]);
+    assert.deepEqual(await q(`${MDC}|147842`), [ecgRate.id]);
+    assert.deepEqual(await q(`${MDC}|149546`), []);
+    assert.deepEqual(await q('149530'), [oximeterRate.id]);
+    assert.deepEqual(await q(`${LOINC}|8867-4`), [ecgRate.id, oximeterRate.id]);
+    assert.deepEqual(await q(`${LOINC}|59408-5`), [spo2.id]);
+    assert.deepEqual(await q(`${MDC}|150456`), [spo2.id]);
+    assert.deepEqual(await q(`${MDC}|149530,${LOINC}|8867-4`), [ecgRate.id, oximeterRate.id]);
+    assert.deepEqual(await q(`${MDC}|`), [spo2.id, ecgRate.id, oximeterRate.id]);
+    assert.equal((await search(`Observation?patient=${who}&code=${MDC}|149530&_summary=count`)).total, 1);
+    assert.deepEqual(
+      ids(await search(`Observation?patient=${who}&code:not=${MDC}|149530`)).sort(),
+      [ecgRate.id, spo2.id].sort(),
+    );
+
+    // The read path renders exactly what normalize renders (plus version meta).
+    const read = await h.call('GET', `/fhir/Observation/${spo2.id}`);
+    assert.equal(read.status, 200, read.text);
+    const expected = readingToObservation(spo2);
+    assert.equal(read.json.meta.versionId, '1');
+    assert.match(read.json.meta.lastUpdated, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    const { meta, ...rest } = read.json;
+    const { meta: expectedMeta, ...expectedRest } = expected;
+    assert.deepEqual(rest, expectedRest);
+    assert.deepEqual(
+      { ...meta, versionId: undefined, lastUpdated: undefined },
+      {
+        ...expectedMeta,
+        versionId: undefined,
+        lastUpdated: undefined,
+      },
+    );
+  });
+
+  test('keyset paging: next links carry a cursor; every row once, in order, for each sort', async () => {
+    const who = `paging-${newId()}`;
+    const rows: Reading[] = [];
+    for (let i = 0; i < 23; i++) {
+      // Pairs share a timestamp, so the id breaks ties.
+      const t = new Date(Date.UTC(2024, 6, 1, 0, Math.floor(i / 2))).toISOString();
+      rows.push({
+        id: newId(),
+        deviceId: 'dev-paging',
+        patientId: who,
+        code: '8867-4',
+        codings: [],
+        category: 'vital-signs',
+        value: 60 + i,
+        unit: '/min',
+        components: [],
+        effective: t,
+        received: t,
+        flags: [],
+        idempotencyKey: `test:${newId()}`,
+        transport: 'mqtt',
+        profile: 'native-json',
+      });
+    }
+    await h.vigil.ctx.observations.insertBatch(h.vigil.db, rows);
+    for (const sort of ['-date', 'date', '_id', '-_id', '-_lastUpdated']) {
+      const all = ids(await search(`Observation?patient=${who}&_sort=${sort}&_count=100`));
+      assert.equal(all.length, 23);
+      const seen: string[] = [];
+      let page = await search(`Observation?patient=${who}&_sort=${sort}&_count=5`);
+      for (;;) {
+        seen.push(...ids(page));
+        const next = page.link.find((l: Json) => l.relation === 'next');
+        if (!next) break;
+        assert.match(next.url, /_cursor=/);
+        page = await search(next.url.replace(/^http:\/\/[^/]+\/fhir\//, ''));
+        const prev = page.link.find((l: Json) => l.relation === 'previous');
+        assert.ok(prev && !/_cursor=/.test(prev.url), 'previous links page by offset');
+      }
+      assert.deepEqual(seen, all, `sort ${sort}`);
+    }
+    const bad = await h.call('GET', `/fhir/Observation?patient=${who}&_cursor=not-a-cursor`);
+    assert.equal(bad.status, 400);
+    assert.equal(bad.json.resourceType, 'OperationOutcome');
   });
 
   test('CareTeam by participant and patient', async () => {

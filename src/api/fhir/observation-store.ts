@@ -19,6 +19,7 @@ import {
   type TypeStore,
   withMeta,
 } from './resource-store.ts';
+import { encodeCursor } from './search/cursor.ts';
 import { dateRange } from './search/date.ts';
 import { normalizeReference } from './search/parse.ts';
 
@@ -201,7 +202,12 @@ export class ObservationStore implements TypeStore {
 
   async search(sql: Sql, filters: readonly SearchFilter[], opts: SearchOptions, nowMs: number) {
     const r = await this.#repo.search(sql, filters, opts, nowMs);
-    return { stored: r.rows.map(renderRow), ...(r.total !== undefined ? { total: r.total } : {}) };
+    return {
+      stored: r.rows.map(renderRow),
+      ...(r.total !== undefined ? { total: r.total } : {}),
+      // Keyset cursors for the next link (one sort key, so the order is (key, id)).
+      ...(opts.sort.length <= 1 ? { cursors: r.rows.map((row) => encodeCursor(row.sortKey, row.id)) } : {}),
+    };
   }
 
   async lastn(

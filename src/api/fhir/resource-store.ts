@@ -7,6 +7,7 @@ import { RegistryDeviceView } from './device-registry.ts';
 import { ObservationStore } from './observation-store.ts';
 import { conflict, preconditionFailed } from './outcomes.ts';
 import { indexValues } from './search/index-values.ts';
+import { ingestTerminology } from './search/ingest-codings.ts';
 import type { SupportedType } from './search/params.ts';
 
 /** A current or past version as the API returns it. */
@@ -50,7 +51,7 @@ export interface TypeStore {
     filters: readonly SearchFilter[],
     opts: SearchOptions,
     nowMs: number,
-  ): Promise<{ stored: Stored[]; total?: number }>;
+  ): Promise<{ stored: Stored[]; total?: number; cursors?: string[] }>;
 }
 
 /** resourceType, id, meta (with versionId, lastUpdated) first, then the content as written. */
@@ -231,7 +232,7 @@ export class ResourceStore {
       this.#stores.set(t, new GenericStore(t, repo));
     }
     this.#stores.set('Device', new DeviceStore(new GenericStore('Device', repo), new RegistryDeviceView()));
-    this.#stores.set('Observation', new ObservationStore(new FhirObservationRepository()));
+    this.#stores.set('Observation', new ObservationStore(new FhirObservationRepository(ingestTerminology)));
   }
   for(type: SupportedType): TypeStore {
     const s = this.#stores.get(type);

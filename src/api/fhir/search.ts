@@ -53,12 +53,18 @@ export async function searchResources(
   if (r.stored.length > count) {
     const next = new URLSearchParams(query);
     next.set('_offset', String(offset + count));
+    // Keyset paging where the store supports it: the next page starts after the last row, so a deep
+    // page costs what the first one does (the offset stays for the previous link).
+    const cursor = r.cursors?.[count - 1];
+    if (cursor) next.set('_cursor', cursor);
+    else next.delete('_cursor');
     if (!next.has('_count')) next.set('_count', String(count));
     link.push({ relation: 'next', url: `${req.baseUrl}/${type}?${next}` });
   }
   if (offset > 0) {
     const prev = new URLSearchParams(query);
     prev.set('_offset', String(Math.max(0, offset - count)));
+    prev.delete('_cursor');
     link.push({ relation: 'previous', url: `${req.baseUrl}/${type}?${prev}` });
   }
   const entry: BundleEntry[] = page.map((s) => ({

@@ -238,6 +238,7 @@ export const commonParams: Record<string, SearchParamDef> = {
 export const resultParams = new Set([
   '_count',
   '_offset',
+  '_cursor',
   '_sort',
   '_summary',
   '_include',

@@ -1,5 +1,6 @@
 import type { SearchFilter, SearchOptions, TokenValue } from '../../../store/fhir-search-filter.ts';
 import { badRequest } from '../outcomes.ts';
+import { decodeCursor } from './cursor.ts';
 import { parseDateValue } from './date.ts';
 import {
   commonParams,
@@ -77,6 +78,9 @@ export function parseSearch(type: SupportedType, query: URLSearchParams, lenient
               reject(`cannot sort ${type} by '${s}' (supported: ${sortsFor(type).join(', ')})`, '_sort');
             else options.sort.push(s);
           }
+          break;
+        case '_cursor':
+          options.after = decodeCursor(raw);
           break;
         case '_summary':
           if (raw === 'count') options.countOnly = true;
