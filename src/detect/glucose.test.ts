@@ -107,6 +107,21 @@ describe('glucose rule', () => {
     assert.equal(falls(1).length > 0, true, 'one reading is enough when persistence is 1');
   });
 
+  it('regression predictor (diabetes-cgm program): warns on a steady fall before 54, not on a flat 90', () => {
+    const cfg = { ...rule, predictModel: 'regression', horizonMinutes: 15, zoneLevel: 70, zoneMaxRate: -0.5 };
+    const warned = (values: number[]) => {
+      const e = engineWith([cfg]);
+      return values
+        .flatMap((v, i) => e.onReading(cgm(v, i * 5 * MIN)).detections)
+        .find((x) => x.conditionKey === 'glucose:predicted-low' && x.state === 'firing');
+    };
+    const fall = [130, 120, 110, 100, 90, 80, 70, 60, 50];
+    const d = warned(fall);
+    assert.ok(d !== undefined, 'warns');
+    assert.ok((d.data?.glucose as number) >= 54, 'before the level-2 low');
+    assert.equal(warned([90, 90, 90, 90, 90, 90, 90]), undefined);
+  });
+
   it('a gap restarts the trend: no rate across 2 hours of silence', () => {
     const e = engineWith([rule]);
     const ds = [200, 200, 200].flatMap((v, i) => e.onReading(cgm(v, i * 5 * MIN)).detections);

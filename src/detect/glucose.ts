@@ -1,6 +1,6 @@
 import type { Severity } from '../core/severity.ts';
 import { GLUCOSE_CODES, Loinc } from './codes.ts';
-import { noUnknownKeys, num, type Raw, severity } from './config-fields.ts';
+import { noUnknownKeys, num, oneOf, type Raw, severity } from './config-fields.ts';
 import { type KalmanState, kalmanPredict, kalmanUpdate } from './glucose-predictor.ts';
 import { readingValue } from './reading-values.ts';
 import { BASE_KEYS, type RuleBase, type RuleContext, type RuleKind, readBase } from './rule-kind.ts';
@@ -38,6 +38,9 @@ export interface GlucoseConfig extends RuleBase {
   rateGateMinutes: number;
   /** Consecutive CGM readings a rate must hold before a rate alert opens (noise on a 15-min slope). */
   ratePersistReadings: number;
+  /** 'kalman' (two-state filter) or 'regression' (least-squares line over `predictWindowMinutes`). */
+  predictModel: 'kalman' | 'regression';
+  predictWindowMinutes: number;
   predictLevel: number;
   horizonMinutes: number;
   zoneLevel: number;
@@ -76,6 +79,8 @@ const KEYS = [
   'rateClear',
   'rateGateMinutes',
   'ratePersistReadings',
+  'predictModel',
+  'predictWindowMinutes',
   'predictLevel',
   'horizonMinutes',
   'zoneLevel',
@@ -116,6 +121,8 @@ export const glucose: RuleKind<GlucoseConfig, GlucoseState> = {
       rateClear: n('rateClear', 1.5),
       rateGateMinutes: n('rateGateMinutes', 30),
       ratePersistReadings: num(raw, 'ratePersistReadings', path, 2, { min: 1, integer: true }),
+      predictModel: oneOf(raw, 'predictModel', path, ['kalman', 'regression'] as const, 'kalman'),
+      predictWindowMinutes: num(raw, 'predictWindowMinutes', path, 15, { min: 10, max: 30 }),
       predictLevel: n('predictLevel', 55),
       horizonMinutes: n('horizonMinutes', 25, 1),
       zoneLevel: n('zoneLevel', 70),
@@ -168,15 +175,22 @@ export const glucose: RuleKind<GlucoseConfig, GlucoseState> = {
     }
     const recent = gapped ? [] : state.recent;
     recent.push([r.t, g]);
-    while (recent.length > 0 && (recent[0] as [number, number])[0] < r.t - RATE_WINDOW_MS) recent.shift();
+    while (recent.length > 0 && (recent[0] as [number, number])[0] < r.t - KEEP_MS) recent.shift();
     state.recent = recent;
-    const slope = regressionSlope(recent);
+    const slope = regressionSlope(recent.filter(([t]) => t >= r.t - RATE_WINDOW_MS));
     if (slope !== null) rate(ctx, cfg, slope, g, r.t, ev);
     if (k.n < cfg.minReadings) return;
-    const forecast = kalmanPredict(k, cfg.horizonMinutes);
+    let s = k.s;
+    if (cfg.predictModel === 'regression') {
+      const ps = regressionSlope(recent.filter(([t]) => t >= r.t - cfg.predictWindowMinutes * 60_000));
+      if (ps === null) return;
+      s = ps;
+    }
+    const forecast =
+      cfg.predictModel === 'regression' ? g + s * cfg.horizonMinutes : kalmanPredict(k, cfg.horizonMinutes);
     const key = 'glucose:predicted-low';
     const warn =
-      g >= cfg.low2 && (forecast < cfg.predictLevel || (g < cfg.zoneLevel && k.s <= cfg.zoneMaxRate));
+      g >= cfg.low2 && (forecast < cfg.predictLevel || (g < cfg.zoneLevel && s <= cfg.zoneMaxRate));
     const active = ctx.isOpen(key) ? warn || g < cfg.clearLevel || forecast < cfg.clearForecast : warn;
     ctx.assess(cfg, {
       key,
@@ -184,10 +198,10 @@ export const glucose: RuleKind<GlucoseConfig, GlucoseState> = {
       severity: cfg.severityPredictedLow,
       atMs: r.t,
       summary: active
-        ? `Glucose ${round(g)} mg/dL, ${round(k.s)} mg/dL/min: forecast ${round(forecast)} mg/dL in ${cfg.horizonMinutes} min (urgent low soon)`
+        ? `Glucose ${round(g)} mg/dL, ${round(s)} mg/dL/min: forecast ${round(forecast)} mg/dL in ${cfg.horizonMinutes} min (urgent low soon)`
         : `Glucose ${round(g)} mg/dL, no low forecast`,
       evidence: ev,
-      data: { glucose: g, rate: round(k.s), forecast: round(forecast), horizonMinutes: cfg.horizonMinutes },
+      data: { glucose: g, rate: round(s), forecast: round(forecast), horizonMinutes: cfg.horizonMinutes },
       persistReadings: 1,
       persistSeconds: 0,
     });
@@ -219,6 +233,8 @@ const TREND_KEYS = ['glucose:predicted-low', 'glucose:rise', 'glucose:fall'];
  * tuned for forecasting — lags.
  */
 const RATE_WINDOW_MS = 15 * 60_000;
+/** CGM points kept: the longest regression window a prediction may use. */
+const KEEP_MS = 30 * 60_000;
 
 function regressionSlope(pts: Array<[number, number]>): number | null {
   const first = pts[0];
