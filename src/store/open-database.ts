@@ -1,12 +1,15 @@
 import type { Database } from './database.ts';
-import { PgliteDatabase } from './pglite/pglite-database.ts';
+import { PgliteWorkerDatabase } from './pglite/pglite-worker-database.ts';
 import { PostgresDatabase } from './postgres/postgres-database.ts';
 
-/** Chooses the adapter: a PostgreSQL server when a URL is given, else PGlite in dataDir. */
+/**
+ * Chooses the adapter: a PostgreSQL server when a URL is given, else PGlite in dataDir, run on a
+ * worker thread so the database engine does not share the event loop with MQTT and HTTP.
+ */
 export async function openDatabase(opts: {
   databaseUrl?: string | undefined;
   dataDir?: string;
 }): Promise<Database> {
   if (opts.databaseUrl) return PostgresDatabase.open(opts.databaseUrl);
-  return PgliteDatabase.open(opts.dataDir);
+  return PgliteWorkerDatabase.open(opts.dataDir);
 }
