@@ -10,6 +10,7 @@ export interface PendingDeadLetter {
   reasonCode: string;
   reason: string;
   contentType: string | null;
+  format: string | null;
   payload: Buffer;
 }
 

@@ -103,6 +103,7 @@ export class IngestService {
         reasonCode: err.code,
         reason: err.message,
         contentType: env.contentType ?? null,
+        format: env.format,
         payload,
       });
       return { status: 'rejected', reason: err.code, message: err.message, deadLetterId: id };
@@ -242,6 +243,7 @@ export class IngestService {
           reasonCode: error.code,
           reason: error.message,
           contentType: env.contentType ?? null,
+          format: env.format,
           payload: env.payload,
         },
       ],

@@ -21,15 +21,19 @@ export interface Database extends Sql {
 }
 
 /**
- * JSON text for a `$n::jsonb` parameter. PostgreSQL text and jsonb cannot hold U+0000, which a device
- * can send inside any string; it becomes U+FFFD (the replacement character) so one such payload
- * cannot fail a whole group commit. Binary payloads (dead letters) keep their exact bytes in bytea.
+ * JSON text for a `$n::jsonb` parameter. PostgreSQL text and jsonb cannot hold U+0000 or a lone
+ * surrogate, which a device can send inside any string; both become U+FFFD (the replacement
+ * character) so one such payload cannot fail a whole group commit. Binary payloads (dead letters)
+ * keep their exact bytes in bytea.
  */
 export function toJsonParam(value: unknown): string {
   const text = JSON.stringify(value) as string | undefined;
-  // JSON.stringify writes U+0000 as the escape \u0000; without one (nearly always) no replacer pass
-  if (text === undefined || !text.includes('\\u0000')) return text as string;
+  // JSON.stringify writes U+0000 and lone surrogates as escapes (\u0000, \ud8xx–\udfff); without one
+  // (nearly always) no replacer pass is needed.
+  if (text === undefined || !/\\u(0000|d[89a-f])/i.test(text)) return text as string;
   return JSON.stringify(value, (_key, v: unknown) =>
-    typeof v === 'string' && v.includes('\u0000') ? v.replaceAll('\u0000', '\ufffd') : v,
+    typeof v === 'string' && (v.includes('\u0000') || !v.isWellFormed())
+      ? v.toWellFormed().replaceAll('\u0000', '\ufffd')
+      : v,
   );
 }

@@ -9,6 +9,8 @@ export interface DeadLetter {
   reasonCode: string;
   reason: string;
   contentType: string | null;
+  /** Payload format it arrived as (normalize's format string); null for letters kept before 0002. */
+  format: string | null;
   payload: Buffer;
   replayedAt: string | null;
   replayResult: unknown;
@@ -26,6 +28,7 @@ function toDeadLetter(r: Record<string, unknown>): DeadLetter {
     reasonCode: r['reason_code'] as string,
     reason: r['reason'] as string,
     contentType: (r['content_type'] as string | null) ?? null,
+    format: (r['format'] as string | null) ?? null,
     payload: Buffer.isBuffer(p) ? p : Buffer.from(p as Uint8Array),
     replayedAt: iso(r['replayed_at']),
     replayResult: r['replay_result'] ?? null,
@@ -45,10 +48,10 @@ export class DeadLetterRepository {
   ): Promise<void> {
     if (letters.length === 0) return;
     await sql.query(
-      `insert into dead_letter (id, received, transport, device_id, topic, reason_code, reason, content_type, payload)
-       select x.id, x.received, x.transport, x.device_id, x.topic, x.reason_code, x.reason, x.content_type, decode(x.payload, 'base64')
+      `insert into dead_letter (id, received, transport, device_id, topic, reason_code, reason, content_type, format, payload)
+       select x.id, x.received, x.transport, x.device_id, x.topic, x.reason_code, x.reason, x.content_type, x.format, decode(x.payload, 'base64')
        from jsonb_to_recordset($1::jsonb) as x(id uuid, received timestamptz, transport text, device_id text, topic text,
-         reason_code text, reason text, content_type text, payload text)`,
+         reason_code text, reason text, content_type text, format text, payload text)`,
       [
         toJsonParam(
           letters.map((l) => ({
@@ -62,6 +65,7 @@ export class DeadLetterRepository {
             reason_code: l.reasonCode,
             reason: l.reason.toWellFormed(),
             content_type: l.contentType?.toWellFormed() ?? null,
+            format: l.format,
             payload: l.payload.toString('base64'),
           })),
         ),

@@ -121,6 +121,24 @@ for (const backend of ['pglite', 'postgres'] as const) {
       );
     });
 
+    it('replays a dead letter through the profile it arrived as (GATT bytes are not re-read as JSON)', async () => {
+      const token = await t.token();
+      const r = await t.inject({
+        method: 'POST',
+        url: '/ingest/v1/gatt/2A35',
+        headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/octet-stream' },
+        payload: Buffer.from('1E8A0058', 'hex'), // truncated Blood Pressure Measurement
+      });
+      const a = r.json() as IngestAnswer;
+      assert.equal(a.results[0]?.reason, 'VIGIL_ERR_INGEST_TRUNCATED_GATT');
+      const replay = await t.inject({
+        method: 'POST',
+        url: `/api/v1/dead-letters/${a.results[0]?.deadLetterId}/replay`,
+        headers: { authorization: `Bearer ${token}` },
+      });
+      assert.equal((replay.json() as { results: Result[] }).results[0]?.reason, 'VIGIL_ERR_INGEST_TRUNCATED_GATT');
+    });
+
     it('refuses an unknown credential, a revoked one at once, and an oversize body, each with a code', async () => {
       const bad = await post({ readings: [] }, 'vgd_not-a-real-secret');
       assert.equal(bad.statusCode, 401);

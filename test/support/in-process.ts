@@ -21,7 +21,7 @@ export interface InProcess {
  * fresh PostgreSQL database when `postgres` is true.
  */
 export async function startInProcess(
-  opts: { postgres?: boolean; mqtt?: boolean; env?: Record<string, string> } = {},
+  opts: { postgres?: boolean; mqtt?: boolean; env?: Record<string, string>; dataDir?: string } = {},
 ): Promise<InProcess> {
   let drop: (() => Promise<void>) | undefined;
   const env: Record<string, string> = {

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { VigilError } from '../../core/errors.ts';
+import type { IngestEnvelope } from '../../ingest/ingest-service.ts';
 import { requireRoles } from '../auth-hooks.ts';
 import type { ApiContext } from '../context.ts';
 import { readingToJson } from '../reading-json.ts';
@@ -89,15 +90,18 @@ export async function readingRoutes(app: FastifyInstance, ctx: ApiContext): Prom
           'dead letter has no device to replay as',
           409,
         );
-      const format = l.topic
-        ? l.topic.includes('/gatt/')
-          ? `gatt:${l.topic.split('/').at(-1)}`
-          : l.topic.endsWith('/mdc')
-            ? 'mdc'
-            : 'json'
-        : 'json';
+      // The stored format decides the profile; letters kept before it was recorded fall back to the topic.
+      const format = l.format
+        ? l.format
+        : l.topic
+          ? l.topic.includes('/gatt/')
+            ? `gatt:${l.topic.split('/').at(-1)}`
+            : l.topic.endsWith('/mdc')
+              ? 'mdc'
+              : 'json'
+          : 'json';
       const results = await ctx.ingest.ingest({
-        transport: l.transport as 'mqtt' | 'http',
+        transport: l.transport as IngestEnvelope['transport'],
         deviceId: l.deviceId,
         format,
         payload: l.payload,
