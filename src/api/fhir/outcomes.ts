@@ -15,38 +15,50 @@ export class FhirError extends Error {
   }
 }
 
+/** Code system of Vigil's stable error codes (docs/errors/fhir.md), carried in issue.details. */
+export const vigilErrorSystem = 'https://vigil.example.org/fhir/CodeSystem/error';
+
 export function outcome(
   severity: OperationOutcomeIssue['severity'],
   code: OperationOutcomeIssue['code'],
   diagnostics: string,
   expression?: string,
+  vigilCode?: string,
 ): OperationOutcome {
   const issue: OperationOutcomeIssue = { severity, code, diagnostics };
+  if (vigilCode)
+    issue.details = { coding: [{ system: vigilErrorSystem, code: vigilCode }], text: diagnostics };
   if (expression) issue.expression = [expression];
   return { resourceType: 'OperationOutcome', issue: [issue] };
 }
+
+const fail = (
+  status: number,
+  code: OperationOutcomeIssue['code'],
+  vigil: string,
+  details: string,
+  expression?: string,
+) => new FhirError(status, outcome('error', code, details, expression, `VIGIL_ERR_FHIR_${vigil}`));
 
 export const allOk = (diagnostics = 'All OK'): OperationOutcome =>
   outcome('information', 'informational', diagnostics);
 
 export const badRequest = (details: string, expression?: string) =>
-  new FhirError(400, outcome('error', 'invalid', details, expression));
+  fail(400, 'invalid', 'INVALID', details, expression);
 export const unauthorized = (details = 'a bearer access token is required') =>
-  new FhirError(401, outcome('error', 'login', details));
+  fail(401, 'login', 'UNAUTHENTICATED', details);
 export const forbidden = (details = 'access to this resource is not allowed') =>
-  new FhirError(403, outcome('error', 'forbidden', details));
-export const notFound = (details: string) => new FhirError(404, outcome('error', 'not-found', details));
-export const notSupported = (details: string) =>
-  new FhirError(400, outcome('error', 'not-supported', details));
+  fail(403, 'forbidden', 'FORBIDDEN', details);
+export const notFound = (details: string) => fail(404, 'not-found', 'NOT_FOUND', details);
+export const notSupported = (details: string) => fail(400, 'not-supported', 'NOT_SUPPORTED', details);
 export const methodNotAllowed = (details: string) =>
-  new FhirError(405, outcome('error', 'not-supported', details));
-export const gone = (details: string) => new FhirError(410, outcome('error', 'deleted', details));
-export const conflict = (details: string) => new FhirError(409, outcome('error', 'conflict', details));
-export const preconditionFailed = (details: string) =>
-  new FhirError(412, outcome('error', 'conflict', details));
+  fail(405, 'not-supported', 'METHOD_NOT_ALLOWED', details);
+export const gone = (details: string) => fail(410, 'deleted', 'GONE', details);
+export const conflict = (details: string) => fail(409, 'conflict', 'CONFLICT', details);
+export const preconditionFailed = (details: string) => fail(412, 'conflict', 'PRECONDITION_FAILED', details);
 export const unprocessable = (details: string, expression?: string) =>
-  new FhirError(422, outcome('error', 'processing', details, expression));
-export const tooCostly = (details: string) => new FhirError(400, outcome('error', 'too-costly', details));
+  fail(422, 'processing', 'UNPROCESSABLE', details, expression);
+export const tooCostly = (details: string) => fail(400, 'too-costly', 'TOO_COSTLY', details);
 
 export function isFhirError(e: unknown): e is FhirError {
   return e instanceof FhirError;

@@ -91,10 +91,13 @@ export function errorResponse(e: unknown, svc: Pick<FhirServices, 'log'>): FhirR
     const status = e.status >= 400 && e.status < 600 ? e.status : 400;
     const code =
       status === 401 ? 'login' : status === 403 ? 'forbidden' : status === 404 ? 'not-found' : 'processing';
-    return { status, resource: outcome('error', code, `${e.code}: ${e.message}`) };
+    return { status, resource: outcome('error', code, `${e.code}: ${e.message}`, undefined, e.code) };
   }
   svc.log.error({ err: e }, 'FHIR request failed');
-  return { status: 500, resource: outcome('fatal', 'exception', 'internal error') };
+  return {
+    status: 500,
+    resource: outcome('fatal', 'exception', 'internal error', undefined, 'VIGIL_ERR_INTERNAL'),
+  };
 }
 
 export { FhirError };
