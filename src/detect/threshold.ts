@@ -33,6 +33,12 @@ export interface ThresholdConfig extends RuleBase {
   ignoreFlags: string[];
   confirmAcrossSources: boolean;
   confirmWindowSeconds: number;
+  /**
+   * The other sensor only reassures when its own rate is at least this (default 40/min, the NEWS2
+   * pulse score-3 bound): an oximeter pulse of 20 beside an ECG rate of 180 is no proof of a false
+   * VT alarm — it may be a pulseless rhythm — so the alarm stands.
+   */
+  confirmMinRate: number;
   label: string;
   unit: string;
 }
@@ -55,6 +61,7 @@ const KEYS = [
   'ignoreFlags',
   'confirmAcrossSources',
   'confirmWindowSeconds',
+  'confirmMinRate',
   'label',
   'unit',
 ] as const;
@@ -100,6 +107,7 @@ export const threshold: RuleKind<ThresholdConfig, ThresholdState> = {
       ignoreFlags: strList(raw, 'ignoreFlags', path, []),
       confirmAcrossSources: bool(raw, 'confirmAcrossSources', path, false),
       confirmWindowSeconds: num(raw, 'confirmWindowSeconds', path, 10, { min: 0 }),
+      confirmMinRate: num(raw, 'confirmMinRate', path, 40, { min: 0 }),
       label: str(raw, 'label', path, code),
       unit: typeof raw.unit === 'string' ? raw.unit : '',
     };
@@ -126,12 +134,15 @@ export const threshold: RuleKind<ThresholdConfig, ThresholdState> = {
       state.bySource[src] = { v, t: r.t };
       const other = src === 'ecg' ? state.bySource.pleth : src === 'pleth' ? state.bySource.ecg : undefined;
       if (active && other !== undefined && Math.abs(r.t - other.t) <= cfg.confirmWindowSeconds * 1000) {
-        if (!breached(cfg, other.v, least.value)) {
+        if (!breached(cfg, other.v, least.value) && other.v >= cfg.confirmMinRate) {
           active = false;
           data.suppressedBy = src === 'ecg' ? 'pleth' : 'ecg';
         }
       }
       data.source = src;
+      // A rate under confirmMinRate from one source is no evidence that a high rate from the other
+      // is false (pulseless rhythm, poor perfusion): it neither clears nor resets the condition.
+      if (!active && v < cfg.confirmMinRate && cfg.direction === 'above') return;
     }
     const level = worst ?? least;
     const sym = cfg.direction === 'below' ? '<' : '>';
