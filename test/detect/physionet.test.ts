@@ -46,7 +46,10 @@ function readRecord(name: string): { t: number[]; cols: Record<string, number[]>
   const [head, ...rows] = csv.trim().split('\n');
   const names = (head ?? '').split(',').map((h) => h.split(' ')[0] as string);
   const cols: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, [] as number[]]));
-  for (const row of rows) row.split(',').forEach((v, i) => cols[names[i] as string]?.push(Number(v)));
+  for (const row of rows)
+    row.split(',').forEach((v, i) => {
+      cols[names[i] as string]?.push(Number(v));
+    });
   return { t: cols.t_s ?? [], cols };
 }
 
@@ -104,7 +107,7 @@ function hr(source: 'ecg' | 'pleth', bpm: number, sec: number): Reading {
     received: at,
     flags: [],
     idempotencyKey: `k${seq}`,
-    transport: 'test',
+    transport: 'replay',
     profile: 'test',
   };
 }
