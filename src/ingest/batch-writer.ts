@@ -1,18 +1,9 @@
 import type { DeviceStatusReport, Reading } from '../core/reading.ts';
 import type { Database, Sql } from '../store/database.ts';
+import type { DeadLetter } from '../store/dead-letter-repository.ts';
 
-export interface PendingDeadLetter {
-  id: string;
-  received: string;
-  transport: string;
-  deviceId: string | null;
-  topic: string | null;
-  reasonCode: string;
-  reason: string;
-  contentType: string | null;
-  format: string | null;
-  payload: Buffer;
-}
+/** A refused payload on its way to the dead-letter store (committed with the readings of its batch). */
+export type PendingDeadLetter = Omit<DeadLetter, 'replayedAt' | 'replayResult'>;
 
 export interface WriteRequest {
   readings: Reading[];
