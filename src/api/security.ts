@@ -17,6 +17,7 @@ import type { BrokerSecurityEvents } from '../ingest/mqtt/embedded-broker.ts';
 import { readingToObservation } from '../normalize/fhir-observation.ts';
 import type { Database } from '../store/database.ts';
 import { rowToReading } from '../store/observation-repository.ts';
+import { indexValues } from './fhir/search/index-values.ts';
 
 /** Security, consent and audit services, built once by the composition root and shared by every route. */
 export interface Security {
@@ -63,7 +64,8 @@ export function createSecurity(opts: {
 }): Security {
   const { db, clock, log, tokens } = opts;
   const careTeams = new CareTeamRepository(db, clock);
-  const consent = new ConsentService(db, clock);
+  // Consents carry the FHIR search index, so `Consent?patient=…` finds them.
+  const consent = new ConsentService(db, clock, (c) => indexValues('Consent', c as unknown as Resource));
   const sessions = new SessionService(db, clock, tokens);
   const clients = new OAuthClientService(db, clock);
   const audit = new AuditLog(db, clock, log.child({ component: 'audit' }));

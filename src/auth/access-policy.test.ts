@@ -47,9 +47,9 @@ test('the care-team, own-record, scope and consent rules', async () => {
 test('the synchronous snapshot decides exactly as the policy does', async () => {
   for (const [name, p] of Object.entries(principals)) {
     const snap = await policy.snapshot(p);
-    for (const patient of ['p1', 'p2', 'p3']) {
+    for (const patient of ['p1', 'p2', 'p3', null]) {
       for (const action of ['read', 'write'] as const) {
-        for (const type of ['Observation', 'Patient']) {
+        for (const type of ['Observation', 'Patient', 'Practitioner', 'Bundle']) {
           const want = (await policy.authorizeFhir(p, type, action, patient)).allowed;
           assert.equal(
             snap.decide(type, action, patient).allowed,
@@ -61,4 +61,23 @@ test('the synchronous snapshot decides exactly as the policy does', async () => 
     }
     assert.equal(snap.decide('AuditEvent', 'read').allowed, name === 'admin');
   }
+});
+
+test('a patient reads no unattributed clinical data, only directory resources', async () => {
+  const snap = await policy.snapshot(principals['patient']);
+  assert.equal(snap.decide('Observation', 'read', null).allowed, false);
+  assert.equal(snap.decide('Bundle', 'read', null).allowed, false);
+  assert.equal(snap.decide('Practitioner', 'read', null).allowed, true);
+  assert.equal(snap.decide('Practitioner', 'write', null).allowed, false);
+});
+
+test('the snapshot names the patients searches may return', async () => {
+  const set = async (who: string) => (await policy.snapshot(principals[who])).patients;
+  assert.equal(await set('admin'), 'all');
+  assert.deepEqual(await set('clinician'), { only: new Set(['p1']) });
+  assert.deepEqual(await set('unlinkedNurse'), { only: new Set() });
+  assert.deepEqual(await set('patient'), { only: new Set(['p1']) });
+  assert.deepEqual(await set('integration'), { except: new Set(['p2']) });
+  assert.deepEqual(await set('device'), { only: new Set() });
+  assert.deepEqual((await policy.snapshot(undefined)).patients, { only: new Set() });
 });

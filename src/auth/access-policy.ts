@@ -22,7 +22,27 @@ export interface PolicySnapshot {
   decide(resourceType: string, action: PatientAction, patientId?: string | null): AccessDecision;
   /** Whether decisions depend on the patient (then search results must be checked per patient). */
   patientBound: boolean;
+  /**
+   * The patients whose data searches may return (read): every patient, only these (care team, own
+   * record), or every patient except these (integrations: patients refusing sharing).
+   */
+  patients: PatientSet;
 }
+
+export type PatientSet = 'all' | { only: ReadonlySet<string> } | { except: ReadonlySet<string> };
+
+/**
+ * Resource types that belong to no patient and that a patient may read (the people and devices
+ * around their care). Anything else without a patient — an unattributed Observation, a Bundle —
+ * is not theirs to read.
+ */
+export const directoryTypes: ReadonlySet<string> = new Set([
+  'Practitioner',
+  'PractitionerRole',
+  'Organization',
+  'Device',
+  'DeviceMetric',
+]);
 
 export type PatientAction = ScopeAction;
 
@@ -154,7 +174,7 @@ export class AccessPolicy {
     }
     if (action === 'read' && (p.roles.includes('clinician') || p.roles.includes('nurse')))
       return allow('staff directory read');
-    if (action === 'read' && p.roles.includes('patient') && resourceType !== 'Patient')
+    if (action === 'read' && p.roles.includes('patient') && directoryTypes.has(resourceType))
       return allow('directory read');
     return deny('VIGIL_ERR_AUTH_FORBIDDEN', `your role does not allow ${action} of ${resourceType}`);
   }
@@ -208,16 +228,27 @@ export class AccessPolicy {
             ? allow('own data')
             : deny('VIGIL_ERR_AUTH_FORBIDDEN', 'patients have read access only');
         }
-        return action === 'read' && resourceType !== 'Patient'
+        return action === 'read' && directoryTypes.has(resourceType)
           ? allow('directory read')
           : deny('VIGIL_ERR_AUTH_FORBIDDEN', `not allowed to ${action} ${resourceType}`);
       }
       return deny('VIGIL_ERR_AUTH_FORBIDDEN', 'your role does not allow access to patient data');
     };
+    const isPatient = !!p && p.roles.includes('patient') && !p.roles.includes('admin') && !isStaff;
+    const patients: PatientSet =
+      !p || (!p.roles.includes('admin') && !isStaff && !isIntegration && !isPatient)
+        ? { only: new Set() }
+        : p.roles.includes('admin')
+          ? 'all'
+          : isIntegration
+            ? { except: refusing }
+            : isStaff
+              ? { only: team }
+              : { only: new Set(p.patientId ? [p.patientId] : []) };
     return {
       decide,
-      patientBound:
-        isStaff || isIntegration || (!!p && p.roles.includes('patient') && !p.roles.includes('admin')),
+      patientBound: isStaff || isIntegration || isPatient,
+      patients,
     };
   }
 

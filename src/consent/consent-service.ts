@@ -2,6 +2,7 @@ import type { Clock } from '../core/clock.ts';
 import { VigilError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import type { Database, Sql } from '../store/database.ts';
+import { FhirResourceRepository, type IndexRows } from '../store/fhir-resource-repository.ts';
 
 /**
  * Consent purposes Vigil enforces:
@@ -88,19 +89,44 @@ export function purposeOf(c: Partial<ConsentResource>): ConsentPurpose | undefin
 export class ConsentService {
   readonly #db: Database;
   readonly #clock: Clock;
+  readonly #index: ConsentIndexer | undefined;
+  readonly #repo = new FhirResourceRepository();
 
-  constructor(db: Database, clock: Clock) {
+  /**
+   * `index`: the FHIR search-index rows of a Consent (the FHIR layer's, injected by the
+   * composition root), written with every Consent so that `Consent?patient=…` finds it.
+   */
+  constructor(db: Database, clock: Clock, index?: ConsentIndexer) {
     this.#db = db;
     this.#clock = clock;
+    this.#index = index;
   }
 
   async list(patientId: string): Promise<ConsentResource[]> {
-    const rows = await this.#db.query<{ content: ConsentResource }>(
-      `select content from fhir_resource where resource_type = 'Consent' and not deleted
+    const rows = await this.#db.query<{ id: string; content: ConsentResource }>(
+      `select id, content from fhir_resource where resource_type = 'Consent' and not deleted
          and content -> 'patient' ->> 'reference' = $1 order by last_updated desc`,
       [`Patient/${patientId}`],
     );
-    return rows.map((r) => r.content);
+    // Consents written through the FHIR API keep no id in their content.
+    return rows.map((r) => ({ ...r.content, id: r.id }));
+  }
+
+  /** Writes the search index of Consents stored without one (written before they were indexed). */
+  async indexMissing(): Promise<number> {
+    const index = this.#index;
+    if (!index) return 0;
+    const rows = await this.#db.query<{ id: string; content: ConsentResource }>(
+      `select r.id, r.content from fhir_resource r where r.resource_type = 'Consent' and not r.deleted
+         and not exists (select 1 from fhir_reference x where x.resource_type = 'Consent' and x.id = r.id)
+         and not exists (select 1 from fhir_token t where t.resource_type = 'Consent' and t.id = r.id)`,
+    );
+    for (const r of rows) {
+      await this.#db.transaction((tx) =>
+        this.#repo.reindex(tx, 'Consent', r.id, index({ ...r.content, id: r.id })),
+      );
+    }
+    return rows.length;
   }
 
   async decide(patientId: string, purpose: ConsentPurpose): Promise<ConsentDecision> {
@@ -198,13 +224,22 @@ export class ConsentService {
           meta: { ...r.content.meta, versionId: String(version), lastUpdated: now },
         };
         await writeVersion(tx, r.id, version, now, updated, true);
+        await this.#reindex(tx, r.id, updated);
         superseded.push(r.id);
       }
       await writeVersion(tx, id, 1, now, consent, false);
+      await this.#reindex(tx, id, consent);
     });
     return { consent, superseded };
   }
+
+  async #reindex(tx: Sql, id: string, content: ConsentResource): Promise<void> {
+    if (this.#index) await this.#repo.reindex(tx, 'Consent', id, this.#index(content));
+  }
 }
+
+/** The FHIR search-index rows of a Consent. */
+export type ConsentIndexer = (consent: ConsentResource) => IndexRows;
 
 async function writeVersion(
   tx: Sql,

@@ -536,6 +536,11 @@ function obsFilterSql(terms: CodingTerminology, f: SearchFilter, params: Params,
     }
     case 'string':
       return 'false';
+    case 'notPatients':
+      // Access restriction (FHIR access layer): no row of these patients; unattributed rows pass.
+      return f.ids.length
+        ? `(o.patient_id is null or o.patient_id <> all(${params.add(f.ids)}::text[]))`
+        : 'true';
     default:
       return exhaustive(f);
   }

@@ -125,6 +125,11 @@ export class FhirResourceRepository {
     return { version, created: row['inserted'] === true };
   }
 
+  /** Rewrites the search index of the current version (resources written without one). */
+  async reindex(sql: Sql, type: string, id: string, index: IndexRows): Promise<void> {
+    await this.#reindex(sql, type, id, index);
+  }
+
   async #reindex(sql: Sql, type: string, id: string, index: IndexRows | undefined): Promise<void> {
     for (const t of indexTables)
       await sql.query(`delete from ${t} where resource_type = $1 and id = $2`, [type, id]);
@@ -235,6 +240,11 @@ function filterSql(f: SearchFilter, params: Params, nowMs: number): string {
     case 'date': {
       const conds = f.values.map((v) => rangeDateSql('d.low', 'd.high', v, params, nowMs));
       return `exists (select 1 from fhir_date d where ${owner('d')} and d.param = ${params.add(f.param)} and (${conds.join(' or ')}))`;
+    }
+    case 'notPatients': {
+      if (!f.ids.length) return 'true';
+      const refs = params.add(f.ids.map((id) => `Patient/${id}`));
+      return `not (r.resource_type = 'Patient' and r.id = any(${params.add(f.ids)}::text[])) and not exists (select 1 from fhir_reference x where ${owner('x')} and x.param = 'patient' and x.target = any(${refs}::text[]))`;
     }
     default:
       return exhaustive(f);

@@ -25,7 +25,13 @@ export type SearchFilter =
   | { kind: 'token'; param: string; values: TokenValue[]; not?: boolean }
   | { kind: 'reference'; param: string; values: string[] } // 'Type/id' or bare id
   | { kind: 'string'; param: string; values: string[]; mode: 'prefix' | 'exact' | 'contains' }
-  | { kind: 'date'; param: string; values: DateValue[] };
+  | { kind: 'date'; param: string; values: DateValue[] }
+  /**
+   * Access restriction, set by the FHIR access layer (never parsed from a query): nothing in the
+   * compartment of these patients — a Patient by its id, anything else by its `patient` reference.
+   * Resources of no patient pass. (The positive form is a plain `id` / `reference` filter.)
+   */
+  | { kind: 'notPatients'; ids: string[] };
 
 export interface SearchOptions {
   count: number;

@@ -1,6 +1,9 @@
 import type { Resource } from '@medplum/fhirtypes';
+import type { PatientAction, PolicySnapshot } from '../../auth/access-policy.ts';
 import type { Principal } from '../../auth/token-service.ts';
+import type { SearchFilter } from '../../store/fhir-search-filter.ts';
 import { forbidden } from './outcomes.ts';
+import { resourceTypes, type SupportedType, searchParams } from './search/params.ts';
 import { normalizeReference } from './search/parse.ts';
 
 export type FhirInteraction =
@@ -20,58 +23,144 @@ const readInteractions: ReadonlySet<FhirInteraction> = new Set([
   'search',
   'export',
 ]);
-const staffRoles = ['admin', 'clinician', 'nurse'] as const;
 
 /**
- * THE access decision of the FHIR API: every handler asks here, nowhere else. The security work
- * (care-team policy, consent, audit) refines this one function.
- *
- * Today: admin/clinician/nurse may do everything; an integration needs a SMART system scope for the
- * type and access (`system/Observation.read`, `system/Observation.write`, `system/Observation.*`,
- * `system/*.read`, `system/*.*`); a patient may read (not write) their own compartment; devices and
- * anyone else nothing. `compartmentPatientId` is the patient the data belongs to, when known.
+ * Types in the Patient compartment: Patient itself and every type with a `patient` search
+ * parameter (Observation, Device when assigned, CareTeam, Flag, Communication, Consent, AuditEvent).
  */
+export const patientCompartmentTypes: ReadonlySet<string> = new Set(
+  resourceTypes.filter((t) => t === 'Patient' || 'patient' in searchParams[t]),
+);
+
+/**
+ * The access policy's per-request decisions (src/auth/access-policy.ts `snapshot()`), bound to the
+ * principal object of the request by the HTTP glue (http.ts) before any handler runs. Batch entries
+ * carry the same principal object, so they are decided by the same snapshot.
+ */
+const snapshots = new WeakMap<Principal, PolicySnapshot>();
+
+export function bindPolicy(principal: Principal, snapshot: PolicySnapshot): void {
+  snapshots.set(principal, snapshot);
+}
+
+/**
+ * A principal without a bound snapshot (handlers called in-process by the CLI, a bench) is decided
+ * by role alone and fails closed: admin everything, everyone else nothing.
+ */
+function snapshotOf(principal: Principal): PolicySnapshot {
+  const bound = snapshots.get(principal);
+  if (bound) return bound;
+  const admin = principal.roles.includes('admin');
+  return {
+    decide: () =>
+      admin
+        ? { allowed: true, reason: 'admin' }
+        : { allowed: false, code: 'VIGIL_ERR_AUTH_FORBIDDEN', reason: 'no access decision for this request' },
+    patientBound: !admin,
+    patients: admin ? 'all' : { only: new Set() },
+  };
+}
+
+function actionOf(interaction: FhirInteraction): PatientAction {
+  return readInteractions.has(interaction) ? 'read' : 'write';
+}
+
+/**
+ * THE access decision of the FHIR API: every handler asks here, nowhere else; the rules are the
+ * one access policy's (src/auth/access-policy.ts), the same as for the management API, the live
+ * feed and MQTT.
+ *
+ * `compartmentPatientId`: the patient the resource belongs to (string), no patient (null), or not
+ * known yet (undefined: a check before the resource is loaded — may this principal do this on
+ * some resource of the type? The check with the resource's patient follows).
+ * - admin: everything (audited);
+ * - clinician, nurse: resources of the patients of their care teams; resources of no patient:
+ *   read (writes of those are for admins);
+ * - patient: read of their own compartment and of directory resources (Practitioner, Device, …);
+ * - integration: types its SMART system scopes name, for patients whose consent permits sharing;
+ * - device, anyone else: nothing. `$export` is for admins and integrations only.
+ */
+export function decideFhir(
+  principal: Principal,
+  interaction: FhirInteraction,
+  resourceType: string,
+  compartmentPatientId?: string | null,
+): { allowed: boolean; code?: string; reason: string } {
+  const snap = snapshotOf(principal);
+  const action = actionOf(interaction);
+  const admin = principal.roles.includes('admin');
+  if (interaction === 'export' && !admin && !principal.roles.includes('integration'))
+    return {
+      allowed: false,
+      code: 'VIGIL_ERR_AUTH_FORBIDDEN',
+      reason: 'bulk export is for admins and integrations',
+    };
+  if (compartmentPatientId !== undefined) return snap.decide(resourceType, action, compartmentPatientId);
+  // Not known yet: decided on the type; the patient is checked once the resource (or search) names it.
+  if (!snap.patientBound || !patientCompartmentTypes.has(resourceType) || resourceType === 'AuditEvent')
+    return snap.decide(resourceType, action, null);
+  if (principal.roles.includes('integration')) return snap.decide(resourceType, action, null);
+  if (principal.roles.includes('clinician') || principal.roles.includes('nurse'))
+    return { allowed: true, reason: 'care team (checked per patient)' };
+  if (principal.roles.includes('patient') && action === 'read')
+    return { allowed: true, reason: 'own data (checked per patient)' };
+  return snap.decide(resourceType, action, null);
+}
+
 export function authorizeFhir(
   principal: Principal,
   interaction: FhirInteraction,
   resourceType: string,
   compartmentPatientId?: string | null,
 ): boolean {
-  if (principal.roles.some((r) => (staffRoles as readonly string[]).includes(r))) return true;
-  const access = readInteractions.has(interaction) ? 'read' : 'write';
-  if (principal.kind === 'integration' || principal.roles.includes('integration')) {
-    return principal.scopes.some((s) => {
-      const m = /^system\/([A-Za-z*]+)\.(read|write|\*)$/.exec(s);
-      return !!m && (m[1] === '*' || m[1] === resourceType) && (m[2] === '*' || m[2] === access);
-    });
-  }
-  if (principal.roles.includes('patient') && principal.patientId) {
-    return access === 'read' && interaction !== 'export' && compartmentPatientId === principal.patientId;
-  }
-  return false;
+  return decideFhir(principal, interaction, resourceType, compartmentPatientId).allowed;
 }
 
-/** Throws a 403 OperationOutcome unless authorizeFhir allows. */
+/** Throws a 403 OperationOutcome (with the policy's error code) unless the policy allows. */
 export function requireFhirAccess(
   principal: Principal,
   interaction: FhirInteraction,
   resourceType: string,
   compartmentPatientId?: string | null,
 ): void {
-  if (!authorizeFhir(principal, interaction, resourceType, compartmentPatientId)) {
+  const d = decideFhir(principal, interaction, resourceType, compartmentPatientId);
+  if (!d.allowed) {
+    const where = compartmentPatientId ? ' in this patient compartment' : '';
     throw forbidden(
-      `not allowed to ${interaction} ${resourceType}${compartmentPatientId ? ' in this patient compartment' : ''}`,
+      `${d.code ?? 'VIGIL_ERR_AUTH_FORBIDDEN'}: not allowed to ${interaction} ${resourceType}${where} (${d.reason})`,
     );
   }
 }
 
-/** Whether the principal's access could depend on the compartment (then check per resource). */
+/** Whether the principal's access depends on the patient (then check per resource, filter searches). */
 export function isCompartmentBound(principal: Principal): boolean {
-  return (
-    !principal.roles.some((r) => (staffRoles as readonly string[]).includes(r)) &&
-    principal.kind !== 'integration' &&
-    principal.roles.includes('patient')
-  );
+  return snapshotOf(principal).patientBound;
+}
+
+/**
+ * The search hook: `filters` plus the restriction to the patients the principal may read, in SQL
+ * (so paging and `_summary=count` never see other patients' data). Types outside the Patient
+ * compartment are not restricted (their type-level access is decided by requireFhirAccess).
+ */
+export function restrictSearch(
+  principal: Principal,
+  type: SupportedType,
+  filters: readonly SearchFilter[],
+): SearchFilter[] {
+  const set = snapshotOf(principal).patients;
+  if (set === 'all' || !patientCompartmentTypes.has(type)) return [...filters];
+  if ('except' in set) {
+    return set.except.size ? [...filters, { kind: 'notPatients', ids: [...set.except] }] : [...filters];
+  }
+  const ids = [...set.only];
+  // An empty `id` filter matches nothing in every store.
+  if (type === 'Patient' || ids.length === 0) return [...filters, { kind: 'id', values: ids }];
+  return [...filters, { kind: 'reference', param: 'patient', values: ids.map((id) => `Patient/${id}`) }];
+}
+
+/** Whether the principal may read this resource (for `_include`, history entries, export files). */
+export function mayRead(principal: Principal, resource: Resource): boolean {
+  return authorizeFhir(principal, 'read', resource.resourceType, compartmentOf(resource));
 }
 
 const patientPaths = ['subject', 'patient', 'beneficiary'] as const;

@@ -19,7 +19,7 @@ export async function createResource(
   assignedId?: string,
 ): Promise<FhirResponse> {
   if (readOnlyTypes.has(type)) throw methodNotAllowed(`${type} is read-only through this API`);
-  requireFhirAccess(req.principal, 'create', type, req.principal.patientId);
+  requireFhirAccess(req.principal, 'create', type); // before the resource is known: the type
   const resource = bodyResource(req, type);
   requireFhirAccess(req.principal, 'create', type, compartmentOf(resource));
   const { id: _ignored, ...rest } = resource;
@@ -30,7 +30,11 @@ export async function createResource(
       const matches = await conditionalMatches(s, type, criteria);
       if (matches.length > 1)
         throw preconditionFailed(`If-None-Exist '${criteria}' matches more than one ${type}`);
-      if (matches[0]) return writeResponse(req, 200, matches[0], false);
+      if (matches[0]) {
+        // The match is returned: only to who may read it (else its existence is all that shows).
+        requireFhirAccess(req.principal, 'read', type, compartmentOf(matches[0].resource));
+        return writeResponse(req, 200, matches[0], false);
+      }
     }
     const id = assignedId ?? newId();
     const { stored, created } = await s.store

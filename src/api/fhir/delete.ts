@@ -13,7 +13,7 @@ export async function deleteResource(
   id: string,
 ): Promise<FhirResponse> {
   if (readOnlyTypes.has(type)) throw methodNotAllowed(`${type} is read-only through this API`);
-  requireFhirAccess(req.principal, 'delete', type, req.principal.patientId);
+  requireFhirAccess(req.principal, 'delete', type); // before the resource is known: the type
   return inTransaction(svc, async (s) => {
     const store = s.store.for(type);
     const current = await store.read(s.sql, id);

@@ -149,6 +149,10 @@ function filterSql(f: SearchFilter, params: Params, nowMs: number): string {
     }
     case 'date':
       return 'false';
+    case 'notPatients':
+      return f.ids.length
+        ? `(a.patient_id is null or a.patient_id <> all(${params.add(f.ids)}::text[]))`
+        : 'true';
     default:
       return exhaustive(f);
   }

@@ -3,6 +3,7 @@ import type { Logger } from '../../core/logger.ts';
 import type { Database } from '../../store/database.ts';
 import { FhirObservationRepository } from '../../store/fhir-observation-repository.ts';
 import type { SearchFilter } from '../../store/fhir-search-filter.ts';
+import { compartmentOf } from './access.ts';
 import { groupPatients } from './export.ts';
 import { renderRow } from './observation-store.ts';
 import type { ResourceStore } from './resource-store.ts';
@@ -20,19 +21,25 @@ export async function runExport(
   store: ResourceStore,
   jobId: string,
   log: Logger,
+  consentRefusing: (purpose: 'integration-sharing') => Promise<Set<string>>,
 ): Promise<void> {
   const claimed = await db.query<{
     types: string[];
     level: string;
     group_id: string | null;
     since: Date | null;
+    consent_filter: string | null;
   }>(
-    `update fhir_export_job set status = 'running' where id = $1 and status = 'accepted' returning types, level, group_id, since`,
+    `update fhir_export_job set status = 'running' where id = $1 and status = 'accepted' returning types, level, group_id, since, consent_filter`,
     [jobId],
   );
   const job = claimed[0];
   if (!job) return;
   try {
+    // An integration's export leaves out the patients who refuse sharing (read now, at run time).
+    const refusing =
+      job.consent_filter === 'integration-sharing' ? await consentRefusing('integration-sharing') : undefined;
+    const shared = (patientId: string | null) => !refusing || !patientId || !refusing.has(patientId);
     let patients: string[] | undefined;
     if (job.level === 'group') {
       const g = await store.for('Group').read(db, job.group_id as string);
@@ -65,7 +72,11 @@ export async function runExport(
         for (;;) {
           const scope = patients ?? (job.level === 'patient' ? 'attributed' : undefined);
           const rows = await repo.scan(db, after, page, scope);
-          for (const row of rows) if (!since || row.lastUpdated >= since) await add(renderRow(row).resource);
+          for (const row of rows) {
+            if (since && row.lastUpdated < since) continue;
+            const r = renderRow(row).resource;
+            if (shared(compartmentOf(r))) await add(r);
+          }
           if (rows.length < page) break;
           after = (rows.at(-1) as { id: string }).id;
         }
@@ -84,7 +95,7 @@ export async function runExport(
           const r = await store
             .for(type)
             .search(db, filters, { count: page, offset, sort: ['_id'], countOnly: false }, Date.now());
-          for (const s of r.stored) await add(s.resource);
+          for (const s of r.stored) if (shared(compartmentOf(s.resource))) await add(s.resource);
           if (r.stored.length < page) break;
         }
       }

@@ -1,6 +1,6 @@
-import type { Group } from '@medplum/fhirtypes';
+import type { Group, Resource } from '@medplum/fhirtypes';
 import { newId } from '../../core/ids.ts';
-import { requireFhirAccess } from './access.ts';
+import { authorizeFhir, compartmentOf, requireFhirAccess } from './access.ts';
 import { badRequest, forbidden, notFound, outcome } from './outcomes.ts';
 import { dateRange } from './search/date.ts';
 import { isSupportedType, resourceTypes, type SupportedType, searchParams } from './search/params.ts';
@@ -42,7 +42,11 @@ export async function exportKickoff(
       throw badRequest(`$export parameter '${k}' is not supported`, k);
   }
   const allowed = level === 'system' ? resourceTypes : compartmentTypes;
-  const types = params.get('_type') ? (params.get('_type') as string).split(',') : [...allowed];
+  // Without _type: every type the principal may export (an integration's scopes, never AuditEvent).
+  const types = params.get('_type')
+    ? (params.get('_type') as string).split(',')
+    : allowed.filter((t) => authorizeFhir(req.principal, 'export', t));
+  if (!types.length) requireFhirAccess(req.principal, 'export', allowed[0] ?? 'Patient');
   for (const t of types) {
     if (!isSupportedType(t) || !allowed.includes(t))
       throw badRequest(`_type '${t}' cannot be exported at ${level} level`, '_type');
@@ -57,9 +61,12 @@ export async function exportKickoff(
   }
   const id = newId();
   const requestUrl = `${req.baseUrl}/${req.path}${req.query.size ? `?${req.query}` : ''}`;
+  // Only admins and integrations get here (requireFhirAccess 'export'); an integration's output
+  // leaves out patients refusing sharing — when the job runs and again at each download.
+  const consentFilter = req.principal.roles.includes('admin') ? null : 'integration-sharing';
   await svc.sql.query(
-    `insert into fhir_export_job (id, status, level, group_id, types, since, request_url, owner_id) values ($1, 'accepted', $2, $3, $4::jsonb, $5, $6, $7)`,
-    [id, level, groupId ?? null, JSON.stringify(types), since, requestUrl, req.principal.id],
+    `insert into fhir_export_job (id, status, level, group_id, types, since, request_url, owner_id, consent_filter) values ($1, 'accepted', $2, $3, $4::jsonb, $5, $6, $7, $8)`,
+    [id, level, groupId ?? null, JSON.stringify(types), since, requestUrl, req.principal.id, consentFilter],
   );
   svc.startExport(id);
   return {
@@ -122,13 +129,24 @@ export async function exportDownload(
   id: string,
   seq: string,
 ): Promise<FhirResponse> {
-  await ownJob(req, svc, id);
+  const job = await ownJob(req, svc, id);
   const rows = await svc.sql.query<{ content: string }>(
     'select content from fhir_export_file where job_id = $1 and seq = $2',
     [id, Number(seq) || 0],
   );
   if (!rows[0]) throw notFound(`export ${id} has no file ${seq}`);
-  return { status: 200, raw: { contentType: 'application/fhir+ndjson', body: rows[0].content } };
+  let body = rows[0].content;
+  if (job['consent_filter'] === 'integration-sharing') {
+    // A refusal recorded after the job ran applies to the download too.
+    const refusing = await svc.consentRefusing('integration-sharing');
+    if (refusing.size) {
+      const kept = body
+        .split('\n')
+        .filter((l) => l !== '' && !refusing.has(compartmentOf(JSON.parse(l) as Resource) ?? ''));
+      body = kept.length ? `${kept.join('\n')}\n` : '';
+    }
+  }
+  return { status: 200, raw: { contentType: 'application/fhir+ndjson', body } };
 }
 
 export function groupPatients(g: Group): string[] {

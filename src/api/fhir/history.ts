@@ -1,6 +1,6 @@
 import type { Bundle } from '@medplum/fhirtypes';
-import { compartmentOf, isCompartmentBound, requireFhirAccess } from './access.ts';
-import { badRequest, notFound } from './outcomes.ts';
+import { compartmentOf, isCompartmentBound, patientCompartmentTypes, requireFhirAccess } from './access.ts';
+import { badRequest, forbidden, notFound } from './outcomes.ts';
 import { dateRange } from './search/date.ts';
 import type { SupportedType } from './search/params.ts';
 import { maxCount } from './search/parse.ts';
@@ -13,9 +13,15 @@ export async function historyResource(
   type: SupportedType,
   id?: string,
 ): Promise<FhirResponse> {
+  // The history of a whole type spans every patient: for patient-bound principals only where the
+  // type belongs to no patient (Practitioner, Organization, …), and then as for its resources.
+  if (id === undefined && isCompartmentBound(req.principal) && patientCompartmentTypes.has(type))
+    throw forbidden(
+      `VIGIL_ERR_AUTH_FORBIDDEN: the history of all ${type} resources is for administrators; ask per resource`,
+    );
   if (id === undefined && isCompartmentBound(req.principal))
     requireFhirAccess(req.principal, 'history', type, null);
-  requireFhirAccess(req.principal, 'history', type, req.principal.patientId);
+  requireFhirAccess(req.principal, 'history', type); // before the resource is known: the type
   const count = Math.min(Number(req.query.get('_count') ?? 100), maxCount);
   if (!Number.isInteger(count) || count < 0)
     throw badRequest('_count must be a non-negative integer', '_count');
@@ -25,8 +31,9 @@ export async function historyResource(
   const entries = await svc.store.for(type).history(svc.sql, id, { count, ...(since ? { since } : {}) });
   if (id !== undefined && entries.length === 0) throw notFound(`${type}/${id} is not known`);
   if (id !== undefined) {
-    const latest = entries.find((e) => e.resource)?.resource;
-    if (latest) requireFhirAccess(req.principal, 'history', type, compartmentOf(latest));
+    // Every version: a resource moved between patients shows its past only to who may see both.
+    for (const e of entries)
+      if (e.resource) requireFhirAccess(req.principal, 'history', type, compartmentOf(e.resource));
   }
   const bundle: Bundle = {
     resourceType: 'Bundle',

@@ -1,7 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../../auth/token-service.ts';
+import { ConsentService } from '../../consent/consent-service.ts';
 import type { RoutePlugin } from '../app.ts';
 import type { ApiContext } from '../context.ts';
+import { bindPolicy } from './access.ts';
 import { runExport } from './export-runner.ts';
 import { badRequest, outcome, unauthorized } from './outcomes.ts';
 import { ResourceStore } from './resource-store.ts';
@@ -18,6 +20,8 @@ export function createFhirServices(
   const store = new ResourceStore();
   const running = new Set<Promise<void>>();
   const log = ctx.log.child({ component: 'fhir' });
+  const consent = new ConsentService(ctx.db, ctx.clock);
+  const consentRefusing = (purpose: 'integration-sharing') => consent.refusing(purpose);
   return {
     db: ctx.db,
     sql: ctx.db,
@@ -26,10 +30,11 @@ export function createFhirServices(
     log,
     startExport(jobId) {
       const p = new Promise<void>((resolve) => setImmediate(resolve))
-        .then(() => runExport(ctx.db, store, jobId, log))
+        .then(() => runExport(ctx.db, store, jobId, log, consentRefusing))
         .finally(() => running.delete(p));
       running.add(p);
     },
+    consentRefusing,
     async exportsIdle() {
       await Promise.allSettled([...running]);
     },
@@ -65,6 +70,8 @@ function send(reply: FastifyReply, res: FhirResponse): FastifyReply {
 export const fhirRoutes: RoutePlugin = async (app: FastifyInstance, ctx: ApiContext) => {
   const svc = createFhirServices(ctx);
   app.addHook('onClose', async () => svc.exportsIdle());
+  // Consents recorded before they carried a search index get one (`Consent?patient=` finds them).
+  await ctx.security.consent.indexMissing();
   app.addContentTypeParser(
     ['application/fhir+json', 'application/json+fhir'],
     { parseAs: 'string' },
@@ -114,7 +121,10 @@ export const fhirRoutes: RoutePlugin = async (app: FastifyInstance, ctx: ApiCont
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
     let principal: Principal;
     try {
-      principal = await principalOf(ctx, request);
+      // A principal object of this request's own, bound to the access policy's decisions for it
+      // (care teams, consent refusals read now — a revocation applies to the next request).
+      principal = { ...(await principalOf(ctx, request)) };
+      bindPolicy(principal, await ctx.security.policy.snapshot(principal));
     } catch (e) {
       return send(reply, errorResponse(e, svc));
     }
@@ -130,7 +140,11 @@ export const fhirRoutes: RoutePlugin = async (app: FastifyInstance, ctx: ApiCont
       principal,
       baseUrl: baseUrl(request),
     };
-    return send(reply, await handleFhir(req, svc));
+    const res = await handleFhir(req, svc);
+    // A CareTeam written here changes who may see whom: the next request must not see a cached team.
+    if (request.method !== 'GET' && request.method !== 'HEAD' && res.status < 300)
+      ctx.security.careTeams.invalidate();
+    return send(reply, res);
   };
   // Every FHIR interaction is an audit record (security-plugin.ts); handlers may name the patient.
   const config = { audit: { entity: 'FHIR' } };

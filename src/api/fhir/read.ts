@@ -11,7 +11,7 @@ export async function readResource(
   type: SupportedType,
   id: string,
 ): Promise<FhirResponse> {
-  requireFhirAccess(req.principal, 'read', type, req.principal.patientId);
+  requireFhirAccess(req.principal, 'read', type); // before the resource is known: the type
   const f = await svc.store.for(type).read(svc.sql, id);
   if (!f) throw notFound(`${type}/${id} is not known`);
   if (f.kind === 'deleted') throw gone(`${type}/${id} was deleted (version ${f.versionId})`);

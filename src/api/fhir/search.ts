@@ -1,7 +1,7 @@
 import type { Bundle, BundleEntry, BundleLink, Resource } from '@medplum/fhirtypes';
 import type { Principal } from '../../auth/token-service.ts';
 import type { SearchFilter } from '../../store/fhir-search-filter.ts';
-import { compartmentOf, isCompartmentBound, requireFhirAccess } from './access.ts';
+import { compartmentOf, isCompartmentBound, requireFhirAccess, restrictSearch } from './access.ts';
 import { badRequest, outcome } from './outcomes.ts';
 import type { Stored } from './resource-store.ts';
 import { isLenient } from './respond.ts';
@@ -33,6 +33,8 @@ export async function searchResources(
   const parsed = parseSearch(type, query, isLenient(req));
   const compartment = isCompartmentBound(req.principal) ? searchCompartment(type, parsed.filters) : undefined;
   requireFhirAccess(req.principal, 'search', type, compartment);
+  // Only the patients the principal may read, in the SQL itself (paging and counts included).
+  parsed.filters = restrictSearch(req.principal, type, parsed.filters);
   const store = svc.store.for(type);
   const now = svc.clock.now();
   const self = `${req.baseUrl}/${type}${query.size ? `?${query}` : ''}`;

@@ -36,6 +36,8 @@ export interface FhirServices {
   log: Logger;
   /** Starts the background run of an accepted $export job (in-process runner). */
   startExport(jobId: string): void;
+  /** Patients whose consent currently refuses the purpose (read now: revocations apply at once). */
+  consentRefusing(purpose: 'integration-sharing'): Promise<Set<string>>;
 }
 
 export type FhirHandler = (req: FhirRequest, svc: FhirServices) => Promise<FhirResponse>;

@@ -17,7 +17,7 @@ export async function updateResource(
   id: string,
 ): Promise<FhirResponse> {
   if (readOnlyTypes.has(type)) throw methodNotAllowed(`${type} is read-only through this API`);
-  requireFhirAccess(req.principal, 'update', type, req.principal.patientId);
+  requireFhirAccess(req.principal, 'update', type); // before the resource is known: the type
   const resource = bodyResource(req, type);
   if (resource.id === undefined)
     throw badRequest(`the body of PUT ${type}/${id} must carry id '${id}'`, `${type}.id`);

@@ -12,7 +12,7 @@ export async function vreadResource(
   id: string,
   vid: string,
 ): Promise<FhirResponse> {
-  requireFhirAccess(req.principal, 'vread', type, req.principal.patientId);
+  requireFhirAccess(req.principal, 'vread', type); // before the resource is known: the type
   const versionId = Number(vid);
   if (!Number.isInteger(versionId) || versionId < 1) throw badRequest(`'${vid}' is not a version id`);
   const f = await svc.store.for(type).vread(svc.sql, id, versionId);
