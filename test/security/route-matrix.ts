@@ -66,8 +66,6 @@ const patientPath = (suffix: string) => (w: World, t: Target) =>
   `/api/v1/patients/${t === 'own' ? w.own : w.other}${suffix}`;
 const alertPath = (suffix: string) => (w: World, t: Target) =>
   `/api/v1/alerts/${(w as World & { alerts: Record<Target, string> }).alerts[t]}${suffix}`;
-const fhirTodo =
-  'the FHIR API decides with its own role rules (src/api/fhir/access.ts): care teams and consent need policy.snapshot (owner: fhir)';
 
 export const routeMatrix: RouteCase[] = [
   // ── public ──────────────────────────────────────────────────────────────────────────────────
@@ -418,7 +416,6 @@ export const routeMatrix: RouteCase[] = [
     patientScoped: true,
     path: (w, t) => `/fhir/Observation/${w.readings[t]}`,
     phi: true,
-    todo: fhirTodo,
   },
   {
     method: 'POST',
@@ -443,7 +440,6 @@ export const routeMatrix: RouteCase[] = [
     }),
     headers: { 'content-type': 'application/fhir+json' },
     phi: true,
-    todo: fhirTodo,
   },
   {
     method: 'PUT',
@@ -454,14 +450,12 @@ export const routeMatrix: RouteCase[] = [
     body: (w, t) => ({ resourceType: 'Patient', id: t === 'own' ? w.own : w.other, active: true }),
     headers: { 'content-type': 'application/fhir+json' },
     phi: true,
-    todo: fhirTodo,
   },
   {
     method: 'DELETE',
     url: '/fhir/*',
     access: staff,
     path: () => `/fhir/Observation/${ghostUuid}`,
-    todo: fhirTodo,
   },
 
   // ── alerts (module: alerts) ─────────────────────────────────────────────────────────────────
