@@ -66,6 +66,7 @@ export class DeviceService {
   readonly #clock: Clock;
   readonly #assignmentCache = new Map<string, { at: number; rows: AssignmentRow[] }>();
   readonly #authCache = new Map<string, { at: number; hash: string | null; revoked: boolean }>();
+  readonly #bearerCache = new Map<string, { at: number; id: string }>();
 
   constructor(repo: DeviceRepository, patients: PatientDirectory, clock: Clock) {
     this.#repo = repo;
@@ -122,6 +123,7 @@ export class DeviceService {
       throw new VigilError('VIGIL_ERR_DEVICE_NOT_FOUND', `device ${id} is not registered`, 404);
     }
     this.#authCache.delete(id);
+    this.#forgetBearer(id);
     return { secret };
   }
 
@@ -130,6 +132,7 @@ export class DeviceService {
       throw new VigilError('VIGIL_ERR_DEVICE_NOT_FOUND', `device ${id} is not registered`, 404);
     }
     this.#authCache.delete(id);
+    this.#forgetBearer(id);
   }
 
   /** MQTT: username = device id, password = secret. Revocation and rotation take effect at once on this worker. */
@@ -144,10 +147,27 @@ export class DeviceService {
     return !entry.revoked && secretMatches(secret, entry.hash);
   }
 
-  /** HTTP: the bearer secret alone identifies its device. */
+  /**
+   * HTTP: the bearer secret alone identifies its device. A known secret is cached like the MQTT
+   * check (5 s; rotation and revocation on this worker drop it at once); unknown ones are not.
+   */
   async authenticateBearer(secret: string): Promise<string | undefined> {
-    const found = await this.#repo.findBySecretHash(hashDeviceSecret(secret));
-    return found && !found.revoked ? found.id : undefined;
+    const hash = hashDeviceSecret(secret);
+    const now = this.#clock.now();
+    const cached = this.#bearerCache.get(hash);
+    if (cached && now - cached.at <= cacheTtlMs) return cached.id;
+    const found = await this.#repo.findBySecretHash(hash);
+    if (!found || found.revoked) {
+      this.#bearerCache.delete(hash);
+      return undefined;
+    }
+    if (this.#bearerCache.size >= 100_000) this.#bearerCache.clear();
+    this.#bearerCache.set(hash, { at: now, id: found.id });
+    return found.id;
+  }
+
+  #forgetBearer(id: string): void {
+    for (const [hash, e] of this.#bearerCache) if (e.id === id) this.#bearerCache.delete(hash);
   }
 
   /**
