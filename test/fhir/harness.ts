@@ -86,7 +86,12 @@ export async function startFhir(): Promise<FhirHarness> {
     const u = await inject(
       'POST',
       '/api/v1/users',
-      { username, roles: p.roles, ...(p.patientId ? { patientId: p.patientId } : {}) },
+      {
+        username,
+        roles: p.roles,
+        ...(p.patientId ? { patientId: p.patientId } : {}),
+        ...(p.practitionerId ? { practitionerId: p.practitionerId } : {}),
+      },
       { authorization: `Bearer ${admin}` },
     );
     return signIn(username, u.password);

@@ -17,7 +17,7 @@ const methods = ['GET', 'POST', 'PUT', 'DELETE'] as const;
 export function createFhirServices(
   ctx: Pick<ApiContext, 'db' | 'clock' | 'log'>,
 ): FhirServices & { exportsIdle(): Promise<void> } {
-  const store = new ResourceStore();
+  const store = new ResourceStore(ctx);
   const running = new Set<Promise<void>>();
   const log = ctx.log.child({ component: 'fhir' });
   const consent = new ConsentService(ctx.db, ctx.clock);

@@ -1,5 +1,11 @@
 import type { CapabilityStatement, CapabilityStatementRestResource } from '@medplum/fhirtypes';
-import { commonParams, readOnlyTypes, resourceTypes, searchParams } from './search/params.ts';
+import {
+  commonParams,
+  readOnlyTypes,
+  resourceTypes,
+  searchParams,
+  unsupportedCommon,
+} from './search/params.ts';
 import { includesFor, sortsFor } from './search/parse.ts';
 import type { FhirRequest, FhirResponse } from './types.ts';
 
@@ -45,7 +51,10 @@ function resource(type: (typeof resourceTypes)[number]): CapabilityStatementRest
     conditionalRead: 'not-supported',
     referencePolicy: ['literal', 'local'],
     searchInclude: [...includesFor(type)],
-    searchParam: [...Object.values(commonParams), ...Object.values(searchParams[type])].map((p) => ({
+    searchParam: [
+      ...Object.values(commonParams).filter((p) => !unsupportedCommon[type]?.includes(p.name)),
+      ...Object.values(searchParams[type]),
+    ].map((p) => ({
       name: p.name,
       definition: `http://hl7.org/fhir/SearchParameter/${p.name.startsWith('_') ? `Resource-${p.name.slice(1)}` : `${type}-${p.name}`}`,
       type: p.type,
@@ -58,6 +67,15 @@ function resource(type: (typeof resourceTypes)[number]): CapabilityStatementRest
     ];
     r.documentation = `Readings from connected devices and Observations written here share one store and one id space. Sort: ${sortsFor(type).join(', ')} (prefix - for descending). Ids are server-assigned UUIDs (no update-as-create with a client id).`;
   }
+  if (type === 'Flag')
+    r.documentation =
+      'Vigil alerts, read-only (same id as /api/v1/alerts): status active while open, acknowledged, snoozed or escalated; inactive once resolved. Newest first. Only the current version is kept (history and vread answer it alone).';
+  if (type === 'Communication')
+    r.documentation =
+      'Alert notifications, read-only: about the Flag of their alert; status from their deliveries (completed once any channel delivered, not-done when all expired). Newest first.';
+  if (type === 'AuditEvent')
+    r.documentation =
+      'The audit log, read-only, for administrators: newest first; search pages reach the newest 1000 matches (the whole log: /api/v1/audit/export). One value per parameter.';
   if (type === 'Device')
     r.documentation =
       'Devices of the Vigil device registry are listed here read-only (same id); Devices written through FHIR are stored as sent.';

@@ -1,8 +1,14 @@
 import type { Resource } from '@medplum/fhirtypes';
-import type { Sql } from '../../store/database.ts';
+import { AlertFhirView } from '../../alerts/fhir.ts';
+import { AuditLog } from '../../audit/audit-log.ts';
+import type { Clock } from '../../core/clock.ts';
+import type { Logger } from '../../core/logger.ts';
+import { AlertRepository } from '../../store/alert-repository.ts';
+import type { Database, Sql } from '../../store/database.ts';
 import { FhirObservationRepository } from '../../store/fhir-observation-repository.ts';
 import { FhirResourceRepository, type ResourceVersion } from '../../store/fhir-resource-repository.ts';
 import type { SearchFilter, SearchOptions } from '../../store/fhir-search-filter.ts';
+import { AuditEventView, CommunicationView, FlagView } from './alert-views.ts';
 import { RegistryDeviceView } from './device-registry.ts';
 import { ObservationStore } from './observation-store.ts';
 import { conflict, preconditionFailed } from './outcomes.ts';
@@ -210,10 +216,14 @@ export class DeviceStore implements TypeStore {
   }
 }
 
-/** Storage per resource type. */
+/**
+ * Storage per resource type. With the database (`views`), Flag, Communication and AuditEvent are
+ * read-only views of the alert tables and the audit log (alert-views.ts); without it (unit use)
+ * they are empty.
+ */
 export class ResourceStore {
   readonly #stores = new Map<string, TypeStore>();
-  constructor() {
+  constructor(views?: { db: Database; clock: Clock; log: Logger }) {
     const repo = new FhirResourceRepository();
     for (const t of [
       'Patient',
@@ -222,15 +232,24 @@ export class ResourceStore {
       'Organization',
       'CareTeam',
       'DeviceMetric',
-      'Flag',
-      'Communication',
       'Consent',
-      'AuditEvent',
       'Bundle',
       'Group',
     ] as const) {
       this.#stores.set(t, new GenericStore(t, repo));
     }
+    if (views) {
+      const alerts = new AlertFhirView(new AlertRepository(views.db));
+      this.#stores.set('Flag', new FlagView(alerts));
+      this.#stores.set('Communication', new CommunicationView(alerts));
+      // A reader of the audit log (search only; records are written by the security module's log).
+      this.#stores.set(
+        'AuditEvent',
+        new AuditEventView(new AuditLog(views.db, views.clock, views.log.child({ component: 'fhir-audit' }))),
+      );
+    } else
+      for (const t of ['Flag', 'Communication', 'AuditEvent'] as const)
+        this.#stores.set(t, new GenericStore(t, repo));
     this.#stores.set('Device', new DeviceStore(new GenericStore('Device', repo), new RegistryDeviceView()));
     this.#stores.set('Observation', new ObservationStore(new FhirObservationRepository(ingestTerminology)));
   }

@@ -58,8 +58,18 @@ export const resourceTypes = [
 ] as const;
 export type SupportedType = (typeof resourceTypes)[number];
 
-/** Read and search only (written by the server itself). */
-export const readOnlyTypes: ReadonlySet<string> = new Set(['AuditEvent']);
+/**
+ * Read and search only: written by the server itself — Flag (alerts) and Communication
+ * (notifications) are views of the alert tables, AuditEvent of the audit log (alert-views.ts).
+ */
+export const readOnlyTypes: ReadonlySet<string> = new Set(['AuditEvent', 'Flag', 'Communication']);
+
+/** Common parameters a type's store cannot answer (rejected as unknown, left out of metadata). */
+export const unsupportedCommon: Partial<Record<SupportedType, readonly string[]>> = {
+  Flag: ['_lastUpdated'],
+  Communication: ['_lastUpdated'],
+  AuditEvent: ['_lastUpdated'],
+};
 
 export function isSupportedType(t: string): t is SupportedType {
   return (resourceTypes as readonly string[]).includes(t);
@@ -130,50 +140,22 @@ export const searchParams: Record<SupportedType, Record<string, SearchParamDef>>
     p('date', 'date', ['effective'], 'The effective time (all prefixes: eq ne lt gt le ge sa eb ap)'),
     p('device', 'reference', ['device'], 'The device that made the observation', ['Device', 'DeviceMetric']),
   ],
+  // Flag and Communication are views of the alert tables: only what those views can answer.
   Flag: [
-    identifier,
-    status,
+    p(
+      'status',
+      'token',
+      ['status'],
+      'active (open, acknowledged, snoozed, escalated) or inactive (resolved)',
+    ),
     p('patient', 'reference', ['subject'], 'The patient', ['Patient']),
-    p('subject', 'reference', ['subject'], 'The subject', [
-      'Patient',
-      'Location',
-      'Group',
-      'Organization',
-      'Practitioner',
-      'PlanDefinition',
-      'Medication',
-      'Procedure',
-    ]),
-    p('date', 'date', ['period'], 'The period the flag is active'),
-    p('category', 'token', ['category'], 'The category'),
+    p('subject', 'reference', ['subject'], 'The subject (a Patient)', ['Patient']),
+    p('category', 'token', ['category'], 'The category (every alert is clinical)'),
   ],
   Communication: [
-    identifier,
-    status,
-    p('patient', 'reference', ['subject'], 'The patient', ['Patient']),
-    p('subject', 'reference', ['subject'], 'The subject', ['Patient', 'Group']),
-    p('recipient', 'reference', ['recipient'], 'A recipient', [
-      'Practitioner',
-      'PractitionerRole',
-      'Patient',
-      'CareTeam',
-      'Organization',
-      'Device',
-      'RelatedPerson',
-      'Group',
-      'HealthcareService',
-    ]),
-    p('sender', 'reference', ['sender'], 'The sender', [
-      'Practitioner',
-      'PractitionerRole',
-      'Patient',
-      'Device',
-      'Organization',
-      'RelatedPerson',
-      'HealthcareService',
-    ]),
-    p('sent', 'date', ['sent'], 'When sent'),
-    p('category', 'token', ['category'], 'The category'),
+    p('patient', 'reference', ['subject'], 'The patient the alert was about', ['Patient']),
+    p('subject', 'reference', ['subject'], 'The subject (a Patient)', ['Patient']),
+    p('category', 'token', ['category'], 'The category (every notification is alert)'),
   ],
   Consent: [
     identifier,

@@ -8,6 +8,7 @@ import {
   type SearchParamDef,
   type SupportedType,
   searchParams,
+  unsupportedCommon,
 } from './params.ts';
 
 export interface ParsedSearch {
@@ -24,6 +25,10 @@ export const maxCount = 1000;
 
 const sortable: Partial<Record<SupportedType, readonly string[]>> = {
   Observation: ['date', '_lastUpdated', '_id'],
+  // Views of other modules' tables: newest first, no other order.
+  Flag: [],
+  Communication: [],
+  AuditEvent: [],
 };
 const genericSortable = ['_lastUpdated', '_id'];
 const supportedIncludes: Partial<Record<SupportedType, readonly string[]>> = {
@@ -100,7 +105,9 @@ export function parseSearch(type: SupportedType, query: URLSearchParams, lenient
       }
       continue;
     }
-    const def: SearchParamDef | undefined = commonParams[name] ?? defs[name];
+    const def: SearchParamDef | undefined = unsupportedCommon[type]?.includes(name)
+      ? undefined
+      : (commonParams[name] ?? defs[name]);
     if (!def) {
       reject(`unknown search parameter '${name}' for ${type}`, key);
       continue;
