@@ -221,14 +221,14 @@ describe('FHIR API access (care teams, own record, consent)', () => {
     assert.equal(entries(active).length, 1, 'one active decision per purpose');
   });
 
-  test("an integration's bulk export leaves out patients who refuse sharing", async () => {
-    const t = w.tokens.integration;
-    const kick = await fhir('GET', '/fhir/$export?_type=Patient,Observation', t);
+  /** Runs an export as the integration; returns a function that downloads its files (ids in them). */
+  async function exportAs(token: string, query: string): Promise<() => Promise<Set<string>>> {
+    const kick = await fhir('GET', `/fhir/$export?${query}`, token);
     assert.equal(kick.status, 202, kick.body);
     const status = new URL(String(kick.headers['content-location'])).pathname;
     let manifest: Json;
     for (let i = 0; i < 200 && !manifest; i++) {
-      const s = await fhir('GET', status, t);
+      const s = await fhir('GET', status, token);
       if (s.status === 200) manifest = JSON.parse(s.body);
       else {
         assert.equal(s.status, 202, s.body);
@@ -236,15 +236,29 @@ describe('FHIR API access (care teams, own record, consent)', () => {
       }
     }
     assert.ok(manifest, 'the export completed');
-    const lines: Json[] = [];
-    for (const o of manifest.output) {
-      const f = await fhir('GET', new URL(o.url).pathname, t);
-      assert.equal(f.status, 200);
-      for (const l of f.body.split('\n').filter(Boolean)) lines.push(JSON.parse(l));
-    }
-    const ids = new Set(lines.map((r) => r.id));
+    return async () => {
+      const ids = new Set<string>();
+      for (const o of manifest.output) {
+        const f = await fhir('GET', new URL(o.url).pathname, token);
+        assert.equal(f.status, 200);
+        for (const l of f.body.split('\n').filter(Boolean)) ids.add(JSON.parse(l).id);
+      }
+      return ids;
+    };
+  }
+
+  test("an integration's bulk export leaves out patients who refuse sharing", async () => {
+    const t = w.tokens.integration;
+    const ids = await (await exportAs(t, '_type=Patient,Observation'))();
     assert.ok(ids.has(w.own) && ids.has(w.readings.own), 'the consenting patient is exported');
     assert.ok(!ids.has(w.other) && !ids.has(w.readings.other), 'the refusing patient is not');
+    // Exported while permitted, revoked before the download: the download leaves the patient out.
+    await consent(w.other, 'permit');
+    const download = await exportAs(t, '_type=Patient,Observation');
+    await consent(w.other, 'deny');
+    const later = await download();
+    assert.ok(later.has(w.own), 'the consenting patient is still there');
+    assert.ok(!later.has(w.other) && !later.has(w.readings.other), 'revoked before download');
     // Staff and patients do not bulk-export.
     refusal(await fhir('GET', '/fhir/$export', w.tokens.clinician));
     refusal(await fhir('GET', '/fhir/Patient/$export', w.tokens.patient));
