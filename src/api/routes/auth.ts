@@ -8,6 +8,7 @@ import type { Role } from '../../auth/token-service.ts';
 import { isVigilError, VigilError } from '../../core/errors.ts';
 import { requireSignedIn } from '../auth-hooks.ts';
 import type { ApiContext } from '../context.ts';
+import { type AuditWhat, requestAudit } from '../request-audit.ts';
 import { mfaEnrollScope } from '../security.ts';
 import { signInRateLimit } from '../security-plugin.ts';
 
@@ -72,12 +73,18 @@ export async function authRoutes(app: FastifyInstance, ctx: ApiContext): Promise
       done(null, Object.fromEntries(new URLSearchParams(body as string)));
     },
   );
-  const audit = (
-    request: FastifyRequest,
-    e: Omit<Parameters<typeof sec.audit.record>[0], 'agent' | 'requestId'>,
-    agent?: AuditAgent,
-  ) =>
-    sec.audit.record({ ...e, agent: agent ?? agentOf(request.principal, request.ip), requestId: request.id });
+  const {
+    record: audit,
+    succeeded: auditSuccess,
+    failed: auditFailure,
+    action: auditedAction,
+  } = requestAudit(sec.audit);
+  const login: AuditWhat = { kind: 'authentication', subtype: 'login', action: 'E' };
+  const lockout: AuditWhat = { kind: 'security-alert', subtype: 'lockout', action: 'E' };
+  const tokenRefresh: AuditWhat = { kind: 'authentication', subtype: 'token-refresh', action: 'E' };
+  const tokenRevoke: AuditWhat = { kind: 'authentication', subtype: 'token-revoke', action: 'E' };
+  const logout: AuditWhat = { kind: 'authentication', subtype: 'logout', action: 'E' };
+  const accountChange = (subtype: string): AuditWhat => ({ kind: 'user-security', subtype, action: 'U' });
 
   async function passwordGrant(request: FastifyRequest, b: TokenBody) {
     const username = b.username ?? '';
@@ -87,17 +94,7 @@ export async function authRoutes(app: FastifyInstance, ctx: ApiContext): Promise
     const anon: AuditAgent = { kind: 'anonymous', name: username.slice(0, 200), address: request.ip };
     const lock = await sec.throttle.state(username);
     if (lock.locked) {
-      await audit(
-        request,
-        {
-          kind: 'authentication',
-          subtype: 'login',
-          action: 'E',
-          outcome: 'minor',
-          outcomeDesc: 'account locked',
-        },
-        anon,
-      );
+      await auditFailure(request, login, 'account locked', anon);
       throw new VigilError(
         'VIGIL_ERR_AUTH_LOCKED',
         'too many failed sign-ins: account locked for a while',
@@ -119,21 +116,12 @@ export async function authRoutes(app: FastifyInstance, ctx: ApiContext): Promise
     ) => {
       const r = await sec.throttle.fail(username);
       const agent = user ? { ...anon, kind: 'user' as const, id: user.id } : anon;
-      await audit(
-        request,
-        { kind: 'authentication', subtype: 'login', action: 'E', outcome: 'minor', outcomeDesc: why },
-        agent,
-      );
+      await auditFailure(request, login, why, agent);
       if (r.lockedNow) {
-        await audit(
+        await auditFailure(
           request,
-          {
-            kind: 'security-alert',
-            subtype: 'lockout',
-            action: 'E',
-            outcome: 'minor',
-            outcomeDesc: `locked for ${Math.round(r.lockMs / 60000)} min after repeated failures`,
-          },
+          lockout,
+          `locked for ${Math.round(r.lockMs / 60000)} min after repeated failures`,
           agent,
         );
       }
@@ -162,17 +150,11 @@ export async function authRoutes(app: FastifyInstance, ctx: ApiContext): Promise
           600,
         );
         request.auditRecorded = true;
-        await audit(
-          request,
-          {
-            kind: 'authentication',
-            subtype: 'login',
-            action: 'E',
-            outcome: 'minor',
-            outcomeDesc: 'TOTP enrolment required by policy',
-          },
-          { ...anon, kind: 'user', id: user.id },
-        );
+        await auditFailure(request, login, 'TOTP enrolment required by policy', {
+          ...anon,
+          kind: 'user',
+          id: user.id,
+        });
         throw new VigilError(
           'VIGIL_ERR_AUTH_MFA_ENROLLMENT_REQUIRED',
           'your role requires a TOTP second factor: enrol with the enrollment token',
@@ -195,17 +177,7 @@ export async function authRoutes(app: FastifyInstance, ctx: ApiContext): Promise
       patientId: user.patientId,
       address: request.ip,
     };
-    await audit(
-      request,
-      {
-        kind: 'authentication',
-        subtype: 'login',
-        action: 'E',
-        outcome: 'success',
-        entities: [{ type: 'Session', id: pair.sessionId }],
-      },
-      agent,
-    );
+    await auditSuccess(request, login, { entities: [{ type: 'Session', id: pair.sessionId }] }, agent);
     const { sessionId: _sid, ...body } = pair;
     return body;
   }
@@ -229,17 +201,7 @@ export async function authRoutes(app: FastifyInstance, ctx: ApiContext): Promise
           agent,
         );
       } else {
-        await audit(
-          request,
-          {
-            kind: 'authentication',
-            subtype: 'token-refresh',
-            action: 'E',
-            outcome: 'minor',
-            outcomeDesc: 'refresh token invalid, expired or revoked',
-          },
-          agent,
-        );
+        await auditFailure(request, tokenRefresh, 'refresh token invalid, expired or revoked', agent);
       }
       throw new VigilError(
         'VIGIL_ERR_AUTH_REFRESH_INVALID',
@@ -247,17 +209,7 @@ export async function authRoutes(app: FastifyInstance, ctx: ApiContext): Promise
         401,
       );
     }
-    await audit(
-      request,
-      {
-        kind: 'authentication',
-        subtype: 'token-refresh',
-        action: 'E',
-        outcome: 'success',
-        entities: [{ type: 'Session', id: r.sessionId }],
-      },
-      agent,
-    );
+    await auditSuccess(request, tokenRefresh, { entities: [{ type: 'Session', id: r.sessionId }] }, agent);
     return r.pair;
   }
 
@@ -279,17 +231,7 @@ export async function authRoutes(app: FastifyInstance, ctx: ApiContext): Promise
     const agent: AuditAgent = { kind: 'integration', id: id.slice(0, 64), address: request.ip };
     const lock = await sec.throttle.state(key);
     if (lock.locked) {
-      await audit(
-        request,
-        {
-          kind: 'authentication',
-          subtype: 'login',
-          action: 'E',
-          outcome: 'minor',
-          outcomeDesc: 'client locked',
-        },
-        agent,
-      );
+      await auditFailure(request, login, 'client locked', agent);
       throw new VigilError(
         'VIGIL_ERR_AUTH_LOCKED',
         'too many failed attempts: client locked for a while',
@@ -300,29 +242,8 @@ export async function authRoutes(app: FastifyInstance, ctx: ApiContext): Promise
     const client = await sec.clients.authenticate(id, secret);
     if (!client) {
       const r = await sec.throttle.fail(key);
-      await audit(
-        request,
-        {
-          kind: 'authentication',
-          subtype: 'login',
-          action: 'E',
-          outcome: 'minor',
-          outcomeDesc: 'bad client credentials',
-        },
-        agent,
-      );
-      if (r.lockedNow)
-        await audit(
-          request,
-          {
-            kind: 'security-alert',
-            subtype: 'lockout',
-            action: 'E',
-            outcome: 'minor',
-            outcomeDesc: 'client locked',
-          },
-          agent,
-        );
+      await auditFailure(request, login, 'bad client credentials', agent);
+      if (r.lockedNow) await auditFailure(request, lockout, 'client locked', agent);
       throw new VigilError('VIGIL_ERR_AUTH_CLIENT_INVALID', 'unknown client or wrong secret', 401);
     }
     await sec.throttle.succeed(key);
@@ -330,17 +251,7 @@ export async function authRoutes(app: FastifyInstance, ctx: ApiContext): Promise
     const scopes = requested.length ? requested : client.scopes;
     const refused = scopes.filter((sc) => !scopeCovered(client.scopes, sc));
     if (refused.length) {
-      await audit(
-        request,
-        {
-          kind: 'authentication',
-          subtype: 'login',
-          action: 'E',
-          outcome: 'minor',
-          outcomeDesc: `scope not allowed: ${refused.join(' ')}`,
-        },
-        agent,
-      );
+      await auditFailure(request, login, `scope not allowed: ${refused.join(' ')}`, agent);
       throw new VigilError(
         'VIGIL_ERR_AUTH_INVALID_SCOPE',
         `scope not allowed for this client: ${refused.join(' ')}`,
@@ -351,15 +262,10 @@ export async function authRoutes(app: FastifyInstance, ctx: ApiContext): Promise
       { kind: 'integration', id: client.id, username: client.name, roles: ['integration'], scopes },
       600,
     );
-    await audit(
+    await auditSuccess(
       request,
-      {
-        kind: 'authentication',
-        subtype: 'login',
-        action: 'E',
-        outcome: 'success',
-        outcomeDesc: `scope ${scopes.join(' ')}`,
-      },
+      login,
+      { outcomeDesc: `scope ${scopes.join(' ')}` },
       { ...agent, name: client.name, roles: ['integration'] },
     );
     return { access_token: token, token_type: 'Bearer', expires_in: expiresIn, scope: scopes.join(' ') };
@@ -438,30 +344,20 @@ export async function authRoutes(app: FastifyInstance, ctx: ApiContext): Promise
       if (isRefreshToken(token)) {
         const r = await sec.sessions.revokeRefreshToken(token);
         if (r)
-          await audit(
+          await auditSuccess(
             request,
-            {
-              kind: 'authentication',
-              subtype: 'token-revoke',
-              action: 'E',
-              outcome: 'success',
-              entities: [{ type: 'Session', id: r.sessionId }],
-            },
+            tokenRevoke,
+            { entities: [{ type: 'Session', id: r.sessionId }] },
             { kind: 'user', id: r.userId, address: request.ip },
           );
       } else {
         const p = await ctx.tokens.verify(token).catch(() => undefined);
         if (p?.tokenId && p.expiresAt) {
           await sec.sessions.revokeAccessToken(p.tokenId, p.expiresAt);
-          await audit(
+          await auditSuccess(
             request,
-            {
-              kind: 'authentication',
-              subtype: 'token-revoke',
-              action: 'E',
-              outcome: 'success',
-              entities: [{ type: 'AccessToken', id: p.tokenId }],
-            },
+            tokenRevoke,
+            { entities: [{ type: 'AccessToken', id: p.tokenId }] },
             agentOf(p, request.ip),
           );
         }
@@ -477,13 +373,7 @@ export async function authRoutes(app: FastifyInstance, ctx: ApiContext): Promise
     const p = request.principal!;
     if (p.sessionId) await sec.sessions.revokeSession(p.sessionId, 'logout');
     if (p.tokenId && p.expiresAt) await sec.sessions.revokeAccessToken(p.tokenId, p.expiresAt);
-    await audit(request, {
-      kind: 'authentication',
-      subtype: 'logout',
-      action: 'E',
-      outcome: 'success',
-      entities: [{ type: 'Session', id: p.sessionId }],
-    });
+    await auditSuccess(request, logout, { entities: [{ type: 'Session', id: p.sessionId }] });
     return { signedOut: true };
   });
 
@@ -491,13 +381,7 @@ export async function authRoutes(app: FastifyInstance, ctx: ApiContext): Promise
     const p = request.principal!;
     if (p.kind !== 'user') throw new VigilError('VIGIL_ERR_AUTH_FORBIDDEN', 'only people have sessions', 403);
     const sessions = await sec.sessions.revokeAllForUser(p.id);
-    await audit(request, {
-      kind: 'authentication',
-      subtype: 'logout',
-      action: 'E',
-      outcome: 'success',
-      outcomeDesc: `signed out everywhere (${sessions} sessions)`,
-    });
+    await auditSuccess(request, logout, { outcomeDesc: `signed out everywhere (${sessions} sessions)` });
     return { signedOut: true, sessions };
   });
 
@@ -541,23 +425,13 @@ export async function authRoutes(app: FastifyInstance, ctx: ApiContext): Promise
       const user = p.kind === 'user' ? await ctx.users.byId(p.id) : undefined;
       if (!user) throw new VigilError('VIGIL_ERR_AUTH_FORBIDDEN', 'only people have passwords', 403);
       if (!(await verifyPassword(user.passwordHash, b.currentPassword))) {
-        await audit(request, {
-          kind: 'user-security',
-          subtype: 'password-change',
-          action: 'U',
-          outcome: 'minor',
-          outcomeDesc: 'current password wrong',
-        });
+        await auditFailure(request, accountChange('password-change'), 'current password wrong');
         throw new VigilError('VIGIL_ERR_AUTH_BAD_CREDENTIALS', 'current password is wrong', 401);
       }
       checkPasswordPolicy(b.newPassword, user.username);
       await ctx.users.setPassword(user.id, await hashPassword(b.newPassword));
       const ended = await sec.sessions.revokeAllForUser(user.id, 'password-change');
-      await audit(request, {
-        kind: 'user-security',
-        subtype: 'password-change',
-        action: 'U',
-        outcome: 'success',
+      await auditSuccess(request, accountChange('password-change'), {
         entities: [{ type: 'User', id: user.id }],
       });
       return { changed: true, sessionsEnded: ended };
@@ -571,15 +445,10 @@ export async function authRoutes(app: FastifyInstance, ctx: ApiContext): Promise
     if (!user || user.disabled)
       throw new VigilError('VIGIL_ERR_AUTH_FORBIDDEN', 'only people enrol a second factor', 403);
     const r = await sec.accounts.enroll(user.id, user.username);
-    await audit(
+    await auditSuccess(
       request,
-      {
-        kind: 'user-security',
-        subtype: 'totp-enroll',
-        action: 'U',
-        outcome: 'success',
-        entities: [{ type: 'User', id: user.id }],
-      },
+      accountChange('totp-enroll'),
+      { entities: [{ type: 'User', id: user.id }] },
       { kind: 'user', id: user.id, name: user.username, address: request.ip },
     );
     return { secret: r.secret, otpauth_uri: r.otpauthUri };
@@ -598,32 +467,15 @@ export async function authRoutes(app: FastifyInstance, ctx: ApiContext): Promise
         throw new VigilError('VIGIL_ERR_AUTH_FORBIDDEN', 'only people enrol a second factor', 403);
       const { code } = request.body as { code: string };
       const agent: AuditAgent = { kind: 'user', id: p.id, name: p.username, address: request.ip };
-      try {
-        await sec.accounts.activate(p.id, code);
-      } catch (e) {
-        await audit(
-          request,
-          {
-            kind: 'user-security',
-            subtype: 'totp-activate',
-            action: 'U',
-            outcome: 'minor',
-            outcomeDesc: 'wrong code',
-          },
-          agent,
-        );
-        throw e;
-      }
-      await audit(
+      await auditedAction(
         request,
-        {
-          kind: 'user-security',
-          subtype: 'totp-activate',
-          action: 'U',
-          outcome: 'success',
-          entities: [{ type: 'User', id: p.id }],
-        },
+        accountChange('totp-activate'),
         agent,
+        () => sec.accounts.activate(p.id, code),
+        {
+          failure: 'wrong code',
+          success: { entities: [{ type: 'User', id: p.id }] },
+        },
       );
       return { totpEnabled: true };
     },
@@ -649,23 +501,11 @@ export async function authRoutes(app: FastifyInstance, ctx: ApiContext): Promise
         );
       }
       if (!(await sec.accounts.verify(p.id, (request.body as { code: string }).code))) {
-        await audit(request, {
-          kind: 'user-security',
-          subtype: 'totp-disable',
-          action: 'U',
-          outcome: 'minor',
-          outcomeDesc: 'wrong code',
-        });
+        await auditFailure(request, accountChange('totp-disable'), 'wrong code');
         throw new VigilError('VIGIL_ERR_AUTH_MFA_INVALID', 'wrong or already used TOTP code', 401);
       }
       await sec.accounts.disable(p.id);
-      await audit(request, {
-        kind: 'user-security',
-        subtype: 'totp-disable',
-        action: 'U',
-        outcome: 'success',
-        entities: [{ type: 'User', id: p.id }],
-      });
+      await auditSuccess(request, accountChange('totp-disable'), { entities: [{ type: 'User', id: p.id }] });
       return { totpEnabled: false };
     },
   );

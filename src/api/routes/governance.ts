@@ -1,12 +1,12 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { type AuditInput, agentOf } from '../../audit/audit-event.ts';
 import type { AuditQuery } from '../../audit/audit-log.ts';
 import { type ConsentPurpose, consentPurposes } from '../../consent/consent-service.ts';
 import { VigilError } from '../../core/errors.ts';
 import { requirePatientAccess, requireRoles } from '../auth-hooks.ts';
 import type { ApiContext } from '../context.ts';
+import { requestAudit } from '../request-audit.ts';
 
 const PatientParam = Type.Object({ patientId: Type.String({ pattern: '^[A-Za-z0-9.-]{1,64}$' }) });
 const Purpose = Type.Union(consentPurposes.map((p) => Type.Literal(p)));
@@ -50,8 +50,7 @@ const ndjson = (lines: AsyncIterable<string>) =>
 export async function governanceRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
   const sec = ctx.security;
   const admin = requireRoles(ctx, ['admin']);
-  const audit = (request: FastifyRequest, e: Omit<AuditInput, 'agent' | 'requestId'>) =>
-    sec.audit.record({ ...e, agent: agentOf(request.principal, request.ip), requestId: request.id });
+  const { record: audit } = requestAudit(sec.audit);
   const patientOf = (request: FastifyRequest) => (request.params as { patientId: string }).patientId;
   const logUsed = { auditSelf: true };
 

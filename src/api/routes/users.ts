@@ -1,6 +1,5 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { type AuditInput, agentOf } from '../../audit/audit-event.ts';
 import { OAuthClientService } from '../../auth/oauth-clients.ts';
 import { hashPassword, randomPassword } from '../../auth/passwords.ts';
 import { Role } from '../../auth/token-service.ts';
@@ -9,6 +8,7 @@ import { newId } from '../../core/ids.ts';
 import type { UserRow } from '../../store/user-repository.ts';
 import { requireRoles } from '../auth-hooks.ts';
 import type { ApiContext } from '../context.ts';
+import { type AuditWhat, requestAudit } from '../request-audit.ts';
 import { checkPasswordPolicy } from './auth.ts';
 
 const personRoles = [Role.admin, Role.clinician, Role.nurse, Role.patient] as const;
@@ -30,8 +30,14 @@ function publicUser(u: UserRow) {
 export async function userRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
   const sec = ctx.security;
   const admin = requireRoles(ctx, ['admin']);
-  const audit = (request: FastifyRequest, e: Omit<AuditInput, 'agent' | 'requestId'>) =>
-    sec.audit.record({ ...e, agent: agentOf(request.principal, request.ip), requestId: request.id });
+  const { succeeded: auditSuccess } = requestAudit(sec.audit);
+  const accountChange = (subtype: string): AuditWhat => ({ kind: 'user-security', subtype, action: 'U' });
+  const clientChange = (subtype: string, action: AuditWhat['action']): AuditWhat => ({
+    kind: 'object-security',
+    subtype,
+    action,
+  });
+  const aboutUser = (id: string) => ({ entities: [{ type: 'User', id }] });
   const mustGet = async (id: string) => {
     const u = await ctx.users.byId(id);
     if (!u) throw new VigilError('VIGIL_ERR_AUTH_USER_NOT_FOUND', `no user ${id}`, 404);
@@ -93,13 +99,11 @@ export async function userRoutes(app: FastifyInstance, ctx: ApiContext): Promise
       });
       if (!created)
         throw new VigilError('VIGIL_ERR_AUTH_USER_EXISTS', `username ${b.username} is taken`, 409);
-      await audit(request, {
-        kind: 'user-security',
-        subtype: 'user-create',
-        action: 'C',
-        outcome: 'success',
-        entities: [{ type: 'User', id }],
-      });
+      await auditSuccess(
+        request,
+        { kind: 'user-security', subtype: 'user-create', action: 'C' },
+        aboutUser(id),
+      );
       return reply
         .status(201)
         .send({ user: publicUser(await mustGet(id)), ...(b.password ? {} : { password }) });
@@ -160,13 +164,9 @@ export async function userRoutes(app: FastifyInstance, ctx: ApiContext): Promise
       if (b.disabled) await sec.sessions.revokeAllForUser(id, 'disabled');
       const rolesChanged =
         b.roles && JSON.stringify([...b.roles].sort()) !== JSON.stringify([...before.roles].sort());
-      await audit(request, {
-        kind: 'user-security',
-        subtype: rolesChanged ? 'roles-change' : 'user-update',
-        action: 'U',
-        outcome: 'success',
+      await auditSuccess(request, accountChange(rolesChanged ? 'roles-change' : 'user-update'), {
         outcomeDesc: Object.keys(b).join(','),
-        entities: [{ type: 'User', id }],
+        ...aboutUser(id),
       });
       return { user: publicUser(await mustGet(id)) };
     },
@@ -190,13 +190,7 @@ export async function userRoutes(app: FastifyInstance, ctx: ApiContext): Promise
       checkPasswordPolicy(password, u.username);
       await ctx.users.setPassword(id, await hashPassword(password));
       await sec.sessions.revokeAllForUser(id, 'password-reset');
-      await audit(request, {
-        kind: 'user-security',
-        subtype: 'password-reset',
-        action: 'U',
-        outcome: 'success',
-        entities: [{ type: 'User', id }],
-      });
+      await auditSuccess(request, accountChange('password-reset'), aboutUser(id));
       return { id, ...(given ? {} : { password }) };
     },
   );
@@ -208,13 +202,7 @@ export async function userRoutes(app: FastifyInstance, ctx: ApiContext): Promise
       const { id } = request.params as { id: string };
       const u = await mustGet(id);
       await sec.throttle.unlock(u.username);
-      await audit(request, {
-        kind: 'user-security',
-        subtype: 'unlock',
-        action: 'U',
-        outcome: 'success',
-        entities: [{ type: 'User', id }],
-      });
+      await auditSuccess(request, accountChange('unlock'), aboutUser(id));
       return { id, unlocked: true };
     },
   );
@@ -226,14 +214,11 @@ export async function userRoutes(app: FastifyInstance, ctx: ApiContext): Promise
       const { id } = request.params as { id: string };
       await mustGet(id);
       const sessions = await sec.sessions.revokeAllForUser(id);
-      await audit(request, {
-        kind: 'authentication',
-        subtype: 'logout',
-        action: 'E',
-        outcome: 'success',
-        outcomeDesc: `administrator signed the user out everywhere (${sessions})`,
-        entities: [{ type: 'User', id }],
-      });
+      await auditSuccess(
+        request,
+        { kind: 'authentication', subtype: 'logout', action: 'E' },
+        { outcomeDesc: `administrator signed the user out everywhere (${sessions})`, ...aboutUser(id) },
+      );
       return { id, sessions };
     },
   );
@@ -246,13 +231,7 @@ export async function userRoutes(app: FastifyInstance, ctx: ApiContext): Promise
       await mustGet(id);
       await sec.accounts.disable(id);
       await sec.sessions.revokeAllForUser(id, 'mfa-reset');
-      await audit(request, {
-        kind: 'user-security',
-        subtype: 'totp-reset',
-        action: 'U',
-        outcome: 'success',
-        entities: [{ type: 'User', id }],
-      });
+      await auditSuccess(request, accountChange('totp-reset'), aboutUser(id));
       return { id, totpEnabled: false };
     },
   );
@@ -276,11 +255,7 @@ export async function userRoutes(app: FastifyInstance, ctx: ApiContext): Promise
     async (request) => {
       const { requiredForRoles } = request.body as { requiredForRoles: Role[] };
       await sec.accounts.setMfaRequiredRoles(requiredForRoles);
-      await audit(request, {
-        kind: 'user-security',
-        subtype: 'mfa-policy',
-        action: 'U',
-        outcome: 'success',
+      await auditSuccess(request, accountChange('mfa-policy'), {
         outcomeDesc: `TOTP required for: ${requiredForRoles.join(',') || 'none'}`,
       });
       return { requiredForRoles };
@@ -312,15 +287,9 @@ export async function userRoutes(app: FastifyInstance, ctx: ApiContext): Promise
       const b = request.body as { id: string; name: string; scopes: string[] };
       OAuthClientService.validateScopes(b.scopes);
       const r = await sec.clients.register(b.id, b.name, b.scopes);
-      await sec.audit.record({
-        kind: 'object-security',
-        subtype: 'client-register',
-        action: 'C',
-        outcome: 'success',
+      await auditSuccess(request, clientChange('client-register', 'C'), {
         outcomeDesc: `scopes ${b.scopes.join(' ')}`,
-        agent: agentOf(request.principal, request.ip),
         entities: [{ type: 'Client', id: b.id }],
-        requestId: request.id,
       });
       return reply.status(201).send({ integration: r.client, client_secret: r.secret });
     },
@@ -332,13 +301,7 @@ export async function userRoutes(app: FastifyInstance, ctx: ApiContext): Promise
     async (request) => {
       const { id } = request.params as { id: string };
       const { secret } = await sec.clients.rotate(id);
-      await audit(request, {
-        kind: 'object-security',
-        subtype: 'client-rotate',
-        action: 'U',
-        outcome: 'success',
-        entities: [{ type: 'Client', id }],
-      });
+      await auditSuccess(request, clientChange('client-rotate', 'U'), { entities: [{ type: 'Client', id }] });
       return { id, client_secret: secret };
     },
   );
@@ -349,13 +312,7 @@ export async function userRoutes(app: FastifyInstance, ctx: ApiContext): Promise
     async (request) => {
       const { id } = request.params as { id: string };
       await sec.clients.revoke(id);
-      await audit(request, {
-        kind: 'object-security',
-        subtype: 'client-revoke',
-        action: 'U',
-        outcome: 'success',
-        entities: [{ type: 'Client', id }],
-      });
+      await auditSuccess(request, clientChange('client-revoke', 'U'), { entities: [{ type: 'Client', id }] });
       return { id, revoked: true };
     },
   );
