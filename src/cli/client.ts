@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { VigilError } from '../core/errors.ts';
+import { commonOptions, parse } from './args.ts';
 
 /**
  * The CLI talks to a running Vigil over its HTTP API (so it works while embedded PGlite holds the
@@ -93,4 +94,26 @@ export class ApiClient {
     }
     return json as T;
   }
+}
+
+type Options = Parameters<typeof parse>[1];
+
+/**
+ * The start of a command that talks to the running server: `args` parsed with the common options
+ * (--url, --token, --json) and `options`; the client, whether to answer in JSON, and the first
+ * positional argument (usually an id).
+ */
+export function serverArgs<T extends Options>(args: string[], options: T, usage: string) {
+  const { values, positionals } = parse<typeof commonOptions & T>(
+    args,
+    { ...commonOptions, ...options },
+    usage,
+  );
+  return {
+    values,
+    positionals,
+    id: positionals[0],
+    json: (values as { json?: boolean }).json ?? false,
+    client: new ApiClient(values),
+  };
 }

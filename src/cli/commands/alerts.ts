@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
-import { parse } from '../args.ts';
-import { ApiClient } from '../client.ts';
+import { usageError } from '../args.ts';
+import { serverArgs } from '../client.ts';
 import type { Command } from '../command.ts';
 import { out, table } from '../output.ts';
 
@@ -24,12 +24,9 @@ export const command: Command = {
   usage,
   async run(args) {
     const [action, ...rest] = args;
-    const { values, positionals } = parse(
+    const { values, client, json, id } = serverArgs(
       rest,
       {
-        url: { type: 'string' },
-        token: { type: 'string' },
-        json: { type: 'boolean' },
         state: { type: 'string' },
         severity: { type: 'string' },
         patient: { type: 'string' },
@@ -46,9 +43,6 @@ export const command: Command = {
       },
       usage,
     );
-    const client = new ApiClient({ url: values.url, token: values.token });
-    const json = values.json ?? false;
-    const id = positionals[0];
     const note = values.note !== undefined ? { note: values.note } : {};
     const act = async (verb: string, body: Row) => {
       const r = await client.request<{ alert: Row; changed: boolean }>(
@@ -168,7 +162,6 @@ export const command: Command = {
         return 0;
       }
     }
-    process.stderr.write(`usage: ${usage}\n`);
-    return 2;
+    return usageError(usage);
   },
 };

@@ -1,11 +1,10 @@
-import { writeFileSync } from 'node:fs';
 import { verifyAuditChain } from '../../audit/audit-log.ts';
 import { loadConfig } from '../../config/config.ts';
 import { openDatabase } from '../../store/open-database.ts';
-import { parse } from '../args.ts';
+import { commonOptions, parse, usageError } from '../args.ts';
 import { ApiClient } from '../client.ts';
 import type { Command } from '../command.ts';
-import { out, table } from '../output.ts';
+import { out, table, writeNdjson } from '../output.ts';
 
 const usage = `vigil audit <action> [options]   (administrators; --url, --token, --json)
   verify [--offline]     recompute the hash chain; exit 1 when a record was edited or removed
@@ -15,7 +14,6 @@ const usage = `vigil audit <action> [options]   (administrators; --url, --token,
          [--outcome 0|4|8|12] [--since ISO] [--until ISO] [--limit N]
   export [--since ISO] [--until ISO] [--patient ID] [--out FILE]   FHIR AuditEvent NDJSON`;
 
-const common = { url: { type: 'string' }, token: { type: 'string' }, json: { type: 'boolean' } } as const;
 const filters = {
   patient: { type: 'string' },
   agent: { type: 'string' },
@@ -56,7 +54,7 @@ export const command: Command = {
     const [action, ...rest] = args;
     switch (action) {
       case 'verify': {
-        const { values } = parse(rest, { ...common, offline: { type: 'boolean' } }, usage);
+        const { values } = parse(rest, { ...commonOptions, offline: { type: 'boolean' } }, usage);
         let v: Verification;
         if (values.offline) {
           const config = loadConfig();
@@ -73,7 +71,7 @@ export const command: Command = {
         return v.ok ? 0 : 1;
       }
       case 'search': {
-        const { values } = parse(rest, { ...common, ...filters, limit: { type: 'string' } }, usage);
+        const { values } = parse(rest, { ...commonOptions, ...filters, limit: { type: 'string' } }, usage);
         const r = await new ApiClient(values).request<{ events: Array<Record<string, unknown>> }>(
           'GET',
           `/api/v1/audit${query(values, [...Object.keys(filters), 'limit'])}`,
@@ -119,7 +117,7 @@ export const command: Command = {
         const { values } = parse(
           rest,
           {
-            ...common,
+            ...commonOptions,
             since: filters.since,
             until: filters.until,
             patient: filters.patient,
@@ -131,18 +129,11 @@ export const command: Command = {
           'GET',
           `/api/v1/audit/export${query(values, ['since', 'until', 'patient'])}`,
         );
-        const text = r === undefined ? '' : typeof r === 'string' ? r : `${JSON.stringify(r)}\n`;
-        if (values.out) {
-          writeFileSync(values.out, text, { mode: 0o600 });
-          process.stderr.write(
-            `wrote ${text.split('\n').filter(Boolean).length} audit events to ${values.out}\n`,
-          );
-        } else process.stdout.write(text);
+        writeNdjson(r, values.out, 'audit events');
         return 0;
       }
       default:
-        process.stderr.write(`usage: ${usage}\n`);
-        return 2;
+        return usageError(usage);
     }
   },
 };

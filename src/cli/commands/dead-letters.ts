@@ -1,5 +1,5 @@
-import { parse } from '../args.ts';
-import { ApiClient } from '../client.ts';
+import { usageError } from '../args.ts';
+import { serverArgs } from '../client.ts';
 import type { Command } from '../command.ts';
 import { out, table } from '../output.ts';
 
@@ -14,12 +14,9 @@ export const command: Command = {
   usage,
   async run(args) {
     const [action, ...rest] = args;
-    const { values, positionals } = parse(
+    const { values, client, json, id } = serverArgs(
       rest,
       {
-        url: { type: 'string' },
-        token: { type: 'string' },
-        json: { type: 'boolean' },
         device: { type: 'string' },
         reason: { type: 'string' },
         pending: { type: 'boolean' },
@@ -27,8 +24,6 @@ export const command: Command = {
       },
       usage,
     );
-    const client = new ApiClient(values);
-    const json = values.json ?? false;
     if (action === 'list') {
       const q = new URLSearchParams();
       if (values.device) q.set('deviceId', values.device);
@@ -52,7 +47,6 @@ export const command: Command = {
       );
       return 0;
     }
-    const id = positionals[0];
     if ((action === 'show' || action === 'replay') && id) {
       const r =
         action === 'show'
@@ -61,7 +55,6 @@ export const command: Command = {
       out(json, r, () => JSON.stringify(r, null, 2));
       return 0;
     }
-    process.stderr.write(`usage: ${usage}\n`);
-    return 2;
+    return usageError(usage);
   },
 };

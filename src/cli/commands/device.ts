@@ -1,5 +1,5 @@
-import { parse } from '../args.ts';
-import { ApiClient } from '../client.ts';
+import { usageError } from '../args.ts';
+import { serverArgs } from '../client.ts';
 import type { Command } from '../command.ts';
 import { out, table } from '../output.ts';
 
@@ -12,8 +12,6 @@ const usage = `vigil device <action> [options]   (talks to the running server; -
   rotate ID          new credential (the old one stops working at once)
   revoke ID          credential revoked at once
   readings ID [--limit N]`;
-
-const common = { url: { type: 'string' }, token: { type: 'string' }, json: { type: 'boolean' } } as const;
 
 interface Device {
   id: string;
@@ -34,10 +32,9 @@ export const command: Command = {
     const enc = encodeURIComponent;
     switch (action) {
       case 'register': {
-        const { values } = parse(
+        const { values, client, json } = serverArgs(
           rest,
           {
-            ...common,
             id: { type: 'string' },
             kind: { type: 'string' },
             identifier: { type: 'string' },
@@ -48,14 +45,10 @@ export const command: Command = {
           },
           usage,
         );
-        if (!values.id || !values.kind) return usageError();
-        const { url, token, json, ...body } = values;
-        const r = await new ApiClient({ url, token }).request<{ device: Device; secret: string }>(
-          'POST',
-          '/api/v1/devices',
-          body,
-        );
-        out(json ?? false, r, () =>
+        if (!values.id || !values.kind) return usageError(usage);
+        const { url: _url, token: _token, json: _json, ...body } = values;
+        const r = await client.request<{ device: Device; secret: string }>('POST', '/api/v1/devices', body);
+        out(json, r, () =>
           [
             `registered device ${r.device.id} (${r.device.kind})`,
             `credential (shown only once — MQTT password / HTTP bearer):`,
@@ -65,10 +58,10 @@ export const command: Command = {
         return 0;
       }
       case 'list': {
-        const { values } = parse(rest, { ...common, kind: { type: 'string' } }, usage);
+        const { values, client, json } = serverArgs(rest, { kind: { type: 'string' } }, usage);
         const q = values.kind ? `?kind=${enc(values.kind)}` : '';
-        const r = await new ApiClient(values).request<{ devices: Device[] }>('GET', `/api/v1/devices${q}`);
-        out(values.json ?? false, r, () =>
+        const r = await client.request<{ devices: Device[] }>('GET', `/api/v1/devices${q}`);
+        out(json, r, () =>
           table(
             r.devices.map((d) => ({ ...d, revoked: d.revokedAt ? 'yes' : 'no' })) as unknown as Array<
               Record<string, unknown>
@@ -82,52 +75,47 @@ export const command: Command = {
       case 'rotate':
       case 'revoke':
       case 'readings': {
-        const { values, positionals } = parse(rest, { ...common, limit: { type: 'string' } }, usage);
-        const id = positionals[0];
-        if (!id) return usageError();
-        const client = new ApiClient(values);
+        const { values, client, json, id } = serverArgs(rest, { limit: { type: 'string' } }, usage);
+        if (!id) return usageError(usage);
         if (action === 'show') {
           const r = await client.request('GET', `/api/v1/devices/${enc(id)}`);
-          out(values.json ?? false, r, () => JSON.stringify(r, null, 2));
+          out(json, r, () => JSON.stringify(r, null, 2));
         } else if (action === 'readings') {
           const r = await client.request<{ readings: Array<Record<string, unknown>> }>(
             'GET',
             `/api/v1/devices/${enc(id)}/readings${values.limit ? `?limit=${enc(values.limit)}` : ''}`,
           );
-          out(values.json ?? false, r, () =>
-            table(r.readings, ['id', 'effective', 'code', 'value', 'unit', 'patientId']),
-          );
+          out(json, r, () => table(r.readings, ['id', 'effective', 'code', 'value', 'unit', 'patientId']));
         } else if (action === 'rotate') {
           const r = await client.request<{ id: string; secret: string }>(
             'POST',
             `/api/v1/devices/${enc(id)}/rotate`,
           );
-          out(values.json ?? false, r, () => `new credential for ${id} (shown only once):\n  ${r.secret}`);
+          out(json, r, () => `new credential for ${id} (shown only once):\n  ${r.secret}`);
         } else {
           const r = await client.request('POST', `/api/v1/devices/${enc(id)}/revoke`);
-          out(values.json ?? false, r, () => `credential of ${id} revoked`);
+          out(json, r, () => `credential of ${id} revoked`);
         }
         return 0;
       }
       case 'assign': {
-        const { values, positionals } = parse(
+        const { values, client, json, id } = serverArgs(
           rest,
-          { ...common, patient: { type: 'string' }, start: { type: 'string' }, end: { type: 'string' } },
+          { patient: { type: 'string' }, start: { type: 'string' }, end: { type: 'string' } },
           usage,
         );
-        const id = positionals[0];
-        if (!id || !values.patient) return usageError();
+        if (!id || !values.patient) return usageError(usage);
         const body = {
           patientId: values.patient,
           ...(values.start ? { start: values.start } : {}),
           ...(values.end ? { end: values.end } : {}),
         };
-        const r = await new ApiClient(values).request<{
+        const r = await client.request<{
           assignment: { periodStart: string; periodEnd: string | null };
           attributedReadings: number;
         }>('POST', `/api/v1/devices/${enc(id)}/assignments`, body);
         out(
-          values.json ?? false,
+          json,
           r,
           () =>
             `device ${id} assigned to patient ${values.patient} from ${r.assignment.periodStart}${r.assignment.periodEnd ? ` until ${r.assignment.periodEnd}` : ''}` +
@@ -138,24 +126,18 @@ export const command: Command = {
         return 0;
       }
       case 'unassign': {
-        const { values, positionals } = parse(rest, { ...common, at: { type: 'string' } }, usage);
-        const id = positionals[0];
-        if (!id) return usageError();
-        const r = await new ApiClient(values).request(
+        const { values, client, json, id } = serverArgs(rest, { at: { type: 'string' } }, usage);
+        if (!id) return usageError(usage);
+        const r = await client.request(
           'POST',
           `/api/v1/devices/${enc(id)}/unassign`,
           values.at ? { at: values.at } : {},
         );
-        out(values.json ?? false, r, () => `device ${id} unassigned`);
+        out(json, r, () => `device ${id} unassigned`);
         return 0;
       }
       default:
-        return usageError();
+        return usageError(usage);
     }
   },
 };
-
-function usageError(): number {
-  process.stderr.write(`usage: ${usage}\n`);
-  return 2;
-}

@@ -1,5 +1,5 @@
-import { parse } from '../args.ts';
-import { ApiClient } from '../client.ts';
+import { usageError } from '../args.ts';
+import { serverArgs } from '../client.ts';
 import type { Command } from '../command.ts';
 import { out, table } from '../output.ts';
 
@@ -9,22 +9,17 @@ const usage = `vigil integration <action> [options]   (administrators; --url, --
   rotate ID     new client secret (tokens issued before stop working at once)
   revoke ID`;
 
-const common = { url: { type: 'string' }, token: { type: 'string' }, json: { type: 'boolean' } } as const;
-
 export const command: Command = {
   name: 'integration',
   summary: 'OAuth2 clients (client credentials, SMART system scopes) for EHRs and analytics jobs',
   usage,
   async run(args) {
     const [action, ...rest] = args;
-    const { values, positionals } = parse(
+    const { values, client, json, id } = serverArgs(
       rest,
-      { ...common, name: { type: 'string' }, scope: { type: 'string' } },
+      { name: { type: 'string' }, scope: { type: 'string' } },
       usage,
     );
-    const client = new ApiClient(values);
-    const json = values.json ?? false;
-    const id = positionals[0];
     switch (action) {
       case 'list': {
         const r = await client.request<{ integrations: Array<Record<string, unknown>> }>(
@@ -37,7 +32,7 @@ export const command: Command = {
         return 0;
       }
       case 'register': {
-        if (!id || !values.name || !values.scope) return usageError();
+        if (!id || !values.name || !values.scope) return usageError(usage);
         const r = await client.request<{ client_secret: string }>('POST', '/api/v1/integrations', {
           id,
           name: values.name,
@@ -54,7 +49,7 @@ export const command: Command = {
       }
       case 'rotate':
       case 'revoke': {
-        if (!id) return usageError();
+        if (!id) return usageError(usage);
         const r = await client.request<{ client_secret?: string }>(
           'POST',
           `/api/v1/integrations/${encodeURIComponent(id)}/${action}`,
@@ -67,12 +62,7 @@ export const command: Command = {
         return 0;
       }
       default:
-        return usageError();
+        return usageError(usage);
     }
   },
 };
-
-function usageError(): number {
-  process.stderr.write(`usage: ${usage}\n`);
-  return 2;
-}

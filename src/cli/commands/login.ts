@@ -1,5 +1,5 @@
 import { createInterface } from 'node:readline/promises';
-import { parse } from '../args.ts';
+import { parse, usageError } from '../args.ts';
 import { ApiClient, saveLogin } from '../client.ts';
 import type { Command } from '../command.ts';
 
@@ -33,10 +33,7 @@ export const command: Command = {
       },
       this.usage,
     );
-    if (!values.username) {
-      process.stderr.write(`usage: ${this.usage}\n`);
-      return 2;
-    }
+    if (!values.username) return usageError(this.usage);
     const client = new ApiClient({ url: values.url });
     const password = await readPassword(values['password-stdin'] ?? false);
     const r = await client.request<{ access_token: string; expires_in: number }>(

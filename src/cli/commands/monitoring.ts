@@ -1,5 +1,4 @@
-import { parse } from '../args.ts';
-import { ApiClient } from '../client.ts';
+import { serverArgs } from '../client.ts';
 import type { Command } from '../command.ts';
 import { out } from '../output.ts';
 
@@ -10,8 +9,6 @@ const usage = `vigil monitoring <action> [PATIENT] [options]   (--url, --token, 
   history PATIENT                every version with who and when
   end PATIENT [--reason TEXT]    stop evaluating the patient's readings
   programs                       the programs a patient can be enrolled in`;
-
-const common = { url: { type: 'string' }, token: { type: 'string' }, json: { type: 'boolean' } } as const;
 
 interface MonitoringView {
   patientId: string;
@@ -34,10 +31,9 @@ const describe = (v: MonitoringView) =>
 /** Enrolment in monitoring programs (also reachable as `vigil patient enrol …`). */
 export async function run(args: string[]): Promise<number> {
   const [action, ...rest] = args;
-  const { values, positionals } = parse(
+  const { values, client, json, id } = serverArgs(
     rest,
     {
-      ...common,
       program: { type: 'string' },
       'spo2-scale': { type: 'string' },
       oxygen: { type: 'boolean' },
@@ -45,8 +41,6 @@ export async function run(args: string[]): Promise<number> {
     },
     usage,
   );
-  const client = new ApiClient(values);
-  const json = values.json ?? false;
   if (action === 'programs') {
     const r = await client.request<{ programs: Array<{ name: string; title: string; builtIn: boolean }> }>(
       'GET',
@@ -57,7 +51,6 @@ export async function run(args: string[]): Promise<number> {
     );
     return 0;
   }
-  const id = positionals[0];
   if (!id || !['enrol', 'enroll', 'show', 'history', 'end'].includes(action ?? '')) {
     process.stderr.write(`${usage}\n`);
     return 2;

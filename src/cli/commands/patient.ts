@@ -1,8 +1,7 @@
-import { writeFileSync } from 'node:fs';
-import { parse } from '../args.ts';
-import { ApiClient } from '../client.ts';
+import { usageError } from '../args.ts';
+import { serverArgs } from '../client.ts';
 import type { Command } from '../command.ts';
-import { out } from '../output.ts';
+import { out, writeNdjson } from '../output.ts';
 
 const usage = `vigil patient <action> ID [options]   (--url, --token, --json)
   export ID [--out FILE]        everything about the patient as FHIR NDJSON (audited)
@@ -10,8 +9,6 @@ const usage = `vigil patient <action> ID [options]   (--url, --token, --json)
   consents ID                   consent decisions and records
   consent ID --purpose monitoring|integration-sharing|research --permit|--deny
   enrol ID --program NAME …     monitoring programs (same as \`vigil monitoring enrol\`)`;
-
-const common = { url: { type: 'string' }, token: { type: 'string' }, json: { type: 'boolean' } } as const;
 
 export const command: Command = {
   name: 'patient',
@@ -23,10 +20,9 @@ export const command: Command = {
       const { command: monitoring } = await import('./monitoring.ts');
       return monitoring.run(['enrol', ...rest]);
     }
-    const { values, positionals } = parse(
+    const { values, client, json, id } = serverArgs(
       rest,
       {
-        ...common,
         out: { type: 'string' },
         confirm: { type: 'string' },
         purpose: { type: 'string' },
@@ -35,20 +31,12 @@ export const command: Command = {
       },
       usage,
     );
-    const id = positionals[0];
-    if (!id) return usageError();
-    const client = new ApiClient(values);
+    if (!id) return usageError(usage);
     const enc = encodeURIComponent(id);
     switch (action) {
       case 'export': {
         const r = await client.request<unknown>('GET', `/api/v1/patients/${enc}/export`);
-        const text = r === undefined ? '' : typeof r === 'string' ? r : `${JSON.stringify(r)}\n`;
-        if (values.out) {
-          writeFileSync(values.out, text, { mode: 0o600 });
-          process.stderr.write(
-            `wrote ${text.split('\n').filter(Boolean).length} resources to ${values.out}\n`,
-          );
-        } else process.stdout.write(text);
+        writeNdjson(r, values.out, 'resources');
         return 0;
       }
       case 'erase': {
@@ -62,7 +50,7 @@ export const command: Command = {
           { confirm: id },
         );
         out(
-          values.json ?? false,
+          json,
           r,
           () =>
             `erased patient ${id}: ${
@@ -78,7 +66,7 @@ export const command: Command = {
           'GET',
           `/api/v1/patients/${enc}/consents`,
         );
-        out(values.json ?? false, r, () =>
+        out(json, r, () =>
           Object.entries(r.decisions)
             .map(([p, d]) => `${p.padEnd(20)} ${d.permitted ? 'permitted' : 'refused'} (${d.basis})`)
             .join('\n'),
@@ -86,7 +74,7 @@ export const command: Command = {
         return 0;
       }
       case 'consent': {
-        if (!values.purpose || values.permit === values.deny) return usageError();
+        if (!values.purpose || values.permit === values.deny) return usageError(usage);
         const r = await client.request<{ consent: { id: string } }>(
           'POST',
           `/api/v1/patients/${enc}/consents`,
@@ -96,7 +84,7 @@ export const command: Command = {
           },
         );
         out(
-          values.json ?? false,
+          json,
           r,
           () =>
             `recorded Consent/${r.consent.id}: ${values.purpose} ${values.permit ? 'permitted' : 'refused'}`,
@@ -104,12 +92,7 @@ export const command: Command = {
         return 0;
       }
       default:
-        return usageError();
+        return usageError(usage);
     }
   },
 };
-
-function usageError(): number {
-  process.stderr.write(`usage: ${usage}\n`);
-  return 2;
-}

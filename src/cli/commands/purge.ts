@@ -1,4 +1,4 @@
-import { parse } from '../args.ts';
+import { commonOptions, parse } from '../args.ts';
 import { ApiClient } from '../client.ts';
 import type { Command } from '../command.ts';
 import { out, table } from '../output.ts';
@@ -18,9 +18,7 @@ export const command: Command = {
       args,
       {
         'dry-run': { type: 'boolean' },
-        url: { type: 'string' },
-        token: { type: 'string' },
-        json: { type: 'boolean' },
+        ...commonOptions,
       },
       this.usage,
     );

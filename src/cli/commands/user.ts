@@ -1,5 +1,5 @@
-import { parse } from '../args.ts';
-import { ApiClient } from '../client.ts';
+import { usageError } from '../args.ts';
+import { serverArgs } from '../client.ts';
 import type { Command } from '../command.ts';
 import { out, table } from '../output.ts';
 
@@ -15,18 +15,15 @@ const usage = `vigil user <action> [options]   (administrators; --url, --token, 
   mfa-reset ID               remove the user's TOTP (they enrol again)
   mfa-policy [--require ROLE[,ROLE] | --none]   roles that must use TOTP`;
 
-const common = { url: { type: 'string' }, token: { type: 'string' }, json: { type: 'boolean' } } as const;
-
 export const command: Command = {
   name: 'user',
   summary: "manage people's accounts, lockouts, sessions and the TOTP policy",
   usage,
   async run(args) {
     const [action, ...rest] = args;
-    const { values, positionals } = parse(
+    const { values, client, json, id } = serverArgs(
       rest,
       {
-        ...common,
         role: { type: 'string' },
         practitioner: { type: 'string' },
         patient: { type: 'string' },
@@ -36,9 +33,6 @@ export const command: Command = {
       },
       usage,
     );
-    const client = new ApiClient(values);
-    const json = values.json ?? false;
-    const id = positionals[0];
     const roles = values.role
       ?.split(',')
       .map((r) => r.trim())
@@ -53,7 +47,7 @@ export const command: Command = {
         return 0;
       }
       case 'create': {
-        if (!id || !roles?.length) return usageError();
+        if (!id || !roles?.length) return usageError(usage);
         const r = await client.request<{ user: { id: string }; password?: string }>('POST', '/api/v1/users', {
           username: id,
           roles,
@@ -67,21 +61,21 @@ export const command: Command = {
       case 'disable':
       case 'enable':
       case 'roles': {
-        if (!id || (action === 'roles' && !roles?.length)) return usageError();
+        if (!id || (action === 'roles' && !roles?.length)) return usageError(usage);
         const body = action === 'roles' ? { roles } : { disabled: action === 'disable' };
         const r = await client.request('PATCH', path(), body);
         out(json, r, () => `user ${id} updated`);
         return 0;
       }
       case 'reset-password': {
-        if (!id) return usageError();
+        if (!id) return usageError(usage);
         const r = await client.request<{ password: string }>('POST', path('/password'), {});
         out(json, r, () => `new password for ${id} (shown only once):\n  ${r.password}`);
         return 0;
       }
       case 'unlock':
       case 'sign-out-everywhere': {
-        if (!id) return usageError();
+        if (!id) return usageError(usage);
         const r = await client.request('POST', path(`/${action}`));
         out(json, r, () =>
           action === 'unlock' ? `user ${id} unlocked` : `user ${id} signed out everywhere`,
@@ -89,7 +83,7 @@ export const command: Command = {
         return 0;
       }
       case 'mfa-reset': {
-        if (!id) return usageError();
+        if (!id) return usageError(usage);
         const r = await client.request('POST', path('/mfa/reset'));
         out(json, r, () => `TOTP of ${id} removed`);
         return 0;
@@ -110,12 +104,7 @@ export const command: Command = {
         return 0;
       }
       default:
-        return usageError();
+        return usageError(usage);
     }
   },
 };
-
-function usageError(): number {
-  process.stderr.write(`usage: ${usage}\n`);
-  return 2;
-}
