@@ -396,6 +396,34 @@ export const routeMatrix: RouteCase[] = [
     }),
   ),
 
+  // ── RPM program: care time, billing, metrics, fleet (module: program) ────────────────────────
+  {
+    method: 'POST',
+    url: '/api/v1/patients/:id/care-time',
+    access: { clinician: 'own', nurse: 'own' },
+    patientScoped: true,
+    path: patientPath('/care-time'),
+    body: () => ({ minutes: 5, activity: 'data-review' }),
+    phi: true,
+  },
+  {
+    method: 'GET',
+    url: '/api/v1/patients/:id/care-time',
+    access: careTeam,
+    patientScoped: true,
+    path: patientPath('/care-time'),
+    phi: true,
+  },
+  {
+    method: 'GET',
+    url: '/api/v1/program/billing',
+    access: admin,
+    path: () => '/api/v1/program/billing?month=2026-01',
+    phi: true,
+  },
+  { method: 'GET', url: '/api/v1/program/metrics', access: staff },
+  { method: 'GET', url: '/api/v1/program/fleet', access: staff },
+
   // ── dashboard (web app, public files; its data comes from the API routes above) ─────────────
   { method: 'GET', url: '/*', access: everyone, path: () => '/' },
 
