@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { AlertState } from '../alerts/alert.ts';
 import type { News2Band } from '../detect/news2-score.ts';
 import { type PatientEnrolment, resolvePatientRules } from '../detect/program-config.ts';
 import { builtInProgram } from '../detect/programs/index.ts';
@@ -88,7 +89,13 @@ export interface WorklistRow {
   unackedSeverity: SeverityName | null;
   ackedSeverity: SeverityName | null;
   openAlerts: number;
-  topAlert: { id: string; severity: SeverityName; state: string; summary: string; raisedAt: string } | null;
+  topAlert: {
+    id: string;
+    severity: SeverityName;
+    state: AlertState;
+    summary: string;
+    raisedAt: string;
+  } | null;
   news2: { total: number; band: News2Band; source: 'stored' | 'computed'; at: string | null } | null;
   dataGap: boolean;
   gapMinutes: number;
@@ -405,7 +412,7 @@ export class DashboardData {
           ? {
               id: top['id'] as string,
               severity: top['severity'] as SeverityName,
-              state: top['state'] as string,
+              state: top['state'] as AlertState,
               summary: top['summary'] as string,
               raisedAt: new Date(ms(top['raised_at']) ?? 0).toISOString(),
             }

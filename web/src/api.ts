@@ -5,6 +5,17 @@
  * only), so a reload keeps the shift going and closing the tab signs out.
  */
 
+import type { Alert, AlertState } from '../../src/alerts/alert.ts';
+import type { Severity } from '../../src/core/severity.ts';
+import type { AgpSlot, CgmMetrics } from '../../src/program/cgm-metrics.ts';
+import type {
+  DeviceState as FleetDevice,
+  LatestVital,
+  Threshold,
+  WorklistRow,
+} from '../../src/program/dashboard-data.ts';
+import type { VitalKey } from '../../src/program/vitals.ts';
+
 const REFRESH_KEY = 'vigil.refresh';
 
 export interface Me {
@@ -199,27 +210,8 @@ export function connectLive(
 
 // ── API types ─────────────────────────────────────────────────────────────────────────────
 
-export type Severity = 'info' | 'low' | 'medium' | 'high' | 'critical';
-export type AlertState = 'open' | 'acknowledged' | 'snoozed' | 'escalated' | 'resolved';
-
-export interface Alert {
-  id: string;
-  patientId: string;
-  conditionKey: string;
-  rule: string;
-  severity: Severity;
-  state: AlertState;
-  summary: string;
-  raisedAt: string;
-  lastDetectionAt?: string;
-  acknowledgedAt?: string | null;
-  acknowledgedBy?: string | null;
-  snoozedUntil?: string | null;
-  resolvedAt?: string | null;
-  resolution?: string | null;
-  escalationTier?: number;
-  deviceId?: string | null;
-}
+// The shapes the server defines come from its modules (type-only imports: nothing is bundled).
+export type { AgpSlot, Alert, AlertState, CgmMetrics, LatestVital, Severity, Threshold, VitalKey };
 
 export interface AlertEvent {
   id: string;
@@ -237,64 +229,18 @@ export type LiveMessage =
   | { type: 'alert'; alert: Alert; event: { type: string; at: string; toState: string } }
   | { type: 'error'; error: { code: string; message: string } };
 
-export interface DeviceState {
-  id: string;
-  kind: string;
-  manufacturer: string | null;
-  model: string | null;
-  firmware: string | null;
-  battery: number | null;
-  lastSeen: string | null;
-  online: boolean;
-  revoked: boolean;
-  patientId: string | null;
+/** A device as GET /api/v1/dashboard/devices lists it (with its patient's name when visible). */
+export interface DeviceState extends FleetDevice {
   patientName?: string | null;
 }
 
-export interface LatestVital {
-  value: number | null;
-  components?: Record<string, number>;
-  unit: string;
-  at: string;
-}
-
-export type VitalKey = 'hr' | 'spo2' | 'rr' | 'temp' | 'bp' | 'weight' | 'glucose' | 'news2';
-
-export interface WorklistPatient {
-  patientId: string;
-  name: string;
-  age: number | null;
-  gender: string | null;
-  programs: string[];
-  careTeams: Array<{ id: string; name: string }>;
-  rank: number;
-  acuity: number;
-  unackedSeverity: Severity | null;
-  ackedSeverity: Severity | null;
-  openAlerts: number;
-  topAlert: { id: string; severity: Severity; state: AlertState; summary: string; raisedAt: string } | null;
-  news2: { total: number; band: string; source: 'stored' | 'computed'; at: string | null } | null;
-  dataGap: boolean;
-  gapMinutes: number;
-  lastReadingAt: string | null;
-  latest: Partial<Record<VitalKey, LatestVital>>;
-  trends: Partial<Record<'hr' | 'spo2' | 'sbp' | 'glucose' | 'rr', Array<[number, number]>>>;
-  devices: DeviceState[];
-}
+export type WorklistPatient = WorklistRow;
 
 export interface Worklist {
   generatedAt: string;
   total: number;
   filters: { programs: string[]; careTeams: string[] };
   patients: WorklistPatient[];
-}
-
-export interface Threshold {
-  value: number;
-  direction: 'above' | 'below';
-  severity: string;
-  label: string;
-  component?: string;
 }
 
 export interface PatientSummary {
@@ -306,7 +252,7 @@ export interface PatientSummary {
   thresholds: Partial<Record<VitalKey, Threshold[]>>;
   hasCgm: boolean;
   current: {
-    news2: { total: number; band: string; source: 'stored' | 'computed'; at: string | null } | null;
+    news2: WorklistRow['news2'];
     latest: Partial<Record<VitalKey, LatestVital>>;
     lastReadingAt: string | null;
     dataGap: boolean;
@@ -323,36 +269,10 @@ export interface Series {
   derived?: string;
 }
 
-export interface AgpSlot {
-  minute: number;
-  n: number;
-  p5: number | null;
-  p25: number | null;
-  p50: number | null;
-  p75: number | null;
-  p95: number | null;
-}
-
 export interface Agp {
   days: number;
   timeZone: string;
   cadenceMinutes: number;
   profile: AgpSlot[];
-  metrics: {
-    readings: number;
-    mean: number | null;
-    sd: number | null;
-    cv: number | null;
-    gmi: number | null;
-    inRange: number | null;
-    below70: number | null;
-    below54: number | null;
-    above180: number | null;
-    above250: number | null;
-    expected: number;
-    sufficiency: number;
-    daysWithData: number;
-    periodDays: number;
-    sufficient: boolean;
-  };
+  metrics: CgmMetrics;
 }
