@@ -52,6 +52,26 @@ function restriction(f: SearchFilter, params: Params, col: string): string {
   return 'false';
 }
 
+/** `_id` (uuids) or `patient`/`subject` (Patient references) as a condition on these columns. */
+function idOrPatient(
+  f: Extract<SearchFilter, { kind: 'id' | 'reference' }>,
+  params: Params,
+  cols: { id: string; patient: string },
+): string {
+  const ids = f.kind === 'id' ? f.values.filter(isUuid) : patientIds(f.values);
+  if (!ids.length) return 'false';
+  return f.kind === 'id'
+    ? `${cols.id} = any(${params.add(ids)}::uuid[])`
+    : `${cols.patient} = any(${params.add(ids)}::text[])`;
+}
+
+function unsupported(
+  f: Extract<SearchFilter, { kind: 'lastUpdated' | 'date' | 'string' }>,
+  type: string,
+): never {
+  throw badRequest(`${f.kind === 'lastUpdated' ? '_lastUpdated' : f.param} is not supported on ${type}`);
+}
+
 abstract class ReadOnlyView implements TypeStore {
   abstract readonly type: string;
   abstract get(id: string): Promise<Resource | undefined>;
@@ -73,6 +93,29 @@ abstract class ReadOnlyView implements TypeStore {
       if (r) out.push(stored(r));
     }
     return out;
+  }
+  /** The count, or the page of ids `select <id> from <from>` finds (newest first), rendered. */
+  protected async page(
+    sql: Sql,
+    from: string,
+    cols: { id: string; created: string },
+    params: Params,
+    opts: SearchOptions,
+  ): Promise<{ stored: Stored[]; total?: number }> {
+    if (opts.countOnly) {
+      const rows = await sql.query<{ n: number }>(`select count(*)::int as n from ${from}`, params.values);
+      return { stored: [], total: rows[0]?.n ?? 0 };
+    }
+    const rows = await sql.query<{ id: string }>(
+      `select ${cols.id} from ${from} order by ${cols.created} desc, ${cols.id} desc limit ${params.add(opts.count)} offset ${params.add(opts.offset)}`,
+      params.values,
+    );
+    return {
+      stored: await this.readMany(
+        sql,
+        rows.map((r) => r.id),
+      ),
+    };
   }
   /** Only the current version is kept by the owning module. */
   async vread(sql: Sql, id: string, versionId: number): Promise<Found | undefined> {
@@ -135,14 +178,9 @@ export class FlagView extends ReadOnlyView {
     const params = new Params();
     const where = filters.map((f) => {
       switch (f.kind) {
-        case 'id': {
-          const ids = f.values.filter(isUuid);
-          return ids.length ? `id = any(${params.add(ids)}::uuid[])` : 'false';
-        }
-        case 'reference': {
-          const ids = patientIds(f.values);
-          return ids.length ? `patient_id = any(${params.add(ids)}::text[])` : 'false';
-        }
+        case 'id':
+        case 'reference':
+          return idOrPatient(f, params, { id: 'id', patient: 'patient_id' });
         case 'token': {
           let cond = 'false';
           if (f.param === 'status') {
@@ -159,26 +197,13 @@ export class FlagView extends ReadOnlyView {
         case 'lastUpdated':
         case 'date':
         case 'string':
-          throw badRequest(`${f.kind === 'lastUpdated' ? '_lastUpdated' : f.param} is not supported on Flag`);
+          return unsupported(f, this.type);
         default:
           return restriction(f, params, 'patient_id');
       }
     });
     const w = where.length ? `where ${where.join(' and ')}` : '';
-    if (opts.countOnly) {
-      const rows = await sql.query<{ n: number }>(`select count(*)::int as n from alert ${w}`, params.values);
-      return { stored: [], total: rows[0]?.n ?? 0 };
-    }
-    const rows = await sql.query<{ id: string }>(
-      `select id from alert ${w} order by created_at desc, id desc limit ${params.add(opts.count)} offset ${params.add(opts.offset)}`,
-      params.values,
-    );
-    return {
-      stored: await this.readMany(
-        sql,
-        rows.map((r) => r.id),
-      ),
-    };
+    return this.page(sql, `alert ${w}`, { id: 'id', created: 'created_at' }, params, opts);
   }
 }
 
@@ -197,14 +222,9 @@ export class CommunicationView extends ReadOnlyView {
     const params = new Params();
     const where = filters.map((f) => {
       switch (f.kind) {
-        case 'id': {
-          const ids = f.values.filter(isUuid);
-          return ids.length ? `n.id = any(${params.add(ids)}::uuid[])` : 'false';
-        }
-        case 'reference': {
-          const ids = patientIds(f.values);
-          return ids.length ? `a.patient_id = any(${params.add(ids)}::text[])` : 'false';
-        }
+        case 'id':
+        case 'reference':
+          return idOrPatient(f, params, { id: 'n.id', patient: 'a.patient_id' });
         case 'token': {
           const cond =
             f.param === 'category'
@@ -217,28 +237,13 @@ export class CommunicationView extends ReadOnlyView {
         case 'lastUpdated':
         case 'date':
         case 'string':
-          throw badRequest(
-            `${f.kind === 'lastUpdated' ? '_lastUpdated' : f.param} is not supported on Communication`,
-          );
+          return unsupported(f, this.type);
         default:
           return restriction(f, params, 'a.patient_id');
       }
     });
     const from = `alert_notification n join alert a on a.id = n.alert_id ${where.length ? `where ${where.join(' and ')}` : ''}`;
-    if (opts.countOnly) {
-      const rows = await sql.query<{ n: number }>(`select count(*)::int as n from ${from}`, params.values);
-      return { stored: [], total: rows[0]?.n ?? 0 };
-    }
-    const rows = await sql.query<{ id: string }>(
-      `select n.id from ${from} order by n.created_at desc, n.id desc limit ${params.add(opts.count)} offset ${params.add(opts.offset)}`,
-      params.values,
-    );
-    return {
-      stored: await this.readMany(
-        sql,
-        rows.map((r) => r.id),
-      ),
-    };
+    return this.page(sql, from, { id: 'n.id', created: 'n.created_at' }, params, opts);
   }
 }
 
