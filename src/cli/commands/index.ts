@@ -16,4 +16,6 @@ export const commands: Record<string, () => Promise<{ command: Command }>> = {
   user: () => import('./user.ts'),
   integration: () => import('./integration.ts'),
   monitoring: () => import('./monitoring.ts'),
+  program: () => import('./program.ts'),
+  'care-time': () => import('./care-time.ts'),
 };

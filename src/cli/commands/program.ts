@@ -1,0 +1,131 @@
+import { writeFileSync } from 'node:fs';
+import { usageError } from '../args.ts';
+import { serverArgs } from '../client.ts';
+import type { Command } from '../command.ts';
+import { out, table } from '../output.ts';
+
+const usage = `vigil program <action> [options]   (--url, --token, --json)
+  billing --month YYYY-MM [--csv] [--out FILE] [--setup-min-days 16|2]
+                     RPM billing eligibility per patient (admin; not billing advice — docs/program.md)
+  metrics [--until ISO]
+                     enrolled patients, active devices, adherence, alerts per patient-day, time to acknowledge
+  fleet              devices online/offline, low battery, firmware versions, unassigned devices`;
+
+interface CodeLine {
+  code: string;
+  units: number;
+}
+interface BillingAnswer {
+  month: string;
+  patients: Array<{
+    patientId: string;
+    timeZone: string;
+    codes: CodeLine[];
+    devicePeriods: Array<{ start: string; end: string; daysWithData: number; complete: boolean }>;
+    treatment: { minutes: number; interactiveCommunications: number; reasons: string[] };
+  }>;
+}
+interface FleetAnswer {
+  totals: Record<string, number>;
+  firmware: Array<{ kind: string; model: string | null; firmware: string | null; devices: number }>;
+  devices: Array<Record<string, unknown>>;
+}
+
+const codesText = (codes: CodeLine[]) =>
+  codes.map((c) => (c.units > 1 ? `${c.code}x${c.units}` : c.code)).join(' ') || '-';
+
+/** RPM program reports: billing eligibility, program metrics, device fleet health. */
+export async function run(args: string[]): Promise<number> {
+  const [action, ...rest] = args;
+  const { values, client, json } = serverArgs(
+    rest,
+    {
+      month: { type: 'string' },
+      csv: { type: 'boolean' },
+      out: { type: 'string' },
+      'setup-min-days': { type: 'string' },
+      until: { type: 'string' },
+    },
+    usage,
+  );
+  switch (action) {
+    case 'billing': {
+      if (!values.month || !/^\d{4}-(0[1-9]|1[0-2])$/.test(values.month)) {
+        process.stderr.write('--month YYYY-MM is required\n');
+        return usageError(usage);
+      }
+      const setup = values['setup-min-days'];
+      if (setup !== undefined && setup !== '16' && setup !== '2') {
+        process.stderr.write('--setup-min-days must be 16 or 2\n');
+        return usageError(usage);
+      }
+      const q = new URLSearchParams({ month: values.month });
+      if (setup) q.set('setupMinDays', setup);
+      if (values.csv) {
+        q.set('format', 'csv');
+        const csv = await client.request<string>('GET', `/api/v1/program/billing?${q}`);
+        if (values.out) writeFileSync(values.out, csv, { mode: 0o600 });
+        else process.stdout.write(csv);
+        return 0;
+      }
+      const r = await client.request<BillingAnswer>('GET', `/api/v1/program/billing?${q}`);
+      out(json, r, () =>
+        [
+          `RPM billing eligibility ${r.month} (computed from recorded data; not billing advice)`,
+          table(
+            r.patients.map((p) => ({
+              patient: p.patientId,
+              tz: p.timeZone,
+              'data days':
+                p.devicePeriods.map((d) => `${d.daysWithData}${d.complete ? '' : '…'}`).join('+') || '-',
+              minutes: p.treatment.minutes,
+              calls: p.treatment.interactiveCommunications,
+              codes: codesText(p.codes),
+            })),
+            ['patient', 'tz', 'data days', 'minutes', 'calls', 'codes'],
+          ),
+        ].join('\n'),
+      );
+      return 0;
+    }
+    case 'metrics': {
+      const q = values.until ? `?${new URLSearchParams({ until: values.until })}` : '';
+      const r = await client.request<Record<string, unknown>>('GET', `/api/v1/program/metrics${q}`);
+      out(json, r, () =>
+        [
+          `window                      ${r['since']} – ${r['until']}`,
+          `enrolled patients           ${r['enrolledPatients']}`,
+          `active devices              ${r['activeDevices']}`,
+          `adherence (≥16 days)        ${r['adherence'] === null ? '-' : `${Math.round(Number(r['adherence']) * 1000) / 10} % (${r['adherentPatients']})`}`,
+          `alerts per patient-day      ${r['alertsPerPatientDay'] ?? '-'} (${r['alerts']} / ${r['patientDays']})`,
+          `median time to acknowledge  ${r['medianTimeToAcknowledgeSeconds'] ?? '-'} s`,
+        ].join('\n'),
+      );
+      return 0;
+    }
+    case 'fleet': {
+      const r = await client.request<FleetAnswer>('GET', '/api/v1/program/fleet');
+      out(json, r, () =>
+        [
+          Object.entries(r.totals)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', '),
+          '',
+          table(r.devices, ['id', 'kind', 'state', 'lastSeen', 'battery', 'firmware', 'assigned']),
+          '',
+          table(r.firmware, ['kind', 'model', 'firmware', 'devices']),
+        ].join('\n'),
+      );
+      return 0;
+    }
+    default:
+      return usageError(usage);
+  }
+}
+
+export const command: Command = {
+  name: 'program',
+  summary: 'RPM program: billing eligibility, metrics, device fleet',
+  usage,
+  run,
+};
