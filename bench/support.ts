@@ -46,7 +46,7 @@ export async function startServer(
     VIGIL_HTTP_HOST: '127.0.0.1',
     VIGIL_MQTT_PORT: String(mqttPort),
     VIGIL_MQTT_HOST: '127.0.0.1',
-    VIGIL_DATA_DIR: mkdtempSync(join(tmpdir(), 'vigil-bench-')),
+    VIGIL_DATA_DIR: opts.dataDir ?? mkdtempSync(join(tmpdir(), 'vigil-bench-')),
     VIGIL_LOG_LEVEL: 'warn',
     VIGIL_ADMIN_PASSWORD: adminPassword,
     ...(opts.databaseUrl ? { VIGIL_DATABASE_URL: opts.databaseUrl } : {}),
@@ -198,3 +198,39 @@ export function runHttpLoad(o: {
     child.send({ cmd: 'run', ...o });
   });
 }
+
+/**
+ * Registers many devices straight in the database, before the server starts (the management API's
+ * rate limit would make 10,000 registrations take minutes). Same credentials as the API issues.
+ */
+export async function seedDevices(
+  where: { dataDir?: string; databaseUrl?: string },
+  prefix: string,
+  n: number,
+): Promise<Array<{ id: string; secret: string }>> {
+  const { openDatabase } = await import('../src/store/open-database.ts');
+  const { migrate } = await import('../src/store/migrate.ts');
+  const { issueDeviceSecret } = await import('../src/devices/device-credentials.ts');
+  const db = await openDatabase({ databaseUrl: where.databaseUrl, dataDir: where.dataDir ?? '' });
+  try {
+    await migrate(db);
+    const out: Array<{ id: string; secret: string }> = [];
+    for (let i = 0; i < n; i += 1000) {
+      const rows = Array.from({ length: Math.min(1000, n - i) }, (_, j) => {
+        const { secret, hash } = issueDeviceSecret();
+        out.push({ id: `${prefix}-${i + j}`, secret });
+        return { id: `${prefix}-${i + j}`, hash };
+      });
+      await db.query(
+        `insert into device (id, kind, secret_hash, credential_issued_at)
+         select x.id, 'wearable', x.hash, now() from jsonb_to_recordset($1::jsonb) as x(id text, hash text)`,
+        [JSON.stringify(rows)],
+      );
+    }
+    return out;
+  } finally {
+    await db.close();
+  }
+}
+
+export const newDataDir = () => mkdtempSync(join(tmpdir(), 'vigil-bench-'));

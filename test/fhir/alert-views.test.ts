@@ -134,6 +134,27 @@ describe('FHIR Flag, Communication and AuditEvent: read-only views of alerts and
     ]);
   });
 
+  test("a clinician sees the Flags and Communications of their care team's patients only", async () => {
+    const team = await h.call('POST', '/fhir/CareTeam', {
+      resourceType: 'CareTeam',
+      status: 'active',
+      subject: { reference: `Patient/${p1}` },
+      participant: [{ member: { reference: 'Practitioner/doc-views' } }],
+    });
+    assert.equal(team.status, 201, team.text);
+    const doc = await h.token({ roles: ['clinician'], practitionerId: 'doc-views' });
+    const as = (q: string) => h.call('GET', `/fhir/${q}`, undefined, { authorization: `Bearer ${doc}` });
+    const all = await as('Flag');
+    assert.equal(all.status, 200, all.text);
+    assert.deepEqual(ids(all.json), [resolved.id, open.id]);
+    assert.equal((await as('Flag?_summary=count')).json.total, 2);
+    assert.equal((await as(`Flag/${open.id}`)).status, 200);
+    assert.equal((await as(`Flag/${other.id}`)).status, 403);
+    const theirs = await as(`Flag?patient=${p2}`);
+    assert.ok(theirs.status === 403 || ids(theirs.json).length === 0, theirs.text);
+    assert.deepEqual(ids((await as('Communication')).json), [notificationId]);
+  });
+
   test('writes are refused with 405 and an OperationOutcome', async () => {
     const cases = [
       h.call('POST', '/fhir/Flag', {

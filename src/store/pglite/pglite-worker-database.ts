@@ -34,7 +34,11 @@ export class PgliteWorkerDatabase implements Database {
 
   /** dataDir undefined = in memory. */
   static async open(dataDir?: string): Promise<PgliteWorkerDatabase> {
-    const worker = new Worker(new URL('./pglite-worker.ts', import.meta.url), { workerData: { dataDir } });
+    const worker = new Worker(new URL('./pglite-worker.ts', import.meta.url), {
+      workerData: { dataDir },
+      // the host's flags, except --input-type (for `node -e` only; a worker given it fails to load)
+      execArgv: process.execArgv.filter((a) => !a.startsWith('--input-type')),
+    });
     await new Promise<void>((resolve, reject) => {
       const onError = (e: Error) => reject(e);
       worker.once('error', onError);
