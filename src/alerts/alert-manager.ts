@@ -8,7 +8,8 @@ import type { AlertRepository } from '../store/alert-repository.ts';
 import type { Sql } from '../store/database.ts';
 import { type Actor, type Alert, type AlertEvent, systemActor } from './alert.ts';
 import { type AlertAction, alertError, raiseAlert, type Transition, transition } from './alert-state.ts';
-import { tierRecipients } from './care-team.ts';
+import { type RecipientContext, recipientContext, recipientsFrom } from './care-team.ts';
+import { type AlertChangeBus, MAX_INLINE_BYTES, newOrigin, type RemoteAlertChange } from './change-bus.ts';
 import {
   defaultPolicy,
   type EscalationPolicy,
@@ -16,6 +17,7 @@ import {
   tiersAt,
   validatePolicy,
 } from './escalation-policy.ts';
+import { liveMessage } from './live-feed.ts';
 import { type Notification, notifiedAlert } from './notifier.ts';
 
 /** What happened, published after the commit (live feed, audit). */
@@ -34,9 +36,17 @@ export interface AlertManagerOptions {
   notifierNames?: () => string[];
   /** Default expiry of a delivery when its channel has none (ms); default 24 h. */
   deliveryExpiryMs?: number;
+  /** Announces committed changes to the other workers' live feeds. */
+  bus?: AlertChangeBus | undefined;
 }
 
 class VersionConflict extends Error {}
+
+interface Item {
+  /** The alert as stored before this change; undefined for a new alert (insert). */
+  before: Alert | undefined;
+  tr: Transition;
+}
 
 /** Event types after which the escalation clock (re)starts for an unacknowledged alert. */
 const restartsEscalation = new Set(['raised', 'worsened', 'escalated', 'snooze-ended', 'unsnoozed']);
@@ -53,8 +63,12 @@ export class AlertManager {
   readonly #notifierNames: () => string[];
   readonly #expiryMs: number;
   readonly #listeners: AlertChangeListener[] = [];
+  readonly #bus: AlertChangeBus | undefined;
+  /** This worker's id in the changes it announces. */
+  readonly origin = newOrigin();
 
   constructor(o: AlertManagerOptions) {
+    this.#bus = o.bus;
     this.repo = o.repo;
     this.#clock = o.clock;
     this.#log = o.log;
@@ -69,51 +83,93 @@ export class AlertManager {
   /**
    * Detections from the rule engine, after their readings are committed. A 'firing' raises the
    * alert or updates the active one (evidence, severity); a 'cleared' resolves it automatically.
-   * Each detection is its own transaction; a failure is logged and does not stop the others.
+   * The whole batch is one transaction of a few pipelined statements (active alerts and care teams
+   * read together, then every write at once); if it fails, each detection is retried in its own
+   * transaction so one bad detection does not stop the others (logged).
    */
   async onDetections(detections: readonly Detection[]): Promise<Alert[]> {
+    if (detections.length === 0) return [];
+    try {
+      return await this.#applyDetections(detections);
+    } catch (err) {
+      if (detections.length === 1) {
+        this.#logFailure(detections[0] as Detection, err);
+        return [];
+      }
+    }
     const out: Alert[] = [];
     for (const d of detections) {
       try {
-        const a = await this.#onDetection(d);
-        if (a) out.push(a);
+        out.push(...(await this.#applyDetections([d])));
       } catch (err) {
-        this.#log.error(
-          { err: errorMessage(err), conditionKey: d.conditionKey, rule: d.rule },
-          'detection could not be applied to alerts',
-        );
+        this.#logFailure(d, err);
       }
     }
     return out;
   }
 
-  async #onDetection(d: Detection): Promise<Alert | undefined> {
+  #logFailure(d: Detection, err: unknown): void {
+    this.#log.error(
+      { err: errorMessage(err), conditionKey: d.conditionKey, rule: d.rule },
+      'detection could not be applied to alerts',
+    );
+  }
+
+  async #applyDetections(detections: readonly Detection[]): Promise<Alert[]> {
+    const keyOf = (patientId: string, conditionKey: string) => `${patientId}\u0000${conditionKey}`;
+    const keys = new Map<string, { patientId: string; conditionKey: string }>();
+    for (const d of detections)
+      keys.set(keyOf(d.patientId, d.conditionKey), { patientId: d.patientId, conditionKey: d.conditionKey });
+    // Care teams are read with the active alerts when a notification is likely (a firing raises or
+    // re-alerts; a cleared resolves, which webhooks hear of).
+    const webhooks = await this.repo.cachedWebhooks();
+    const anyWebhook = webhooks.some((w) => w.enabled);
+    const likely = new Set<string>();
+    for (const d of detections) if (d.state === 'firing' || anyWebhook) likely.add(d.patientId);
+    const named = await this.#namedPractitioners(new Set(detections.map((d) => d.severity)));
     for (let attempt = 0; attempt < 3; attempt++) {
       const changes: AlertChange[] = [];
       const now = this.#clock.now();
       const result = await this.repo.db
         .transaction(async (sql) => {
-          const active = await this.repo.findActive(sql, d.patientId, d.conditionKey);
-          if (!active) {
-            if (d.state !== 'firing') return undefined;
-            const tr = raiseAlert(d, now);
-            if (!(await this.repo.insert(sql, tr.alert))) throw new VersionConflict(); // raised concurrently: update it instead
-            await this.#persist(sql, undefined, tr, now, changes);
-            return tr.alert;
+          const [active, ctx] = await Promise.all([
+            this.repo.findActiveMany(sql, [...keys.values()]),
+            recipientContext(sql, likely, named),
+          ]);
+          const current = new Map<string, Alert>();
+          for (const a of active) current.set(keyOf(a.patientId, a.conditionKey), a);
+          const items: Item[] = [];
+          const out: Alert[] = [];
+          for (const d of detections) {
+            const k = keyOf(d.patientId, d.conditionKey);
+            const before = current.get(k);
+            if (!before) {
+              if (d.state !== 'firing') continue;
+              const tr = raiseAlert(d, now);
+              items.push({ before: undefined, tr });
+              current.set(k, tr.alert);
+              out.push(tr.alert);
+              continue;
+            }
+            const action: AlertAction =
+              d.state === 'cleared'
+                ? { type: 'resolve', automatic: true, note: `cleared: ${d.summary}` }
+                : { type: 'detection', detection: d };
+            const tr = transition(before, action, systemActor, now);
+            out.push(tr.alert);
+            if (!tr.event) continue;
+            items.push({ before, tr });
+            if (tr.alert.state === 'resolved') current.delete(k);
+            else current.set(k, tr.alert);
           }
-          const action: AlertAction =
-            d.state === 'cleared'
-              ? { type: 'resolve', automatic: true, note: `cleared: ${d.summary}` }
-              : { type: 'detection', detection: d };
-          const tr = transition(active, action, systemActor, now);
-          await this.#persist(sql, active, tr, now, changes);
-          return tr.alert;
+          await this.#write(sql, items, now, changes, ctx);
+          return out;
         })
         .catch((e) => {
           if (e instanceof VersionConflict) return e;
           throw e;
         });
-      if (result instanceof VersionConflict) continue;
+      if (result instanceof VersionConflict) continue; // raised concurrently elsewhere: read again
       this.#publish(changes);
       return result;
     }
@@ -134,7 +190,7 @@ export class AlertManager {
       if (!tr.event) return { alert: current, event: null };
       const changes: AlertChange[] = [];
       try {
-        await this.repo.db.transaction((sql) => this.#persist(sql, current, tr, now, changes));
+        await this.repo.db.transaction((sql) => this.#write(sql, [{ before: current, tr }], now, changes));
       } catch (e) {
         if (e instanceof VersionConflict) continue; // someone else changed it first: decide again on what they left
         throw e;
@@ -161,7 +217,7 @@ export class AlertManager {
       evidence: [],
       data: { raisedBy: actor.id },
     };
-    const a = await this.#onDetection(d);
+    const [a] = await this.#applyDetections([d]);
     if (!a) throw new Error('manual alert not raised');
     return a;
   }
@@ -172,24 +228,37 @@ export class AlertManager {
     const changes: AlertChange[] = [];
     const n = await this.repo.db.transaction(async (sql) => {
       const due = await this.repo.claimDueTimers(sql, new Date(now).toISOString(), limit);
+      if (due.length === 0) return 0;
+      const [alerts] = await Promise.all([
+        this.repo.getManyForUpdate(
+          sql,
+          due.map((t) => t.alertId),
+        ),
+        ...due.map((t) => this.repo.clearTimer(sql, t.alertId, t.kind)),
+      ]);
+      const byId = new Map(alerts.map((a) => [a.id, a]));
+      const items: Item[] = [];
       for (const t of due) {
-        await this.repo.clearTimer(sql, t.alertId, t.kind);
-        const alert = await this.repo.getForUpdate(sql, t.alertId);
+        const alert = byId.get(t.alertId);
         if (!alert) continue;
         const action: AlertAction =
           t.kind === 'snooze-end'
             ? { type: 'snooze-end' }
             : await this.#withMaxTier({ type: 'escalate' }, alert, now, sql);
-        await this.#persist(sql, alert, transition(alert, action, systemActor, now), now, changes);
+        const tr = transition(alert, action, systemActor, now);
+        if (!tr.event) continue;
+        items.push({ before: alert, tr });
+        byId.set(alert.id, tr.alert); // an escalation and a snooze end of one alert in one pass
       }
+      await this.#write(sql, items, now, changes);
       return due.length;
     });
     this.#publish(changes);
     return n;
   }
 
-  async policy(severity: Severity, sql: Sql = this.repo.db): Promise<EscalationPolicy> {
-    const stored = (await this.repo.policies(sql)).find((p) => p.severity === severity);
+  async policy(severity: Severity, sql?: Sql): Promise<EscalationPolicy> {
+    const stored = (await this.repo.cachedPolicies(sql)).find((p) => p.severity === severity);
     if (!stored) return defaultPolicy(severity);
     try {
       return validatePolicy(stored.config, severity);
@@ -203,100 +272,194 @@ export class AlertManager {
     }
   }
 
+  async #namedPractitioners(severities: Iterable<Severity>): Promise<string[]> {
+    const out = new Set<string>();
+    for (const s of new Set(severities)) {
+      const p = await this.policy(s);
+      for (const t of [...p.workingHoursTiers, ...(p.afterHoursTiers ?? [])])
+        for (const pr of t.practitioners ?? []) out.add(pr);
+    }
+    return [...out];
+  }
+
   async #withMaxTier(action: AlertAction, alert: Alert, now: number, sql?: Sql): Promise<AlertAction> {
     if (action.type !== 'escalate') return action;
     const tiers = tiersAt(await this.policy(alert.severity, sql), now);
     return { ...action, maxTier: tiers.length - 1 };
   }
 
-  async #persist(
+  /**
+   * Writes the changes of one transaction: every statement is sent at once (pipelined; one round
+   * trip for the lot), alert updates conditional on their version (a lost race → VersionConflict →
+   * rollback and the caller decides again). Policies and webhooks come from the repository's cache;
+   * care teams from `ctx` (read here only for patients it lacks).
+   */
+  async #write(
     sql: Sql,
-    before: Alert | undefined,
-    tr: Transition,
+    items: readonly Item[],
     now: number,
     changes: AlertChange[],
+    ctx?: RecipientContext,
   ): Promise<void> {
-    const { alert, event } = tr;
-    if (!event) return;
-    if (before && !(await this.repo.update(sql, alert, before.version))) throw new VersionConflict();
-    await this.repo.insertEvent(sql, event);
+    if (items.length === 0) return;
     const nowIso = new Date(now).toISOString();
-    const policy = await this.policy(alert.severity, sql);
-    const tiers = tiersAt(policy, now);
-    const tier = tiers[Math.min(alert.escalationTier, tiers.length - 1)] as EscalationTier;
-    switch (alert.state) {
-      case 'resolved':
-      case 'acknowledged':
-        await this.repo.clearTimer(sql, alert.id);
-        break;
-      case 'snoozed':
-        await this.repo.clearTimer(sql, alert.id, 'escalate');
-        await this.repo.setTimer(sql, alert.id, 'snooze-end', alert.snoozedUntil as string, nowIso);
-        break;
-      case 'open':
-      case 'escalated':
-        await this.repo.clearTimer(sql, alert.id, 'snooze-end');
-        if (restartsEscalation.has(event.type)) {
-          if (tier.ackWithinSeconds !== undefined) {
-            await this.repo.setTimer(
-              sql,
-              alert.id,
-              'escalate',
-              new Date(now + tier.ackWithinSeconds * 1000).toISOString(),
-              nowIso,
-            );
-          } else {
-            await this.repo.clearTimer(sql, alert.id, 'escalate');
-          }
-        }
-        break;
-    }
-    let notification: Notification | undefined;
-    if (tr.notify) {
-      notification = {
-        id: newId(),
-        type: 'alert.notification',
-        reason: tr.notify,
-        createdAt: nowIso,
-        tier: alert.escalationTier,
-        tierName: tier.name,
-        recipients: await tierRecipients(sql, alert.patientId, tier),
-        alert: notifiedAlert(alert),
-      };
-      await this.repo.insertNotification(sql, {
-        id: notification.id,
-        alertId: alert.id,
-        reason: notification.reason,
-        tier: notification.tier,
-        severity: alert.severity,
-        recipients: notification.recipients,
-        payload: notification as unknown as Record<string, unknown>,
-        createdAt: nowIso,
-      });
-      const queue = async (channel: string, target: string, expiryMs: number) =>
-        this.repo.insertDelivery(sql, {
-          id: newId(),
-          notificationId: notification?.id as string,
-          channel,
-          target,
-          status: 'pending',
-          attempts: 0,
-          nextAttemptAt: nowIso,
-          expiresAt: new Date(now + expiryMs).toISOString(),
-          createdAt: nowIso,
-          deliveredAt: null,
-          lastError: null,
-        });
-      for (const w of await this.repo.webhooks(sql)) {
-        if (w.enabled && (!w.severities || w.severities.includes(alert.severity)))
-          await queue('webhook', w.id, w.expirySeconds * 1000);
+    const webhooks = (await this.repo.cachedWebhooks(sql)).filter((w) => w.enabled);
+    const planned: Array<{
+      item: Item;
+      tier: EscalationTier;
+      reason: Notification['reason'] | null;
+      webhooksOnly: boolean;
+    }> = [];
+    for (const item of items) {
+      const { alert, event } = item.tr;
+      if (!event) continue;
+      const tiers = tiersAt(await this.policy(alert.severity, sql), now);
+      const tier = tiers[Math.min(alert.escalationTier, tiers.length - 1)] as EscalationTier;
+      let reason: Notification['reason'] | null = item.tr.notify;
+      let webhooksOnly = false;
+      // A pager gateway must learn to stop paging: acknowledgements and resolutions go to webhooks.
+      if (
+        !reason &&
+        (event.type === 'acknowledged' || event.type === 'resolved') &&
+        webhooks.some((w) => !w.severities || w.severities.includes(alert.severity))
+      ) {
+        reason = event.type;
+        webhooksOnly = true;
       }
-      for (const name of this.#notifierNames()) await queue('notifier', name, this.#expiryMs);
+      planned.push({ item, tier, reason, webhooksOnly });
     }
-    changes.push({ alert, event, notification });
+    // Recipients: one read for the patients the prefetched context lacks.
+    const needPatients = new Set<string>();
+    const needNamed = new Set<string>();
+    for (const p of planned) {
+      if (!p.reason) continue;
+      if (!ctx?.members.has(p.item.tr.alert.patientId)) needPatients.add(p.item.tr.alert.patientId);
+      for (const pr of p.tier.practitioners ?? []) if (!ctx?.users.has(pr)) needNamed.add(pr);
+    }
+    let context = ctx ?? { members: new Map(), users: new Map() };
+    if (needPatients.size > 0 || needNamed.size > 0) {
+      const more = await recipientContext(sql, needPatients, needNamed);
+      context = {
+        members: new Map([...context.members, ...more.members]),
+        users: new Map([...context.users, ...more.users]),
+      };
+    }
+
+    const ops: Promise<unknown>[] = [];
+    const checks: Promise<boolean>[] = [];
+    for (const { item, tier, reason, webhooksOnly } of planned) {
+      const { before } = item;
+      const { alert, event } = item.tr as Transition & { event: AlertEvent };
+      checks.push(before ? this.repo.update(sql, alert, before.version) : this.repo.insert(sql, alert));
+      ops.push(this.repo.insertEvent(sql, event));
+      switch (alert.state) {
+        case 'resolved':
+        case 'acknowledged':
+          ops.push(this.repo.clearTimer(sql, alert.id));
+          break;
+        case 'snoozed':
+          ops.push(this.repo.clearTimer(sql, alert.id, 'escalate'));
+          ops.push(this.repo.setTimer(sql, alert.id, 'snooze-end', alert.snoozedUntil as string, nowIso));
+          break;
+        case 'open':
+        case 'escalated':
+          ops.push(this.repo.clearTimer(sql, alert.id, 'snooze-end'));
+          if (restartsEscalation.has(event.type)) {
+            if (tier.ackWithinSeconds !== undefined) {
+              ops.push(
+                this.repo.setTimer(
+                  sql,
+                  alert.id,
+                  'escalate',
+                  new Date(now + tier.ackWithinSeconds * 1000).toISOString(),
+                  nowIso,
+                ),
+              );
+            } else {
+              ops.push(this.repo.clearTimer(sql, alert.id, 'escalate'));
+            }
+          }
+          break;
+      }
+      let notification: Notification | undefined;
+      if (reason) {
+        notification = {
+          id: newId(),
+          type: 'alert.notification',
+          reason,
+          createdAt: nowIso,
+          tier: alert.escalationTier,
+          tierName: tier.name,
+          recipients: recipientsFrom(context, alert.patientId, tier),
+          alert: notifiedAlert(alert),
+          ...(webhooksOnly ? { actor: { kind: event.actor.kind, id: event.actor.id } } : {}),
+        };
+        ops.push(
+          this.repo.insertNotification(sql, {
+            id: notification.id,
+            alertId: alert.id,
+            reason: notification.reason,
+            tier: notification.tier,
+            severity: alert.severity,
+            recipients: notification.recipients,
+            payload: notification as unknown as Record<string, unknown>,
+            createdAt: nowIso,
+          }),
+        );
+        const queue = (channel: string, target: string, expiryMs: number) =>
+          ops.push(
+            this.repo.insertDelivery(sql, {
+              id: newId(),
+              notificationId: notification?.id as string,
+              channel,
+              target,
+              status: 'pending',
+              attempts: 0,
+              nextAttemptAt: nowIso,
+              expiresAt: new Date(now + expiryMs).toISOString(),
+              createdAt: nowIso,
+              deliveredAt: null,
+              lastError: null,
+            }),
+          );
+        for (const w of webhooks)
+          if (!w.severities || w.severities.includes(alert.severity))
+            queue('webhook', w.id, w.expirySeconds * 1000);
+        if (!webhooksOnly) for (const name of this.#notifierNames()) queue('notifier', name, this.#expiryMs);
+      }
+      changes.push({ alert, event, notification });
+    }
+    if (this.#bus?.inTransaction)
+      ops.push(
+        this.#bus.inTransaction(
+          sql,
+          changes.map((c) => this.remote(c)),
+        ),
+      );
+    const [ok] = await Promise.all([Promise.all(checks), Promise.all(ops)]);
+    if (ok.some((x) => !x)) throw new VersionConflict();
+  }
+
+  /** A committed change as other workers' live feeds receive it (inline when small, else by reference). */
+  remote(c: AlertChange): RemoteAlertChange {
+    const message = liveMessage(c);
+    if (Buffer.byteLength(message) <= MAX_INLINE_BYTES)
+      return { origin: this.origin, patientId: c.alert.patientId, message };
+    return {
+      origin: this.origin,
+      patientId: c.alert.patientId,
+      ref: { alertId: c.alert.id, eventId: c.event.id, notificationId: c.notification?.id },
+    };
   }
 
   #publish(changes: AlertChange[]): void {
+    if (changes.length > 0 && this.#bus?.afterCommit) {
+      try {
+        this.#bus.afterCommit(changes.map((c) => this.remote(c)));
+      } catch (err) {
+        this.#log.warn({ err: errorMessage(err) }, 'alert changes not announced to other workers');
+      }
+    }
     for (const c of changes) {
       for (const l of this.#listeners) {
         try {

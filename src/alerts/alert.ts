@@ -79,5 +79,15 @@ export type AlertEventType =
   | 'assigned'
   | 'resolved';
 
-/** What a notification is about. */
-export type NotificationReason = 'raised' | 'worsened' | 'escalated' | 'snooze-ended' | 'repeat';
+/**
+ * What a notification is about. `acknowledged` and `resolved` go to webhooks only (a pager gateway
+ * stops paging); the others page people on every channel.
+ */
+export type NotificationReason =
+  | 'raised'
+  | 'worsened'
+  | 'escalated'
+  | 'snooze-ended'
+  | 'repeat'
+  | 'acknowledged'
+  | 'resolved';

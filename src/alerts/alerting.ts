@@ -1,11 +1,18 @@
 import type { Clock } from '../core/clock.ts';
 import type { Detection } from '../core/detection.ts';
+import { errorMessage } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { AlertRepository } from '../store/alert-repository.ts';
 import type { Database } from '../store/database.ts';
 import type { Alert } from './alert.ts';
 import { AlertManager } from './alert-manager.ts';
-import { LiveFeed } from './live-feed.ts';
+import {
+  type AlertChangeBus,
+  NatsAlertChangeBus,
+  PostgresAlertChangeBus,
+  type RemoteAlertChange,
+} from './change-bus.ts';
+import { LiveFeed, liveMessage } from './live-feed.ts';
 import type { Notifier } from './notifier.ts';
 import { type BackoffOptions, Outbox } from './outbox.ts';
 import { AlertScheduler } from './scheduler.ts';
@@ -20,6 +27,15 @@ export interface AlertingOptions {
   backoff?: BackoffOptions;
   /** Expiry of notifier deliveries (webhooks have their own per subscription), ms. Default 24 h. */
   deliveryExpiryMs?: number;
+  /**
+   * How alert changes reach the live feeds of the other workers: `auto` (default) = NATS when
+   * `natsUrl` is given, else PostgreSQL LISTEN/NOTIFY on a PostgreSQL server, else none (PGlite:
+   * one process); `none` = this worker's changes only.
+   */
+  share?: 'auto' | 'none';
+  natsUrl?: string | undefined;
+  /** Subject prefix on NATS (tests use their own). */
+  natsPrefix?: string;
 }
 
 /** The alerts module as the composition root sees it: build, start, feed detections, stop. */
@@ -29,10 +45,20 @@ export class Alerting {
   readonly outbox: Outbox;
   readonly scheduler: AlertScheduler;
   readonly live: LiveFeed;
+  /** Carries changes between workers (undefined: this worker's live feed hears only its own). */
+  readonly bus: AlertChangeBus | undefined;
+  /** Resolves once the change bus listens (immediately without one). */
+  ready: Promise<void> = Promise.resolve();
+  readonly #log: Logger;
 
   constructor(o: AlertingOptions) {
     const log = o.log.child({ component: 'alerts' });
+    this.#log = log;
     this.repo = new AlertRepository(o.db);
+    if (o.share !== 'none') {
+      if (o.natsUrl) this.bus = new NatsAlertChangeBus(o.natsUrl, log, o.natsPrefix);
+      else if (o.db.listen) this.bus = new PostgresAlertChangeBus(o.db, log);
+    }
     this.outbox = new Outbox({
       repo: this.repo,
       clock: o.clock,
@@ -45,6 +71,7 @@ export class Alerting {
       clock: o.clock,
       log,
       notifierNames: () => this.outbox.notifierNames,
+      bus: this.bus,
       ...(o.deliveryExpiryMs ? { deliveryExpiryMs: o.deliveryExpiryMs } : {}),
     });
     this.scheduler = new AlertScheduler(
@@ -65,10 +92,48 @@ export class Alerting {
 
   start(): void {
     this.scheduler.start();
+    if (this.bus)
+      this.ready = this.bus
+        .start((c) => this.#onRemote(c))
+        .catch((e) =>
+          this.#log.error(
+            { err: errorMessage(e), bus: this.bus?.kind },
+            "alert changes of other workers will not reach this worker's live feed",
+          ),
+        );
+  }
+
+  /** Another worker's committed change: to this worker's live feed. */
+  #onRemote(c: RemoteAlertChange): void {
+    if (c.origin === this.manager.origin || this.live.size === 0) return;
+    if (c.message !== undefined) {
+      this.live.publishMessage(c.patientId, c.message);
+      return;
+    }
+    const ref = c.ref;
+    if (!ref) return;
+    void (async () => {
+      const [alert, event, n] = await Promise.all([
+        this.repo.get(ref.alertId),
+        this.repo.event(ref.eventId),
+        ref.notificationId ? this.repo.notification(ref.notificationId) : undefined,
+      ]);
+      if (!alert || !event) return;
+      this.live.publishMessage(
+        c.patientId,
+        liveMessage({
+          alert,
+          event,
+          notification: n?.payload as unknown as import('./notifier.ts').Notification | undefined,
+        }),
+      );
+    })().catch((e) => this.#log.warn({ err: errorMessage(e) }, 'remote alert change not shown'));
   }
 
   async stop(): Promise<void> {
     await this.scheduler.stop();
+    await this.ready;
+    await this.bus?.close();
     this.live.close();
   }
 }

@@ -96,3 +96,82 @@ export async function tierRecipients(
   }
   return list;
 }
+
+/**
+ * Care teams of several patients and the user accounts of their members (and of `named`
+ * practitioners), read in one statement each so a batch of alert changes needs no query per alert.
+ */
+export interface RecipientContext {
+  members: Map<string, CareTeamMember[]>;
+  /** 'Practitioner/<id>' → user id. */
+  users: Map<string, string>;
+}
+
+export async function recipientContext(
+  sql: Sql,
+  patientIds: Iterable<string>,
+  named: Iterable<string> = [],
+): Promise<RecipientContext> {
+  const patients = [...new Set(patientIds)];
+  const namedIds = [...new Set(named)].map((p) => p.replace(/^Practitioner\//, ''));
+  const members = new Map<string, CareTeamMember[]>(patients.map((p) => [p, []]));
+  const users = new Map<string, string>();
+  if (patients.length === 0 && namedIds.length === 0) return { members, users };
+  const [teams, named_] = await Promise.all([
+    patients.length === 0
+      ? []
+      : sql.query<{ id: string; content: CareTeamContent; user_ids: Record<string, string> | null }>(
+          `select t.id, t.content,
+             (select jsonb_object_agg(u.practitioner_id, u.id) from app_user u
+               where not u.disabled and u.practitioner_id in (
+                 select substr(p->'member'->>'reference', 14)
+                 from jsonb_array_elements(coalesce(t.content->'participant', '[]'::jsonb)) p
+                 where p->'member'->>'reference' like 'Practitioner/%')) as user_ids
+           from fhir_resource t
+           where t.resource_type = 'CareTeam' and not t.deleted
+             and coalesce(t.content->>'status', 'active') in ('active', 'proposed')
+             and t.content->'subject'->>'reference' = any($1::text[])`,
+          [patients.map((p) => `Patient/${p}`)],
+        ),
+    namedIds.length === 0
+      ? []
+      : sql.query<{ id: string; practitioner_id: string }>(
+          'select id, practitioner_id from app_user where practitioner_id = any($1::text[]) and not disabled',
+          [namedIds],
+        ),
+  ]);
+  for (const r of teams) {
+    const patientId = r.content.subject?.reference?.replace(/^Patient\//, '');
+    if (!patientId) continue;
+    const list = members.get(patientId) ?? [];
+    for (const p of r.content.participant ?? []) {
+      const ref = p.member?.reference;
+      if (ref?.startsWith('Practitioner/'))
+        list.push({ careTeamId: r.id, practitioner: ref, roles: roleNames(p.role) });
+    }
+    members.set(patientId, list);
+    for (const [pid, uid] of Object.entries(r.user_ids ?? {}))
+      if (!users.has(`Practitioner/${pid}`)) users.set(`Practitioner/${pid}`, uid);
+  }
+  for (const u of named_)
+    if (!users.has(`Practitioner/${u.practitioner_id}`)) users.set(`Practitioner/${u.practitioner_id}`, u.id);
+  return { members, users };
+}
+
+/** `tierRecipients` from a prefetched context (no I/O). */
+export function recipientsFrom(
+  ctx: RecipientContext,
+  patientId: string,
+  tier: { roles: string[]; practitioners?: string[] | undefined },
+): Recipient[] {
+  const wanted = new Set(tier.roles.map((r) => r.toLowerCase()));
+  const seen = new Map<string, Recipient>();
+  for (const m of ctx.members.get(patientId) ?? []) {
+    const role = m.roles.find((r) => wanted.has(r));
+    if (role && !seen.has(m.practitioner)) seen.set(m.practitioner, { practitioner: m.practitioner, role });
+  }
+  for (const p of tier.practitioners ?? []) if (!seen.has(p)) seen.set(p, { practitioner: p, role: 'named' });
+  const list = [...seen.values()];
+  for (const r of list) r.userId = ctx.users.get(r.practitioner);
+  return list;
+}

@@ -27,6 +27,8 @@ export interface Notification {
   tierName: string;
   recipients: Recipient[];
   alert: NotifiedAlert;
+  /** Who acknowledged or resolved (reasons `acknowledged`, `resolved`): a user id or `vigil`. */
+  actor?: { kind: 'user' | 'system'; id: string };
 }
 
 export interface DeliveryResult {

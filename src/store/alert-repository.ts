@@ -176,6 +176,19 @@ export interface DeliveryAttemptRow {
   durationMs: number;
 }
 
+interface CacheEntry<T> {
+  at: number;
+  rows: Promise<T>;
+  settled: boolean;
+}
+
+export interface PolicyRow {
+  severity: string;
+  config: unknown;
+  updatedAt: string;
+  updatedBy: string | null;
+}
+
 export interface WebhookRow {
   id: string;
   url: string;
@@ -240,8 +253,61 @@ export const isUuid = (s: string): boolean => uuidRe.test(s);
  */
 export class AlertRepository {
   readonly db: Database;
-  constructor(db: Database) {
+  /** How long cached webhooks and policies are trusted (changes made through this repository drop them at once). */
+  readonly cacheTtlMs: number;
+  #webhookCache: CacheEntry<WebhookRow[]> | undefined;
+  #policyCache: CacheEntry<PolicyRow[]> | undefined;
+
+  constructor(db: Database, opts: { cacheTtlMs?: number } = {}) {
     this.db = db;
+    this.cacheTtlMs = opts.cacheTtlMs ?? 5_000;
+  }
+
+  /**
+   * Webhook subscriptions for the alert path (no query per alert change). Changes through this
+   * repository invalidate at once; another worker's change is seen within `cacheTtlMs`. Inside a
+   * transaction pass its `sql` (PGlite has one connection: a query beside the transaction would wait
+   * for it forever).
+   */
+  cachedWebhooks(sql?: Sql): Promise<WebhookRow[]> {
+    const c = this.#cached(this.#webhookCache, sql, (q) => this.webhooks(q));
+    this.#webhookCache = c;
+    return c.rows;
+  }
+
+  /** Stored escalation policies for the alert path, cached like `cachedWebhooks`. */
+  cachedPolicies(sql?: Sql): Promise<PolicyRow[]> {
+    const c = this.#cached(this.#policyCache, sql, (q) => this.policies(q));
+    this.#policyCache = c;
+    return c.rows;
+  }
+
+  #cached<T>(
+    entry: CacheEntry<T> | undefined,
+    sql: Sql | undefined,
+    load: (q: Sql) => Promise<T>,
+  ): CacheEntry<T> {
+    const now = Date.now();
+    // A load still running on another executor is not awaited inside a transaction (on PGlite's
+    // single connection it could be queued behind this very transaction).
+    if (entry && now - entry.at < this.cacheTtlMs && (entry.settled || sql === undefined)) return entry;
+    const next: CacheEntry<T> = { at: now, rows: load(sql ?? this.db), settled: false };
+    next.rows.then(
+      () => {
+        next.settled = true;
+      },
+      () => {
+        if (this.#webhookCache === (next as unknown)) this.#webhookCache = undefined;
+        if (this.#policyCache === (next as unknown)) this.#policyCache = undefined;
+      },
+    );
+    return next;
+  }
+
+  /** Drops the cached webhooks and policies (after a change, or when another worker announces one). */
+  invalidateCaches(): void {
+    this.#webhookCache = undefined;
+    this.#policyCache = undefined;
   }
 
   async insert(sql: Sql, a: Alert): Promise<boolean> {
@@ -275,12 +341,42 @@ export class AlertRepository {
     return rows[0] ? toAlert(rows[0]) : undefined;
   }
 
+  async getManyForUpdate(sql: Sql, ids: readonly string[]): Promise<Alert[]> {
+    if (ids.length === 0) return [];
+    const rows = await sql.query('select * from alert where id = any($1::uuid[]) for update', [ids]);
+    return rows.map(toAlert);
+  }
+
   async findActive(sql: Sql, patientId: string, conditionKey: string): Promise<Alert | undefined> {
     const rows = await sql.query(
       `select * from alert where patient_id = $1 and condition_key = $2 and state <> 'resolved' for update`,
       [patientId, conditionKey],
     );
     return rows[0] ? toAlert(rows[0]) : undefined;
+  }
+
+  /**
+   * The active alerts of several (patient, condition key) pairs at once, locked for this transaction
+   * (one statement for a whole batch of detections).
+   */
+  async findActiveMany(
+    sql: Sql,
+    keys: ReadonlyArray<{ patientId: string; conditionKey: string }>,
+  ): Promise<Alert[]> {
+    if (keys.length === 0) return [];
+    const rows = await sql.query(
+      `select * from alert where state <> 'resolved' and (patient_id, condition_key) in
+         (select x.p, x.k from jsonb_to_recordset($1::jsonb) as x(p text, k text))
+       for update`,
+      [json(keys.map((k) => ({ p: k.patientId, k: k.conditionKey })))],
+    );
+    return rows.map(toAlert);
+  }
+
+  async event(id: string): Promise<AlertEvent | undefined> {
+    if (!isUuid(id)) return undefined;
+    const rows = await this.db.query('select * from alert_event where id = $1', [id]);
+    return rows[0] ? toEvent(rows[0]) : undefined;
   }
 
   async list(f: AlertFilter = {}): Promise<Alert[]> {
@@ -515,6 +611,7 @@ export class AlertRepository {
         w.updatedAt,
       ],
     );
+    this.invalidateCaches();
   }
 
   async updateWebhook(w: WebhookRow): Promise<void> {
@@ -531,6 +628,7 @@ export class AlertRepository {
         w.updatedAt,
       ],
     );
+    this.invalidateCaches();
   }
 
   async webhook(id: string, sql: Sql = this.db): Promise<WebhookRow | undefined> {
@@ -551,6 +649,7 @@ export class AlertRepository {
       'update webhook_subscription set enabled = false where id = $1 returning id',
       [id],
     );
+    this.invalidateCaches();
     if (rows.length === 0) return false;
     await this.db.query(
       `delete from webhook_subscription where id = $1 and not exists (select 1 from alert_delivery where target = $1::text)`,
@@ -560,9 +659,7 @@ export class AlertRepository {
   }
 
   // ── escalation policies ───────────────────────────────────────────────────────────────────
-  async policies(
-    sql: Sql = this.db,
-  ): Promise<Array<{ severity: string; config: unknown; updatedAt: string; updatedBy: string | null }>> {
+  async policies(sql: Sql = this.db): Promise<PolicyRow[]> {
     const rows = await sql.query('select * from escalation_policy order by severity');
     return rows.map((r) => ({
       severity: r['severity'] as string,
@@ -578,15 +675,14 @@ export class AlertRepository {
        on conflict (severity) do update set config = excluded.config, updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
       [severity, json(config), now, by],
     );
+    this.invalidateCaches();
   }
 
   async deletePolicy(severity: string): Promise<boolean> {
-    return (
-      (
-        await this.db.query('delete from escalation_policy where severity = $1 returning severity', [
-          severity,
-        ])
-      ).length === 1
-    );
+    const rows = await this.db.query('delete from escalation_policy where severity = $1 returning severity', [
+      severity,
+    ]);
+    this.invalidateCaches();
+    return rows.length === 1;
   }
 }

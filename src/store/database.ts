@@ -17,6 +17,11 @@ export interface Database extends Sql {
   transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T>;
   /** Cheap round trip for readiness checks. */
   ping(): Promise<void>;
+  /**
+   * LISTEN on a channel (PostgreSQL server: a dedicated connection); resolves with the function that
+   * stops listening. Absent where one process owns the database (PGlite).
+   */
+  listen?(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 

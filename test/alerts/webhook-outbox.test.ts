@@ -71,6 +71,74 @@ describeEachDatabase('webhook outbox', (factory) => {
     }
   });
 
+  it('tells webhooks of acknowledgements, snooze ends and resolutions (signed), and notifier channels only of pages', async () => {
+    const { RecordingNotifier } = await import('../../src/alerts/notifier.ts');
+    const db = await factory.open();
+    const clock = new FakeClock('2026-03-02T09:00:00Z');
+    const recorder = new RecordingNotifier();
+    const alerting = new Alerting({ db, clock, log: createLogger('silent'), notifiers: [recorder] });
+    const receiver = await webhookReceiver();
+    const now = new Date(clock.now()).toISOString();
+    const secret = 'whsec_pager-gateway';
+    await alerting.repo.insertWebhook({
+      id: newId(),
+      url: receiver.url,
+      secret,
+      description: 'pager gateway',
+      severities: null,
+      enabled: true,
+      expirySeconds: 3600,
+      createdAt: now,
+      updatedAt: now,
+    });
+    const nurse = { kind: 'user' as const, id: 'u-nurse' };
+    const drain = async () => {
+      for (let i = 0; i < 5; i++) await alerting.outbox.runDue();
+    };
+    try {
+      const [a] = await alerting.onDetections([firing()]);
+      assert.ok(a);
+      await alerting.manager.act(a.id, { type: 'snooze', minutes: 10 }, nurse);
+      clock.advance(11 * 60_000);
+      await alerting.manager.runDueTimers();
+      await alerting.manager.act(a.id, { type: 'acknowledge', note: 'on my way' }, nurse);
+      await alerting.onDetections([firing({ state: 'cleared', summary: 'SpO2 95 %' })]);
+      await drain();
+      const bodies = receiver.received.map((r) => {
+        const check = verifyWebhook(
+          r.body,
+          r.headers['vigil-signature'] as string,
+          secret,
+          Math.floor(clock.now() / 1000),
+        );
+        assert.equal(check.ok, true, 'every event is signed');
+        assert.equal(r.headers['vigil-event-id'], JSON.parse(r.body).id);
+        return JSON.parse(r.body) as {
+          reason: string;
+          alert: { id: string; state: string };
+          actor?: { id: string };
+        };
+      });
+      assert.deepEqual(bodies.map((b) => b.reason).sort(), [
+        'acknowledged',
+        'raised',
+        'resolved',
+        'snooze-ended',
+      ]);
+      const ack = bodies.find((b) => b.reason === 'acknowledged');
+      assert.equal(ack?.alert.id, a.id);
+      assert.equal(ack?.alert.state, 'acknowledged');
+      assert.deepEqual(ack?.actor, { kind: 'user', id: 'u-nurse' });
+      const resolved = bodies.find((b) => b.reason === 'resolved');
+      assert.equal(resolved?.alert.state, 'resolved');
+      assert.deepEqual(resolved?.actor, { kind: 'system', id: 'vigil' });
+      // People are paged for the raise and the snooze end only; acknowledgements are not pages.
+      assert.deepEqual(recorder.sent.map((n) => n.reason).sort(), ['raised', 'snooze-ended']);
+    } finally {
+      await receiver.close();
+    }
+  });
+
   it('gives up only at the configured expiry, marked expired', async () => {
     const { alerting, clock, receiver, hook } = await setup(120, 1_000_000);
     try {

@@ -56,6 +56,11 @@ export class PostgresDatabase implements Database {
     }) as Promise<T>;
   }
 
+  async listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>> {
+    const { unlisten } = await this.#sql.listen(channel, onPayload);
+    return unlisten;
+  }
+
   async ping(): Promise<void> {
     await this.#sql`select 1`;
   }
