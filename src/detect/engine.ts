@@ -59,6 +59,8 @@ export interface Engine {
   tick(nowMs?: number): EngineOutput;
   /** Per-patient state as plain JSON, for a restart or a worker handover. */
   snapshot(): EngineSnapshot;
+  /** The state of these patients only (a copy; patients without state are left out). */
+  snapshotPatients(ids: Iterable<string>): Record<string, PatientState>;
   restore(state: EngineSnapshot): void;
   /** Change a patient's enrolment; state of rules that still exist is kept. */
   setEnrolment(patientId: string, enrolment: PatientEnrolment): void;
@@ -188,6 +190,14 @@ export function createEngine(config: EngineConfig, clock: Clock = systemClock): 
     },
     snapshot() {
       return structuredClone({ version: 1 as const, patients, stats });
+    },
+    snapshotPatients(ids) {
+      const out: Record<string, PatientState> = {};
+      for (const id of ids) {
+        const st = patients[id];
+        if (st !== undefined) out[id] = structuredClone(st);
+      }
+      return out;
     },
     restore(s) {
       if (s.version !== 1)

@@ -37,6 +37,24 @@ export interface DetectionStageOptions {
    * re-evaluates exactly what the saved state lacks). Default false (acknowledged when handled).
    */
   ackAfterSave?: boolean;
+  /**
+   * Parallel alert writers (patients are spread over them by hash; one patient's detections are
+   * always applied in order by one). Default 1 (PGlite has a single connection anyway).
+   */
+  alertLanes?: number;
+  /** Most detections applied in one alert transaction. Default 500. */
+  maxAlertBatch?: number;
+}
+
+interface AlertJob {
+  detections: Detection[];
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
+interface Lane {
+  queue: AlertJob[];
+  running: boolean;
 }
 
 interface Cached {
@@ -61,6 +79,10 @@ export class DetectionStage {
   readonly #dirty = new Set<string>();
   #pendingAcks: Array<() => void> = [];
   #chain: Promise<unknown> = Promise.resolve();
+  /** Side effects (alerts, derived readings) of evaluated batches not yet done. */
+  readonly #inflight = new Set<Promise<void>>();
+  readonly #lanes: Lane[];
+  #saving: Promise<void> = Promise.resolve();
   #timers: NodeJS.Timeout[] = [];
   #programsStale = false;
   #stopping = false;
@@ -70,6 +92,10 @@ export class DetectionStage {
     this.#o = o;
     this.#log = o.log.child({ component: 'detect' });
     this.#engine = createEngine({ programs: [], patients: {} }, o.clock);
+    this.#lanes = Array.from({ length: Math.max(1, o.alertLanes ?? 1) }, () => ({
+      queue: [],
+      running: false,
+    }));
     o.monitoring.onChange((c) => {
       if (c.programs) this.#programsStale = true;
       if (c.patientId) this.#cache.delete(c.patientId);
@@ -90,27 +116,53 @@ export class DetectionStage {
     for (const t of this.#timers) t.unref();
   }
 
-  /** Evaluates one batch; resolves once its detections are handed to alerting and derived readings stored. */
-  submit(batch: ReadingBatch, ack: () => void = () => {}): Promise<void> {
+  /** Evaluates one batch; resolves once its detections are applied to alerts and derived readings stored. */
+  async submit(batch: ReadingBatch, ack: () => void = () => {}): Promise<void> {
+    const { done } = await this.accept(batch, ack);
+    await done;
+  }
+
+  /**
+   * Evaluates one batch on the stage's queue and resolves as soon as it is evaluated: its side
+   * effects (alert transactions, derived readings) run off the queue, so the next batch is evaluated
+   * meanwhile; `done` resolves when they are finished. The batch is acknowledged then (or, with
+   * `ackAfterSave`, at the next save after that).
+   */
+  accept(batch: ReadingBatch, ack: () => void = () => {}): Promise<{ done: Promise<void> }> {
     return this.#enqueue(async () => {
-      await this.#process(batch);
-      if (this.#o.ackAfterSave) this.#pendingAcks.push(ack);
-      else ack();
+      const { done } = await this.#process(batch);
+      return {
+        done: done.then(() => {
+          if (this.#o.ackAfterSave) this.#pendingAcks.push(ack);
+          else ack();
+        }),
+      };
     });
   }
 
   /** Runs time-based rules now (the timer calls it; tests call it after advancing a fake clock). */
-  tick(): Promise<void> {
-    return this.#enqueue(async () => {
+  async tick(): Promise<void> {
+    const { done } = await this.#enqueue(async () => {
       const out = this.#engine.tick(this.#o.clock.now());
       for (const d of out.detections) this.#dirty.add(d.patientId);
-      await this.#emit(out.detections, out.derived);
+      return this.#emit(out.detections, out.derived);
     });
+    await done;
   }
 
   /** Saves the state of patients changed since the last save; then acknowledges the batches it covers. */
   save(): Promise<void> {
-    return this.#enqueue(() => this.#save());
+    return this.#enqueue(() => this.#save()).then((written) => written.done);
+  }
+
+  /** Resolves when everything submitted so far is evaluated and its side effects are done. */
+  async idle(): Promise<void> {
+    for (;;) {
+      const c = this.#chain;
+      await c;
+      if (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
+      if (c === this.#chain && this.#inflight.size === 0) return;
+    }
   }
 
   /** The engine's counters (readings, ignored, detections per patient per day). */
@@ -122,7 +174,8 @@ export class DetectionStage {
     this.#stopping = true;
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
-    await this.#enqueue(() => this.#save());
+    const written = await this.#enqueue(() => this.#save());
+    await written.done;
   }
 
   #enqueue<T>(fn: () => Promise<T>): Promise<T> {
@@ -196,16 +249,19 @@ export class DetectionStage {
     }
   }
 
-  async #process(batch: ReadingBatch): Promise<void> {
+  async #process(batch: ReadingBatch): Promise<{ done: Promise<void> }> {
     // Derived readings (our own NEWS2 scores) and unattributed readings are not evaluated.
     const readings = batch.readings.filter((r) => r.patientId !== null && r.transport !== 'derived');
     const statuses: DeviceStatusReport[] = [];
     for (const s of batch.statuses) {
-      const patientId =
-        s.patientId ?? (await this.#o.attribution?.patientAt(s.deviceId, s.effective)) ?? null;
+      if (s.patientId !== null) {
+        statuses.push(s); // attributed by the pipeline before it was published
+        continue;
+      }
+      const patientId = (await this.#o.attribution?.patientAt(s.deviceId, s.effective)) ?? null;
       if (patientId !== null) statuses.push({ ...s, patientId });
     }
-    if (readings.length === 0 && statuses.length === 0) return;
+    if (readings.length === 0 && statuses.length === 0) return { done: Promise.resolve() };
     const patients = new Set<string>();
     for (const r of readings) patients.add(r.patientId as string);
     for (const s of statuses) patients.add(s.patientId as string);
@@ -227,21 +283,83 @@ export class DetectionStage {
       derived.push(...out.derived);
     }
     for (const p of patients) this.#dirty.add(p);
-    await this.#emit(detections, derived);
+    return this.#emit(detections, derived);
   }
 
-  /** Hands detections to alerting and stores derived readings; retried until done (or stopping). */
-  async #emit(detections: Detection[], derived: ReadingDraft[]): Promise<void> {
-    if (detections.length === 0 && derived.length === 0) return;
+  /**
+   * Hands detections to alerting and stores derived readings, off the stage's queue; `done` resolves
+   * when both are done (each retried until it succeeds, or the stage stops).
+   */
+  #emit(detections: Detection[], derived: ReadingDraft[]): { done: Promise<void> } {
+    if (detections.length === 0 && derived.length === 0) return { done: Promise.resolve() };
     const received = new Date(this.#o.clock.now()).toISOString();
     const rows: Reading[] = derived.map((d) => ({ ...d, id: newId(), received, transport: 'derived' }));
     for (const d of detections) this.#o.metrics?.detections.inc({ rule: d.rule, state: d.state });
-    await Promise.all([
+    const done = Promise.all([
       rows.length > 0 ? this.#retry('store derived readings', () => this.#o.storeDerived(rows)) : undefined,
-      detections.length > 0
-        ? this.#retry('hand detections to alerting', () => this.#o.alerting.onDetections(detections))
-        : undefined,
-    ]);
+      detections.length > 0 ? this.#toAlerting(detections) : undefined,
+    ]).then(() => {});
+    this.#inflight.add(done);
+    const forget = () => this.#inflight.delete(done);
+    done.then(forget, (e) => {
+      forget();
+      this.#log.error({ err: errorMessage(e) }, 'detections not applied to alerts');
+    });
+    return { done };
+  }
+
+  /**
+   * Queues detections for their patients' alert lanes. A lane applies everything queued while its
+   * previous transaction ran in one transaction (group commit for alerts), in queue order, so one
+   * patient's detections are applied in the order they were evaluated.
+   */
+  #toAlerting(detections: Detection[]): Promise<void> {
+    const lanes = this.#lanes.length;
+    const parts = new Map<number, Detection[]>();
+    for (const d of detections) {
+      const l = lanes === 1 ? 0 : laneOf(d.patientId, lanes);
+      const list = parts.get(l);
+      if (list) list.push(d);
+      else parts.set(l, [d]);
+    }
+    return Promise.all(
+      [...parts].map(
+        ([l, ds]) =>
+          new Promise<void>((resolve, reject) => {
+            const lane = this.#lanes[l] as Lane;
+            lane.queue.push({ detections: ds, resolve, reject });
+            if (!lane.running) void this.#runLane(lane);
+          }),
+      ),
+    ).then(() => {});
+  }
+
+  async #runLane(lane: Lane): Promise<void> {
+    lane.running = true;
+    const max = this.#o.maxAlertBatch ?? 500;
+    try {
+      while (lane.queue.length > 0) {
+        const jobs: AlertJob[] = [];
+        let n = 0;
+        while (
+          lane.queue.length > 0 &&
+          (jobs.length === 0 || n + (lane.queue[0]?.detections.length ?? 0) <= max)
+        ) {
+          const j = lane.queue.shift() as AlertJob;
+          jobs.push(j);
+          n += j.detections.length;
+        }
+        const all = jobs.flatMap((j) => j.detections);
+        try {
+          await this.#retry('hand detections to alerting', () => this.#o.alerting.onDetections(all));
+          for (const j of jobs) j.resolve();
+        } catch (e) {
+          for (const j of jobs) j.reject(e);
+        }
+      }
+    } finally {
+      lane.running = false;
+    }
   }
 
   async #retry(what: string, fn: () => Promise<unknown>): Promise<void> {
@@ -259,24 +377,45 @@ export class DetectionStage {
     }
   }
 
-  async #save(): Promise<void> {
+  /**
+   * On the queue: waits for the side effects of everything evaluated so far (a saved state never
+   * includes a detection not yet applied to alerts), then copies the state of the changed patients
+   * only. The write itself runs off the queue (saves are serialized among themselves); `done`
+   * resolves once it is stored and the batches it covers are acknowledged.
+   */
+  async #save(): Promise<{ done: Promise<void> }> {
+    if (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
     const acks = this.#pendingAcks;
     this.#pendingAcks = [];
-    if (this.#dirty.size > 0) {
-      const snap = this.#engine.snapshot();
-      const rows: Array<{ patientId: string; state: unknown }> = [];
-      for (const id of this.#dirty) {
-        const state = snap.patients[id];
-        if (state !== undefined) rows.push({ patientId: id, state });
-      }
+    const dirty = [...this.#dirty];
+    this.#dirty.clear();
+    const states = dirty.length > 0 ? this.#engine.snapshotPatients(dirty) : {};
+    const rows = Object.entries(states).map(([patientId, state]) => ({ patientId, state }));
+    const savedAt = new Date(this.#o.clock.now()).toISOString();
+    const write = async () => {
       try {
-        await this.#o.states.save(rows, new Date(this.#o.clock.now()).toISOString());
+        for (let i = 0; i < rows.length; i += 500) await this.#o.states.save(rows.slice(i, i + 500), savedAt);
       } catch (e) {
+        // Not stored: these patients are saved with the next pass, and their batches acknowledged then.
+        for (const id of dirty) this.#dirty.add(id);
         this.#pendingAcks.unshift(...acks);
         throw e;
       }
-      this.#dirty.clear();
-    }
-    for (const a of acks) a();
+      for (const a of acks) a();
+    };
+    const done = this.#saving.then(write, write);
+    this.#saving = done.catch(() => {});
+    done.catch((e) => this.#log.error({ err: errorMessage(e) }, 'engine state not saved; retried next time'));
+    return { done };
   }
+}
+
+/** Stable lane of a patient (FNV-1a of the id). */
+function laneOf(patientId: string, lanes: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < patientId.length; i++) {
+    h ^= patientId.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) % lanes;
 }

@@ -23,7 +23,11 @@ export interface PipelineOptions {
   alerting: { onDetections(detections: readonly Detection[]): Promise<unknown> };
   /** Stores derived readings through the durable ingest path (idempotent on their key). */
   storeDerived: (readings: Reading[]) => Promise<void>;
-  attribution: { patientAt(deviceId: string, effective: string): Promise<string | null> };
+  attribution: {
+    patientAt(deviceId: string, effective: string): Promise<string | null>;
+    /** The same answer from a cache without I/O; undefined when not cached (then patientAt is asked). */
+    patientAtCached?(deviceId: string, effective: string): string | null | undefined;
+  };
   tickMs?: number;
   saveMs?: number;
   /** A ready bus instead of the one the options name (tests). */
@@ -93,23 +97,32 @@ export async function createPipeline(o: PipelineOptions): Promise<Pipeline> {
       // On NATS a batch is acknowledged once the state including it is saved: save often.
       saveMs: o.saveMs ?? (bus.kind === 'nats' ? 1000 : 10_000),
       ackAfterSave: bus.kind === 'nats',
+      // PostgreSQL: alert transactions of different patients in parallel over the pool.
+      alertLanes: o.db.kind === 'postgres' ? 4 : 1,
     });
     await stage.start();
     const s = stage;
     bus.onConfigChange((c) => monitoring.changed(c, true));
-    await bus.consume((batch, ack) => s.submit(batch, ack));
+    // The bus waits for the evaluation only; alert transactions and derived readings follow off the
+    // stage's queue (the batch is acknowledged when they are done).
+    await bus.consume(async (batch, ack) => {
+      await s.accept(batch, ack);
+    });
   }
 
-  // Publishing keeps commit order; statuses get their patient here so they land in its partition.
+  // Publishing keeps commit order; statuses get their patient here (from the device cache, a query
+  // only on a miss) so they land in its partition and the stage need not look again.
   let chain: Promise<void> = Promise.resolve();
+  const cached = o.attribution.patientAtCached?.bind(o.attribution);
   const publish = (batch: ReadingBatch) => {
     chain = chain
       .then(async () => {
         const readings = batch.readings.filter((r) => r.patientId !== null && r.transport !== 'derived');
         const statuses: DeviceStatusReport[] = [];
         for (const s of batch.statuses) {
-          const patientId = s.patientId ?? (await o.attribution.patientAt(s.deviceId, s.effective));
-          if (patientId !== null) statuses.push({ ...s, patientId });
+          let patientId = s.patientId ?? cached?.(s.deviceId, s.effective);
+          if (patientId === undefined) patientId = await o.attribution.patientAt(s.deviceId, s.effective);
+          if (patientId !== null) statuses.push(s.patientId === patientId ? s : { ...s, patientId });
         }
         if (readings.length > 0 || statuses.length > 0) await bus.publish({ readings, statuses });
       })
@@ -132,6 +145,7 @@ export async function createPipeline(o: PipelineOptions): Promise<Pipeline> {
         await c;
       } while (c !== chain);
       if (bus instanceof InProcessBus) await bus.idle();
+      await stage?.idle();
     },
     stop: async () => {
       await chain;
