@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { setPatientAccessPolicy } from './alerts/access.ts';
 import { Alerting } from './alerts/alerting.ts';
+import { RecordingNotifier } from './alerts/notifier.ts';
 import { buildApp, type RoutePlugin } from './api/app.ts';
 import type { ApiContext } from './api/context.ts';
 import { fhirRoutes } from './api/fhir/http.ts';
@@ -264,7 +265,9 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       maxPayloadBytes: config.maxPayloadBytes,
       readiness,
     };
-    const alerting = new Alerting({ db, clock, log });
+    // Changes reach every worker's live feed (NATS, else PostgreSQL NOTIFY); VIGIL_NOTIFY_FILE records notifications.
+    const notifiers = config.notifyFile ? [new RecordingNotifier('recording', config.notifyFile)] : [];
+    const alerting = new Alerting({ db, clock, log, natsUrl: config.natsUrl, notifiers });
     alerting.start(); // durable timers and outbox: resumes what a previous process left due
     cleanups.push(() => alerting.stop());
     // Detection: committed readings → bus → rule engine → alerting; derived readings back through the writer.

@@ -49,6 +49,11 @@ export interface Config {
   mllpAllow: string[];
   /** MLLP acknowledgement codes: original AA/AE/AR (default) or enhanced CA/CE/CR. */
   mllpAckMode: 'original' | 'enhanced';
+  /**
+   * Demos and tests: every alert notification is also appended as a JSON line to this file (the
+   * recording notifier, an outbox channel like a pager gateway). Unset: off.
+   */
+  notifyFile: string | undefined;
 }
 
 type Env = Record<string, string | undefined>;
@@ -79,6 +84,7 @@ export const configVariables = [
   'VIGIL_MLLP_HOST',
   'VIGIL_MLLP_ALLOW',
   'VIGIL_MLLP_ACK_MODE',
+  'VIGIL_NOTIFY_FILE',
 ] as const;
 
 /** Settings of the `vigil` CLI as a client of a running server (not server configuration). */
@@ -231,5 +237,6 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     mllpHost: env['VIGIL_MLLP_HOST'] || '0.0.0.0',
     mllpAllow: mllpAllow(env),
     mllpAckMode: oneOf(env, 'VIGIL_MLLP_ACK_MODE', 'original', ['original', 'enhanced']),
+    notifyFile: env['VIGIL_NOTIFY_FILE'] ? resolve(cwd, env['VIGIL_NOTIFY_FILE']) : undefined,
   };
 }
