@@ -34,7 +34,7 @@ const adminPassword = 'bench-admin-password-1';
 
 /** A real `vigil start` process for a benchmark (PGlite in a temp dir, or the PostgreSQL URL given). */
 export async function startServer(
-  opts: { databaseUrl?: string; env?: Record<string, string> } = {},
+  opts: { databaseUrl?: string; dataDir?: string; env?: Record<string, string> } = {},
 ): Promise<BenchServer> {
   const httpPort = await freePort();
   const mqttPort = await freePort();

@@ -34,10 +34,13 @@ export class PgliteWorkerDatabase implements Database {
 
   /** dataDir undefined = in memory. */
   static async open(dataDir?: string): Promise<PgliteWorkerDatabase> {
+    // A worker inherits the host's flags, but `--input-type` (for `node -e` only) makes it fail to
+    // load: then it gets none. (Given explicitly, flags are validated, and the test runner's are not
+    // all valid for workers, so otherwise nothing is passed.)
+    const inputType = process.execArgv.some((a) => a.startsWith('--input-type'));
     const worker = new Worker(new URL('./pglite-worker.ts', import.meta.url), {
       workerData: { dataDir },
-      // the host's flags, except --input-type (for `node -e` only; a worker given it fails to load)
-      execArgv: process.execArgv.filter((a) => !a.startsWith('--input-type')),
+      ...(inputType ? { execArgv: [] } : {}),
     });
     await new Promise<void>((resolve, reject) => {
       const onError = (e: Error) => reject(e);
