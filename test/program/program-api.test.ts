@@ -79,7 +79,8 @@ async function send(secret: string, times: number[], battery?: number) {
 }
 
 before(async () => {
-  v = await startInProcess();
+  // On PostgreSQL when VIGIL_TEST_DATABASE_URL is set (a fresh database), else PGlite.
+  v = await startInProcess({ postgres: !!process.env['VIGIL_TEST_DATABASE_URL'] });
   admin = await v.token();
   for (const id of ['pat-a', 'pat-b', 'pat-c']) await insertPatient(v.vigil, id);
   // pat-a lives in New York (FHIR timezone extension); pat-b and pat-c fall back to UTC.
