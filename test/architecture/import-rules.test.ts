@@ -20,8 +20,9 @@ export const allowedImports: Record<string, readonly string[]> = {
   // ingest asks the one access policy (auth) whether a device may publish on a topic.
   ingest: ['core', 'devices', 'store', 'auth'],
   alerts: ['core', 'store', 'auth', 'audit'],
-  // program (worklist ranking, CGM metrics, population risk) reuses the pure NEWS2 and program definitions.
-  program: ['core', 'store', 'detect'],
+  // program (worklist ranking, CGM metrics, population risk, RPM metrics) reuses the pure NEWS2 and
+  // program definitions and reads alert data (alarm burden, time to acknowledge).
+  program: ['core', 'store', 'detect', 'alerts'],
   // auth, audit and consent are one cross-cutting security group (architecture §3 lists them together).
   auth: ['core', 'store', 'audit', 'consent'],
   audit: ['core', 'store', 'auth', 'consent'],
