@@ -228,6 +228,11 @@ export function alertRoutes(alerting: Alerting): RoutePlugin {
 
     // ── escalation policies ───────────────────────────────────────────────────────────────
     const policyAudit = { entity: 'EscalationPolicy', action: 'U' as const };
+    const policyRoute = () => ({
+      preValidation: can('admin'),
+      config: { audit: policyAudit },
+      schema: { params: Type.Object({ severity: Type.String({ maxLength: 20 }) }) },
+    });
     const webhookAudit = { audit: { entity: 'WebhookSubscription' } };
     app.get('/api/v1/alerts/policies', { preValidation: can('read') }, async () => {
       const stored = new Set((await repo.policies()).map((p) => p.severity));
@@ -237,41 +242,25 @@ export function alertRoutes(alerting: Alerting): RoutePlugin {
       return { policies };
     });
 
-    app.put(
-      '/api/v1/alerts/policies/:severity',
-      {
-        preValidation: can('admin'),
-        config: { audit: policyAudit },
-        schema: { params: Type.Object({ severity: Type.String({ maxLength: 20 }) }) },
-      },
-      async (request) => {
-        const { severity } = request.params as { severity: string };
-        const policy = validatePolicy(request.body, severity);
-        await repo.putPolicy(
-          severity,
-          policy,
-          new Date(ctx.clock.now()).toISOString(),
-          (request.principal as Principal).id,
-        );
-        request.log.info({ severity, event: 'escalation-policy-changed' }, 'escalation policy changed');
-        return { policy };
-      },
-    );
+    app.put('/api/v1/alerts/policies/:severity', policyRoute(), async (request) => {
+      const { severity } = request.params as { severity: string };
+      const policy = validatePolicy(request.body, severity);
+      await repo.putPolicy(
+        severity,
+        policy,
+        new Date(ctx.clock.now()).toISOString(),
+        (request.principal as Principal).id,
+      );
+      request.log.info({ severity, event: 'escalation-policy-changed' }, 'escalation policy changed');
+      return { policy };
+    });
 
-    app.delete(
-      '/api/v1/alerts/policies/:severity',
-      {
-        preValidation: can('admin'),
-        config: { audit: policyAudit },
-        schema: { params: Type.Object({ severity: Type.String({ maxLength: 20 }) }) },
-      },
-      async (request) => {
-        const { severity } = request.params as { severity: string };
-        if (!isSeverity(severity)) throw alertError('POLICY_INVALID', `unknown severity ${severity}`, 400);
-        await repo.deletePolicy(severity);
-        return { policy: await m.policy(severity), source: 'default' };
-      },
-    );
+    app.delete('/api/v1/alerts/policies/:severity', policyRoute(), async (request) => {
+      const { severity } = request.params as { severity: string };
+      if (!isSeverity(severity)) throw alertError('POLICY_INVALID', `unknown severity ${severity}`, 400);
+      await repo.deletePolicy(severity);
+      return { policy: await m.policy(severity), source: 'default' };
+    });
 
     // ── webhooks ──────────────────────────────────────────────────────────────────────────
     const WebhookBody = {
