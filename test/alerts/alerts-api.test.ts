@@ -1,43 +1,19 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Role } from '../../src/auth/token-service.ts';
-import { loadConfig } from '../../src/config/config.ts';
 import { newId } from '../../src/core/ids.ts';
-import { startVigil, type Vigil } from '../../src/server.ts';
-import { firing, seedCareTeam, until } from './support.ts';
+import type { Vigil } from '../../src/server.ts';
+import { adminPassword, firing, signIn, startWithCareTeam, until } from './support.ts';
 
 describe('alerts API', () => {
   let vigil: Vigil;
-  let dir: string;
+  let stop: () => Promise<void>;
   const tokens: Record<string, string> = {};
   const ids: Record<string, string> = {};
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'vigil-alerts-api-'));
-    vigil = await startVigil(
-      loadConfig({
-        VIGIL_HTTP_PORT: '0',
-        VIGIL_MQTT_PORT: '0',
-        VIGIL_LOG_LEVEL: 'silent',
-        VIGIL_ADMIN_PASSWORD: 'a-long-test-password',
-        VIGIL_DATA_DIR: dir,
-      }),
-      { print: () => {} },
-    );
-    await seedCareTeam(vigil.db);
-    const signIn = async (username: string, password: string) => {
-      const r = await vigil.app.inject({
-        method: 'POST',
-        url: '/auth/token',
-        payload: { username, password },
-      });
-      if (r.statusCode !== 200) throw new Error(`sign-in ${username}: ${r.statusCode} ${r.body}`);
-      return r.json().access_token as string;
-    };
-    tokens['admin'] = await signIn('admin', 'a-long-test-password');
+    ({ vigil, stop } = await startWithCareTeam('vigil-alerts-api-'));
+    tokens['admin'] = await signIn(vigil, 'admin', adminPassword);
     const people: Array<[string, Role[], Record<string, string>]> = [
       ['nurse', ['nurse'], { practitionerId: 'nurse-1' }],
       ['doctor', ['clinician'], { practitionerId: 'doc-1' }],
@@ -54,14 +30,11 @@ describe('alerts API', () => {
       if (r.statusCode !== 201) throw new Error(`create user ${name}: ${r.statusCode} ${r.body}`);
       const j = r.json() as { user: { id: string }; password: string };
       ids[name] = j.user.id;
-      tokens[name] = await signIn(name, j.password);
+      tokens[name] = await signIn(vigil, name, j.password);
     }
   });
 
-  after(async () => {
-    await vigil.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => stop());
 
   async function call(who: string, method: string, path: string, body?: unknown) {
     const res = await vigil.app.inject({

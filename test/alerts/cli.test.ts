@@ -1,12 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { command } from '../../src/cli/commands/alerts.ts';
-import { loadConfig } from '../../src/config/config.ts';
-import { startVigil, type Vigil } from '../../src/server.ts';
-import { firing, seedCareTeam } from './support.ts';
+import type { Vigil } from '../../src/server.ts';
+import { adminPassword, firing, signIn, startWithCareTeam } from './support.ts';
 
 async function run(args: string[]): Promise<{ code: number; out: string }> {
   let out = '';
@@ -26,49 +22,23 @@ async function run(args: string[]): Promise<{ code: number; out: string }> {
 
 describe('vigil alerts CLI', () => {
   let vigil: Vigil;
-  let dir: string;
+  let stop: () => Promise<void>;
   let common: string[];
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'vigil-alerts-cli-'));
-    vigil = await startVigil(
-      loadConfig({
-        VIGIL_HTTP_PORT: '0',
-        VIGIL_MQTT_PORT: '0',
-        VIGIL_LOG_LEVEL: 'silent',
-        VIGIL_ADMIN_PASSWORD: 'a-long-test-password',
-        VIGIL_DATA_DIR: dir,
-      }),
-      { print: () => {} },
-    );
-    await seedCareTeam(vigil.db);
-    const admin = (
-      await vigil.app.inject({
-        method: 'POST',
-        url: '/auth/token',
-        payload: { username: 'admin', password: 'a-long-test-password' },
-      })
-    ).json().access_token;
+    ({ vigil, stop } = await startWithCareTeam('vigil-alerts-cli-'));
+    const admin = await signIn(vigil, 'admin', adminPassword);
     const created = await vigil.app.inject({
       method: 'POST',
       url: '/api/v1/users',
       headers: { authorization: `Bearer ${admin}` },
       payload: { username: 'cli-nurse', roles: ['nurse'], practitionerId: 'nurse-1' },
     });
-    const token = (
-      await vigil.app.inject({
-        method: 'POST',
-        url: '/auth/token',
-        payload: { username: 'cli-nurse', password: created.json().password },
-      })
-    ).json().access_token;
+    const token = await signIn(vigil, 'cli-nurse', created.json().password);
     common = ['--url', `http://127.0.0.1:${vigil.httpPort}`, '--token', token];
   });
 
-  after(async () => {
-    await vigil.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => stop());
 
   it('lists, acknowledges, shows and exports metrics as CSV', async () => {
     const [alert] = await vigil.alerts.onDetections([firing({ conditionKey: 'cli' })]);

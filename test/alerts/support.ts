@@ -1,6 +1,11 @@
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../../src/config/config.ts';
 import type { Detection } from '../../src/core/detection.ts';
+import { startVigil, type Vigil } from '../../src/server.ts';
 import type { Sql } from '../../src/store/database.ts';
 
 export function firing(over: Partial<Detection> = {}): Detection {
@@ -34,6 +39,43 @@ export async function seedCareTeam(sql: Sql, patientId = 'pat-1', id = 'team-1')
      on conflict (resource_type, id) do update set content = excluded.content`,
     [id, JSON.stringify(content)],
   );
+}
+
+export const adminPassword = 'a-long-test-password';
+
+/**
+ * A whole Vigil in this process (ephemeral ports, a temporary data directory) with the care team of
+ * `seedCareTeam`; `stop` also removes the directory.
+ */
+export async function startWithCareTeam(
+  prefix: string,
+): Promise<{ vigil: Vigil; stop: () => Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const vigil = await startVigil(
+    loadConfig({
+      VIGIL_HTTP_PORT: '0',
+      VIGIL_MQTT_PORT: '0',
+      VIGIL_LOG_LEVEL: 'silent',
+      VIGIL_ADMIN_PASSWORD: adminPassword,
+      VIGIL_DATA_DIR: dir,
+    }),
+    { print: () => {} },
+  );
+  await seedCareTeam(vigil.db);
+  return {
+    vigil,
+    stop: async () => {
+      await vigil.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The access token of a password sign-in (throws when refused). */
+export async function signIn(vigil: Vigil, username: string, password: string): Promise<string> {
+  const r = await vigil.app.inject({ method: 'POST', url: '/auth/token', payload: { username, password } });
+  if (r.statusCode !== 200) throw new Error(`sign-in ${username}: ${r.statusCode} ${r.body}`);
+  return r.json().access_token as string;
 }
 
 export interface Received {
