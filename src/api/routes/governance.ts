@@ -53,6 +53,15 @@ export async function governanceRoutes(app: FastifyInstance, ctx: ApiContext): P
   const { record: audit } = requestAudit(sec.audit);
   const patientOf = (request: FastifyRequest) => (request.params as { patientId: string }).patientId;
   const logUsed = { auditSelf: true };
+  /** The audit log read (searched or exported), with the query asked. */
+  const logRead = (request: FastifyRequest, subtype: 'search' | 'export') =>
+    audit(request, {
+      kind: 'audit-log-used',
+      subtype,
+      action: 'R',
+      outcome: 'success',
+      entities: [{ type: 'AuditEvent', query: request.url.split('?')[1] }],
+    });
 
   // ── audit log ────────────────────────────────────────────────────────────────────────────────
   app.get(
@@ -62,13 +71,7 @@ export async function governanceRoutes(app: FastifyInstance, ctx: ApiContext): P
       const q = request.query as AuditQuery;
       checkTimes(q);
       const records = await sec.audit.search(q);
-      await audit(request, {
-        kind: 'audit-log-used',
-        subtype: 'search',
-        action: 'R',
-        outcome: 'success',
-        entities: [{ type: 'AuditEvent', query: request.url.split('?')[1] }],
-      });
+      await logRead(request, 'search');
       return {
         events: records.map((r) => ({ seq: r.seq, hash: r.hash, ...r.event })),
         next: records.length ? records.at(-1)?.seq : null,
@@ -86,13 +89,7 @@ export async function governanceRoutes(app: FastifyInstance, ctx: ApiContext): P
     async (request, reply) => {
       const q = request.query as AuditQuery;
       checkTimes(q);
-      await audit(request, {
-        kind: 'audit-log-used',
-        subtype: 'export',
-        action: 'R',
-        outcome: 'success',
-        entities: [{ type: 'AuditEvent', query: request.url.split('?')[1] }],
-      });
+      await logRead(request, 'export');
       const lines = (async function* () {
         for await (const r of sec.audit.export(q))
           yield JSON.stringify({
