@@ -8,7 +8,7 @@ import type { AlertRepository } from '../store/alert-repository.ts';
 import type { Sql } from '../store/database.ts';
 import { type Actor, type Alert, type AlertEvent, systemActor } from './alert.ts';
 import { type AlertAction, alertError, raiseAlert, type Transition, transition } from './alert-state.ts';
-import { type RecipientContext, recipientContext, recipientsFrom } from './care-team.ts';
+import { recipientContext, recipientsFrom } from './care-team.ts';
 import { type AlertChangeBus, MAX_INLINE_BYTES, newOrigin, type RemoteAlertChange } from './change-bus.ts';
 import {
   defaultPolicy,
@@ -42,6 +42,8 @@ export interface AlertManagerOptions {
 
 class VersionConflict extends Error {}
 
+const keyOf = (patientId: string, conditionKey: string) => `${patientId}\u0000${conditionKey}`;
+
 interface Item {
   /** The alert as stored before this change; undefined for a new alert (insert). */
   before: Alert | undefined;
@@ -64,6 +66,9 @@ export class AlertManager {
   readonly #expiryMs: number;
   readonly #listeners: AlertChangeListener[] = [];
   readonly #bus: AlertChangeBus | undefined;
+  /** Active alerts by (patient, condition key) as this manager last committed them. */
+  readonly #active = new Map<string, Alert>();
+  readonly #background = new Set<Promise<unknown>>();
   /** This worker's id in the changes it announces. */
   readonly origin = newOrigin();
 
@@ -116,28 +121,32 @@ export class AlertManager {
   }
 
   async #applyDetections(detections: readonly Detection[]): Promise<Alert[]> {
-    const keyOf = (patientId: string, conditionKey: string) => `${patientId}\u0000${conditionKey}`;
     const keys = new Map<string, { patientId: string; conditionKey: string }>();
     for (const d of detections)
       keys.set(keyOf(d.patientId, d.conditionKey), { patientId: d.patientId, conditionKey: d.conditionKey });
-    // Care teams are read with the active alerts when a notification is likely (a firing raises or
-    // re-alerts; a cleared resolves, which webhooks hear of).
-    const webhooks = await this.repo.cachedWebhooks();
-    const anyWebhook = webhooks.some((w) => w.enabled);
-    const likely = new Set<string>();
-    for (const d of detections) if (d.state === 'firing' || anyWebhook) likely.add(d.patientId);
-    const named = await this.#namedPractitioners(new Set(detections.map((d) => d.severity)));
-    for (let attempt = 0; attempt < 3; attempt++) {
+    // Fast path: the active alerts this manager last wrote are known, so the transaction is only
+    // writes (no read round trip): an update is conditional on the version it was computed from and
+    // a raise is `insert … on conflict do nothing`; anything else changed meanwhile → conflict →
+    // rollback and the read path below.
+    let optimistic = detections.every(
+      (d) => d.state === 'firing' || this.#active.has(keyOf(d.patientId, d.conditionKey)),
+    );
+    for (let attempt = 0; attempt < 4; attempt++) {
       const changes: AlertChange[] = [];
       const now = this.#clock.now();
+      const fast = optimistic;
       const result = await this.repo.db
         .transaction(async (sql) => {
-          const [active, ctx] = await Promise.all([
-            this.repo.findActiveMany(sql, [...keys.values()]),
-            recipientContext(sql, likely, named),
-          ]);
           const current = new Map<string, Alert>();
-          for (const a of active) current.set(keyOf(a.patientId, a.conditionKey), a);
+          if (fast) {
+            for (const k of keys.keys()) {
+              const a = this.#active.get(k);
+              if (a) current.set(k, a);
+            }
+          } else {
+            for (const a of await this.repo.findActiveMany(sql, [...keys.values()]))
+              current.set(keyOf(a.patientId, a.conditionKey), a);
+          }
           const items: Item[] = [];
           const out: Alert[] = [];
           for (const d of detections) {
@@ -162,14 +171,18 @@ export class AlertManager {
             if (tr.alert.state === 'resolved') current.delete(k);
             else current.set(k, tr.alert);
           }
-          await this.#write(sql, items, now, changes, ctx);
+          await this.#write(sql, items, now, changes);
           return out;
         })
         .catch((e) => {
           if (e instanceof VersionConflict) return e;
           throw e;
         });
-      if (result instanceof VersionConflict) continue; // raised concurrently elsewhere: read again
+      if (result instanceof VersionConflict) {
+        for (const k of keys.keys()) this.#active.delete(k);
+        optimistic = false; // changed elsewhere (or unknown): read what is stored
+        continue;
+      }
       this.#publish(changes);
       return result;
     }
@@ -272,16 +285,6 @@ export class AlertManager {
     }
   }
 
-  async #namedPractitioners(severities: Iterable<Severity>): Promise<string[]> {
-    const out = new Set<string>();
-    for (const s of new Set(severities)) {
-      const p = await this.policy(s);
-      for (const t of [...p.workingHoursTiers, ...(p.afterHoursTiers ?? [])])
-        for (const pr of t.practitioners ?? []) out.add(pr);
-    }
-    return [...out];
-  }
-
   async #withMaxTier(action: AlertAction, alert: Alert, now: number, sql?: Sql): Promise<AlertAction> {
     if (action.type !== 'escalate') return action;
     const tiers = tiersAt(await this.policy(alert.severity, sql), now);
@@ -292,15 +295,9 @@ export class AlertManager {
    * Writes the changes of one transaction: every statement is sent at once (pipelined; one round
    * trip for the lot), alert updates conditional on their version (a lost race → VersionConflict →
    * rollback and the caller decides again). Policies and webhooks come from the repository's cache;
-   * care teams from `ctx` (read here only for patients it lacks).
+   * no statement reads anything.
    */
-  async #write(
-    sql: Sql,
-    items: readonly Item[],
-    now: number,
-    changes: AlertChange[],
-    ctx?: RecipientContext,
-  ): Promise<void> {
+  async #write(sql: Sql, items: readonly Item[], now: number, changes: AlertChange[]): Promise<void> {
     if (items.length === 0) return;
     const nowIso = new Date(now).toISOString();
     const webhooks = (await this.repo.cachedWebhooks(sql)).filter((w) => w.enabled);
@@ -328,23 +325,6 @@ export class AlertManager {
       }
       planned.push({ item, tier, reason, webhooksOnly });
     }
-    // Recipients: one read for the patients the prefetched context lacks.
-    const needPatients = new Set<string>();
-    const needNamed = new Set<string>();
-    for (const p of planned) {
-      if (!p.reason) continue;
-      if (!ctx?.members.has(p.item.tr.alert.patientId)) needPatients.add(p.item.tr.alert.patientId);
-      for (const pr of p.tier.practitioners ?? []) if (!ctx?.users.has(pr)) needNamed.add(pr);
-    }
-    let context = ctx ?? { members: new Map(), users: new Map() };
-    if (needPatients.size > 0 || needNamed.size > 0) {
-      const more = await recipientContext(sql, needPatients, needNamed);
-      context = {
-        members: new Map([...context.members, ...more.members]),
-        users: new Map([...context.users, ...more.users]),
-      };
-    }
-
     const ops: Promise<unknown>[] = [];
     const checks: Promise<boolean>[] = [];
     for (const { item, tier, reason, webhooksOnly } of planned) {
@@ -390,7 +370,10 @@ export class AlertManager {
           createdAt: nowIso,
           tier: alert.escalationTier,
           tierName: tier.name,
-          recipients: recipientsFrom(context, alert.patientId, tier),
+          // Recipients are filled in right after the commit (and by the outbox before any send, should
+          // this process die first): the care-team read is kept out of the alert transaction.
+          recipients: [],
+          recipientsPending: { roles: tier.roles, practitioners: tier.practitioners ?? [] },
           alert: notifiedAlert(alert),
           ...(webhooksOnly ? { actor: { kind: event.actor.kind, id: event.actor.id } } : {}),
         };
@@ -452,7 +435,61 @@ export class AlertManager {
     };
   }
 
+  /** Remembers the active alerts just committed (the next detection of the condition needs no read). */
+  #remember(changes: readonly AlertChange[]): void {
+    if (this.#active.size > 50_000) this.#active.clear();
+    for (const { alert } of changes) {
+      const k = keyOf(alert.patientId, alert.conditionKey);
+      if (alert.state === 'resolved') this.#active.delete(k);
+      else this.#active.set(k, alert);
+    }
+  }
+
+  /** Fills in the recipients of the notifications just committed (off the alert path). */
+  #fillRecipients(changes: readonly AlertChange[]): void {
+    const pending = changes.filter((c) => c.notification?.recipientsPending);
+    if (pending.length === 0) return;
+    const work = this.fillRecipients(pending.map((c) => c.notification as Notification)).catch((e) =>
+      // The outbox fills them before sending: nothing is lost.
+      this.#log.warn({ err: errorMessage(e) }, 'notification recipients not filled yet'),
+    );
+    this.#background.add(work);
+    void work.finally(() => this.#background.delete(work));
+  }
+
+  /**
+   * Resolves the recipients of notifications written with `recipientsPending` (the tier's roles and
+   * named practitioners against the patient's care teams) and stores them; returns the notifications
+   * as they are now.
+   */
+  async fillRecipients(notifications: readonly Notification[]): Promise<Notification[]> {
+    const todo = notifications.filter((n) => n.recipientsPending);
+    if (todo.length === 0) return [...notifications];
+    const named = todo.flatMap((n) => n.recipientsPending?.practitioners ?? []);
+    const ctx = await recipientContext(
+      this.repo.db,
+      todo.map((n) => n.alert.patientId),
+      named,
+    );
+    const filled = new Map<string, Notification>();
+    for (const n of todo) {
+      const { recipientsPending, ...rest } = n;
+      filled.set(n.id, {
+        ...rest,
+        recipients: recipientsFrom(ctx, n.alert.patientId, recipientsPending as { roles: string[] }),
+      });
+    }
+    await this.repo.setRecipients([...filled.values()]);
+    return notifications.map((n) => filled.get(n.id) ?? n);
+  }
+
+  /** Resolves when the work started after recent commits (recipients) is done. */
+  async settled(): Promise<void> {
+    while (this.#background.size > 0) await Promise.allSettled([...this.#background]);
+  }
+
   #publish(changes: AlertChange[]): void {
+    this.#remember(changes);
     if (changes.length > 0 && this.#bus?.afterCommit) {
       try {
         this.#bus.afterCommit(changes.map((c) => this.remote(c)));
@@ -469,6 +506,7 @@ export class AlertManager {
         }
       }
     }
+    this.#fillRecipients(changes);
   }
 }
 

@@ -64,6 +64,7 @@ export class Alerting {
       clock: o.clock,
       log,
       notifiers: o.notifiers ?? [],
+      fill: (ns) => this.manager.fillRecipients(ns),
       ...(o.backoff ? { backoff: o.backoff } : {}),
     });
     this.manager = new AlertManager({
@@ -132,6 +133,7 @@ export class Alerting {
 
   async stop(): Promise<void> {
     await this.scheduler.stop();
+    await this.manager.settled();
     await this.ready;
     await this.bus?.close();
     this.live.close();

@@ -29,6 +29,11 @@ export interface Notification {
   alert: NotifiedAlert;
   /** Who acknowledged or resolved (reasons `acknowledged`, `resolved`): a user id or `vigil`. */
   actor?: { kind: 'user' | 'system'; id: string };
+  /**
+   * Internal, never sent: the tier whose recipients are still to be resolved from the care teams
+   * (written so by the alert transaction; filled in right after the commit, or by the outbox).
+   */
+  recipientsPending?: { roles: string[]; practitioners: string[] };
 }
 
 export interface DeliveryResult {

@@ -34,6 +34,7 @@ export class Outbox {
   readonly #backoff: BackoffOptions;
   readonly #leaseMs: number;
   readonly #webhookTimeoutMs: number;
+  readonly #fill: ((ns: Notification[]) => Promise<Notification[]>) | undefined;
 
   constructor(o: {
     repo: AlertRepository;
@@ -43,7 +44,10 @@ export class Outbox {
     backoff?: BackoffOptions;
     leaseMs?: number;
     webhookTimeoutMs?: number;
+    /** Resolves recipients still pending in a notification (the alert manager's `fillRecipients`). */
+    fill?: (ns: Notification[]) => Promise<Notification[]>;
   }) {
+    this.#fill = o.fill;
     this.#repo = o.repo;
     this.#clock = o.clock;
     this.#log = o.log;
@@ -81,7 +85,11 @@ export class Outbox {
     try {
       const row = await this.#repo.notification(d.notificationId);
       if (!row) throw new Error('notification missing');
-      const n = row.payload as unknown as Notification;
+      let n = row.payload as unknown as Notification;
+      if (n.recipientsPending) {
+        if (!this.#fill) throw new Error('notification recipients not resolved yet');
+        n = (await this.#fill([n]))[0] as Notification;
+      }
       if (d.channel === 'webhook') {
         const sub = await this.#repo.webhook(d.target);
         if (!sub?.enabled) {

@@ -180,6 +180,8 @@ interface CacheEntry<T> {
   at: number;
   rows: Promise<T>;
   settled: boolean;
+  refreshing: boolean;
+  sql: Sql;
 }
 
 export interface PolicyRow {
@@ -288,10 +290,32 @@ export class AlertRepository {
     load: (q: Sql) => Promise<T>,
   ): CacheEntry<T> {
     const now = Date.now();
-    // A load still running on another executor is not awaited inside a transaction (on PGlite's
-    // single connection it could be queued behind this very transaction).
-    if (entry && now - entry.at < this.cacheTtlMs && (entry.settled || sql === undefined)) return entry;
-    const next: CacheEntry<T> = { at: now, rows: load(sql ?? this.db), settled: false };
+    if (entry?.settled) {
+      // Stale while revalidating: the alert path never waits for a refresh (it runs beside, on the
+      // pool; on PGlite after the caller's transaction).
+      if (now - entry.at >= this.cacheTtlMs && !entry.refreshing) {
+        entry.refreshing = true;
+        const next = this.#load(load, this.db, now);
+        next.rows.then(
+          () => {
+            if (this.#webhookCache === (entry as unknown)) this.#webhookCache = next as never;
+            if (this.#policyCache === (entry as unknown)) this.#policyCache = next as never;
+          },
+          () => {
+            entry.refreshing = false;
+          },
+        );
+      }
+      return entry;
+    }
+    // A first load still running on another executor is not awaited inside a transaction (on
+    // PGlite's single connection it could be queued behind this very transaction).
+    if (entry && (sql === undefined || entry.sql === sql)) return entry;
+    return this.#load(load, sql ?? this.db, now);
+  }
+
+  #load<T>(load: (q: Sql) => Promise<T>, sql: Sql, now: number): CacheEntry<T> {
+    const next: CacheEntry<T> = { at: now, rows: load(sql), settled: false, refreshing: false, sql };
     next.rows.then(
       () => {
         next.settled = true;
@@ -490,6 +514,16 @@ export class AlertRepository {
         d.expiresAt,
         d.createdAt,
       ],
+    );
+  }
+
+  /** Stores the resolved recipients of notifications (column and payload), one statement. */
+  async setRecipients(ns: ReadonlyArray<{ id: string; recipients: Recipient[] }>): Promise<void> {
+    if (ns.length === 0) return;
+    await this.db.query(
+      `update alert_notification n set recipients = x.recipients, payload = x.payload
+       from jsonb_to_recordset($1::jsonb) as x(id uuid, recipients jsonb, payload jsonb) where n.id = x.id`,
+      [json(ns.map((n) => ({ id: n.id, recipients: n.recipients, payload: n })))],
     );
   }
 
