@@ -226,27 +226,62 @@ export class DetectionStage {
     }
   }
 
-  /** Loads or refreshes the enrolments of these patients (cache with a version check after the TTL). */
+  /**
+   * Loads the enrolments of patients not cached yet (evaluation waits for those). Cached entries
+   * older than the TTL are re-checked by version in the background: evaluation goes on with the
+   * cached enrolment (a change made through the monitoring service drops the entry at once anyway;
+   * the TTL only catches what was missed), and a changed version is applied on the queue.
+   */
   async #ensure(patientIds: Iterable<string>): Promise<void> {
     if (this.#programsStale) await this.#rebuildEngine(false);
     const now = this.#o.clock.now();
     const ttl = this.#o.configTtlMs ?? 30_000;
-    const check: string[] = [];
+    const missing: string[] = [];
+    const stale: string[] = [];
     for (const id of patientIds) {
       const c = this.#cache.get(id);
-      if (c === undefined || now - c.checkedAt >= ttl || now < c.checkedAt) check.push(id);
-    }
-    if (check.length === 0) return;
-    const versions = await this.#o.monitoring.repo.currentVersions(check);
-    for (const id of check) {
-      const v = versions.get(id) ?? 0;
-      const c = this.#cache.get(id);
-      if (c === undefined || c.version !== v) {
-        const cur = v === 0 ? undefined : await this.#o.monitoring.repo.current(id);
-        this.#setEnrolment(id, (cur?.enrolment as PatientEnrolment | null | undefined) ?? null);
+      if (c === undefined) missing.push(id);
+      else if (now - c.checkedAt >= ttl || now < c.checkedAt) {
+        c.checkedAt = now; // one background check at a time per entry
+        stale.push(id);
       }
-      this.#cache.set(id, { version: v, checkedAt: now });
     }
+    if (stale.length > 0) this.#recheck(stale);
+    if (missing.length === 0) return;
+    const versions = await this.#o.monitoring.repo.currentVersions(missing);
+    await Promise.all(missing.map((id) => this.#apply(id, versions.get(id) ?? 0, now)));
+  }
+
+  /** Sets a patient's enrolment to the stored version `v` (0 = none) unless the cache has it already. */
+  async #apply(id: string, v: number, now: number): Promise<void> {
+    const c = this.#cache.get(id);
+    if (c === undefined || c.version !== v) {
+      const cur = v === 0 ? undefined : await this.#o.monitoring.repo.current(id);
+      this.#setEnrolment(id, (cur?.enrolment as PatientEnrolment | null | undefined) ?? null);
+    }
+    this.#cache.set(id, { version: v, checkedAt: now });
+  }
+
+  #recheck(ids: string[]): void {
+    void this.#o.monitoring.repo
+      .currentVersions(ids)
+      .then((versions) => {
+        const changed = ids.filter((id) => {
+          const c = this.#cache.get(id);
+          return c !== undefined && c.version !== (versions.get(id) ?? 0);
+        });
+        if (changed.length === 0) return;
+        // Applied between two evaluations, like any enrolment change.
+        return this.#enqueue(async () => {
+          const now = this.#o.clock.now();
+          for (const id of changed)
+            if (this.#cache.has(id)) await this.#apply(id, versions.get(id) ?? 0, now);
+        });
+      })
+      .catch((e) => {
+        for (const id of ids) this.#cache.delete(id); // checked (blocking) with the next reading instead
+        this.#log.warn({ err: errorMessage(e) }, 'enrolment version check failed');
+      });
   }
 
   async #process(batch: ReadingBatch): Promise<{ done: Promise<void> }> {
@@ -378,13 +413,16 @@ export class DetectionStage {
   }
 
   /**
-   * On the queue: waits for the side effects of everything evaluated so far (a saved state never
-   * includes a detection not yet applied to alerts), then copies the state of the changed patients
-   * only. The write itself runs off the queue (saves are serialized among themselves); `done`
+   * On the queue: copies the state of the changed patients only (with `ackAfterSave`, after the
+   * side effects of everything evaluated so far are done). The write itself runs off the queue (saves are serialized among themselves); `done`
    * resolves once it is stored and the batches it covers are acknowledged.
    */
   async #save(): Promise<{ done: Promise<void> }> {
-    if (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
+    // With acknowledgements after the save (NATS), a saved state must not include a detection not
+    // yet applied (a redelivery after a crash would not raise it again): wait for the side effects.
+    // In-process there is no redelivery, so evaluation is not held up.
+    if (this.#inflight.size > 0 && (this.#o.ackAfterSave || this.#stopping))
+      await Promise.allSettled([...this.#inflight]);
     const acks = this.#pendingAcks;
     this.#pendingAcks = [];
     const dirty = [...this.#dirty];

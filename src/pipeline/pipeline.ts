@@ -118,12 +118,33 @@ export async function createPipeline(o: PipelineOptions): Promise<Pipeline> {
     chain = chain
       .then(async () => {
         const readings = batch.readings.filter((r) => r.patientId !== null && r.transport !== 'derived');
-        const statuses: DeviceStatusReport[] = [];
-        for (const s of batch.statuses) {
-          let patientId = s.patientId ?? cached?.(s.deviceId, s.effective);
-          if (patientId === undefined) patientId = await o.attribution.patientAt(s.deviceId, s.effective);
-          if (patientId !== null) statuses.push(s.patientId === patientId ? s : { ...s, patientId });
+        // A status report nearly always travels with readings of its device at the same time: they
+        // were attributed at ingest. Otherwise the device cache; the rest in one parallel lookup.
+        const sameMessage = new Map<string, string>();
+        for (const r of readings) sameMessage.set(`${r.deviceId}|${r.effective}`, r.patientId as string);
+        const found: Array<string | null | undefined> = batch.statuses.map(
+          (s) =>
+            s.patientId ??
+            sameMessage.get(`${s.deviceId}|${s.effective}`) ??
+            cached?.(s.deviceId, s.effective),
+        );
+        const misses = batch.statuses.flatMap((_s, i) => (found[i] === undefined ? [i] : []));
+        if (misses.length > 0) {
+          const got = await Promise.all(
+            misses.map((i) => {
+              const s = batch.statuses[i] as DeviceStatusReport;
+              return o.attribution.patientAt(s.deviceId, s.effective);
+            }),
+          );
+          misses.forEach((i, k) => {
+            found[i] = got[k] ?? null;
+          });
         }
+        const statuses: DeviceStatusReport[] = [];
+        batch.statuses.forEach((s, i) => {
+          const patientId = found[i];
+          if (patientId) statuses.push(s.patientId === patientId ? s : { ...s, patientId });
+        });
         if (readings.length > 0 || statuses.length > 0) await bus.publish({ readings, statuses });
       })
       .catch((e) => log.error({ err: e }, 'committed readings not handed to detection'));
