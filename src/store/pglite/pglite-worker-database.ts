@@ -29,7 +29,10 @@ export class PgliteWorkerDatabase implements Database {
       else p.reject(Object.assign(new Error(String(r.error['message'])), r.error));
     });
     worker.on('error', (e) => this.#failAll(e));
-    worker.on('exit', (code) => this.#failAll(new Error(`PGlite worker exited (${code})`)));
+    worker.on('exit', (code) => {
+      this.#closed = true; // later calls fail at once instead of waiting for a thread that is gone
+      this.#failAll(new Error(`PGlite worker exited (${code})`));
+    });
   }
 
   /** dataDir undefined = in memory. */
