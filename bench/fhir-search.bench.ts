@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { createFhirServices } from '../src/api/fhir/http.ts';
 import { route } from '../src/api/fhir/router.ts';
 import type { FhirRequest } from '../src/api/fhir/types.ts';
@@ -96,6 +97,7 @@ export default async function run(opts: { quick: boolean; large: boolean }): Pro
       return r;
     };
     const n = opts.quick ? 200 : 1000;
+    const loadAvg = os.loadavg()[0] ?? 0;
     const conc = db.kind === 'postgres' ? 16 : 4;
     const searchQ = (i: number) => {
       const day = 1 + (i % 20);
@@ -124,7 +126,7 @@ export default async function run(opts: { quick: boolean; large: boolean }): Pro
     const p = (xs: number[], q: number) => `${fmt(percentile(xs, q), 2)} ms`;
     return {
       title: 'FHIR search',
-      method: `${fmt(rows, 0)} Observations (${patients} patients × ${perPatient} ingest readings, 5 codes, spread over 60 days) loaded into ${db.kind === 'postgres' ? `PostgreSQL ${pgVersion} (insert … select generate_series)` : 'embedded PGlite'} in ${fmt(loadS)} s${patients < wanted ? ` (${wanted} patients wanted; the load stopped at its 20-minute budget)` : ''}. Calls go through the FHIR handlers (router → store → SQL → rendered Bundle), not HTTP. Search: patient + LOINC code + one-month date range, first page of 100. ${n} calls each; concurrency ${conc} for the throughput rows. Machine: ${machineDescription()}.`,
+      method: `${fmt(rows, 0)} Observations (${patients} patients × ${perPatient} ingest readings, 5 codes, spread over 60 days) loaded into ${db.kind === 'postgres' ? `PostgreSQL ${pgVersion} (insert … select generate_series)` : 'embedded PGlite'} in ${fmt(loadS)} s${patients < wanted ? ` (${wanted} patients wanted; the load stopped at its 20-minute budget)` : ''}. Calls go through the FHIR handlers (router → store → SQL → rendered Bundle), not HTTP. Search: patient + LOINC code + one-month date range, first page of 100. ${n} calls each; concurrency ${conc} for the throughput rows. Load average when the calls began: ${fmt(loadAvg, 1)} (the machine is shared). Machine: ${machineDescription()}.`,
       figures: [
         {
           metric: 'search p50',
