@@ -295,8 +295,10 @@ export class AuditEventView extends ReadOnlyView {
             else if (v.prefix === 'gt') q.append('date', `ge${v.high}`);
             else if (v.prefix === 'lt') q.append('date', `lt${v.low}`);
             else if (v.prefix === 'le') q.append('date', `lt${v.high}`);
-            else if (v.prefix === 'eq') q.append('date', `ge${v.low}`), q.append('date', `lt${v.high}`);
-            else throw badRequest(`date prefix '${v.prefix}' is not supported on AuditEvent`, 'date');
+            else if (v.prefix === 'eq') {
+              q.append('date', `ge${v.low}`);
+              q.append('date', `lt${v.high}`);
+            } else throw badRequest(`date prefix '${v.prefix}' is not supported on AuditEvent`, 'date');
           }
           break;
         case 'lastUpdated':
