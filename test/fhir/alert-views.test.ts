@@ -196,6 +196,10 @@ describe('FHIR Flag, Communication and AuditEvent: read-only views of alerts and
     const read = await h.call('GET', `/fhir/AuditEvent/${first.id}`);
     assert.equal(read.status, 200, read.text);
     assert.equal(read.json.id, first.id);
+    assert.ok((await search('AuditEvent?date=ge2000-01-01&_count=5')).entry?.length);
+    assert.equal((await search('AuditEvent?date=lt2000-01-01')).entry?.length ?? 0, 0);
+    assert.equal((await search(`AuditEvent?date=${first.recorded.slice(0, 10)}`)).entry?.length > 0, true);
+    assert.equal((await h.call('GET', '/fhir/AuditEvent?date=ap2026-01-01')).status, 400);
     assert.equal((await h.call('POST', '/fhir/AuditEvent', { resourceType: 'AuditEvent' })).status, 405);
     const nurse = await h.token({ roles: ['nurse'], practitionerId: 'nurse-1' });
     const denied = await h.call('GET', '/fhir/AuditEvent', undefined, { authorization: `Bearer ${nurse}` });
