@@ -93,12 +93,24 @@ export const fhirRoutes: RoutePlugin = async (app: FastifyInstance, ctx: ApiCont
     if (status === 413)
       return send(reply, {
         status: 413,
-        resource: outcome('error', 'too-costly', 'request body is too large'),
+        resource: outcome(
+          'error',
+          'too-costly',
+          'request body is too large',
+          undefined,
+          'VIGIL_ERR_FHIR_TOO_LARGE',
+        ),
       });
     if (status === 415)
       return send(reply, {
         status: 415,
-        resource: outcome('error', 'not-supported', 'use Content-Type application/fhir+json'),
+        resource: outcome(
+          'error',
+          'not-supported',
+          'use Content-Type application/fhir+json',
+          undefined,
+          'VIGIL_ERR_FHIR_UNSUPPORTED_MEDIA_TYPE',
+        ),
       });
     if (
       error instanceof SyntaxError ||
