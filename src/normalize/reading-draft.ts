@@ -4,14 +4,19 @@
  * into a draft: code lookup, unit check and conversion to the canonical unit, original kept,
  * plausibility. Every profile goes through these builders, so the rules hold for every format.
  */
-import type { Coding, DeviceStatusReport, QualityFlag, Reading, ReadingComponent } from '../core/reading.ts';
+import type {
+  Coding,
+  DeviceStatusReport,
+  QualityFlag,
+  ReadingComponent,
+  ReadingDraft,
+} from '../core/reading.ts';
 import { type CodeDef, getCode, glucoseCodeForUnit } from './codes.ts';
 import { IngestError, ingestError } from './errors.ts';
 import { convert, convertGlucose, roundTo, toUcum, unitDimension } from './units.ts';
 
 /** A Reading without the fields ingest sets (defined in core, shared by ingest and detect). */
-export type { ReadingDraft } from '../core/reading.ts';
-import type { ReadingDraft } from '../core/reading.ts';
+export type { ReadingDraft };
 
 export type GlucoseUnit = 'mg/dL' | 'mmol/L';
 

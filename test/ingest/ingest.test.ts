@@ -136,7 +136,10 @@ for (const backend of ['pglite', 'postgres'] as const) {
         url: `/api/v1/dead-letters/${a.results[0]?.deadLetterId}/replay`,
         headers: { authorization: `Bearer ${token}` },
       });
-      assert.equal((replay.json() as { results: Result[] }).results[0]?.reason, 'VIGIL_ERR_INGEST_TRUNCATED_GATT');
+      assert.equal(
+        (replay.json() as { results: Result[] }).results[0]?.reason,
+        'VIGIL_ERR_INGEST_TRUNCATED_GATT',
+      );
     });
 
     it('refuses an unknown credential, a revoked one at once, and an oversize body, each with a code', async () => {

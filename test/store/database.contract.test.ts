@@ -6,7 +6,9 @@ import { describeEachDatabase } from '../support/databases.ts';
 describeEachDatabase('Database port', (factory) => {
   it('applies every migration once and records it', async () => {
     const db = await factory.open();
-    const names = (await db.query<{ name: string }>('select name from schema_migrations order by name')).map((r) => r.name);
+    const names = (await db.query<{ name: string }>('select name from schema_migrations order by name')).map(
+      (r) => r.name,
+    );
     assert.deepEqual(
       names,
       listMigrations().map((m) => m.name),
@@ -53,8 +55,20 @@ describeEachDatabase('Database port', (factory) => {
       select * from jsonb_to_recordset($1::jsonb) as x(id uuid, code text, effective timestamptz, received timestamptz, idem_key text)
       on conflict (idem_key) do nothing returning id`;
     const rows = [
-      { id: '01900000-0000-7000-8000-000000000001', code: '8867-4', effective: '2026-01-01T00:00:00Z', received: '2026-01-01T00:00:01Z', idem_key: 'k1' },
-      { id: '01900000-0000-7000-8000-000000000002', code: '8867-4', effective: '2026-01-01T00:00:00Z', received: '2026-01-01T00:00:01Z', idem_key: 'k1' },
+      {
+        id: '01900000-0000-7000-8000-000000000001',
+        code: '8867-4',
+        effective: '2026-01-01T00:00:00Z',
+        received: '2026-01-01T00:00:01Z',
+        idem_key: 'k1',
+      },
+      {
+        id: '01900000-0000-7000-8000-000000000002',
+        code: '8867-4',
+        effective: '2026-01-01T00:00:00Z',
+        received: '2026-01-01T00:00:01Z',
+        idem_key: 'k1',
+      },
     ];
     const inserted = await db.query<{ id: string }>(insert, [JSON.stringify(rows)]);
     assert.equal(inserted.length, 1);

@@ -40,11 +40,9 @@ export async function ingestRoutes(app: FastifyInstance, ctx: ApiContext): Promi
         },
         new VigilError('VIGIL_ERR_INGEST_OVERSIZE', `body exceeds ${ctx.maxPayloadBytes} bytes (not kept)`),
       );
-      return reply
-        .status(413)
-        .send({
-          error: { code: 'VIGIL_ERR_INGEST_OVERSIZE', message: r.status === 'rejected' ? r.message : '' },
-        });
+      return reply.status(413).send({
+        error: { code: 'VIGIL_ERR_INGEST_OVERSIZE', message: r.status === 'rejected' ? r.message : '' },
+      });
     }
     throw error;
   });
