@@ -4,7 +4,7 @@ import { errorMessage, isVigilError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Severity } from '../core/severity.ts';
-import type { AlertRepository } from '../store/alert-repository.ts';
+import type { AlertChangeSet, AlertRepository } from '../store/alert-repository.ts';
 import type { Sql } from '../store/database.ts';
 import { type Actor, type Alert, type AlertEvent, systemActor } from './alert.ts';
 import { type AlertAction, alertError, raiseAlert, type Transition, transition } from './alert-state.ts';
@@ -325,39 +325,55 @@ export class AlertManager {
       }
       planned.push({ item, tier, reason, webhooksOnly });
     }
-    const ops: Promise<unknown>[] = [];
-    const checks: Promise<boolean>[] = [];
+    // One change set per "round": the k-th change of each condition (successive changes of one alert,
+    // or a resolution and a new raise of the same condition, go in successive statements).
+    const rounds: AlertChangeSet[] = [];
+    const seen = new Map<string, number>();
     for (const { item, tier, reason, webhooksOnly } of planned) {
       const { before } = item;
       const { alert, event } = item.tr as Transition & { event: AlertEvent };
-      checks.push(before ? this.repo.update(sql, alert, before.version) : this.repo.insert(sql, alert));
-      ops.push(this.repo.insertEvent(sql, event));
+      const k = keyOf(alert.patientId, alert.conditionKey);
+      const r = seen.get(k) ?? 0;
+      seen.set(k, r + 1);
+      rounds[r] ??= {
+        inserts: [],
+        updates: [],
+        events: [],
+        timerClears: [],
+        timerSets: [],
+        notifications: [],
+        deliveries: [],
+      };
+      const w = rounds[r] as AlertChangeSet;
+      if (before) w.updates.push({ alert, expectedVersion: before.version });
+      else w.inserts.push(alert);
+      w.events.push(event);
       switch (alert.state) {
         case 'resolved':
         case 'acknowledged':
-          ops.push(this.repo.clearTimer(sql, alert.id));
+          w.timerClears.push({ alertId: alert.id, kind: null });
           break;
         case 'snoozed':
-          ops.push(this.repo.clearTimer(sql, alert.id, 'escalate'));
-          ops.push(this.repo.setTimer(sql, alert.id, 'snooze-end', alert.snoozedUntil as string, nowIso));
+          w.timerClears.push({ alertId: alert.id, kind: 'escalate' });
+          w.timerSets.push({
+            alertId: alert.id,
+            kind: 'snooze-end',
+            dueAt: alert.snoozedUntil as string,
+            createdAt: nowIso,
+          });
           break;
         case 'open':
         case 'escalated':
-          ops.push(this.repo.clearTimer(sql, alert.id, 'snooze-end'));
+          w.timerClears.push({ alertId: alert.id, kind: 'snooze-end' });
           if (restartsEscalation.has(event.type)) {
-            if (tier.ackWithinSeconds !== undefined) {
-              ops.push(
-                this.repo.setTimer(
-                  sql,
-                  alert.id,
-                  'escalate',
-                  new Date(now + tier.ackWithinSeconds * 1000).toISOString(),
-                  nowIso,
-                ),
-              );
-            } else {
-              ops.push(this.repo.clearTimer(sql, alert.id, 'escalate'));
-            }
+            if (tier.ackWithinSeconds !== undefined)
+              w.timerSets.push({
+                alertId: alert.id,
+                kind: 'escalate',
+                dueAt: new Date(now + tier.ackWithinSeconds * 1000).toISOString(),
+                createdAt: nowIso,
+              });
+            else w.timerClears.push({ alertId: alert.id, kind: 'escalate' });
           }
           break;
       }
@@ -377,50 +393,51 @@ export class AlertManager {
           alert: notifiedAlert(alert),
           ...(webhooksOnly ? { actor: { kind: event.actor.kind, id: event.actor.id } } : {}),
         };
-        ops.push(
-          this.repo.insertNotification(sql, {
-            id: notification.id,
-            alertId: alert.id,
-            reason: notification.reason,
-            tier: notification.tier,
-            severity: alert.severity,
-            recipients: notification.recipients,
-            payload: notification as unknown as Record<string, unknown>,
-            createdAt: nowIso,
-          }),
-        );
+        w.notifications.push({
+          id: notification.id,
+          alertId: alert.id,
+          reason: notification.reason,
+          tier: notification.tier,
+          severity: alert.severity,
+          recipients: notification.recipients,
+          payload: notification as unknown as Record<string, unknown>,
+          createdAt: nowIso,
+        });
         const queue = (channel: string, target: string, expiryMs: number) =>
-          ops.push(
-            this.repo.insertDelivery(sql, {
-              id: newId(),
-              notificationId: notification?.id as string,
-              channel,
-              target,
-              status: 'pending',
-              attempts: 0,
-              nextAttemptAt: nowIso,
-              expiresAt: new Date(now + expiryMs).toISOString(),
-              createdAt: nowIso,
-              deliveredAt: null,
-              lastError: null,
-            }),
-          );
-        for (const w of webhooks)
-          if (!w.severities || w.severities.includes(alert.severity))
-            queue('webhook', w.id, w.expirySeconds * 1000);
+          w.deliveries.push({
+            id: newId(),
+            notificationId: notification?.id as string,
+            channel,
+            target,
+            status: 'pending',
+            attempts: 0,
+            nextAttemptAt: nowIso,
+            expiresAt: new Date(now + expiryMs).toISOString(),
+            createdAt: nowIso,
+            deliveredAt: null,
+            lastError: null,
+          });
+        for (const wh of webhooks)
+          if (!wh.severities || wh.severities.includes(alert.severity))
+            queue('webhook', wh.id, wh.expirySeconds * 1000);
         if (!webhooksOnly) for (const name of this.#notifierNames()) queue('notifier', name, this.#expiryMs);
       }
       changes.push({ alert, event, notification });
     }
-    if (this.#bus?.inTransaction)
-      ops.push(
-        this.#bus.inTransaction(
-          sql,
-          changes.map((c) => this.remote(c)),
-        ),
-      );
-    const [ok] = await Promise.all([Promise.all(checks), Promise.all(ops)]);
-    if (ok.some((x) => !x)) throw new VersionConflict();
+    // Rounds in order; within a round every statement is sent at once (one round trip).
+    const last = rounds.length - 1;
+    for (let r = 0; r <= last; r++) {
+      const writes = this.repo.writeChanges(sql, rounds[r] as AlertChangeSet);
+      const notify =
+        r === last && this.#bus?.inTransaction
+          ? this.#bus.inTransaction(
+              sql,
+              changes.map((c) => this.remote(c)),
+            )
+          : undefined;
+      const [ok] = await Promise.all([writes, notify]);
+      if (!ok) throw new VersionConflict();
+    }
   }
 
   /** A committed change as other workers' live feeds receive it (inline when small, else by reference). */

@@ -55,8 +55,10 @@ export class PostgresAlertChangeBus implements AlertChangeBus {
 
   async inTransaction(sql: Sql, changes: readonly RemoteAlertChange[]): Promise<void> {
     if (changes.length === 0) return;
-    await Promise.all(
-      changes.map((c) => sql.query('select pg_notify($1, $2)', [ALERT_CHANNEL, JSON.stringify(c)])),
+    // One statement for the lot, in order (NOTIFYs of a transaction are delivered in the order sent).
+    await sql.query(
+      'select pg_notify($1, m.value) from jsonb_array_elements_text($2::jsonb) with ordinality as m(value, n) order by m.n',
+      [ALERT_CHANNEL, JSON.stringify(changes.map((c) => JSON.stringify(c)))],
     );
   }
 

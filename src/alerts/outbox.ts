@@ -74,22 +74,35 @@ export class Outbox {
       new Date(now + this.#leaseMs).toISOString(),
       limit,
     );
-    await Promise.all(due.map((d) => this.#deliver(d)));
+    if (due.length === 0) return 0;
+    due.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id)); // oldest first
+    // The notifications of the claimed deliveries in one read; recipients still pending resolved in
+    // one pass; then every send starts at once, in claim order.
+    const byId = new Map<string, Notification>();
+    let prepared: string | undefined;
+    try {
+      const rows = await this.#repo.notificationsByIds([...new Set(due.map((d) => d.notificationId))]);
+      let ns = rows.map((r) => r.payload as unknown as Notification);
+      if (ns.some((n) => n.recipientsPending)) {
+        if (!this.#fill) throw new Error('notification recipients not resolved yet');
+        ns = await this.#fill(ns);
+      }
+      for (const n of ns) byId.set(n.id, n);
+    } catch (e) {
+      prepared = errorMessage(e);
+    }
+    await Promise.all(due.map((d) => this.#deliver(d, byId.get(d.notificationId), prepared)));
     return due.length;
   }
 
-  async #deliver(d: DeliveryRow): Promise<void> {
+  async #deliver(d: DeliveryRow, notification: Notification | undefined, failure?: string): Promise<void> {
     const started = this.#clock.now();
     let result: DeliveryResult;
     let expireNow = false;
     try {
-      const row = await this.#repo.notification(d.notificationId);
-      if (!row) throw new Error('notification missing');
-      let n = row.payload as unknown as Notification;
-      if (n.recipientsPending) {
-        if (!this.#fill) throw new Error('notification recipients not resolved yet');
-        n = (await this.#fill([n]))[0] as Notification;
-      }
+      if (failure) throw new Error(failure);
+      if (!notification) throw new Error('notification missing');
+      const n = notification;
       if (d.channel === 'webhook') {
         const sub = await this.#repo.webhook(d.target);
         if (!sub?.enabled) {

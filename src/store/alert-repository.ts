@@ -1,6 +1,6 @@
 import type { Actor, Alert, AlertEvent, AlertState } from '../alerts/alert.ts';
 import type { Severity } from '../core/severity.ts';
-import type { Database, Sql } from './database.ts';
+import { type Database, type Sql, toJsonParam } from './database.ts';
 
 const iso = (v: unknown): string | null =>
   v === null || v === undefined ? null : new Date(v as string | Date).toISOString();
@@ -111,6 +111,61 @@ function alertValues(a: Alert): unknown[] {
     a.escalationCount,
     a.version,
   ];
+}
+
+/** Column types of `alert` for jsonb_to_recordset (set-based writes). */
+const alertColumnTypes: Record<(typeof alertColumns)[number], string> = {
+  id: 'uuid',
+  patient_id: 'text',
+  condition_key: 'text',
+  rule: 'text',
+  severity: 'text',
+  state: 'text',
+  summary: 'text',
+  evidence: 'jsonb',
+  data: 'jsonb',
+  device_id: 'text',
+  raised_at: 'timestamptz',
+  last_detection_at: 'timestamptz',
+  created_at: 'timestamptz',
+  updated_at: 'timestamptz',
+  acknowledged_at: 'timestamptz',
+  acknowledged_by: 'text',
+  first_acknowledged_at: 'timestamptz',
+  snoozed_until: 'timestamptz',
+  snoozed_by: 'text',
+  assigned_to: 'text',
+  resolved_at: 'timestamptz',
+  resolved_by: 'text',
+  resolution: 'text',
+  escalation_tier: 'int',
+  escalation_count: 'int',
+  version: 'int',
+};
+const alertRecord = alertColumns.map((c) => `${c} ${alertColumnTypes[c]}`).join(', ');
+
+function alertRow(a: Alert): Record<string, unknown> {
+  const v = alertValues(a);
+  const row: Record<string, unknown> = {};
+  alertColumns.forEach((c, i) => {
+    row[c] = c === 'evidence' ? a.evidence : c === 'data' ? a.data : v[i];
+  });
+  return row;
+}
+
+/**
+ * Everything one alert transaction writes, for `writeChanges`: each alert at most once (the caller
+ * splits repeated changes of one alert into successive sets).
+ */
+export interface AlertChangeSet {
+  inserts: Alert[];
+  updates: Array<{ alert: Alert; expectedVersion: number }>;
+  events: AlertEvent[];
+  /** Timers to delete; kind null = every timer of the alert. */
+  timerClears: Array<{ alertId: string; kind: TimerKind | null }>;
+  timerSets: Array<{ alertId: string; kind: TimerKind; dueAt: string; createdAt: string }>;
+  notifications: NotificationRow[];
+  deliveries: DeliveryRow[];
 }
 
 const jsonbColumns = new Set(['evidence', 'data']);
@@ -343,6 +398,139 @@ export class AlertRepository {
     return rows.length === 1;
   }
 
+  /**
+   * Writes a change set with one statement per kind of row, all sent at once (pipelined). Returns
+   * false when an insert met an active alert of the same condition or an update met another version
+   * (the caller rolls back and decides again).
+   */
+  async writeChanges(sql: Sql, w: AlertChangeSet): Promise<boolean> {
+    const ops: Array<Promise<unknown>> = [];
+    let inserted: Promise<unknown[]> = Promise.resolve([]);
+    let updated: Promise<unknown[]> = Promise.resolve([]);
+    if (w.inserts.length > 0)
+      inserted = sql.query(
+        `insert into alert (${alertColumns.join(', ')})
+         select ${alertColumns.join(', ')} from jsonb_to_recordset($1::jsonb) as x(${alertRecord})
+         on conflict (patient_id, condition_key) where state <> 'resolved' do nothing returning id`,
+        [toJsonParam(w.inserts.map(alertRow))],
+      );
+    if (w.updates.length > 0) {
+      const cols = alertColumns.slice(1);
+      updated = sql.query(
+        `update alert a set (${cols.join(', ')}) = (${cols.map((c) => `x.${c}`).join(', ')})
+         from jsonb_to_recordset($1::jsonb) as x(${alertRecord}, expected_version int)
+         where a.id = x.id and a.version = x.expected_version returning a.id`,
+        [toJsonParam(w.updates.map((u) => ({ ...alertRow(u.alert), expected_version: u.expectedVersion })))],
+      );
+    }
+    if (w.events.length > 0)
+      ops.push(
+        sql.query(
+          `insert into alert_event (id, alert_id, at, type, actor_kind, actor_id, actor_name, from_state, to_state, note, data)
+           select id, alert_id, at, type, actor_kind, actor_id, actor_name, from_state, to_state, note, coalesce(data, '{}'::jsonb)
+           from jsonb_to_recordset($1::jsonb) as x(id uuid, alert_id uuid, at timestamptz, type text, actor_kind text,
+             actor_id text, actor_name text, from_state text, to_state text, note text, data jsonb)`,
+          [
+            toJsonParam(
+              w.events.map((e) => ({
+                id: e.id,
+                alert_id: e.alertId,
+                at: e.at,
+                type: e.type,
+                actor_kind: e.actor.kind,
+                actor_id: e.actor.id,
+                actor_name: e.actor.name ?? null,
+                from_state: e.fromState,
+                to_state: e.toState,
+                note: e.note,
+                data: e.data,
+              })),
+            ),
+          ],
+        ),
+      );
+    if (w.timerClears.length > 0)
+      ops.push(
+        sql.query(
+          `delete from alert_timer t using jsonb_to_recordset($1::jsonb) as x(alert_id uuid, kind text)
+           where t.alert_id = x.alert_id and (x.kind is null or t.kind = x.kind)`,
+          [toJsonParam(w.timerClears.map((c) => ({ alert_id: c.alertId, kind: c.kind })))],
+        ),
+      );
+    if (w.timerSets.length > 0)
+      ops.push(
+        sql.query(
+          `insert into alert_timer (alert_id, kind, due_at, created_at)
+           select alert_id, kind, due_at, created_at
+           from jsonb_to_recordset($1::jsonb) as x(alert_id uuid, kind text, due_at timestamptz, created_at timestamptz)
+           on conflict (alert_id, kind) do update set due_at = excluded.due_at, created_at = excluded.created_at`,
+          [
+            toJsonParam(
+              w.timerSets.map((t) => ({
+                alert_id: t.alertId,
+                kind: t.kind,
+                due_at: t.dueAt,
+                created_at: t.createdAt,
+              })),
+            ),
+          ],
+        ),
+      );
+    if (w.notifications.length > 0)
+      ops.push(
+        sql.query(
+          `insert into alert_notification (id, alert_id, reason, tier, severity, recipients, payload, created_at)
+           select id, alert_id, reason, tier, severity, recipients, payload, created_at
+           from jsonb_to_recordset($1::jsonb) as x(id uuid, alert_id uuid, reason text, tier int, severity text,
+             recipients jsonb, payload jsonb, created_at timestamptz)`,
+          [
+            toJsonParam(
+              w.notifications.map((n) => ({
+                id: n.id,
+                alert_id: n.alertId,
+                reason: n.reason,
+                tier: n.tier,
+                severity: n.severity,
+                recipients: n.recipients,
+                payload: n.payload,
+                created_at: n.createdAt,
+              })),
+            ),
+          ],
+        ),
+      );
+    if (w.deliveries.length > 0)
+      ops.push(
+        sql.query(
+          `insert into alert_delivery (id, notification_id, channel, target, status, attempts, next_attempt_at, expires_at, created_at)
+           select id, notification_id, channel, target, status, attempts, next_attempt_at, expires_at, created_at
+           from jsonb_to_recordset($1::jsonb) as x(id uuid, notification_id uuid, channel text, target text, status text,
+             attempts int, next_attempt_at timestamptz, expires_at timestamptz, created_at timestamptz)`,
+          [
+            toJsonParam(
+              w.deliveries.map((d) => ({
+                id: d.id,
+                notification_id: d.notificationId,
+                channel: d.channel,
+                target: d.target,
+                status: d.status,
+                attempts: d.attempts,
+                next_attempt_at: d.nextAttemptAt,
+                expires_at: d.expiresAt,
+                created_at: d.createdAt,
+              })),
+            ),
+          ],
+        ),
+      );
+    const [ins, upd, ...rest] = await Promise.allSettled([inserted, updated, ...ops]);
+    // A lost race first (an insert that met an active alert makes its event's foreign key fail too).
+    if (ins?.status === 'fulfilled' && ins.value.length !== w.inserts.length) return false;
+    if (upd?.status === 'fulfilled' && upd.value.length !== w.updates.length) return false;
+    for (const r of [ins, upd, ...rest]) if (r?.status === 'rejected') throw r.reason;
+    return true;
+  }
+
   /** Conditional update: succeeds only when the stored version is the one the change was computed from. */
   async update(sql: Sql, a: Alert, expectedVersion: number): Promise<boolean> {
     const values = alertValues(a);
@@ -533,6 +721,13 @@ export class AlertRepository {
       'select * from alert_notification where alert_id = $1 order by created_at, id',
       [alertId],
     );
+    return rows.map(toNotification);
+  }
+
+  async notificationsByIds(ids: readonly string[]): Promise<NotificationRow[]> {
+    const valid = ids.filter(isUuid);
+    if (valid.length === 0) return [];
+    const rows = await this.db.query('select * from alert_notification where id = any($1::uuid[])', [valid]);
     return rows.map(toNotification);
   }
 
