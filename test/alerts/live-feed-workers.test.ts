@@ -124,3 +124,42 @@ describe('live feed across workers [postgres]', {
     assert.equal(seen.alert?.evidence.length, 400);
   });
 });
+
+const natsUrl = process.env['VIGIL_TEST_NATS_URL'] || undefined;
+
+describe('live feed across workers [nats]', {
+  skip: natsUrl ? false : 'VIGIL_TEST_NATS_URL is not set: NATS live feed test skipped',
+}, () => {
+  it('with VIGIL_NATS_URL the changes travel on NATS', async () => {
+    const { PgliteDatabase } = await import('../../src/store/pglite/pglite-database.ts');
+    const db = await PgliteDatabase.open();
+    await migrate(db);
+    const clock = new FakeClock('2026-03-02T09:00:00Z');
+    const prefix = `test${Date.now().toString(36)}`;
+    const opts = { db, clock, log, pollIntervalMs: 3_600_000, natsUrl, natsPrefix: prefix };
+    const a = new Alerting(opts);
+    const b = new Alerting(opts);
+    try {
+      for (const w of [a, b]) {
+        w.start();
+        await w.ready;
+      }
+      assert.equal(a.bus?.kind, 'nats');
+      const onA = fakeSocket();
+      const onB = fakeSocket();
+      await a.live.add(onA.socket, admin);
+      await b.live.add(onB.socket, admin);
+      const [raised] = await a.onDetections([firing()]);
+      assert.ok(raised);
+      const seen = await eventually('the raise on worker B', async () =>
+        onB.messages.find((m) => m.alert?.id === raised.id),
+      );
+      assert.equal(seen.event?.type, 'raised');
+      assert.equal(onA.messages.filter((m) => m.alert?.id === raised.id).length, 1, 'no echo');
+    } finally {
+      await a.stop();
+      await b.stop();
+      await db.close();
+    }
+  });
+});
