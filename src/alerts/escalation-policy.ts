@@ -175,15 +175,28 @@ export function validatePolicy(input: unknown, severity: string): EscalationPoli
 
 const weekdays: Record<string, number> = { Mon: 1, Tue: 2, Wed: 3, Thu: 4, Fri: 5, Sat: 6, Sun: 7 };
 
+const formatters = new Map<string | undefined, Intl.DateTimeFormat>();
+
+/** One formatter per time zone (building one costs far more than using it). */
+function formatter(timeZone: string | undefined): Intl.DateTimeFormat {
+  let f = formatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      weekday: 'short',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+    });
+    if (formatters.size > 1000) formatters.clear();
+    formatters.set(timeZone, f);
+  }
+  return f;
+}
+
 /** Whether `now` falls in the policy's working hours, in its time zone. An end before the start spans midnight. */
 export function isWorkingHours(p: EscalationPolicy, now: number): boolean {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone: p.timeZone,
-    weekday: 'short',
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
-  }).formatToParts(new Date(now));
+  const parts = formatter(p.timeZone).formatToParts(new Date(now));
   const get = (t: string) => parts.find((x) => x.type === t)?.value ?? '';
   const day = weekdays[get('weekday')] ?? 0;
   const time = `${get('hour')}:${get('minute')}`;
