@@ -10,6 +10,7 @@ interface Run {
   nDevices: number;
   perDeviceKb: number;
   saturation: LoadResult;
+  saturation8: LoadResult;
   cpuUsPerReading: number;
   atGoal: LoadResult;
   goal: number;
@@ -39,10 +40,11 @@ async function run(backend: 'pglite' | 'postgres', opts: { quick: boolean; large
     await sleep(2000);
     const perDeviceKb = (server.rssBytes() - rssBefore) / nDevices / 1024;
 
-    // 1. saturation: every device keeps 8 publishes in flight (closed loop)
+    // 1. saturation: every device keeps 2 publishes in flight (closed loop), then 8
     const cpu0 = server.cpuSeconds();
-    const saturation = await load.run({ window: 8, warmupS: 3, seconds });
+    const saturation = await load.run({ window: 2, warmupS: 3, seconds });
     const cpuUsPerReading = ((server.cpuSeconds() - cpu0) * 1e6) / saturation.ackedTotal;
+    const saturation8 = await load.run({ window: 8, warmupS: 3, seconds });
     // 2. open loop at half the saturation rate: the latency of a server that is not overloaded
     const atHalf = await load.run({
       rate: Math.max(100, Math.round(saturation.rate / 2)),
@@ -53,7 +55,7 @@ async function run(backend: 'pglite' | 'postgres', opts: { quick: boolean; large
     const atGoal = await load.run({ rate: goal, warmupS: 2, seconds });
     const metrics = await fetch(`${server.url}/metrics`).then((r) => r.text());
     const stored = Number(/vigil_readings_accepted_total\{transport="mqtt"\} (\d+)/.exec(metrics)?.[1] ?? 0);
-    return { nDevices, perDeviceKb, saturation, cpuUsPerReading, atGoal, goal, atHalf, stored };
+    return { nDevices, perDeviceKb, saturation, saturation8, cpuUsPerReading, atGoal, goal, atHalf, stored };
   } finally {
     await load.close();
     await server.stop();
@@ -64,10 +66,14 @@ async function run(backend: 'pglite' | 'postgres', opts: { quick: boolean; large
 function figures(name: string, r: Run, goalP99 = 50): BenchResult['figures'] {
   return [
     {
-      metric: `${name}: saturation readings/s (${r.nDevices} devices, QoS 1, 8 in flight each)`,
+      metric: `${name}: saturation readings/s (${r.nDevices} devices, QoS 1, 2 in flight each)`,
       value: fmt(r.saturation.rate, 0),
       goal: `≥ ${fmt(r.goal, 0)}`,
       met: r.saturation.rate >= r.goal,
+    },
+    {
+      metric: `${name}: readings/s with 8 in flight per device (8,000 in all)`,
+      value: `${fmt(r.saturation8.rate, 0)} (p99 ${fmt(r.saturation8.p99, 0)} ms)`,
     },
     {
       metric: `${name}: server CPU per reading (both threads, at saturation)`,
@@ -111,7 +117,7 @@ export default async function (opts: { quick: boolean; large: boolean }): Promis
     title: 'Ingest over MQTT QoS 1',
     method:
       `A real \`vigil start\` process (embedded Aedes broker; PGlite on its worker thread, or PostgreSQL) and, in a separate process on the same 2-core machine, a load generator that speaks MQTT 3.1.1 itself over ${pg.nDevices} TCP connections (bench/mqtt-load.ts: CONNECT with each registered device's own credential, PUBLISH QoS 1, PUBACK; no client library, so the load takes as little of the shared cores as possible — its CPU share is in the notes). Each message is one native JSON heart-rate reading with a message id. ` +
-      `Three runs of ${secs} s after a warm-up: (1) saturation — every device keeps 8 publishes in flight, readings/s = PUBACKs received per second; (2) open loop at half the saturation rate; (3) open loop at the goal rate. Open loop: messages scheduled evenly over the devices, each device keeps at most 4 in flight (more wait on the device), latency measured from each message's scheduled send time, so a server that falls behind shows it. A PUBACK is sent only after the reading's group commit. ` +
+      `Three runs of ${secs} s after a warm-up: (1) saturation — every device keeps 2 publishes in flight, readings/s = PUBACKs received per second (then again with 8 in flight); (2) open loop at half the saturation rate; (3) open loop at the goal rate. Open loop: messages scheduled evenly over the devices, each device keeps at most 4 in flight (more wait on the device), latency measured from each message's scheduled send time, so a server that falls behind shows it. A PUBACK is sent only after the reading's group commit. ` +
       'Server CPU per reading: user + system time of the server process (all threads, from /proc) during the saturation run divided by the readings acknowledged. Memory per device: server RSS with all devices connected and idle minus before they connected, divided by the number of devices. PostgreSQL: the local server (fresh database per run), when VIGIL_TEST_DATABASE_URL is set.',
     figures: list,
     notes:
