@@ -9,7 +9,13 @@ import type { Sql } from '../store/database.ts';
 import { type Actor, type Alert, type AlertEvent, systemActor } from './alert.ts';
 import { type AlertAction, alertError, raiseAlert, type Transition, transition } from './alert-state.ts';
 import { recipientContext, recipientsFrom } from './care-team.ts';
-import { type AlertChangeBus, MAX_INLINE_BYTES, newOrigin, type RemoteAlertChange } from './change-bus.ts';
+import {
+  ALERT_CHANNEL,
+  type AlertChangeBus,
+  MAX_INLINE_BYTES,
+  newOrigin,
+  type RemoteAlertChange,
+} from './change-bus.ts';
 import {
   defaultPolicy,
   type EscalationPolicy,
@@ -135,42 +141,32 @@ export class AlertManager {
       const changes: AlertChange[] = [];
       const now = this.#clock.now();
       const fast = optimistic;
+      if (fast) {
+        // No reads and (nearly always) one change set: one statement, atomic on its own — no
+        // transaction holding the connection between round trips.
+        const { items, out } = this.#decide(detections, this.#knownActive(keys.keys()), now);
+        const rounds = await this.#plan(undefined, items, now, changes);
+        if (rounds.length <= 1) {
+          const ok =
+            rounds.length === 0 ||
+            (await this.repo.writeChangesAtomic(rounds[0] as AlertChangeSet, this.#notification(changes)));
+          if (ok) {
+            this.#publish(changes);
+            return out;
+          }
+          for (const k of keys.keys()) this.#active.delete(k);
+          optimistic = false;
+          continue;
+        }
+        changes.length = 0; // several successive changes of one condition: a transaction below
+      }
       const result = await this.repo.db
         .transaction(async (sql) => {
-          const current = new Map<string, Alert>();
-          if (fast) {
-            for (const k of keys.keys()) {
-              const a = this.#active.get(k);
-              if (a) current.set(k, a);
-            }
-          } else {
+          const current = fast ? this.#knownActive(keys.keys()) : new Map<string, Alert>();
+          if (!fast)
             for (const a of await this.repo.findActiveMany(sql, [...keys.values()]))
               current.set(keyOf(a.patientId, a.conditionKey), a);
-          }
-          const items: Item[] = [];
-          const out: Alert[] = [];
-          for (const d of detections) {
-            const k = keyOf(d.patientId, d.conditionKey);
-            const before = current.get(k);
-            if (!before) {
-              if (d.state !== 'firing') continue;
-              const tr = raiseAlert(d, now);
-              items.push({ before: undefined, tr });
-              current.set(k, tr.alert);
-              out.push(tr.alert);
-              continue;
-            }
-            const action: AlertAction =
-              d.state === 'cleared'
-                ? { type: 'resolve', automatic: true, note: `cleared: ${d.summary}` }
-                : { type: 'detection', detection: d };
-            const tr = transition(before, action, systemActor, now);
-            out.push(tr.alert);
-            if (!tr.event) continue;
-            items.push({ before, tr });
-            if (tr.alert.state === 'resolved') current.delete(k);
-            else current.set(k, tr.alert);
-          }
+          const { items, out } = this.#decide(detections, current, now);
           await this.#write(sql, items, now, changes);
           return out;
         })
@@ -187,6 +183,54 @@ export class AlertManager {
       return result;
     }
     throw new Error('alert changed concurrently too often');
+  }
+
+  #knownActive(keys: Iterable<string>): Map<string, Alert> {
+    const current = new Map<string, Alert>();
+    for (const k of keys) {
+      const a = this.#active.get(k);
+      if (a) current.set(k, a);
+    }
+    return current;
+  }
+
+  /** The transitions of a batch of detections, given the active alerts (updated as it goes). */
+  #decide(
+    detections: readonly Detection[],
+    current: Map<string, Alert>,
+    now: number,
+  ): { items: Item[]; out: Alert[] } {
+    const items: Item[] = [];
+    const out: Alert[] = [];
+    for (const d of detections) {
+      const k = keyOf(d.patientId, d.conditionKey);
+      const before = current.get(k);
+      if (!before) {
+        if (d.state !== 'firing') continue;
+        const tr = raiseAlert(d, now);
+        items.push({ before: undefined, tr });
+        current.set(k, tr.alert);
+        out.push(tr.alert);
+        continue;
+      }
+      const action: AlertAction =
+        d.state === 'cleared'
+          ? { type: 'resolve', automatic: true, note: `cleared: ${d.summary}` }
+          : { type: 'detection', detection: d };
+      const tr = transition(before, action, systemActor, now);
+      out.push(tr.alert);
+      if (!tr.event) continue;
+      items.push({ before, tr });
+      if (tr.alert.state === 'resolved') current.delete(k);
+      else current.set(k, tr.alert);
+    }
+    return { items, out };
+  }
+
+  /** PostgreSQL: the NOTIFY payloads of these changes, sent with the statement that stores them. */
+  #notification(changes: readonly AlertChange[]): { channel: string; payloads: string[] } | undefined {
+    if (this.#bus?.kind !== 'postgres' || changes.length === 0) return undefined;
+    return { channel: ALERT_CHANNEL, payloads: changes.map((c) => JSON.stringify(this.remote(c))) };
   }
 
   /** A person's action (acknowledge, snooze, …). Returns the alert and whether anything changed. */
@@ -298,7 +342,31 @@ export class AlertManager {
    * no statement reads anything.
    */
   async #write(sql: Sql, items: readonly Item[], now: number, changes: AlertChange[]): Promise<void> {
-    if (items.length === 0) return;
+    const rounds = await this.#plan(sql, items, now, changes);
+    // Rounds in order; within a round every statement is sent at once (one round trip).
+    const last = rounds.length - 1;
+    for (let r = 0; r <= last; r++) {
+      const writes = this.repo.writeChanges(sql, rounds[r] as AlertChangeSet);
+      const notify =
+        r === last && this.#bus?.inTransaction
+          ? this.#bus.inTransaction(
+              sql,
+              changes.map((c) => this.remote(c)),
+            )
+          : undefined;
+      const [ok] = await Promise.all([writes, notify]);
+      if (!ok) throw new VersionConflict();
+    }
+  }
+
+  /** The change sets (rounds) that store these transitions; fills `changes`. Reads only cached data. */
+  async #plan(
+    sql: Sql | undefined,
+    items: readonly Item[],
+    now: number,
+    changes: AlertChange[],
+  ): Promise<AlertChangeSet[]> {
+    if (items.length === 0) return [];
     const nowIso = new Date(now).toISOString();
     const webhooks = (await this.repo.cachedWebhooks(sql)).filter((w) => w.enabled);
     const planned: Array<{
@@ -424,20 +492,7 @@ export class AlertManager {
       }
       changes.push({ alert, event, notification });
     }
-    // Rounds in order; within a round every statement is sent at once (one round trip).
-    const last = rounds.length - 1;
-    for (let r = 0; r <= last; r++) {
-      const writes = this.repo.writeChanges(sql, rounds[r] as AlertChangeSet);
-      const notify =
-        r === last && this.#bus?.inTransaction
-          ? this.#bus.inTransaction(
-              sql,
-              changes.map((c) => this.remote(c)),
-            )
-          : undefined;
-      const [ok] = await Promise.all([writes, notify]);
-      if (!ok) throw new VersionConflict();
-    }
+    return rounds;
   }
 
   /** A committed change as other workers' live feeds receive it (inline when small, else by reference). */

@@ -168,6 +168,130 @@ export interface AlertChangeSet {
   deliveries: DeliveryRow[];
 }
 
+/** The statements of a change set, each with its one jsonb parameter `$1` (absent when empty). */
+function changeStatements(
+  w: AlertChangeSet,
+): Record<
+  'inserts' | 'updates' | 'events' | 'timerClears' | 'timerSets' | 'notifications' | 'deliveries',
+  { text: string; param: string } | undefined
+> {
+  const cols = alertColumns.slice(1);
+  return {
+    inserts:
+      w.inserts.length === 0
+        ? undefined
+        : {
+            text: `insert into alert (${alertColumns.join(', ')})
+         select ${alertColumns.join(', ')} from jsonb_to_recordset($1::jsonb) as x(${alertRecord})
+         on conflict (patient_id, condition_key) where state <> 'resolved' do nothing returning id`,
+            param: toJsonParam(w.inserts.map(alertRow)),
+          },
+    updates:
+      w.updates.length === 0
+        ? undefined
+        : {
+            text: `update alert a set (${cols.join(', ')}) = (${cols.map((c) => `x.${c}`).join(', ')})
+         from jsonb_to_recordset($1::jsonb) as x(${alertRecord}, expected_version int)
+         where a.id = x.id and a.version = x.expected_version returning a.id`,
+            param: toJsonParam(
+              w.updates.map((u) => ({ ...alertRow(u.alert), expected_version: u.expectedVersion })),
+            ),
+          },
+    events:
+      w.events.length === 0
+        ? undefined
+        : {
+            text: `insert into alert_event (id, alert_id, at, type, actor_kind, actor_id, actor_name, from_state, to_state, note, data)
+           select id, alert_id, at, type, actor_kind, actor_id, actor_name, from_state, to_state, note, coalesce(data, '{}'::jsonb)
+           from jsonb_to_recordset($1::jsonb) as x(id uuid, alert_id uuid, at timestamptz, type text, actor_kind text,
+             actor_id text, actor_name text, from_state text, to_state text, note text, data jsonb)`,
+            param: toJsonParam(
+              w.events.map((e) => ({
+                id: e.id,
+                alert_id: e.alertId,
+                at: e.at,
+                type: e.type,
+                actor_kind: e.actor.kind,
+                actor_id: e.actor.id,
+                actor_name: e.actor.name ?? null,
+                from_state: e.fromState,
+                to_state: e.toState,
+                note: e.note,
+                data: e.data,
+              })),
+            ),
+          },
+    timerClears:
+      w.timerClears.length === 0
+        ? undefined
+        : {
+            text: `delete from alert_timer t using jsonb_to_recordset($1::jsonb) as x(alert_id uuid, kind text)
+           where t.alert_id = x.alert_id and (x.kind is null or t.kind = x.kind)`,
+            param: toJsonParam(w.timerClears.map((c) => ({ alert_id: c.alertId, kind: c.kind }))),
+          },
+    timerSets:
+      w.timerSets.length === 0
+        ? undefined
+        : {
+            text: `insert into alert_timer (alert_id, kind, due_at, created_at)
+           select alert_id, kind, due_at, created_at
+           from jsonb_to_recordset($1::jsonb) as x(alert_id uuid, kind text, due_at timestamptz, created_at timestamptz)
+           on conflict (alert_id, kind) do update set due_at = excluded.due_at, created_at = excluded.created_at`,
+            param: toJsonParam(
+              w.timerSets.map((t) => ({
+                alert_id: t.alertId,
+                kind: t.kind,
+                due_at: t.dueAt,
+                created_at: t.createdAt,
+              })),
+            ),
+          },
+    notifications:
+      w.notifications.length === 0
+        ? undefined
+        : {
+            text: `insert into alert_notification (id, alert_id, reason, tier, severity, recipients, payload, created_at)
+           select id, alert_id, reason, tier, severity, recipients, payload, created_at
+           from jsonb_to_recordset($1::jsonb) as x(id uuid, alert_id uuid, reason text, tier int, severity text,
+             recipients jsonb, payload jsonb, created_at timestamptz)`,
+            param: toJsonParam(
+              w.notifications.map((n) => ({
+                id: n.id,
+                alert_id: n.alertId,
+                reason: n.reason,
+                tier: n.tier,
+                severity: n.severity,
+                recipients: n.recipients,
+                payload: n.payload,
+                created_at: n.createdAt,
+              })),
+            ),
+          },
+    deliveries:
+      w.deliveries.length === 0
+        ? undefined
+        : {
+            text: `insert into alert_delivery (id, notification_id, channel, target, status, attempts, next_attempt_at, expires_at, created_at)
+           select id, notification_id, channel, target, status, attempts, next_attempt_at, expires_at, created_at
+           from jsonb_to_recordset($1::jsonb) as x(id uuid, notification_id uuid, channel text, target text, status text,
+             attempts int, next_attempt_at timestamptz, expires_at timestamptz, created_at timestamptz)`,
+            param: toJsonParam(
+              w.deliveries.map((d) => ({
+                id: d.id,
+                notification_id: d.notificationId,
+                channel: d.channel,
+                target: d.target,
+                status: d.status,
+                attempts: d.attempts,
+                next_attempt_at: d.nextAttemptAt,
+                expires_at: d.expiresAt,
+                created_at: d.createdAt,
+              })),
+            ),
+          },
+  };
+}
+
 const jsonbColumns = new Set(['evidence', 'data']);
 const cast = (c: string, i: number) => (jsonbColumns.has(c) ? `$${i}::jsonb` : `$${i}`);
 
@@ -404,131 +528,77 @@ export class AlertRepository {
    * (the caller rolls back and decides again).
    */
   async writeChanges(sql: Sql, w: AlertChangeSet): Promise<boolean> {
-    const ops: Array<Promise<unknown>> = [];
-    let inserted: Promise<unknown[]> = Promise.resolve([]);
-    let updated: Promise<unknown[]> = Promise.resolve([]);
-    if (w.inserts.length > 0)
-      inserted = sql.query(
-        `insert into alert (${alertColumns.join(', ')})
-         select ${alertColumns.join(', ')} from jsonb_to_recordset($1::jsonb) as x(${alertRecord})
-         on conflict (patient_id, condition_key) where state <> 'resolved' do nothing returning id`,
-        [toJsonParam(w.inserts.map(alertRow))],
-      );
-    if (w.updates.length > 0) {
-      const cols = alertColumns.slice(1);
-      updated = sql.query(
-        `update alert a set (${cols.join(', ')}) = (${cols.map((c) => `x.${c}`).join(', ')})
-         from jsonb_to_recordset($1::jsonb) as x(${alertRecord}, expected_version int)
-         where a.id = x.id and a.version = x.expected_version returning a.id`,
-        [toJsonParam(w.updates.map((u) => ({ ...alertRow(u.alert), expected_version: u.expectedVersion })))],
-      );
-    }
-    if (w.events.length > 0)
-      ops.push(
-        sql.query(
-          `insert into alert_event (id, alert_id, at, type, actor_kind, actor_id, actor_name, from_state, to_state, note, data)
-           select id, alert_id, at, type, actor_kind, actor_id, actor_name, from_state, to_state, note, coalesce(data, '{}'::jsonb)
-           from jsonb_to_recordset($1::jsonb) as x(id uuid, alert_id uuid, at timestamptz, type text, actor_kind text,
-             actor_id text, actor_name text, from_state text, to_state text, note text, data jsonb)`,
-          [
-            toJsonParam(
-              w.events.map((e) => ({
-                id: e.id,
-                alert_id: e.alertId,
-                at: e.at,
-                type: e.type,
-                actor_kind: e.actor.kind,
-                actor_id: e.actor.id,
-                actor_name: e.actor.name ?? null,
-                from_state: e.fromState,
-                to_state: e.toState,
-                note: e.note,
-                data: e.data,
-              })),
-            ),
-          ],
-        ),
-      );
-    if (w.timerClears.length > 0)
-      ops.push(
-        sql.query(
-          `delete from alert_timer t using jsonb_to_recordset($1::jsonb) as x(alert_id uuid, kind text)
-           where t.alert_id = x.alert_id and (x.kind is null or t.kind = x.kind)`,
-          [toJsonParam(w.timerClears.map((c) => ({ alert_id: c.alertId, kind: c.kind })))],
-        ),
-      );
-    if (w.timerSets.length > 0)
-      ops.push(
-        sql.query(
-          `insert into alert_timer (alert_id, kind, due_at, created_at)
-           select alert_id, kind, due_at, created_at
-           from jsonb_to_recordset($1::jsonb) as x(alert_id uuid, kind text, due_at timestamptz, created_at timestamptz)
-           on conflict (alert_id, kind) do update set due_at = excluded.due_at, created_at = excluded.created_at`,
-          [
-            toJsonParam(
-              w.timerSets.map((t) => ({
-                alert_id: t.alertId,
-                kind: t.kind,
-                due_at: t.dueAt,
-                created_at: t.createdAt,
-              })),
-            ),
-          ],
-        ),
-      );
-    if (w.notifications.length > 0)
-      ops.push(
-        sql.query(
-          `insert into alert_notification (id, alert_id, reason, tier, severity, recipients, payload, created_at)
-           select id, alert_id, reason, tier, severity, recipients, payload, created_at
-           from jsonb_to_recordset($1::jsonb) as x(id uuid, alert_id uuid, reason text, tier int, severity text,
-             recipients jsonb, payload jsonb, created_at timestamptz)`,
-          [
-            toJsonParam(
-              w.notifications.map((n) => ({
-                id: n.id,
-                alert_id: n.alertId,
-                reason: n.reason,
-                tier: n.tier,
-                severity: n.severity,
-                recipients: n.recipients,
-                payload: n.payload,
-                created_at: n.createdAt,
-              })),
-            ),
-          ],
-        ),
-      );
-    if (w.deliveries.length > 0)
-      ops.push(
-        sql.query(
-          `insert into alert_delivery (id, notification_id, channel, target, status, attempts, next_attempt_at, expires_at, created_at)
-           select id, notification_id, channel, target, status, attempts, next_attempt_at, expires_at, created_at
-           from jsonb_to_recordset($1::jsonb) as x(id uuid, notification_id uuid, channel text, target text, status text,
-             attempts int, next_attempt_at timestamptz, expires_at timestamptz, created_at timestamptz)`,
-          [
-            toJsonParam(
-              w.deliveries.map((d) => ({
-                id: d.id,
-                notification_id: d.notificationId,
-                channel: d.channel,
-                target: d.target,
-                status: d.status,
-                attempts: d.attempts,
-                next_attempt_at: d.nextAttemptAt,
-                expires_at: d.expiresAt,
-                created_at: d.createdAt,
-              })),
-            ),
-          ],
-        ),
-      );
-    const [ins, upd, ...rest] = await Promise.allSettled([inserted, updated, ...ops]);
+    const st = changeStatements(w);
+    const run = (x: { text: string; param: string } | undefined) =>
+      x ? sql.query(x.text, [x.param]) : Promise.resolve([]);
+    // In this order: an event, a timer or a notification refers to its alert.
+    const [ins, upd, ...rest] = await Promise.allSettled([
+      run(st.inserts),
+      run(st.updates),
+      run(st.events),
+      run(st.timerClears),
+      run(st.timerSets),
+      run(st.notifications),
+      run(st.deliveries),
+    ]);
     // A lost race first (an insert that met an active alert makes its event's foreign key fail too).
     if (ins?.status === 'fulfilled' && ins.value.length !== w.inserts.length) return false;
     if (upd?.status === 'fulfilled' && upd.value.length !== w.updates.length) return false;
     for (const r of [ins, upd, ...rest]) if (r?.status === 'rejected') throw r.reason;
     return true;
+  }
+
+  /**
+   * The same as `writeChanges` as ONE statement (data-modifying CTEs; atomic on its own, so no
+   * transaction holds the connection between round trips), with the NOTIFYs of the changes. Returns
+   * false — and nothing is written — when an insert met an active alert or an update another version.
+   */
+  async writeChangesAtomic(
+    w: AlertChangeSet,
+    notify?: { channel: string; payloads: string[] } | undefined,
+  ): Promise<boolean> {
+    const st = changeStatements(w);
+    const params: unknown[] = [];
+    const ctes: string[] = [];
+    const add = (name: string, x: { text: string; param: string } | undefined, returning = false) => {
+      if (!x) {
+        if (returning) ctes.push(`${name} as (select null::uuid as id where false)`);
+        return;
+      }
+      params.push(x.param);
+      ctes.push(`${name} as (${x.text.replaceAll('$1', `$${params.length}`)})`);
+    };
+    add('ins', st.inserts, true);
+    add('upd', st.updates, true);
+    add('ev', st.events);
+    add('tc', st.timerClears);
+    add('ts', st.timerSets);
+    add('nt', st.notifications);
+    add('dl', st.deliveries);
+    let notified = '0';
+    if (notify && notify.payloads.length > 0) {
+      params.push(notify.channel, JSON.stringify(notify.payloads));
+      ctes.push(
+        `nf as (select pg_notify($${params.length - 1}, m.value) from jsonb_array_elements_text($${params.length}::jsonb) with ordinality as m(value, n))`,
+      );
+      notified = '(select count(*) from nf)';
+    }
+    params.push(w.inserts.length, w.updates.length);
+    const n = params.length;
+    try {
+      // A count that differs divides by zero: the whole statement fails, nothing is written.
+      await this.db.query(
+        `with ${ctes.join(',\n')}
+         select 1 / (case when (select count(*) from ins) = $${n - 1}::int and (select count(*) from upd) = $${n}::int
+                     then 1 else 0 end) as ok, ${notified} as notified`,
+        params,
+      );
+      return true;
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (code === '22012' || code === '23503') return false; // division by zero, or a foreign key to an alert not inserted
+      throw e;
+    }
   }
 
   /** Conditional update: succeeds only when the stored version is the one the change was computed from. */
