@@ -2,7 +2,7 @@
  * `npm run bench [-- name …] [-- --quick] [-- --large]`: runs each bench/<name>.bench.ts in its own
  * process, keeps its result in bench/results/<name>.json, and rewrites docs/benchmarks.md (and the
  * README's headline table) from all kept results, so a partial run keeps the other figures with
- * the date they were measured.
+ * the date they were measured. `npm run bench -- --report` only rewrites the docs.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -24,12 +24,13 @@ interface Kept extends BenchResult {
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const large = args.includes('--large');
+const reportOnly = args.includes('--report'); // rewrite the docs from the kept results, run nothing
 const names = args.filter((a) => !a.startsWith('--'));
 const all = readdirSync(benchDir)
   .filter((f) => f.endsWith('.bench.ts'))
   .map((f) => f.replace(/\.bench\.ts$/, ''))
   .sort();
-const selected = names.length ? names : all;
+const selected = reportOnly ? [] : names.length ? names : all;
 for (const n of selected)
   if (!all.includes(n)) throw new Error(`no bench/${n}.bench.ts (have: ${all.join(', ')})`);
 
