@@ -3,6 +3,7 @@ import { after, describe, it } from 'node:test';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import mqtt from 'mqtt';
+import WebSocket from 'ws';
 import { createFreshPostgresDatabase, testDatabaseUrl } from '../support/databases.ts';
 import { type RunningVigil, startVigilProcess } from '../support/process.ts';
 import { call, eventually, signIn } from './support.ts';
@@ -126,11 +127,31 @@ describe('scaled out: ingest and detect roles in two processes over NATS JetStre
         await call<{ alerts: AlertView[] }>(url, token, 'GET', `/api/v1/alerts?patient=${patientId}`)
       ).body.alerts.find((a) => a.conditionKey === 'threshold:8310-5:high');
 
+    // The live feed of the api worker: alert changes are made by the detect worker.
+    const live: Array<{ type: string; alert?: { patientId: string; state: string } }> = [];
+    const ws = new WebSocket(`${url.replace('http', 'ws')}/api/v1/live`, [
+      'vigil.v1',
+      `vigil.bearer.${token}`,
+    ]);
+    cleanups.push(async () => ws.close());
+    await new Promise<void>((resolve, reject) => {
+      ws.once('error', reject);
+      ws.on('message', (data) => {
+        const m = JSON.parse(String(data)) as (typeof live)[number];
+        live.push(m);
+        if (m.type === 'ready') resolve();
+      });
+    });
+
     // 39.4 °C: post-surgical temperature ≥ 39 → high.
     await temp(39.4, 120, 't1');
     const opened = await eventually('the alert raised by the detect process', tempAlert, 30_000);
     assert.equal(opened.severity, 'high');
     assert.equal(opened.state, 'open');
+    const heard = await eventually("the alert on the api worker's live feed", async () =>
+      live.find((m) => m.type === 'alert' && m.alert?.patientId === patientId),
+    );
+    assert.equal(heard.alert?.state, 'open');
 
     // The detect worker stops; a recovery reading arrives meanwhile; the restarted worker evaluates it.
     detect.proc.kill('SIGTERM');
