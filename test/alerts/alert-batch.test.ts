@@ -68,6 +68,7 @@ describeEachDatabase('alert batches', (factory) => {
     await a.manager.settled();
     const [n] = await a.repo.notifications(raised.id);
     assert.deepEqual(n?.recipients.map((r) => r.practitioner).sort(), ['Practitioner/nurse-1']);
-    assert.equal((n?.payload as { recipientsPending?: unknown }).recipientsPending, undefined);
+    assert.ok(n);
+    assert.equal((n.payload as { recipientsPending?: unknown }).recipientsPending, undefined);
   });
 });
