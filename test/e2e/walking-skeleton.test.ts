@@ -124,13 +124,22 @@ describe('walking skeleton: a real Vigil process, MQTT in, HTTP out, SIGTERM, re
     assert.equal((await again.exited).code, 0);
   });
 
-  it('refuses to start with a one-line error on a bad setting, and on a port in use', async () => {
+  it('refuses to start with a one-line error on a bad setting, an unreachable database and a port in use', async () => {
     await assert.rejects(startVigilProcess({ env: { VIGIL_HTTP_PORT: 'abc' } }), (e: Error) => {
       assert.match(e.message, /exited with 1/);
       assert.match(e.message, /VIGIL_HTTP_PORT="abc" is invalid/);
       assert.doesNotMatch(e.message, /\n\s+at /, 'no stack trace');
       return true;
     });
+    await assert.rejects(
+      startVigilProcess({ env: { VIGIL_DATABASE_URL: 'postgres://vigil@127.0.0.1:1/vigil' } }),
+      (e: Error) => {
+        assert.match(e.message, /exited with 1/);
+        assert.match(e.message, /cannot reach the database at VIGIL_DATABASE_URL/);
+        assert.doesNotMatch(e.message, /\n\s+at /, 'no stack trace');
+        return true;
+      },
+    );
     const first = await startVigilProcess();
     try {
       await assert.rejects(
