@@ -85,7 +85,7 @@ export function trackCondition(
   return null;
 }
 
-function pushEvidence(s: ConditionState, ids: string[] | undefined): void {
+export function pushEvidence(s: ConditionState, ids: string[] | undefined): void {
   if (ids === undefined) return;
   for (const id of ids) if (!s.evidence.includes(id)) s.evidence.push(id);
   if (s.evidence.length > MAX_EVIDENCE) s.evidence.splice(0, s.evidence.length - MAX_EVIDENCE);

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { Detection } from '../core/detection.ts';
 import { createEngine } from './engine.ts';
 import { builtInPrograms } from './programs/index.ts';
-import { engineWith, reading, T0 } from './test-fixtures.ts';
+import { bp, engineWith, reading, T0 } from './test-fixtures.ts';
 
 const spo2Low = {
   id: 'spo2-low',
@@ -226,5 +226,57 @@ describe('engine', () => {
     for (let s = 0; s < 86_400; s += 1) e.onReading(reading('8867-4', 70 + (s % 7), s));
     const size = JSON.stringify(e.snapshot().patients.p1).length;
     assert.ok(size < 50_000, `state is ${size} bytes`);
+  });
+});
+
+describe('supersedes', () => {
+  const sbpHigh = {
+    id: 'sbp-high',
+    kind: 'threshold',
+    code: '85354-9',
+    component: '8480-6',
+    direction: 'above',
+    levels: [{ value: 160, severity: 'medium' }],
+    clearAt: 150,
+  };
+  // Listed after the threshold on purpose: the engine runs superseding rules first.
+  const crisis = { id: 'bp-crisis', kind: 'hypertensive-crisis' };
+  const keys = (ds: Detection[]) => ds.map((d) => [d.state, d.conditionKey, d.severity]);
+
+  it('a crisis reading opens the crisis alert only, naming the threshold it supersedes', () => {
+    const e = engineWith([sbpHigh, crisis]);
+    const out = e.onReading(bp(190, 100, 0)).detections;
+    assert.deepEqual(keys(out), [['firing', 'hypertensive-crisis', 'high']]);
+    assert.deepEqual(out[0]?.data?.superseded, ['threshold:8480-6:high']);
+  });
+
+  it('below the crisis the lower-severity threshold alert still opens; once the crisis clears too', () => {
+    const e = engineWith([sbpHigh, crisis]);
+    assert.deepEqual(keys(e.onReading(bp(165, 90, 0)).detections), [
+      ['firing', 'threshold:8480-6:high', 'medium'],
+    ]);
+    // Threshold already open: the crisis reading neither re-alerts nor clears it.
+    assert.deepEqual(keys(e.onReading(bp(190, 100, 600)).detections), [
+      ['firing', 'hypertensive-crisis', 'high'],
+    ]);
+    const e2 = engineWith([sbpHigh, crisis]);
+    e2.onReading(bp(190, 100, 0));
+    assert.deepEqual(keys(e2.onReading(bp(165, 90, 600)).detections), [
+      ['cleared', 'hypertensive-crisis', 'high'],
+      ['firing', 'threshold:8480-6:high', 'medium'],
+    ]);
+  });
+
+  it('does not suppress a superseded alert of equal or higher severity', () => {
+    const e = engineWith([{ ...sbpHigh, levels: [{ value: 160, severity: 'critical' }] }, crisis]);
+    assert.deepEqual(keys(e.onReading(bp(190, 100, 0)).detections), [
+      ['firing', 'hypertensive-crisis', 'high'],
+      ['firing', 'threshold:8480-6:high', 'critical'],
+    ]);
+  });
+
+  it('is configurable per rule: supersedes [] keeps both alerts', () => {
+    const e = engineWith([sbpHigh, { ...crisis, supersedes: [] }]);
+    assert.equal(e.onReading(bp(190, 100, 0)).detections.length, 2);
   });
 });

@@ -1,8 +1,9 @@
 import { type Clock, systemClock } from '../core/clock.ts';
 import type { Detection } from '../core/detection.ts';
 import type { DeviceStatusReport, Reading } from '../core/reading.ts';
+import { severityRank } from '../core/severity.ts';
 import { UnverifiedAlias } from './codes.ts';
-import { type ConditionState, trackCondition } from './condition-tracker.ts';
+import { type ConditionState, pushEvidence, trackCondition } from './condition-tracker.ts';
 import { configError } from './config-error.ts';
 import {
   type PatientEnrolment,
@@ -71,8 +72,17 @@ interface Runtime {
   id: string;
   state: PatientState;
   resolved: ResolvedRules;
+  /** Rules that supersede others run first (stable order otherwise), see `supersede`. */
   kinds: Array<[RuleBase, RuleKind]>;
   ctx: RuleContext;
+  /** Per superseded condition key: the active superseding assessment of the current input. */
+  superseding: Map<string, Superseding>;
+}
+
+interface Superseding {
+  a: Assessment;
+  /** The detection that assessment emitted for this input, if any (gets `data.superseded`). */
+  d: Detection | null;
 }
 
 const STATS_DAYS = 31;
@@ -116,22 +126,51 @@ export function createEngine(config: EngineConfig, clock: Clock = systemClock): 
       if (!(r.id in state.rules)) state.rules[r.id] = k.init(r);
     }
     for (const id of Object.keys(state.rules)) if (!live.has(id)) delete state.rules[id];
+    // Superseding rules first, so their verdict on an input is known before the rules they supersede.
+    kinds.sort(([a], [b]) => Number(b.supersedes.length > 0) - Number(a.supersedes.length > 0));
+    const superseding = new Map<string, Superseding>();
     const ctx: RuleContext = {
       patientId,
       patient: resolved.settings,
       isOpen: (key) => state.conds[key]?.open === true,
       assess: (rule: RuleBase, a: Assessment) => {
+        if (supersede(state, superseding, a)) return;
         const d = trackCondition(state.conds, patientId, rule, a);
         if (d !== null) {
           out.detections.push(d);
           count(d);
         }
+        if (a.active)
+          for (const key of rule.supersedes) {
+            const prev = superseding.get(key);
+            if (prev === undefined || severityRank(a.severity) > severityRank(prev.a.severity))
+              superseding.set(key, { a, d });
+          }
       },
       derive: (draft) => out.derived.push(draft),
     };
-    const rt: Runtime = { id: patientId, state, resolved, kinds, ctx };
+    const rt: Runtime = { id: patientId, state, resolved, kinds, ctx, superseding };
     runtimes.set(patientId, rt);
     return rt;
+  }
+
+  /**
+   * `RuleBase.supersedes`: an assessment whose condition key an active assessment of the SAME input
+   * supersedes with a higher severity is not tracked — its condition neither opens, updates,
+   * re-alerts nor clears — and its evidence is merged into the superseding condition; the
+   * superseding detection of this input lists the key in `data.superseded`. True = dropped.
+   */
+  function supersede(state: PatientState, superseding: Map<string, Superseding>, a: Assessment): boolean {
+    const by = superseding.get(a.key);
+    if (by === undefined || severityRank(a.severity) >= severityRank(by.a.severity)) return false;
+    const cond = state.conds[by.a.key];
+    if (cond !== undefined) pushEvidence(cond, a.evidence);
+    if (by.d !== null) {
+      for (const id of a.evidence ?? []) if (!by.d.evidence.includes(id)) by.d.evidence.push(id);
+      const keys = (by.d.data?.superseded as string[] | undefined) ?? [];
+      if (!keys.includes(a.key)) by.d.data = { ...by.d.data, superseded: [...keys, a.key] };
+    }
+    return true;
   }
 
   function count(d: Detection): void {
@@ -163,6 +202,7 @@ export function createEngine(config: EngineConfig, clock: Clock = systemClock): 
         stats.ignored++;
         return take();
       }
+      rt.superseding.clear();
       const view: ReadingView = {
         reading,
         patientId: rt.id,
@@ -176,6 +216,7 @@ export function createEngine(config: EngineConfig, clock: Clock = systemClock): 
       const t = Date.parse(report.effective);
       const rt = report.patientId === null || Number.isNaN(t) ? null : runtime(report.patientId);
       if (rt === null) return take();
+      rt.superseding.clear();
       for (const [cfg, k] of rt.kinds) k.onStatus?.(rt.ctx, cfg, rt.state.rules[cfg.id], report, t);
       return take();
     },
@@ -184,6 +225,7 @@ export function createEngine(config: EngineConfig, clock: Clock = systemClock): 
       for (const id of Object.keys(patients).sort()) {
         const rt = runtime(id);
         if (rt === null) continue;
+        rt.superseding.clear();
         for (const [cfg, k] of rt.kinds) k.onTick?.(rt.ctx, cfg, rt.state.rules[cfg.id], nowMs);
       }
       return take();

@@ -18,6 +18,12 @@ export interface HypertensiveCrisisConfig extends RuleBase {
   ignoreFlags: string[];
 }
 
+/** Threshold alerts (threshold.ts `thresholdKey`) the crisis supersedes by default. */
+export const CRISIS_SUPERSEDES = [
+  `threshold:${Loinc.systolic}:high`,
+  `threshold:${Loinc.diastolic}:high`,
+] as const;
+
 const KEYS = [
   ...BASE_KEYS,
   'systolicAbove',
@@ -33,7 +39,8 @@ export const hypertensiveCrisis: RuleKind<HypertensiveCrisisConfig, Record<strin
   validate(raw: Raw, path: string): HypertensiveCrisisConfig {
     noUnknownKeys(raw, path, KEYS);
     return {
-      ...readBase(raw, path),
+      // A crisis reading also breaches the lower systolic/diastolic limits: one alert, not two.
+      ...readBase(raw, path, { supersedes: [...CRISIS_SUPERSEDES] }),
       kind: 'hypertensive-crisis',
       systolicAbove: num(raw, 'systolicAbove', path, 180),
       diastolicAbove: num(raw, 'diastolicAbove', path, 120),

@@ -1,6 +1,6 @@
 import type { DeviceStatusReport, Reading } from '../core/reading.ts';
 import type { Severity } from '../core/severity.ts';
-import { bool, num, type Raw, str } from './config-fields.ts';
+import { bool, num, type Raw, str, strList } from './config-fields.ts';
 
 /** Fields every rule config has: identity and the alarm-fatigue controls (see condition-tracker.ts). */
 export interface RuleBase {
@@ -19,6 +19,15 @@ export interface RuleBase {
    * wobble across the limit. 0 = clear at once (the default).
    */
   clearSeconds: number;
+  /**
+   * Condition keys this rule supersedes: while this rule's assessment of an input is active, an
+   * assessment of one of these keys from the same input with a LOWER severity is not tracked — it
+   * neither opens, updates, re-alerts nor clears that condition — and its evidence is merged into
+   * this rule's condition (`data.superseded` lists the keys). E.g. the hypertensive crisis
+   * supersedes the systolic/diastolic threshold alerts of the same BP reading. Engine-level; see
+   * `engine.ts` (`settle`).
+   */
+  supersedes: string[];
 }
 
 export const BASE_KEYS = [
@@ -29,6 +38,7 @@ export const BASE_KEYS = [
   'persistReadings',
   'realertMinutes',
   'clearSeconds',
+  'supersedes',
 ] as const;
 
 export function readBase(raw: Raw, path: string, d: Partial<RuleBase> = {}): RuleBase {
@@ -40,6 +50,7 @@ export function readBase(raw: Raw, path: string, d: Partial<RuleBase> = {}): Rul
     persistReadings: num(raw, 'persistReadings', path, d.persistReadings ?? 1, { min: 1, integer: true }),
     realertMinutes: num(raw, 'realertMinutes', path, d.realertMinutes ?? 30, { min: 0 }),
     clearSeconds: num(raw, 'clearSeconds', path, d.clearSeconds ?? 0, { min: 0 }),
+    supersedes: strList(raw, 'supersedes', path, d.supersedes ?? []),
   };
 }
 
