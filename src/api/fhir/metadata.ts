@@ -9,21 +9,6 @@ import {
 import { includesFor, sortsFor } from './search/parse.ts';
 import type { FhirRequest, FhirResponse } from './types.ts';
 
-const conditional = new Set([
-  'Patient',
-  'Practitioner',
-  'PractitionerRole',
-  'Organization',
-  'CareTeam',
-  'Device',
-  'DeviceMetric',
-  'Observation',
-  'Flag',
-  'Communication',
-  'Consent',
-  'Bundle',
-]);
-
 function resource(type: (typeof resourceTypes)[number]): CapabilityStatementRestResource {
   const readOnly = readOnlyTypes.has(type);
   const interactions = readOnly
@@ -45,8 +30,9 @@ function resource(type: (typeof resourceTypes)[number]): CapabilityStatementRest
     versioning: 'versioned-update',
     readHistory: true,
     updateCreate: type !== 'Observation',
-    conditionalCreate: !readOnly && conditional.has(type),
-    conditionalUpdate: !readOnly && conditional.has(type),
+    // create.ts and update.ts take conditions for every writable type
+    conditionalCreate: !readOnly,
+    conditionalUpdate: !readOnly,
     conditionalDelete: readOnly ? 'not-supported' : 'single',
     conditionalRead: 'not-supported',
     referencePolicy: ['literal', 'local'],
