@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { newId } from '../src/core/ids.ts';
 import { must, PROGRAM_SYSTEM, startTestVigil } from '../test/dashboard/seed.ts';
+import { CHROMIUM, launchChromium } from '../test/support/chromium.ts';
 import { type BenchResult, fmt, percentile } from './harness.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const HOUR = 3_600_000;
 
 /**
@@ -139,23 +139,8 @@ export default async function run(opts: { quick: boolean; large: boolean }): Pro
 
     let notes = '';
     if (existsSync(CHROMIUM)) {
-      const { chromium } = await import('playwright-core');
       const profile = mkdtempSync(join(tmpdir(), 'vigil-bench-chromium-'));
-      const ctx = await chromium.launchPersistentContext(profile, {
-        executablePath: CHROMIUM,
-        headless: true,
-        args: [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-quic',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-        ],
-        viewport: { width: 1600, height: 1000 },
-      });
+      const ctx = await launchChromium(profile);
       try {
         const page = ctx.pages()[0] ?? (await ctx.newPage());
         await page.goto(`${s.url}/`);

@@ -18,6 +18,7 @@ import {
   type Vitals,
   vitalSet,
 } from '../dashboard/seed.ts';
+import { CHROMIUM, launchChromium } from '../support/chromium.ts';
 
 /**
  * The clinician dashboard in a real browser: Debian's Chromium driven by playwright-core (no
@@ -26,7 +27,6 @@ import {
  * opens its charts. Screenshots go to test-results/screenshots/.
  */
 
-const CHROMIUM = '/usr/bin/chromium';
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const shots = join(root, 'test-results', 'screenshots');
 const HOUR = 3_600_000;
@@ -314,21 +314,7 @@ describe('clinician dashboard in Chromium', { skip }, () => {
     );
 
     profileDir = mkdtempSync(join(tmpdir(), 'vigil-chromium-'));
-    const { chromium } = await import('playwright-core');
-    context = await chromium.launchPersistentContext(profileDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-      viewport: { width: 1600, height: 1000 },
+    context = await launchChromium(profileDir, {
       deviceScaleFactor: 1,
       timezoneId: 'Europe/Berlin',
       locale: 'en-GB',
