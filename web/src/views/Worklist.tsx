@@ -32,8 +32,8 @@ export function Worklist({
         <div>
           <h1 id="worklist-title">Worklist</h1>
           <p className="subtle">
-            {patients.length} patients · <strong>{attention}</strong> need attention · {gaps} with data gaps ·
-            ranked by open alert severity, NEWS2 and data gaps
+            {patients.length} {patients.length === 1 ? 'patient' : 'patients'} · <strong>{attention}</strong>{' '}
+            need attention · {gaps} with data gaps · ranked by open alert severity, NEWS2 and data gaps
           </p>
         </div>
         <div className="filters">
