@@ -108,7 +108,6 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
     if (applied.length > 0) log.info({ applied }, 'database migrated');
 
     const users = new UserRepository(db);
-    const admin = await bootstrapAdmin(users, config.adminPassword);
     const tokens = await TokenService.load(db, clock);
     const security = createSecurity({ db, clock, log, tokens, corsOrigins: config.corsOrigins });
     cleanups.push(() => security.audit.close());
@@ -315,6 +314,9 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
     } catch (e) {
       throw listenError(e, 'VIGIL_HTTP_PORT', config.httpPort);
     }
+    // The admin is created only once every listener is bound: a start that stops on a port in use
+    // creates no account, so the next start still creates it and shows its password.
+    const admin = await bootstrapAdmin(users, config.adminPassword);
     const host = config.httpHost === '0.0.0.0' || config.httpHost === '::' ? 'localhost' : config.httpHost;
     const httpUrl = config.publicUrl ?? `${https ? 'https' : 'http'}://${host}:${httpPort}`;
     const stopRetention =
