@@ -330,6 +330,8 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
     print(`  FHIR R4 API             ${httpUrl}/fhir`);
     print(`  health / ready          ${httpUrl}/health  ${httpUrl}/ready`);
     print(`  metrics                 ${httpUrl}/metrics`);
+    if (config.role === 'all' || config.role === 'api')
+      print(`  API docs (OpenAPI 3)    ${httpUrl}/docs  ${httpUrl}/openapi.json`);
     if (mqttPort !== undefined)
       print(
         `  MQTT (embedded)         ${tls ? 'mqtts' : 'mqtt'}://${host}:${mqttPort}  topics devices/{deviceId}/readings, devices/{deviceId}/gatt/{uuid}`,

@@ -14,6 +14,11 @@ export const reservedPrefixes = [
   '/health',
   '/ready',
   '/metrics',
+  '/nightscout',
+  '/.well-known',
+  '/oauth',
+  '/docs',
+  '/openapi.json',
 ] as const;
 
 const defaultDist = fileURLToPath(new URL('../../../web/dist/', import.meta.url));
