@@ -264,7 +264,7 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
     };
     // Changes reach every worker's live feed (NATS, else PostgreSQL NOTIFY); VIGIL_NOTIFY_FILE records notifications.
     const notifiers = config.notifyFile ? [new RecordingNotifier('recording', config.notifyFile)] : [];
-    const alerting = new Alerting({ db, clock, log, natsUrl: config.natsUrl, notifiers });
+    const alerting = new Alerting({ db, clock, log, natsUrl: config.natsUrl, notifiers, metrics });
     alerting.start(); // durable timers and outbox: resumes what a previous process left due
     cleanups.push(() => alerting.stop());
     // Detection: committed readings → bus → rule engine → alerting; derived readings back through the writer.
