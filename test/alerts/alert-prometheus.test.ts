@@ -48,15 +48,25 @@ describeEachDatabase('alert metrics for Prometheus', (factory) => {
       assert.ok(a);
       let text = await metrics.registry.metrics();
       assert.equal(sample(text, 'vigil_alerts_opened_total', { severity: 'high', rule: 'threshold' }), 1);
-      assert.equal(sample(text, 'vigil_alert_notifications_total', { reason: 'raised', severity: 'high' }), 1);
+      assert.equal(
+        sample(text, 'vigil_alert_notifications_total', { reason: 'raised', severity: 'high' }),
+        1,
+      );
       assert.equal(sample(text, 'vigil_detection_lag_seconds_count'), 1);
-      assert.equal(sample(text, 'vigil_detection_lag_seconds_sum'), 30, 'event time 09:00:00, decided 09:00:30');
+      assert.equal(
+        sample(text, 'vigil_detection_lag_seconds_sum'),
+        30,
+        'event time 09:00:00, decided 09:00:30',
+      );
       assert.equal(sample(text, 'vigil_outbox_pending_deliveries', { channel: 'notifier' }), 1);
 
       await alerting.outbox.runDue(); // the pager fails once
       text = await metrics.registry.metrics();
       assert.equal(sample(text, 'vigil_notification_failures_total', { channel: 'notifier' }), 1);
-      assert.equal(sample(text, 'vigil_notification_deliveries_total', { channel: 'notifier', outcome: 'failed' }), 1);
+      assert.equal(
+        sample(text, 'vigil_notification_deliveries_total', { channel: 'notifier', outcome: 'failed' }),
+        1,
+      );
       clock.advance(5_000);
       await alerting.outbox.runDue();
       text = await metrics.registry.metrics();
