@@ -8,6 +8,7 @@ import type { ApiContext } from './api/context.ts';
 import { fhirRoutes } from './api/fhir/http.ts';
 import { alertRoutes } from './api/routes/alerts.ts';
 import { dashboardRoutes } from './api/routes/dashboard.ts';
+import { lorawanRoutes } from './api/routes/lorawan.ts';
 import { monitoringRoutes } from './api/routes/monitoring.ts';
 import { nightscoutRoutes } from './api/routes/nightscout.ts';
 import { programRoutes } from './api/routes/program.ts';
@@ -299,6 +300,7 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       dashboardRoutes,
       programRoutes,
       nightscoutRoutes(new NightscoutCredentials(db)),
+      lorawanRoutes,
       ...(opts.routes ?? []),
       webRoutes(),
     ];
