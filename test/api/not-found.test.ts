@@ -14,6 +14,7 @@ describe('unknown paths: API 404s, the dashboard only for its own paths', () => 
     '/api/nope',
     '/ingest/nope',
     '/nightscout/nope',
+    '/lorawan/nope',
     '/.well-known/nope',
     '/oauth/nope',
     '/metrics/nope',

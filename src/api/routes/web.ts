@@ -15,6 +15,7 @@ export const reservedPrefixes = [
   '/ready',
   '/metrics',
   '/nightscout',
+  '/lorawan',
   '/.well-known',
   '/oauth',
   '/docs',
