@@ -109,7 +109,6 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
     if (applied.length > 0) log.info({ applied }, 'database migrated');
 
     const users = new UserRepository(db);
-    const admin = await bootstrapAdmin(users, config.adminPassword);
     const tokens = await TokenService.load(db, clock);
     const security = createSecurity({ db, clock, log, tokens, corsOrigins: config.corsOrigins });
     cleanups.push(() => security.audit.close());
@@ -266,7 +265,7 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
     };
     // Changes reach every worker's live feed (NATS, else PostgreSQL NOTIFY); VIGIL_NOTIFY_FILE records notifications.
     const notifiers = config.notifyFile ? [new RecordingNotifier('recording', config.notifyFile)] : [];
-    const alerting = new Alerting({ db, clock, log, natsUrl: config.natsUrl, notifiers });
+    const alerting = new Alerting({ db, clock, log, natsUrl: config.natsUrl, notifiers, metrics });
     alerting.start(); // durable timers and outbox: resumes what a previous process left due
     cleanups.push(() => alerting.stop());
     // Detection: committed readings → bus → rule engine → alerting; derived readings back through the writer.
@@ -317,6 +316,9 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
     } catch (e) {
       throw listenError(e, 'VIGIL_HTTP_PORT', config.httpPort);
     }
+    // The admin is created only once every listener is bound: a start that stops on a port in use
+    // creates no account, so the next start still creates it and shows its password.
+    const admin = await bootstrapAdmin(users, config.adminPassword);
     const host = config.httpHost === '0.0.0.0' || config.httpHost === '::' ? 'localhost' : config.httpHost;
     const httpUrl = config.publicUrl ?? `${https ? 'https' : 'http'}://${host}:${httpPort}`;
     const stopRetention =
@@ -330,6 +332,8 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
     print(`  FHIR R4 API             ${httpUrl}/fhir`);
     print(`  health / ready          ${httpUrl}/health  ${httpUrl}/ready`);
     print(`  metrics                 ${httpUrl}/metrics`);
+    if (config.role === 'all' || config.role === 'api')
+      print(`  API docs (OpenAPI 3)    ${httpUrl}/docs  ${httpUrl}/openapi.json`);
     if (mqttPort !== undefined)
       print(
         `  MQTT (embedded)         ${tls ? 'mqtts' : 'mqtt'}://${host}:${mqttPort}  topics devices/{deviceId}/readings, devices/{deviceId}/gatt/{uuid}`,
