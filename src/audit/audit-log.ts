@@ -320,7 +320,7 @@ export async function verifyAuditChain(db: Sql): Promise<ChainVerification> {
       const columns = normalizedColumns(r);
       if (seq >= v2From) {
         if (chainHashV2(seq, prev, r.content, columns) !== r.hash)
-          return fail(seq, 'content or columns do not match its hash (record edited)');
+          return fail(seq, 'content does not match its hash (record edited: its content or a column)');
       } else {
         if (chainHash(seq, prev, r.content) !== r.hash)
           return fail(seq, 'content does not match its hash (record edited)');
