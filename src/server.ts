@@ -267,6 +267,9 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
     const notifiers = config.notifyFile ? [new RecordingNotifier('recording', config.notifyFile)] : [];
     const alerting = new Alerting({ db, clock, log, natsUrl: config.natsUrl, notifiers, metrics });
     alerting.start(); // durable timers and outbox: resumes what a previous process left due
+    // The live feed asks the access policy; a care-team change reaches its open sockets at once.
+    alerting.live.decideWith((p) => security.policy.readablePatients(p, 'Flag'));
+    security.careTeams.onInvalidate(() => alerting.live.recheck());
     cleanups.push(() => alerting.stop());
     // Detection: committed readings → bus → rule engine → alerting; derived readings back through the writer.
     const pipeline = await createPipeline({
