@@ -154,7 +154,8 @@ export class IngestService {
 
     const readings: Reading[] = [];
     const statuses: DeviceStatusReport[] = [];
-    const perItem: Array<{ index: number; readings: Reading[] }> = [];
+    // `repeats`: readings of this item already carried by an earlier item of the same request
+    const perItem: Array<{ index: number; readings: Reading[]; repeats: Set<Reading> }> = [];
     const seenKeys = new Map<string, Reading>();
     for (const item of items) {
       const index = results.length;
@@ -177,12 +178,15 @@ export class IngestService {
       }
       if (out.status) statuses.push({ ...out.status, deviceId: env.deviceId, received });
       const mine: Reading[] = [];
+      const repeats = new Set<Reading>();
       for (const draft of out.readings) {
         const { messageId, ...rest } = draft;
         const key = `${env.deviceId}|${messageId ? `m:${messageId}` : `t:${draft.effective}`}|${draft.code}`;
         const prior = seenKeys.get(key);
         if (prior) {
-          mine.push(prior); // the same reading twice in one request counts once
+          // the same reading twice in one request is stored once: the later copy is a duplicate
+          if (!mine.includes(prior)) repeats.add(prior);
+          mine.push(prior);
           continue;
         }
         const cached = this.#attribution.patientAtCached?.(env.deviceId, draft.effective);
@@ -200,7 +204,7 @@ export class IngestService {
         readings.push(reading);
         mine.push(reading);
       }
-      perItem.push({ index, readings: mine });
+      perItem.push({ index, readings: mine, repeats });
     }
     if (statuses.length === 0 && readings.length > 0) {
       statuses.push({ deviceId: env.deviceId, patientId: null, effective: received, received });
@@ -210,12 +214,13 @@ export class IngestService {
     const dupKeys = readings.filter((r) => !inserted.has(r.id)).map((r) => r.idempotencyKey);
     const originals =
       dupKeys.length > 0 ? await this.#duplicates.idsByKey(dupKeys) : new Map<string, string>();
-    for (const { index, readings: rs } of perItem) {
+    for (const { index, readings: rs, repeats } of perItem) {
       if (rs.length === 0) {
         results[index] = { status: 'accepted', ids: [] };
         continue;
       }
-      const fresh = rs.filter((r) => inserted.has(r.id));
+      // accepted only when this item brought at least one reading stored now for the first time
+      const fresh = rs.filter((r) => inserted.has(r.id) && !repeats.has(r));
       results[index] =
         fresh.length > 0
           ? {
