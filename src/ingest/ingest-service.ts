@@ -1,6 +1,7 @@
 import type { Clock } from '../core/clock.ts';
 import { isVigilError, VigilError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
+import { jsonTooDeep, maxJsonDepth } from '../core/json-depth.ts';
 import type { Logger } from '../core/logger.ts';
 import type { DeviceStatusReport, Reading, ReadingDraft, Transport } from '../core/reading.ts';
 import type { BatchWriter, PendingDeadLetter } from './batch-writer.ts';
@@ -51,6 +52,20 @@ export type ItemResult =
   | { status: 'rejected'; reason: string; message: string; deadLetterId: string };
 
 const maxItemsPerRequest = 5_000;
+
+/** The refusal of a payload nested deeper than any device format (see core/json-depth.ts). */
+export function tooDeep(): VigilError {
+  return new VigilError('VIGIL_ERR_INGEST_TOO_DEEP', `JSON nested deeper than ${maxJsonDepth} levels`, 400);
+}
+
+/** The bytes of one item of a batch for its dead letter; the whole payload when it cannot be rendered. */
+function itemBytes(item: unknown, whole: Buffer): Buffer {
+  try {
+    return Buffer.from(JSON.stringify(item) ?? '');
+  } catch {
+    return whole; // never lose the evidence: the request as it came
+  }
+}
 
 /**
  * Ingest: an authenticated device's payload → normalized, attributed readings committed durably
@@ -113,7 +128,11 @@ export class IngestService {
     // raw bytes of an item are needed only if it is refused (dead letter): made then, not per item
     const items: Array<{ payload: unknown; raw: Buffer | undefined }> = [];
     const results: Array<ItemResult | undefined> = [];
-    if (env.format === 'json' || env.format.startsWith('template:') || env.format === 'mdc') {
+    const jsonFormat = env.format === 'json' || env.format.startsWith('template:') || env.format === 'mdc';
+    if ((jsonFormat || env.format === 'nightscout') && jsonTooDeep(env.payload)) {
+      // judged on the bytes, before anything recursive (parse, normalize, stringify) sees them
+      results.push(reject(tooDeep(), env.payload));
+    } else if (jsonFormat) {
       let parsed: unknown;
       try {
         parsed = JSON.parse(env.payload.toString('utf8'));
@@ -173,7 +192,7 @@ export class IngestService {
           throw new VigilError('VIGIL_ERR_INGEST_EMPTY', 'payload holds no reading');
         }
       } catch (e) {
-        results[index] = reject(e, item.raw ?? Buffer.from(JSON.stringify(item.payload) ?? ''));
+        results[index] = reject(e, item.raw ?? itemBytes(item.payload, env.payload));
         continue;
       }
       if (out.status) statuses.push({ ...out.status, deviceId: env.deviceId, received });

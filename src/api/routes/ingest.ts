@@ -95,6 +95,7 @@ export async function ingestRoutes(app: FastifyInstance, ctx: ApiContext): Promi
 function payloadUnusable(reason: string): boolean {
   return (
     reason === 'VIGIL_ERR_INGEST_MALFORMED_JSON' ||
+    reason === 'VIGIL_ERR_INGEST_TOO_DEEP' ||
     reason === 'VIGIL_ERR_INGEST_EMPTY' ||
     reason === 'VIGIL_ERR_INGEST_TOO_MANY'
   );
