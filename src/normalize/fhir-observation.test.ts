@@ -212,10 +212,7 @@ test('PHD IG examples become Readings through the same code table', () => {
 test('observationToReading applies plausibility and unit rules to FHIR input too', () => {
   const hr = JSON.parse(
     readFileSync(
-      new URL(
-        '../../test/corpora/fhir-r4-examples/package/Observation-heart-rate.json',
-        import.meta.url,
-      ),
+      new URL('../../test/corpora/fhir-r4-examples/package/Observation-heart-rate.json', import.meta.url),
       'utf8',
     ),
   ) as Observation;

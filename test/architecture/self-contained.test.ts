@@ -10,7 +10,18 @@ import { fileURLToPath } from 'node:url';
  * repository). Real external test material lives in test/corpora/ with its SOURCES and licence.
  */
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const scanned = ['src', 'test', 'bench', 'web', 'docs', 'deploy', '.ci', 'README.md', 'CONTRIBUTING.md', 'package.json'];
+const scanned = [
+  'src',
+  'test',
+  'bench',
+  'web',
+  'docs',
+  'deploy',
+  '.ci',
+  'README.md',
+  'CONTRIBUTING.md',
+  'package.json',
+];
 const skipDirs = new Set(['node_modules', 'dist', 'corpora', 'results', 'test-results']);
 const textFile = /\.(ts|tsx|js|mjs|cjs|json|md|sh|yaml|yml|html|css|sql|service|conf)$|^run$/;
 
@@ -37,10 +48,15 @@ describe('the repository is self-contained', () => {
       for (const file of files(join(root, top))) {
         const text = readFileSync(file, 'utf8');
         text.split('\n').forEach((line, i) => {
-          if (outside.some((needle) => line.includes(needle))) offenders.push(`${relative(root, file)}:${i + 1}`);
+          if (outside.some((needle) => line.includes(needle)))
+            offenders.push(`${relative(root, file)}:${i + 1}`);
         });
       }
-    assert.deepEqual(offenders, [], `these lines point outside the repository; copy the material into test/corpora/:\n${offenders.join('\n')}`);
+    assert.deepEqual(
+      offenders,
+      [],
+      `these lines point outside the repository; copy the material into test/corpora/:\n${offenders.join('\n')}`,
+    );
   });
 
   it('every corpus folder names its sources', () => {
