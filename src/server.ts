@@ -91,7 +91,11 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
 
   let db: Database;
   try {
-    db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+    db = await openDatabase({
+      databaseUrl: config.databaseUrl,
+      dataDir: config.dataDir,
+      timeoutMs: config.databaseTimeoutMs,
+    });
   } catch (e) {
     throw new VigilError(
       'VIGIL_ERR_CONFIG_DATABASE_UNREACHABLE',
@@ -262,6 +266,7 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       security,
       maxPayloadBytes: config.maxPayloadBytes,
       readiness,
+      readyTimeoutMs: config.readyTimeoutMs,
     };
     // Changes reach every worker's live feed (NATS, else PostgreSQL NOTIFY); VIGIL_NOTIFY_FILE records notifications.
     const notifiers = config.notifyFile ? [new RecordingNotifier('recording', config.notifyFile)] : [];
