@@ -11,6 +11,7 @@ import { dashboardRoutes } from './api/routes/dashboard.ts';
 import { monitoringRoutes } from './api/routes/monitoring.ts';
 import { nightscoutRoutes } from './api/routes/nightscout.ts';
 import { programRoutes } from './api/routes/program.ts';
+import { vendorTemplateRoutes } from './api/routes/vendor-templates.ts';
 import { webRoutes } from './api/routes/web.ts';
 import { createSecurity, startRetentionSchedule } from './api/security.ts';
 import { bootstrapAdmin } from './auth/bootstrap-admin.ts';
@@ -30,8 +31,10 @@ import { IngestService } from './ingest/ingest-service.ts';
 import { EmbeddedBroker } from './ingest/mqtt/embedded-broker.ts';
 import { ExternalBrokerClient } from './ingest/mqtt/external-broker-client.ts';
 import { NightscoutCredentials } from './ingest/nightscout/nightscout-credentials.ts';
+import { VendorTemplateResolver } from './ingest/vendor-templates.ts';
 import { normalize } from './normalize/normalize.ts';
 import { inspectPcd01 } from './normalize/profiles/hl7v2-pcd01.ts';
+import { storedTemplateRegistry } from './normalize/profiles/template.ts';
 import { createPipeline, type Pipeline } from './pipeline/pipeline.ts';
 import type { Database } from './store/database.ts';
 import { DeadLetterRepository } from './store/dead-letter-repository.ts';
@@ -40,6 +43,7 @@ import { migrate } from './store/migrate.ts';
 import { ObservationRepository } from './store/observation-repository.ts';
 import { openDatabase } from './store/open-database.ts';
 import { UserRepository } from './store/user-repository.ts';
+import { VendorTemplateRepository } from './store/vendor-template-repository.ts';
 
 export interface StartOptions {
   log?: Logger;
@@ -169,15 +173,22 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
         }
       },
     });
+    // Vendor mapping templates: stored versions, assigned to devices or models (managed through the API).
+    const vendorTemplates = new VendorTemplateRepository(db);
+    const templateResolver = new VendorTemplateResolver(vendorTemplates);
     const ingest = new IngestService({
       normalize: (input) =>
-        normalize({
-          format: input.format,
-          payload: input.payload as Uint8Array | string | object,
-          deviceId: input.deviceId,
-          receivedAt: input.receivedAt,
-          programGlucoseUnit: input.glucoseUnit,
-        }),
+        normalize(
+          {
+            format: input.format,
+            payload: input.payload as Uint8Array | string | object,
+            deviceId: input.deviceId,
+            receivedAt: input.receivedAt,
+            programGlucoseUnit: input.glucoseUnit,
+          },
+          input.template ? { templates: storedTemplateRegistry(input.template) } : {},
+        ),
+      templates: templateResolver,
       attribution: devices,
       duplicates: observations,
       writer,
@@ -305,6 +316,7 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       dashboardRoutes,
       programRoutes,
       nightscoutRoutes(new NightscoutCredentials(db)),
+      vendorTemplateRoutes(vendorTemplates, templateResolver),
       ...(opts.routes ?? []),
       webRoutes(),
     ];

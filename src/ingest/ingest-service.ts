@@ -5,6 +5,12 @@ import { jsonTooDeep, maxJsonDepth } from '../core/json-depth.ts';
 import type { Logger } from '../core/logger.ts';
 import type { DeviceStatusReport, Reading, ReadingDraft, Transport } from '../core/reading.ts';
 import type { BatchWriter, PendingDeadLetter } from './batch-writer.ts';
+import type { ResolvedTemplate } from './vendor-templates.ts';
+
+/** Finds the vendor template version a device's `template:<name>` payload goes through. */
+export interface TemplateResolver {
+  resolve(deviceId: string, name: string): Promise<ResolvedTemplate>;
+}
 
 export type { ReadingDraft };
 
@@ -16,6 +22,8 @@ export interface NormalizeInput {
   deviceId: string;
   receivedAt: number;
   glucoseUnit: 'mg/dL' | 'mmol/L';
+  /** For `template:<name>`: the stored version assigned to the device (compiled by normalize). */
+  template?: ResolvedTemplate | undefined;
 }
 
 export interface NormalizeOutput {
@@ -80,6 +88,7 @@ export class IngestService {
   readonly #clock: Clock;
   readonly #log: Logger;
   readonly #glucoseUnit: 'mg/dL' | 'mmol/L';
+  readonly #templates: TemplateResolver | undefined;
 
   constructor(opts: {
     normalize: Normalizer;
@@ -89,7 +98,9 @@ export class IngestService {
     clock: Clock;
     log: Logger;
     glucoseUnit: 'mg/dL' | 'mmol/L';
+    templates?: TemplateResolver;
   }) {
+    this.#templates = opts.templates;
     this.#normalize = opts.normalize;
     this.#attribution = opts.attribution;
     this.#duplicates = opts.duplicates;
@@ -129,7 +140,26 @@ export class IngestService {
     const items: Array<{ payload: unknown; raw: Buffer | undefined }> = [];
     const results: Array<ItemResult | undefined> = [];
     const jsonFormat = env.format === 'json' || env.format.startsWith('template:') || env.format === 'mdc';
-    if ((jsonFormat || env.format === 'nightscout') && jsonTooDeep(env.payload)) {
+    let template: ResolvedTemplate | undefined;
+    let templateError: unknown;
+    if (env.format.startsWith('template:')) {
+      const name = env.format.slice('template:'.length);
+      try {
+        if (!this.#templates)
+          throw new VigilError(
+            'VIGIL_ERR_INGEST_UNKNOWN_TEMPLATE',
+            'vendor templates are not available here',
+            404,
+          );
+        template = await this.#templates.resolve(env.deviceId, name);
+      } catch (e) {
+        if (!isVigilError(e) || e.status === 503) throw e; // the store is down: not a refusal
+        templateError = e;
+      }
+    }
+    if (templateError) {
+      results.push(reject(templateError, env.payload));
+    } else if ((jsonFormat || env.format === 'nightscout') && jsonTooDeep(env.payload)) {
       // judged on the bytes, before anything recursive (parse, normalize, stringify) sees them
       results.push(reject(tooDeep(), env.payload));
     } else if (jsonFormat) {
@@ -187,6 +217,7 @@ export class IngestService {
           deviceId: env.deviceId,
           receivedAt: env.receivedAt,
           glucoseUnit: this.#glucoseUnit,
+          template,
         });
         if (out.readings.length === 0 && !out.status) {
           throw new VigilError('VIGIL_ERR_INGEST_EMPTY', 'payload holds no reading');
