@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import mqtt from 'mqtt';
 import { createFreshPostgresDatabase, testDatabaseUrl } from '../support/databases.ts';
 import { type InProcess, startInProcess } from '../support/in-process.ts';
 
@@ -74,6 +75,7 @@ describe('the database stops answering', {
     viaProxy.hostname = '127.0.0.1';
     viaProxy.port = String(proxy.port);
     t = await startInProcess({
+      mqtt: true,
       env: {
         VIGIL_DATABASE_URL: viaProxy.toString(),
         VIGIL_DATABASE_TIMEOUT_MS: '400',
@@ -109,7 +111,33 @@ describe('the database stops answering', {
     timeout: 120_000,
   }, async () => {
     assert.equal((await t.inject({ method: 'GET', url: '/ready' })).statusCode, 200);
+    const device = await mqtt.connectAsync(`mqtt://127.0.0.1:${t.vigil.mqttPort}`, {
+      username: 'down-1',
+      password: secret,
+      reconnectPeriod: 0,
+    });
     proxy.hang();
+
+    // MQTT QoS 1: not stored, so no PUBACK — the broker closes the connection and the device resends later
+    let acked = false;
+    const closed = new Promise<void>((resolve) => device.once('close', () => resolve()));
+    device.publish(
+      'devices/down-1/readings',
+      JSON.stringify({
+        messageId: 'm-1',
+        time: '2026-02-01T08:00:00Z',
+        type: 'weight',
+        value: 80,
+        unit: 'kg',
+      }),
+      { qos: 1 },
+      (err) => {
+        if (!err) acked = true;
+      },
+    );
+    await closed;
+    assert.equal(acked, false, 'no PUBACK for a reading that was not stored');
+    device.end(true);
 
     // several at once: each is answered (no hang), none acknowledged
     const answers = await Promise.all(['d-1', 'd-2', 'd-3'].map(post));
@@ -141,7 +169,7 @@ describe('the database stops answering', {
     assert.deepEqual(
       rows.map((r) => r.k.split('|')[1]),
       ['m:d-1'],
-      'nothing that was answered 503 was stored',
+      'nothing that was answered 503 (or not PUBACKed) was stored',
     );
     assert.equal((await t.inject({ method: 'GET', url: '/ready' })).statusCode, 200);
   });
