@@ -12,6 +12,7 @@ import { lorawanRoutes } from './api/routes/lorawan.ts';
 import { monitoringRoutes } from './api/routes/monitoring.ts';
 import { nightscoutRoutes } from './api/routes/nightscout.ts';
 import { programRoutes } from './api/routes/program.ts';
+import { vendorTemplateRoutes } from './api/routes/vendor-templates.ts';
 import { webRoutes } from './api/routes/web.ts';
 import { createSecurity, startRetentionSchedule } from './api/security.ts';
 import { bootstrapAdmin } from './auth/bootstrap-admin.ts';
@@ -31,8 +32,10 @@ import { IngestService } from './ingest/ingest-service.ts';
 import { EmbeddedBroker } from './ingest/mqtt/embedded-broker.ts';
 import { ExternalBrokerClient } from './ingest/mqtt/external-broker-client.ts';
 import { NightscoutCredentials } from './ingest/nightscout/nightscout-credentials.ts';
+import { VendorTemplateResolver } from './ingest/vendor-templates.ts';
 import { normalize } from './normalize/normalize.ts';
 import { inspectPcd01 } from './normalize/profiles/hl7v2-pcd01.ts';
+import { storedTemplateRegistry } from './normalize/profiles/template.ts';
 import { createPipeline, type Pipeline } from './pipeline/pipeline.ts';
 import type { Database } from './store/database.ts';
 import { DeadLetterRepository } from './store/dead-letter-repository.ts';
@@ -41,6 +44,7 @@ import { migrate } from './store/migrate.ts';
 import { ObservationRepository } from './store/observation-repository.ts';
 import { openDatabase } from './store/open-database.ts';
 import { UserRepository } from './store/user-repository.ts';
+import { VendorTemplateRepository } from './store/vendor-template-repository.ts';
 
 export interface StartOptions {
   log?: Logger;
@@ -92,7 +96,11 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
 
   let db: Database;
   try {
-    db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+    db = await openDatabase({
+      databaseUrl: config.databaseUrl,
+      dataDir: config.dataDir,
+      timeoutMs: config.databaseTimeoutMs,
+    });
   } catch (e) {
     throw new VigilError(
       'VIGIL_ERR_CONFIG_DATABASE_UNREACHABLE',
@@ -165,15 +173,22 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
         }
       },
     });
+    // Vendor mapping templates: stored versions, assigned to devices or models (managed through the API).
+    const vendorTemplates = new VendorTemplateRepository(db);
+    const templateResolver = new VendorTemplateResolver(vendorTemplates);
     const ingest = new IngestService({
       normalize: (input) =>
-        normalize({
-          format: input.format,
-          payload: input.payload as Uint8Array | string | object,
-          deviceId: input.deviceId,
-          receivedAt: input.receivedAt,
-          programGlucoseUnit: input.glucoseUnit,
-        }),
+        normalize(
+          {
+            format: input.format,
+            payload: input.payload as Uint8Array | string | object,
+            deviceId: input.deviceId,
+            receivedAt: input.receivedAt,
+            programGlucoseUnit: input.glucoseUnit,
+          },
+          input.template ? { templates: storedTemplateRegistry(input.template) } : {},
+        ),
+      templates: templateResolver,
       attribution: devices,
       duplicates: observations,
       writer,
@@ -262,6 +277,7 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       security,
       maxPayloadBytes: config.maxPayloadBytes,
       readiness,
+      readyTimeoutMs: config.readyTimeoutMs,
     };
     // Changes reach every worker's live feed (NATS, else PostgreSQL NOTIFY); VIGIL_NOTIFY_FILE records notifications.
     const notifiers = config.notifyFile ? [new RecordingNotifier('recording', config.notifyFile)] : [];
@@ -304,6 +320,7 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       programRoutes,
       nightscoutRoutes(new NightscoutCredentials(db)),
       lorawanRoutes,
+      vendorTemplateRoutes(vendorTemplates, templateResolver),
       ...(opts.routes ?? []),
       webRoutes(),
     ];

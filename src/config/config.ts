@@ -33,6 +33,13 @@ export interface Config {
   glucoseUnit: 'mg/dL' | 'mmol/L';
   /** Public base URL (used in FHIR links); default derived from the HTTP host and port. */
   publicUrl: string | undefined;
+  /**
+   * PostgreSQL server: longest wait for one query or transaction (a pooled connection, connecting,
+   * the answer), ms; past it the caller gets VIGIL_ERR_STORE_UNAVAILABLE (503, Retry-After).
+   */
+  databaseTimeoutMs: number;
+  /** Longest `/ready` waits for the store and broker checks before answering 503, ms. */
+  readyTimeoutMs: number;
   /** How long SIGTERM may take before the process gives up waiting, ms. */
   shutdownTimeoutMs: number;
   /** Worker role when scaled out: all (default), ingest, detect, api. */
@@ -76,6 +83,8 @@ export const configVariables = [
   'VIGIL_GLUCOSE_UNIT',
   'VIGIL_PUBLIC_URL',
   'VIGIL_SHUTDOWN_TIMEOUT_MS',
+  'VIGIL_DATABASE_TIMEOUT_MS',
+  'VIGIL_READY_TIMEOUT_MS',
   'VIGIL_ROLE',
   'VIGIL_TLS_CERT_FILE',
   'VIGIL_TLS_KEY_FILE',
@@ -228,6 +237,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     glucoseUnit: oneOf(env, 'VIGIL_GLUCOSE_UNIT', 'mg/dL', ['mg/dL', 'mmol/L']),
     publicUrl: url(env, 'VIGIL_PUBLIC_URL', ['http:', 'https:']),
     shutdownTimeoutMs: int(env, 'VIGIL_SHUTDOWN_TIMEOUT_MS', 8000, 100, 60_000),
+    databaseTimeoutMs: int(env, 'VIGIL_DATABASE_TIMEOUT_MS', 15_000, 50, 600_000),
+    readyTimeoutMs: int(env, 'VIGIL_READY_TIMEOUT_MS', 2000, 50, 60_000),
     role: oneOf(env, 'VIGIL_ROLE', 'all', ['all', 'ingest', 'detect', 'api']),
     tlsCertFile,
     tlsKeyFile,
