@@ -13,6 +13,7 @@ import { dashboardRoutes } from './api/routes/dashboard.ts';
 import { monitoringRoutes } from './api/routes/monitoring.ts';
 import { nightscoutRoutes } from './api/routes/nightscout.ts';
 import { programRoutes } from './api/routes/program.ts';
+import { smartRoutes } from './api/routes/smart.ts';
 import { webRoutes } from './api/routes/web.ts';
 import { createSecurity, startRetentionSchedule } from './api/security.ts';
 import { bootstrapAdmin } from './auth/bootstrap-admin.ts';
@@ -301,6 +302,7 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       monitoringRoutes(pipeline.monitoring),
       dashboardRoutes,
       programRoutes,
+      smartRoutes,
       nightscoutRoutes(new NightscoutCredentials(db)),
       ...(opts.routes ?? []),
       webRoutes(),
