@@ -3,8 +3,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { createRemoteJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT } from 'jose';
+import { totpCode } from '../../src/auth/totp.ts';
 import { adminToken, call, type Harness, seedWorld, startSecured, type World } from '../security/support.ts';
-import { authorizeOverHttp, fhirGet, pkce, registerClient, tokenRequest } from './support.ts';
+import { authorizeOverHttp, fhirGet, formFields, pkce, registerClient, tokenRequest } from './support.ts';
 
 const appRedirect = 'http://127.0.0.1:9/app/callback';
 
@@ -371,6 +372,78 @@ describe('SMART App Launch 2 and Backend Services', () => {
       client_id: 'growth-chart',
     });
     assert.equal(after.json['error'], 'invalid_grant', 'the whole session was revoked');
+  });
+
+  test('authorization by POST (authorize-post); a user who denies sends the app access_denied with its state', async () => {
+    const a = baseQuery();
+    const post = await fetch(new URL('/oauth/authorize', h.vigil.httpUrl), {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(a.query).toString(),
+    });
+    assert.equal(post.status, 200);
+    assert.match(await post.text(), /id="sign-in"/);
+    const denied = await authorizeOverHttp(h.vigil, a.query, clinician(), { decision: 'deny' });
+    assert.equal(denied.location.searchParams.get('error'), 'access_denied');
+    assert.equal(denied.location.searchParams.get('state'), a.query.state);
+    assert.equal(denied.location.searchParams.get('code'), null);
+  });
+
+  test('the sign-in page uses the account rules: wrong password refused, TOTP required and checked', async () => {
+    const nurse = { username: 'nurse', password: w.users.nurse.password };
+    const signIn = await call(h.vigil, 'POST', '/auth/token', { body: nurse });
+    const token = signIn.json()['access_token'] as string;
+    const enrol = await call(h.vigil, 'POST', '/auth/mfa/totp/enroll', { token });
+    const secret = enrol.json()['secret'] as string;
+    const act = await call(h.vigil, 'POST', '/auth/mfa/totp/activate', {
+      token,
+      body: { code: totpCode(secret, Date.now() - 30_000) },
+    });
+    assert.equal(act.status, 200, act.body);
+    const a = baseQuery({ scope: 'user/Observation.rs' });
+    const u = new URL('/oauth/authorize', h.vigil.httpUrl);
+    for (const [k, v] of Object.entries(a.query)) u.searchParams.set(k, v);
+    const page = await (await fetch(u)).text();
+    const f = formFields(page);
+    const post = (body: Record<string, string>) =>
+      fetch(new URL(f.action, h.vigil.httpUrl), {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ ...f.fields, ...body }).toString(),
+      });
+    const wrong = await post({ username: 'nurse', password: 'not-the-password!' });
+    assert.equal(wrong.status, 401);
+    assert.match(await wrong.text(), /Wrong username or password/);
+    const noCode = await post(nurse);
+    assert.equal(noCode.status, 401);
+    assert.match(await noCode.text(), /one-time code/);
+    const ok = await post({ ...nurse, totp: totpCode(secret, Date.now()) });
+    assert.equal(ok.status, 200);
+    assert.match(await ok.text(), /id="allow"/);
+  });
+
+  test("signing out everywhere ends the app's session too", async () => {
+    const a = baseQuery({ scope: 'user/Observation.rs offline_access' });
+    const pw = { username: 'pat', password: w.users.patient.password };
+    const r = await authorizeOverHttp(
+      h.vigil,
+      { ...a.query, scope: 'patient/Observation.rs offline_access' },
+      pw,
+    );
+    const t = await exchange(r.location.searchParams.get('code') as string, a.verifier);
+    const token = String(t.json['access_token']);
+    assert.equal((await fhirGet(h.vigil, `Observation/${w.readings.own}`, token)).status, 200);
+    const own = await call(h.vigil, 'POST', '/auth/token', { body: pw });
+    await call(h.vigil, 'POST', '/auth/logout-all', { token: own.json()['access_token'] as string });
+    assert.equal((await fhirGet(h.vigil, `Observation/${w.readings.own}`, token)).status, 401);
+    const refresh = await tokenRequest(h.vigil, {
+      grant_type: 'refresh_token',
+      refresh_token: String(t.json['refresh_token']),
+      client_id: 'growth-chart',
+    });
+    assert.equal(refresh.json['error'], 'invalid_grant');
   });
 
   const assertion = async (
