@@ -12,6 +12,7 @@ import { alertRoutes } from './api/routes/alerts.ts';
 import { dashboardRoutes } from './api/routes/dashboard.ts';
 import { monitoringRoutes } from './api/routes/monitoring.ts';
 import { nightscoutRoutes } from './api/routes/nightscout.ts';
+import { oidcRoutes } from './api/routes/oidc.ts';
 import { programRoutes } from './api/routes/program.ts';
 import { smartRoutes } from './api/routes/smart.ts';
 import { webRoutes } from './api/routes/web.ts';
@@ -303,6 +304,7 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       dashboardRoutes,
       programRoutes,
       smartRoutes,
+      oidcRoutes(config.oidc),
       nightscoutRoutes(new NightscoutCredentials(db)),
       ...(opts.routes ?? []),
       webRoutes(),
