@@ -71,7 +71,13 @@ export function smartLimit(
   const g = smartScopeGrants(p.scopes, resourceType, action);
   if (!g.patient && !g.user)
     return deny('VIGIL_ERR_AUTH_SCOPE', `the app's scopes do not allow ${action} of ${resourceType}`);
-  if (g.user || !patientId) return undefined;
+  // Only patient/ scopes grant it: the launch patient's data, and resources of no patient only
+  // when they are directory resources (an unattributed reading is nobody's launch context).
+  if (g.user || patientId === undefined) return undefined;
+  if (patientId === null)
+    return directoryTypes.has(resourceType)
+      ? undefined
+      : deny('VIGIL_ERR_AUTH_SCOPE', "patient/ scopes allow the launch patient's data only");
   return patientId === p.launchPatient
     ? undefined
     : deny('VIGIL_ERR_AUTH_SCOPE', "patient/ scopes allow the launch patient's data only");

@@ -95,7 +95,9 @@ export function decideFhir(
       code: 'VIGIL_ERR_AUTH_FORBIDDEN',
       reason: 'bulk export is for admins and integrations',
     };
-  // A SMART app's token: its scopes must name the type at all (the patient is checked below).
+  // A SMART app's token: no bulk export; its scopes must name the type (the patient is checked below).
+  if (interaction === 'export' && principal.smartClientId)
+    return { allowed: false, code: 'VIGIL_ERR_AUTH_SCOPE', reason: "bulk export is not for an app's token" };
   const appLimit = smartLimit(principal, resourceType, action, undefined);
   if (appLimit) return appLimit;
   if (compartmentPatientId !== undefined) return snap.decide(resourceType, action, compartmentPatientId);
