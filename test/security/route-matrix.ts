@@ -633,6 +633,51 @@ export const routeMatrix: RouteCase[] = [
     body: (w) => ({ userId: w.users.nurse.id }),
     phi: true,
   },
+  // LoRaWAN (docs/lorawan.md): network servers authenticate with their integration secret, which
+  // no matrix role holds; uplinks are tested with it in test/lorawan/lorawan.test.ts.
+  ...['chirpstack', 'tts'].map((network) => ({
+    method: 'POST',
+    url: `/lorawan/v1/${network}/:integrationId`,
+    access: {},
+    separately: 'integration secret: test/lorawan/lorawan.test.ts "refuses a missing, wrong, revoked …"',
+  })),
+  {
+    method: 'POST',
+    url: '/api/v1/lorawan/integrations',
+    access: admin,
+    body: () => ({ network: 'tts', name: 'm' }),
+    headers: json,
+  },
+  { method: 'GET', url: '/api/v1/lorawan/integrations', access: admin },
+  {
+    method: 'DELETE',
+    url: '/api/v1/lorawan/integrations/:id',
+    access: admin,
+    path: () => '/api/v1/lorawan/integrations/ghost',
+  },
+  {
+    method: 'PUT',
+    url: '/api/v1/lorawan/codecs/:model',
+    access: admin,
+    path: () => '/api/v1/lorawan/codecs/matrix-model',
+    body: () => ({ source: 'function decodeUplink(i) { return { data: [] } }' }),
+    headers: json,
+  },
+  { method: 'GET', url: '/api/v1/lorawan/codecs', access: admin },
+  {
+    method: 'GET',
+    url: '/api/v1/lorawan/codecs/:model',
+    access: admin,
+    path: () => '/api/v1/lorawan/codecs/ghost',
+  },
+  {
+    method: 'POST',
+    url: '/api/v1/lorawan/codecs/:model/decode',
+    access: admin,
+    path: () => '/api/v1/lorawan/codecs/ghost/decode',
+    body: () => ({ payload: '00' }),
+    headers: json,
+  },
   {
     method: 'GET',
     url: '/api/v1/live',
