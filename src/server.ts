@@ -11,8 +11,10 @@ import { dashboardRoutes } from './api/routes/dashboard.ts';
 import { lorawanRoutes } from './api/routes/lorawan.ts';
 import { monitoringRoutes } from './api/routes/monitoring.ts';
 import { nightscoutRoutes } from './api/routes/nightscout.ts';
+import { oidcRoutes } from './api/routes/oidc.ts';
 import { programRoutes } from './api/routes/program.ts';
 import { vendorTemplateRoutes } from './api/routes/vendor-templates.ts';
+import { smartRoutes } from './api/routes/smart.ts';
 import { webRoutes } from './api/routes/web.ts';
 import { createSecurity, startRetentionSchedule } from './api/security.ts';
 import { bootstrapAdmin } from './auth/bootstrap-admin.ts';
@@ -318,6 +320,8 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       monitoringRoutes(pipeline.monitoring),
       dashboardRoutes,
       programRoutes,
+      smartRoutes,
+      oidcRoutes(config.oidc),
       nightscoutRoutes(new NightscoutCredentials(db)),
       lorawanRoutes,
       vendorTemplateRoutes(vendorTemplates, templateResolver),
