@@ -267,13 +267,22 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
     };
     // Changes reach every worker's live feed (NATS, else PostgreSQL NOTIFY); VIGIL_NOTIFY_FILE records notifications.
     const notifiers = config.notifyFile ? [new RecordingNotifier('recording', config.notifyFile)] : [];
-    const alerting = new Alerting({ db, clock, log, natsUrl: config.natsUrl, notifiers });
+    const alerting = new Alerting({
+      db,
+      clock,
+      log,
+      natsUrl: config.natsUrl,
+      natsPrefix: config.natsPrefix,
+      notifiers,
+    });
     alerting.start(); // durable timers and outbox: resumes what a previous process left due
     cleanups.push(() => alerting.stop());
     // Detection: committed readings → bus → rule engine → alerting; derived readings back through the writer.
     const pipeline = await createPipeline({
       role: config.role,
       natsUrl: config.natsUrl,
+      natsPrefix: config.natsPrefix,
+      leaseMs: config.detectLeaseMs,
       db,
       clock,
       log,
