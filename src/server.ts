@@ -283,7 +283,15 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
     };
     // Changes reach every worker's live feed (NATS, else PostgreSQL NOTIFY); VIGIL_NOTIFY_FILE records notifications.
     const notifiers = config.notifyFile ? [new RecordingNotifier('recording', config.notifyFile)] : [];
-    const alerting = new Alerting({ db, clock, log, natsUrl: config.natsUrl, notifiers, metrics });
+    const alerting = new Alerting({
+      db,
+      clock,
+      log,
+      natsUrl: config.natsUrl,
+      natsPrefix: config.natsPrefix,
+      notifiers,
+      metrics,
+    });
     alerting.start(); // durable timers and outbox: resumes what a previous process left due
     // The live feed asks the access policy; a care-team change reaches its open sockets at once.
     alerting.live.decideWith((p) => security.policy.readablePatients(p, 'Flag'));
@@ -293,6 +301,8 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
     const pipeline = await createPipeline({
       role: config.role,
       natsUrl: config.natsUrl,
+      natsPrefix: config.natsPrefix,
+      leaseMs: config.detectLeaseMs,
       db,
       clock,
       log,
