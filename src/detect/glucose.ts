@@ -268,7 +268,9 @@ function levels(ctx: RuleContext, cfg: GlucoseConfig, g: number, t: number, ev: 
     severity: l2 ? cfg.severityLow2 : cfg.severityLow1,
     atMs: t,
     summary: lowActive
-      ? `Glucose ${round(g)} mg/dL: level ${l2 ? 2 : 1} low (< ${l2 ? cfg.low2 : cfg.low1})`
+      ? g < cfg.low1
+        ? `Glucose ${round(g)} mg/dL < ${l2 ? cfg.low2 : cfg.low1}: level ${l2 ? 2 : 1} low`
+        : `Glucose ${round(g)} mg/dL < ${cfg.lowClear}: not yet out of the low range (alert below ${cfg.low1})`
       : `Glucose ${round(g)} mg/dL, out of low range`,
     evidence: ev,
     data: { glucose: g, level: l2 ? 2 : 1 },
@@ -281,7 +283,9 @@ function levels(ctx: RuleContext, cfg: GlucoseConfig, g: number, t: number, ev: 
     severity: h2 ? cfg.severityHigh2 : cfg.severityHigh1,
     atMs: t,
     summary: highActive
-      ? `Glucose ${round(g)} mg/dL: level ${h2 ? 2 : 1} high (> ${h2 ? cfg.high2 : cfg.high1})`
+      ? g > cfg.high1
+        ? `Glucose ${round(g)} mg/dL > ${h2 ? cfg.high2 : cfg.high1}: level ${h2 ? 2 : 1} high`
+        : `Glucose ${round(g)} mg/dL > ${cfg.highClear}: not yet out of the high range (alert above ${cfg.high1})`
       : `Glucose ${round(g)} mg/dL, out of high range`,
     evidence: ev,
     data: { glucose: g, level: h2 ? 2 : 1 },

@@ -62,9 +62,15 @@ export const hypoxaemia: RuleKind<HypoxaemiaConfig, Record<string, never>> = {
       active,
       severity: cfg.severity,
       atMs: r.t,
+      // Every comparison a text states is true of the value (summary-texts.test.ts walks them): an
+      // open alert kept by hysteresis says it is below the clear level, not below the floor.
       summary: active
-        ? `SpO2 ${v} % below ${below} % (scale ${scale2 ? 2 : 1})`
-        : `SpO2 ${v} % recovered (≥ ${clearAt} %)`,
+        ? v < below
+          ? `SpO2 ${v} % < ${below} % (scale ${scale2 ? 2 : 1})`
+          : `SpO2 ${v} % < ${clearAt} %: not yet recovered (alert floor ${below} %, scale ${scale2 ? 2 : 1})`
+        : v >= clearAt
+          ? `SpO2 ${v} % ≥ ${clearAt} %: recovered`
+          : `SpO2 ${v} % ≥ ${below} %: at or above the alert floor`,
       evidence: [r.reading.id],
       data: { spo2: v, floor: below, clearAt, spo2Scale: scale2 ? 2 : 1 },
     });

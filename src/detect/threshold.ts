@@ -146,14 +146,26 @@ export const threshold: RuleKind<ThresholdConfig, ThresholdState> = {
     }
     const level = worst ?? least;
     const sym = cfg.direction === 'below' ? '<' : '>';
+    // Rounded for display unless rounding would land on a limit (38.04 shown as "38 > 38").
+    const rv = round(v);
+    const limits = [cfg.clearAt, ...cfg.levels.map((l) => l.value)];
+    const shown = `${cfg.label} ${rv !== v && limits.includes(rv) ? v : rv}${cfg.unit ? ` ${cfg.unit}` : ''}`;
+    // Every comparison a text states is true of the value (summary-texts.test.ts walks them).
+    const summary = active
+      ? worst !== undefined
+        ? `${shown} ${sym} ${level.value}`
+        : `${shown} ${sym} ${cfg.clearAt}: not yet back within limits (alert ${cfg.direction} ${least.value})`
+      : typeof data.suppressedBy === 'string'
+        ? `${shown} (${String(data.source)}) not confirmed by ${data.suppressedBy}`
+        : breached(cfg, v, least.value)
+          ? `${shown}: not counted`
+          : `${shown} back within limits`;
     ctx.assess(cfg, {
       key,
       active,
       severity: level.severity,
       atMs: r.t,
-      summary: active
-        ? `${cfg.label} ${round(v)}${cfg.unit ? ` ${cfg.unit}` : ''} ${sym} ${level.value}`
-        : `${cfg.label} ${round(v)}${cfg.unit ? ` ${cfg.unit}` : ''} back within limits`,
+      summary,
       evidence: [r.reading.id],
       data: { ...data, limit: level.value, clearAt: cfg.clearAt },
     });
