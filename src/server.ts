@@ -1,5 +1,3 @@
-// Engineers working in parallel in this tree: read docs/working-in-parallel.md first (commit only your own
-// paths, never `git add -A`; register plugins with one-line edits; tests on ephemeral ports).
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { setPatientAccessPolicy } from './alerts/access.ts';
