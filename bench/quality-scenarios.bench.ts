@@ -32,7 +32,7 @@ export const HELD_OUT_SEEDS: readonly string[] = SEEDS.heldOut;
 const PER_SCENARIO = 4;
 const MIN_ALERT: Severity = 'medium';
 /** Technical rules: they say nothing about the patient, so they never count as detecting deterioration. */
-const TECHNICAL = new Set(['missing-data', 'device-health']);
+const TECHNICAL = new Set(['missing-data', 'device-health', 'signal-quality']);
 
 export interface PatientOutcome {
   key: string;
