@@ -33,6 +33,8 @@ const PER_SCENARIO = 4;
 const MIN_ALERT: Severity = 'medium';
 /** Technical rules: they say nothing about the patient, so they never count as detecting deterioration. */
 const TECHNICAL = new Set(['missing-data', 'device-health', 'signal-quality']);
+/** Condition keys that are not clinical alarms: gaps, device health, technical alarms, observation tasks. */
+const NON_CLINICAL_KEY = /^(gap:|device:|technical:|news2:observations-due)/;
 
 export interface PatientOutcome {
   key: string;
@@ -217,7 +219,7 @@ export function summarize(ev: Evaluation): Summary {
       s.stableNotifications += alerts + p.worsened + p.realerts;
       for (const [rule, n] of Object.entries(p.alertsByRule)) {
         s.stableByRule[rule] = (s.stableByRule[rule] ?? 0) + n;
-        if (!rule.startsWith('gap:') && !rule.startsWith('device:')) s.stableClinicalAlerts += n;
+        if (!NON_CLINICAL_KEY.test(rule)) s.stableClinicalAlerts += n;
       }
     }
   }

@@ -1,7 +1,7 @@
 import { toIso } from '../core/clock.ts';
 import type { Severity } from '../core/severity.ts';
 import { LOCAL_CODE_SYSTEM, LocalCode, Loinc } from './codes.ts';
-import { noUnknownKeys, num, obj, oneOf, type Raw, severity, strList } from './config-fields.ts';
+import { bool, noUnknownKeys, num, obj, oneOf, type Raw, severity, strList } from './config-fields.ts';
 import { ACVPU, type Acvpu, type News2Band, news2, news2Band } from './news2-score.ts';
 import { hasAnyFlag, isHeartRate, readingValue } from './reading-values.ts';
 import {
@@ -49,6 +49,8 @@ export interface News2Config extends RuleBase {
    * tier) and, `overdueGraceMinutes` later, at `severityOverdue` (an alert). 0 disables.
    */
   dueHours: { zero: number; low: number; lowMedium: number; urgent: number; emergency: number };
+  /** Observations due on (ward programs) or off (home programs with their own schedule). */
+  observationsDue: boolean;
   overdueGraceMinutes: number;
   severityOverdue: Severity;
   /** Without a fresh ACVPU observation: skip the score, or assume Alert (flagged in the draft). */
@@ -97,6 +99,7 @@ const KEYS = [
   'freshness',
   'minParameters',
   'dueHours',
+  'observationsDue',
   'overdueGraceMinutes',
   'severityOverdue',
 ] as const;
@@ -169,6 +172,7 @@ export const news2Rule: RuleKind<News2Config, News2State> = {
       freshness: readFreshness(raw, path),
       minParameters: num(raw, 'minParameters', path, 5, { min: 1, max: 5, integer: true }),
       dueHours: readDueHours(raw, path),
+      observationsDue: bool(raw, 'observationsDue', path, true),
       overdueGraceMinutes: num(raw, 'overdueGraceMinutes', path, 30, { min: 0 }),
       severityOverdue: severity(raw, 'severityOverdue', path, 'low'),
     };
@@ -335,7 +339,7 @@ function dueHoursFor(cfg: News2Config, band: News2Band): number {
  * is no band and nothing is due.
  */
 function observationsDue(ctx: RuleContext, cfg: News2Config, state: News2State, nowMs: number): void {
-  if (state.band === undefined) return;
+  if (!cfg.observationsDue || state.band === undefined) return;
   const hours = dueHoursFor(cfg, state.band);
   if (hours <= 0) return;
   const params: Param[] =
