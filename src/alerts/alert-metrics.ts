@@ -151,8 +151,7 @@ export function metricsCsv(m: AlertMetrics): string {
       csvColumns,
       m.rows.map((r) => csvColumns.map((c) => r[c])),
     ) +
-    '
-' +
+    '\r\n' +
     toCsv(
       [
         'since',
