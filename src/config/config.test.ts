@@ -90,3 +90,26 @@ describe('config', () => {
     }
   });
 });
+
+describe('OpenID Connect staff sign-in settings', () => {
+  const base = {
+    VIGIL_ADMIN_PASSWORD: 'a-long-enough-password',
+    VIGIL_OIDC_ISSUER: 'https://idp.example/realms/staff/',
+    VIGIL_OIDC_CLIENT_ID: 'vigil',
+    VIGIL_OIDC_CLIENT_SECRET: 'secret-from-the-idp',
+    VIGIL_OIDC_GROUP_ROLES: 'icu-nurses=nurse, cardiology=clinician,cardiology=admin',
+  };
+  it('maps groups to roles; off without an issuer', () => {
+    const c = loadConfig(base, '/srv');
+    assert.equal(c.oidc?.issuer, 'https://idp.example/realms/staff');
+    assert.deepEqual(c.oidc?.groupRoles, { 'icu-nurses': ['nurse'], cardiology: ['clinician', 'admin'] });
+    assert.equal(c.oidc?.groupsClaim, 'groups');
+    assert.equal(loadConfig({ VIGIL_ADMIN_PASSWORD: 'a-long-enough-password' }, '/srv').oidc, undefined);
+  });
+  it('refuses http issuers off loopback, unknown roles, a missing secret and an empty mapping', () => {
+    failsWith({ ...base, VIGIL_OIDC_ISSUER: 'http://idp.example' }, /VIGIL_OIDC_ISSUER/);
+    failsWith({ ...base, VIGIL_OIDC_GROUP_ROLES: 'x=patient' }, /VIGIL_OIDC_GROUP_ROLES/);
+    failsWith({ ...base, VIGIL_OIDC_GROUP_ROLES: '' }, /VIGIL_OIDC_GROUP_ROLES/);
+    failsWith({ ...base, VIGIL_OIDC_CLIENT_SECRET: '' }, /VIGIL_OIDC_CLIENT_SECRET/);
+  });
+});
