@@ -548,6 +548,35 @@ for (const store of ['pglite', ...(testDatabaseUrl ? ['postgres'] : [])])
       assert.equal(secretInstead.json['error'], 'invalid_client');
     });
 
+    test('a confidential app with keys: authorization code redeemed with a private_key_jwt assertion', async () => {
+      const { privateKey, publicKey } = await generateKeyPair('RS384', { extractable: true });
+      await registerClient(h.vigil, {
+        id: 'keyed-app',
+        name: 'Keyed',
+        kind: 'confidential',
+        redirectUris: [appRedirect],
+        scopes: ['user/Observation.rs'],
+        jwks: { keys: [{ ...(await exportJWK(publicKey)), kid: 'app-1' }] },
+      });
+      const a = baseQuery({ client_id: 'keyed-app', scope: 'user/Observation.rs' });
+      const r = await authorizeOverHttp(h.vigil, a.query, clinician());
+      const t = await tokenRequest(h.vigil, {
+        grant_type: 'authorization_code',
+        code: r.location.searchParams.get('code') as string,
+        redirect_uri: appRedirect,
+        code_verifier: a.verifier,
+        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+        client_assertion: await assertion(privateKey, 'RS384', 'app-1', { iss: 'keyed-app' }),
+      });
+      assert.equal(t.status, 200, JSON.stringify(t.json));
+      assert.equal(
+        (await fhirGet(h.vigil, `Observation/${w.readings.own}`, String(t.json['access_token']))).status,
+        200,
+      );
+      const cc = await backend(await assertion(privateKey, 'RS384', 'app-1', { iss: 'keyed-app' }));
+      assert.equal(cc.json['error'], 'unauthorized_client', 'client_credentials is for backend clients');
+    });
+
     test('client registration: admin only; validation; revocation stops the app at once', async () => {
       const asClin = await call(h.vigil, 'POST', '/api/v1/smart/clients', {
         token: w.tokens.clinician,
