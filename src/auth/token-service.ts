@@ -43,6 +43,10 @@ export interface Principal {
 }
 
 const issuer = 'vigil';
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+function isUuid(v: unknown): v is string {
+  return typeof v === 'string' && uuidPattern.test(v);
+}
 const audience = 'vigil-api';
 
 /**
@@ -111,6 +115,11 @@ export class TokenService {
       const kind = payload['kind'];
       if (kind !== 'user' && kind !== 'integration' && kind !== 'device') throw new Error('bad kind');
       if (typeof payload.sub !== 'string' || !Array.isArray(payload['roles'])) throw new Error('bad claims');
+      // Vigil issues UUIDs for token ids, sessions and user ids (the database keys them as uuid): a
+      // correctly signed token with anything else in them is invalid, never a database error.
+      if (payload.jti !== undefined && !isUuid(payload.jti)) throw new Error('bad jti');
+      if (payload['sid'] !== undefined && !isUuid(payload['sid'])) throw new Error('bad sid');
+      if (kind === 'user' && !isUuid(payload.sub)) throw new Error('bad sub');
       return {
         kind,
         id: payload.sub as string,

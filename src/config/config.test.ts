@@ -78,6 +78,17 @@ describe('config', () => {
     const listed = new Set([...text.matchAll(/^#?\s*(VIGIL_[A-Z_]+)=/gm)].map((m) => m[1]));
     assert.deepEqual([...listed].sort(), [...configVariables, ...clientVariables].sort());
   });
+
+  it('.env.example shows each setting’s real default', () => {
+    const text = readFileSync(new URL('../../.env.example', import.meta.url), 'utf8');
+    const base = { VIGIL_ADMIN_PASSWORD: 'a-long-enough-password' };
+    const defaults = loadConfig(base);
+    for (const [, name, value] of text.matchAll(/^(VIGIL_[A-Z_]+)=(.+)$/gm)) {
+      if (!name || !(configVariables as readonly string[]).includes(name) || name === 'VIGIL_ADMIN_PASSWORD')
+        continue;
+      assert.deepEqual(loadConfig({ ...base, [name]: value }), defaults, `${name}=${value} is the default`);
+    }
+  });
 });
 
 describe('OpenID Connect staff sign-in settings', () => {

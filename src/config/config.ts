@@ -32,6 +32,13 @@ export interface Config {
   /** Client id of Vigil's persistent session on the external broker (one per deployment). */
   mqttClientId: string;
   natsUrl: string | undefined;
+  /**
+   * Deployment prefix of every NATS name (subjects `<prefix>.readings.<p>`, stream
+   * `<PREFIX>_READINGS`, consumers): deployments sharing one NATS server never meet.
+   */
+  natsPrefix: string;
+  /** Detect workers: a partition lease not renewed for this long moves to another worker, ms. */
+  detectLeaseMs: number;
   adminPassword: string | undefined;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Largest accepted payload (MQTT message or HTTP body), bytes. */
@@ -44,6 +51,13 @@ export interface Config {
   glucoseUnit: 'mg/dL' | 'mmol/L';
   /** Public base URL (used in FHIR links); default derived from the HTTP host and port. */
   publicUrl: string | undefined;
+  /**
+   * PostgreSQL server: longest wait for one query or transaction (a pooled connection, connecting,
+   * the answer), ms; past it the caller gets VIGIL_ERR_STORE_UNAVAILABLE (503, Retry-After).
+   */
+  databaseTimeoutMs: number;
+  /** Longest `/ready` waits for the store and broker checks before answering 503, ms. */
+  readyTimeoutMs: number;
   /** How long SIGTERM may take before the process gives up waiting, ms. */
   shutdownTimeoutMs: number;
   /** Worker role when scaled out: all (default), ingest, detect, api. */
@@ -81,6 +95,8 @@ export const configVariables = [
   'VIGIL_MQTT_URL',
   'VIGIL_MQTT_CLIENT_ID',
   'VIGIL_NATS_URL',
+  'VIGIL_NATS_PREFIX',
+  'VIGIL_DETECT_LEASE_MS',
   'VIGIL_ADMIN_PASSWORD',
   'VIGIL_LOG_LEVEL',
   'VIGIL_MAX_PAYLOAD_BYTES',
@@ -89,6 +105,8 @@ export const configVariables = [
   'VIGIL_GLUCOSE_UNIT',
   'VIGIL_PUBLIC_URL',
   'VIGIL_SHUTDOWN_TIMEOUT_MS',
+  'VIGIL_DATABASE_TIMEOUT_MS',
+  'VIGIL_READY_TIMEOUT_MS',
   'VIGIL_ROLE',
   'VIGIL_TLS_CERT_FILE',
   'VIGIL_TLS_KEY_FILE',
@@ -157,6 +175,14 @@ function clientId(env: Env): string {
 }
 
 /** Comma-separated IPv4/IPv6 addresses or CIDR ranges. */
+/** A NATS subject token that also makes a stream name: lower-case letters, digits, `-`, `_`. */
+function natsPrefix(env: Env): string {
+  const v = env['VIGIL_NATS_PREFIX'] || 'vigil';
+  if (!/^[a-z0-9][a-z0-9_-]{0,31}$/.test(v))
+    bad('VIGIL_NATS_PREFIX', v, 'lower-case letters, digits, - or _ (at most 32), e.g. vigil or ward-a');
+  return v;
+}
+
 function mllpAllow(env: Env): string[] {
   const entries = (str(env, 'VIGIL_MLLP_ALLOW') ?? '')
     .split(',')
@@ -231,6 +257,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     mqttUrl: url(env, 'VIGIL_MQTT_URL', ['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'ws:', 'wss:']),
     mqttClientId: clientId(env),
     natsUrl: url(env, 'VIGIL_NATS_URL', ['nats:', 'tls:']),
+    natsPrefix: natsPrefix(env),
+    detectLeaseMs: int(env, 'VIGIL_DETECT_LEASE_MS', 10_000, 1000, 300_000),
     adminPassword,
     logLevel: oneOf(env, 'VIGIL_LOG_LEVEL', 'info', [
       'fatal',
@@ -247,6 +275,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     glucoseUnit: oneOf(env, 'VIGIL_GLUCOSE_UNIT', 'mg/dL', ['mg/dL', 'mmol/L']),
     publicUrl: url(env, 'VIGIL_PUBLIC_URL', ['http:', 'https:']),
     shutdownTimeoutMs: int(env, 'VIGIL_SHUTDOWN_TIMEOUT_MS', 8000, 100, 60_000),
+    databaseTimeoutMs: int(env, 'VIGIL_DATABASE_TIMEOUT_MS', 15_000, 50, 600_000),
+    readyTimeoutMs: int(env, 'VIGIL_READY_TIMEOUT_MS', 2000, 50, 60_000),
     role: oneOf(env, 'VIGIL_ROLE', 'all', ['all', 'ingest', 'detect', 'api']),
     tlsCertFile,
     tlsKeyFile,

@@ -488,6 +488,17 @@ export const routeMatrix: RouteCase[] = [
   { method: 'GET', url: '/api/v1/program/metrics', access: staff },
   { method: 'GET', url: '/api/v1/program/fleet', access: staff },
 
+  // ── API description (public: it describes routes, carries no data) ──────────────────────────
+  { method: 'GET', url: '/openapi.json', access: everyone },
+  { method: 'GET', url: '/docs', access: everyone },
+  // swagger-ui redirects `/docs/` to `/docs` (it registers the HEAD twin of that redirect only)
+  { method: 'HEAD', url: '/docs/', access: everyone },
+  { method: 'GET', url: '/docs/json', access: everyone },
+  { method: 'GET', url: '/docs/yaml', access: everyone },
+  { method: 'GET', url: '/docs/static/index.html', access: everyone },
+  { method: 'GET', url: '/docs/static/swagger-initializer.js', access: everyone },
+  { method: 'GET', url: '/docs/static/*', access: everyone, path: () => '/docs/static/swagger-ui.css' },
+
   // ── dashboard (web app, public files; its data comes from the API routes above) ─────────────
   { method: 'GET', url: '/*', access: everyone, path: () => '/' },
 

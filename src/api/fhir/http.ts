@@ -4,6 +4,7 @@ import { ConsentService } from '../../consent/consent-service.ts';
 import type { RoutePlugin } from '../app.ts';
 import type { ApiContext } from '../context.ts';
 import { bindPolicy } from './access.ts';
+import { patientsOfFhir } from './audit-patients.ts';
 import { runExport } from './export-runner.ts';
 import { badRequest, outcome, unauthorized } from './outcomes.ts';
 import { ResourceStore } from './resource-store.ts';
@@ -136,6 +137,8 @@ export const fhirRoutes: RoutePlugin = async (app: FastifyInstance, ctx: ApiCont
       // A principal object of this request's own, bound to the access policy's decisions for it
       // (care teams, consent refusals read now — a revocation applies to the next request).
       principal = { ...(await principalOf(ctx, request)) };
+      // The audit record of this interaction names the authenticated agent (security-plugin.ts).
+      request.principal = principal;
       bindPolicy(principal, await ctx.security.policy.snapshot(principal));
     } catch (e) {
       return send(reply, errorResponse(e, svc));
@@ -153,6 +156,8 @@ export const fhirRoutes: RoutePlugin = async (app: FastifyInstance, ctx: ApiCont
       baseUrl: baseUrl(request),
     };
     const res = await handleFhir(req, svc);
+    const patients = patientsOfFhir(req, res);
+    if (patients.length) request.auditPatientIds = patients;
     // A CareTeam written here changes who may see whom: the next request must not see a cached team.
     if (request.method !== 'GET' && request.method !== 'HEAD' && res.status < 300)
       ctx.security.careTeams.invalidate();
