@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { setPatientAccessPolicy } from './alerts/access.ts';
 import { Alerting } from './alerts/alerting.ts';
@@ -25,6 +26,7 @@ import { errorMessage, VigilError } from './core/errors.ts';
 import { createLogger, type Logger } from './core/logger.ts';
 import { createMetrics, type Metrics } from './core/metrics.ts';
 import type { DeviceStatusReport, Reading } from './core/reading.ts';
+import { configureSecretBox, loadSecretsKey, SecretBox } from './core/secret-box.ts';
 import { SqlDeviceLookup } from './devices/device-lookup.ts';
 import { DeviceService, SqlPatientDirectory } from './devices/device-service.ts';
 import { BatchWriter } from './ingest/batch-writer.ts';
@@ -45,6 +47,7 @@ import { DeviceRepository } from './store/device-repository.ts';
 import { migrate } from './store/migrate.ts';
 import { ObservationRepository } from './store/observation-repository.ts';
 import { openDatabase } from './store/open-database.ts';
+import { sealLegacySecrets } from './store/secrets-at-rest.ts';
 import { UserRepository } from './store/user-repository.ts';
 import { VendorTemplateRepository } from './store/vendor-template-repository.ts';
 
@@ -117,6 +120,23 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
   try {
     const applied = await migrate(db);
     if (applied.length > 0) log.info({ applied }, 'database migrated');
+
+    // Secrets at rest are sealed under a key outside the database (src/core/secret-box.ts). Embedded:
+    // a key file beside the data directory is created at first start. A server database is shared by
+    // several processes, which must share the key: it has to be provided.
+    const secretsKey = loadSecretsKey({
+      key: config.secretsKey,
+      keyFile: config.secretsKeyFile,
+      defaultFile: config.databaseUrl ? undefined : join(`${config.dataDir}-keys`, 'secrets.key'),
+    });
+    if (secretsKey) configureSecretBox(db, new SecretBox(secretsKey.key));
+    else
+      log.warn(
+        { event: 'secrets-not-sealed' },
+        'no VIGIL_SECRETS_KEY or VIGIL_SECRETS_KEY_FILE: secrets at rest (TOTP seeds, webhook secrets, signing keys) are stored unsealed in the database',
+      );
+    const resealed = secretsKey ? await sealLegacySecrets(db) : 0;
+    if (resealed > 0) log.info({ sealed: resealed }, 'secrets stored before sealing are now sealed');
 
     const users = new UserRepository(db);
     const tokens = await TokenService.load(db, clock);

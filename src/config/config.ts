@@ -81,6 +81,10 @@ export interface Config {
   notifyFile: string | undefined;
   /** Staff sign-in through the hospital's OpenID Connect provider (docs/oidc.md); undefined = off. */
   oidc: OidcConfig | undefined;
+  /** The key that seals secrets at rest (base64 of 32 bytes); never logged. */
+  secretsKey: string | undefined;
+  /** A file holding that key; default `<dataDir>-keys/secrets.key`, created at first start. */
+  secretsKeyFile: string | undefined;
 }
 
 type Env = Record<string, string | undefined>;
@@ -116,6 +120,8 @@ export const configVariables = [
   'VIGIL_MLLP_ALLOW',
   'VIGIL_MLLP_ACK_MODE',
   'VIGIL_NOTIFY_FILE',
+  'VIGIL_SECRETS_KEY',
+  'VIGIL_SECRETS_KEY_FILE',
   'VIGIL_OIDC_ISSUER',
   'VIGIL_OIDC_CLIENT_ID',
   'VIGIL_OIDC_CLIENT_SECRET',
@@ -288,6 +294,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     mllpAckMode: oneOf(env, 'VIGIL_MLLP_ACK_MODE', 'original', ['original', 'enhanced']),
     notifyFile: env['VIGIL_NOTIFY_FILE'] ? resolve(cwd, env['VIGIL_NOTIFY_FILE']) : undefined,
     oidc: oidcConfig(env),
+    secretsKey: str(env, 'VIGIL_SECRETS_KEY'),
+    secretsKeyFile: env['VIGIL_SECRETS_KEY_FILE'] ? resolve(cwd, env['VIGIL_SECRETS_KEY_FILE']) : undefined,
   };
 }
 
