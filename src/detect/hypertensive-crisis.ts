@@ -17,7 +17,7 @@ import { BASE_KEYS, type RuleBase, type RuleContext, type RuleKind, readBase } f
  * `confirmRepeatMinutes` later confirms it, or when no repeat arrives within `confirmWithinMinutes`
  * (on the tick at that time); a repeat below crisis levels closes the request (`data.outcome`:
  * confirmed / not-confirmed / no-repeat). Readings above `extremeSystolic` / `extremeDiastolic`
- * alarm at once (the reference gives no such value: both are off unless a program sets them).
+ * alarm at once (the reference gives no such value: both are off — 0 — unless a program sets them).
  */
 export interface HypertensiveCrisisConfig extends RuleBase {
   kind: 'hypertensive-crisis';
@@ -76,8 +76,8 @@ export const hypertensiveCrisis: RuleKind<HypertensiveCrisisConfig, Hypertensive
       ignoreFlags: strList(raw, 'ignoreFlags', path, []),
       confirmRepeatMinutes: num(raw, 'confirmRepeatMinutes', path, 0, { min: 0 }),
       confirmWithinMinutes: num(raw, 'confirmWithinMinutes', path, 30, { min: 1 }),
-      extremeSystolic: num(raw, 'extremeSystolic', path, Number.POSITIVE_INFINITY, { min: 0 }),
-      extremeDiastolic: num(raw, 'extremeDiastolic', path, Number.POSITIVE_INFINITY, { min: 0 }),
+      extremeSystolic: num(raw, 'extremeSystolic', path, 0, { min: 0 }),
+      extremeDiastolic: num(raw, 'extremeDiastolic', path, 0, { min: 0 }),
     };
   },
   init: () => ({}),
@@ -114,7 +114,9 @@ export const hypertensiveCrisis: RuleKind<HypertensiveCrisisConfig, Hypertensive
     const data: Record<string, unknown> = { systolic: sys, diastolic: dia };
     if (cfg.confirmRepeatMinutes > 0 && !ctx.isOpen(key)) {
       const p = state.pending;
-      const extreme = s > cfg.extremeSystolic || d > cfg.extremeDiastolic;
+      const extreme =
+        (cfg.extremeSystolic > 0 && s > cfg.extremeSystolic) ||
+        (cfg.extremeDiastolic > 0 && d > cfg.extremeDiastolic);
       if (p !== undefined) {
         // Too soon to be the repeat the protocol asks for: neither confirms nor refutes.
         if (r.t - p.t < cfg.confirmRepeatMinutes * 60_000 && !extreme) return;
