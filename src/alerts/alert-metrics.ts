@@ -1,3 +1,4 @@
+import { toCsv } from '../core/csv.ts';
 import type { Sql } from '../store/database.ts';
 
 /** One row of response metrics: per severity and care team ('*' = all teams). Durations in seconds. */
@@ -139,32 +140,41 @@ const csvColumns: Array<keyof ResponseMetricsRow> = [
   'escalatedAlerts',
 ];
 
-function cell(v: unknown): string {
-  const s = v === null || v === undefined ? '' : String(v);
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-/** RFC 4180 CSV: one row per severity × team, then a burden line as its own small table. */
+/**
+ * RFC 4180 CSV (formula cells neutralised, `toCsv`): one row per severity × team, then a burden
+ * line as its own small table.
+ */
 export function metricsCsv(m: AlertMetrics): string {
-  const lines = [csvColumns.join(','), ...m.rows.map((r) => csvColumns.map((c) => cell(r[c])).join(','))];
-  lines.push(
-    '',
-    'since,until,alerts,patientDays,alertsPerPatientDay,notifications,notificationsPerPatientDay,notificationsPerAlert',
-  );
   const b = m.burden;
-  lines.push(
-    [
-      m.since,
-      m.until,
-      b.alerts,
-      b.patientDays,
-      b.alertsPerPatientDay,
-      b.notifications,
-      b.notificationsPerPatientDay,
-      b.notificationsPerAlert,
-    ]
-      .map(cell)
-      .join(','),
+  return (
+    toCsv(
+      csvColumns,
+      m.rows.map((r) => csvColumns.map((c) => r[c])),
+    ) +
+    '\r\n' +
+    toCsv(
+      [
+        'since',
+        'until',
+        'alerts',
+        'patientDays',
+        'alertsPerPatientDay',
+        'notifications',
+        'notificationsPerPatientDay',
+        'notificationsPerAlert',
+      ],
+      [
+        [
+          m.since,
+          m.until,
+          b.alerts,
+          b.patientDays,
+          b.alertsPerPatientDay,
+          b.notifications,
+          b.notificationsPerPatientDay,
+          b.notificationsPerAlert,
+        ],
+      ],
+    )
   );
-  return `${lines.join('\r\n')}\r\n`;
 }
