@@ -1,5 +1,3 @@
-// Engineers working in parallel in this tree: read docs/working-in-parallel.md first (commit only your own
-// paths, never `git add -A`; register plugins with one-line edits; tests on ephemeral ports).
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { setPatientAccessPolicy } from './alerts/access.ts';
@@ -10,9 +8,13 @@ import type { ApiContext } from './api/context.ts';
 import { fhirRoutes } from './api/fhir/http.ts';
 import { alertRoutes } from './api/routes/alerts.ts';
 import { dashboardRoutes } from './api/routes/dashboard.ts';
+import { lorawanRoutes } from './api/routes/lorawan.ts';
 import { monitoringRoutes } from './api/routes/monitoring.ts';
 import { nightscoutRoutes } from './api/routes/nightscout.ts';
+import { oidcRoutes } from './api/routes/oidc.ts';
 import { programRoutes } from './api/routes/program.ts';
+import { smartRoutes } from './api/routes/smart.ts';
+import { vendorTemplateRoutes } from './api/routes/vendor-templates.ts';
 import { webRoutes } from './api/routes/web.ts';
 import { createSecurity, startRetentionSchedule } from './api/security.ts';
 import { bootstrapAdmin } from './auth/bootstrap-admin.ts';
@@ -32,8 +34,10 @@ import { IngestService } from './ingest/ingest-service.ts';
 import { EmbeddedBroker } from './ingest/mqtt/embedded-broker.ts';
 import { ExternalBrokerClient } from './ingest/mqtt/external-broker-client.ts';
 import { NightscoutCredentials } from './ingest/nightscout/nightscout-credentials.ts';
+import { VendorTemplateResolver } from './ingest/vendor-templates.ts';
 import { normalize } from './normalize/normalize.ts';
 import { inspectPcd01 } from './normalize/profiles/hl7v2-pcd01.ts';
+import { storedTemplateRegistry } from './normalize/profiles/template.ts';
 import { createPipeline, type Pipeline } from './pipeline/pipeline.ts';
 import type { Database } from './store/database.ts';
 import { DeadLetterRepository } from './store/dead-letter-repository.ts';
@@ -42,6 +46,7 @@ import { migrate } from './store/migrate.ts';
 import { ObservationRepository } from './store/observation-repository.ts';
 import { openDatabase } from './store/open-database.ts';
 import { UserRepository } from './store/user-repository.ts';
+import { VendorTemplateRepository } from './store/vendor-template-repository.ts';
 
 export interface StartOptions {
   log?: Logger;
@@ -93,7 +98,11 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
 
   let db: Database;
   try {
-    db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+    db = await openDatabase({
+      databaseUrl: config.databaseUrl,
+      dataDir: config.dataDir,
+      timeoutMs: config.databaseTimeoutMs,
+    });
   } catch (e) {
     throw new VigilError(
       'VIGIL_ERR_CONFIG_DATABASE_UNREACHABLE',
@@ -110,7 +119,6 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
     if (applied.length > 0) log.info({ applied }, 'database migrated');
 
     const users = new UserRepository(db);
-    const admin = await bootstrapAdmin(users, config.adminPassword);
     const tokens = await TokenService.load(db, clock);
     const security = createSecurity({ db, clock, log, tokens, corsOrigins: config.corsOrigins });
     cleanups.push(() => security.audit.close());
@@ -167,15 +175,22 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
         }
       },
     });
+    // Vendor mapping templates: stored versions, assigned to devices or models (managed through the API).
+    const vendorTemplates = new VendorTemplateRepository(db);
+    const templateResolver = new VendorTemplateResolver(vendorTemplates);
     const ingest = new IngestService({
       normalize: (input) =>
-        normalize({
-          format: input.format,
-          payload: input.payload as Uint8Array | string | object,
-          deviceId: input.deviceId,
-          receivedAt: input.receivedAt,
-          programGlucoseUnit: input.glucoseUnit,
-        }),
+        normalize(
+          {
+            format: input.format,
+            payload: input.payload as Uint8Array | string | object,
+            deviceId: input.deviceId,
+            receivedAt: input.receivedAt,
+            programGlucoseUnit: input.glucoseUnit,
+          },
+          input.template ? { templates: storedTemplateRegistry(input.template) } : {},
+        ),
+      templates: templateResolver,
       attribution: devices,
       duplicates: observations,
       writer,
@@ -264,10 +279,19 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       security,
       maxPayloadBytes: config.maxPayloadBytes,
       readiness,
+      readyTimeoutMs: config.readyTimeoutMs,
     };
     // Changes reach every worker's live feed (NATS, else PostgreSQL NOTIFY); VIGIL_NOTIFY_FILE records notifications.
     const notifiers = config.notifyFile ? [new RecordingNotifier('recording', config.notifyFile)] : [];
-    const alerting = new Alerting({ db, clock, log, natsUrl: config.natsUrl, notifiers });
+    const alerting = new Alerting({
+      db,
+      clock,
+      log,
+      natsUrl: config.natsUrl,
+      natsPrefix: config.natsPrefix,
+      notifiers,
+      metrics,
+    });
     alerting.start(); // durable timers and outbox: resumes what a previous process left due
     // The live feed asks the access policy; a care-team change reaches its open sockets at once.
     alerting.live.decideWith((p) => security.policy.readablePatients(p, 'Flag'));
@@ -277,6 +301,8 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
     const pipeline = await createPipeline({
       role: config.role,
       natsUrl: config.natsUrl,
+      natsPrefix: config.natsPrefix,
+      leaseMs: config.detectLeaseMs,
       db,
       clock,
       log,
@@ -304,7 +330,11 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       monitoringRoutes(pipeline.monitoring),
       dashboardRoutes,
       programRoutes,
+      smartRoutes,
+      oidcRoutes(config.oidc),
       nightscoutRoutes(new NightscoutCredentials(db)),
+      lorawanRoutes,
+      vendorTemplateRoutes(vendorTemplates, templateResolver),
       ...(opts.routes ?? []),
       webRoutes(),
     ];
@@ -320,6 +350,9 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
     } catch (e) {
       throw listenError(e, 'VIGIL_HTTP_PORT', config.httpPort);
     }
+    // The admin is created only once every listener is bound: a start that stops on a port in use
+    // creates no account, so the next start still creates it and shows its password.
+    const admin = await bootstrapAdmin(users, config.adminPassword);
     const host = config.httpHost === '0.0.0.0' || config.httpHost === '::' ? 'localhost' : config.httpHost;
     const httpUrl = config.publicUrl ?? `${https ? 'https' : 'http'}://${host}:${httpPort}`;
     const stopRetention =
@@ -333,6 +366,8 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
     print(`  FHIR R4 API             ${httpUrl}/fhir`);
     print(`  health / ready          ${httpUrl}/health  ${httpUrl}/ready`);
     print(`  metrics                 ${httpUrl}/metrics`);
+    if (config.role === 'all' || config.role === 'api')
+      print(`  API docs (OpenAPI 3)    ${httpUrl}/docs  ${httpUrl}/openapi.json`);
     if (mqttPort !== undefined)
       print(
         `  MQTT (embedded)         ${tls ? 'mqtts' : 'mqtt'}://${host}:${mqttPort}  topics devices/{deviceId}/readings, devices/{deviceId}/gatt/{uuid}`,

@@ -32,6 +32,14 @@ export interface Principal {
   /** Issued-at and expiry, epoch seconds (set on verified tokens). */
   issuedAt?: number;
   expiresAt?: number;
+  /**
+   * SMART App Launch: the app (client id) a person's token was issued to. Such a token carries the
+   * granted patient/ and user/ scopes in `scopes`, works on the FHIR API only, and is limited by
+   * those scopes on top of the person's own access (access-policy.ts).
+   */
+  smartClientId?: string;
+  /** SMART launch context: the patient patient/ scopes are limited to. */
+  launchPatient?: string;
 }
 
 const issuer = 'vigil';
@@ -82,6 +90,8 @@ export class TokenService {
       ...(p.patientId ? { patient: p.patientId } : {}),
       ...(p.practitionerId ? { practitioner: p.practitionerId } : {}),
       ...(p.sessionId ? { sid: p.sessionId } : {}),
+      ...(p.smartClientId ? { cid: p.smartClientId } : {}),
+      ...(p.launchPatient ? { lp: p.launchPatient } : {}),
     })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setIssuer(issuer)
@@ -123,6 +133,8 @@ export class TokenService {
         practitionerId: (payload['practitioner'] as string | undefined) ?? null,
         ...(payload.jti ? { tokenId: payload.jti } : {}),
         ...(typeof payload['sid'] === 'string' ? { sessionId: payload['sid'] } : {}),
+        ...(typeof payload['cid'] === 'string' ? { smartClientId: payload['cid'] } : {}),
+        ...(typeof payload['lp'] === 'string' ? { launchPatient: payload['lp'] } : {}),
         ...(typeof payload.iat === 'number' ? { issuedAt: payload.iat } : {}),
         ...(typeof payload.exp === 'number' ? { expiresAt: payload.exp } : {}),
       };

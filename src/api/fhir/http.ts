@@ -52,7 +52,7 @@ async function principalOf(ctx: ApiContext, request: FastifyRequest): Promise<Pr
   const m = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '');
   if (!m?.[1]) throw unauthorized();
   // The one authentication of every API: signature, expiry, and revocation (session, token, account).
-  return ctx.security.authenticate(m[1]);
+  return ctx.security.authenticate(m[1], { allowSmartApp: true });
 }
 
 function send(reply: FastifyReply, res: FhirResponse): FastifyReply {
@@ -163,6 +163,24 @@ export const fhirRoutes: RoutePlugin = async (app: FastifyInstance, ctx: ApiCont
       ctx.security.careTeams.invalidate();
     return send(reply, res);
   };
+  // The CapabilityStatement is public (SMART App Launch: clients discover the OAuth endpoints
+  // before they have a token); it holds no patient data, so it is not an audit record.
+  app.get('/fhir/metadata', async (request, reply) => {
+    const anonymous: Principal = { kind: 'user', id: 'anonymous', roles: [], scopes: [] };
+    const url = new URL(request.url, 'http://local');
+    const res = await handleFhir(
+      {
+        method: 'GET',
+        path: 'metadata',
+        query: url.searchParams,
+        headers: { accept: request.headers.accept },
+        principal: anonymous,
+        baseUrl: baseUrl(request),
+      },
+      svc,
+    );
+    return send(reply, res);
+  });
   // Every FHIR interaction is an audit record (security-plugin.ts); handlers may name the patient.
   const config = { audit: { entity: 'FHIR' } };
   app.route({ method: [...methods], url: '/fhir', handler, config });
