@@ -277,6 +277,23 @@ export const routeMatrix: RouteCase[] = [
     access: { device: 'all' as const },
     path: () => `/nightscout/dev-own/api/v1/${p}`,
   })),
+  // Nightscout reads for follower apps: the same credential; entries are patient data (audited).
+  ...['entries', 'entries.json', 'entries/:spec'].map((p) => ({
+    method: 'GET',
+    url: `/nightscout/:deviceId/api/v1/${p}`,
+    access: { device: 'all' as const },
+    path: () => `/nightscout/dev-own/api/v1/${p.replace(':spec', 'sgv.json')}`,
+    phi: true,
+  })),
+  ...['GET', 'POST'].flatMap((method) =>
+    ['treatments', 'treatments.json'].map((p) => ({
+      method,
+      url: `/nightscout/:deviceId/api/v1/${p}`,
+      access: { device: 'all' as const },
+      path: () => `/nightscout/dev-own/api/v1/${p}`,
+      ...(method === 'POST' ? { body: () => [{ eventType: 'Note' }], headers: json } : {}),
+    })),
+  ),
   ...['devicestatus', 'devicestatus.json'].map((p) => ({
     method: 'POST',
     url: `/nightscout/:deviceId/api/v1/${p}`,
