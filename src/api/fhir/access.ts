@@ -95,6 +95,8 @@ export function decideFhir(
       code: 'VIGIL_ERR_AUTH_FORBIDDEN',
       reason: 'bulk export is for admins and integrations',
     };
+  if (principal.kind === 'device')
+    return snap.decide(resourceType, action, compartmentPatientId ?? null, interaction);
   if (compartmentPatientId !== undefined) return snap.decide(resourceType, action, compartmentPatientId);
   // Not known yet: decided on the type; the patient is checked once the resource (or search) names it.
   if (!snap.patientBound || !patientCompartmentTypes.has(resourceType) || resourceType === 'AuditEvent')
