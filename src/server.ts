@@ -8,9 +8,13 @@ import type { ApiContext } from './api/context.ts';
 import { fhirRoutes } from './api/fhir/http.ts';
 import { alertRoutes } from './api/routes/alerts.ts';
 import { dashboardRoutes } from './api/routes/dashboard.ts';
+import { lorawanRoutes } from './api/routes/lorawan.ts';
 import { monitoringRoutes } from './api/routes/monitoring.ts';
 import { nightscoutRoutes } from './api/routes/nightscout.ts';
+import { oidcRoutes } from './api/routes/oidc.ts';
 import { programRoutes } from './api/routes/program.ts';
+import { smartRoutes } from './api/routes/smart.ts';
+import { vendorTemplateRoutes } from './api/routes/vendor-templates.ts';
 import { webRoutes } from './api/routes/web.ts';
 import { createSecurity, startRetentionSchedule } from './api/security.ts';
 import { bootstrapAdmin } from './auth/bootstrap-admin.ts';
@@ -30,8 +34,10 @@ import { IngestService } from './ingest/ingest-service.ts';
 import { EmbeddedBroker } from './ingest/mqtt/embedded-broker.ts';
 import { ExternalBrokerClient } from './ingest/mqtt/external-broker-client.ts';
 import { NightscoutCredentials } from './ingest/nightscout/nightscout-credentials.ts';
+import { VendorTemplateResolver } from './ingest/vendor-templates.ts';
 import { normalize } from './normalize/normalize.ts';
 import { inspectPcd01 } from './normalize/profiles/hl7v2-pcd01.ts';
+import { storedTemplateRegistry } from './normalize/profiles/template.ts';
 import { createPipeline, type Pipeline } from './pipeline/pipeline.ts';
 import type { Database } from './store/database.ts';
 import { DeadLetterRepository } from './store/dead-letter-repository.ts';
@@ -40,6 +46,7 @@ import { migrate } from './store/migrate.ts';
 import { ObservationRepository } from './store/observation-repository.ts';
 import { openDatabase } from './store/open-database.ts';
 import { UserRepository } from './store/user-repository.ts';
+import { VendorTemplateRepository } from './store/vendor-template-repository.ts';
 
 export interface StartOptions {
   log?: Logger;
@@ -91,7 +98,11 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
 
   let db: Database;
   try {
-    db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+    db = await openDatabase({
+      databaseUrl: config.databaseUrl,
+      dataDir: config.dataDir,
+      timeoutMs: config.databaseTimeoutMs,
+    });
   } catch (e) {
     throw new VigilError(
       'VIGIL_ERR_CONFIG_DATABASE_UNREACHABLE',
@@ -108,7 +119,6 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
     if (applied.length > 0) log.info({ applied }, 'database migrated');
 
     const users = new UserRepository(db);
-    const admin = await bootstrapAdmin(users, config.adminPassword);
     const tokens = await TokenService.load(db, clock);
     const security = createSecurity({ db, clock, log, tokens, corsOrigins: config.corsOrigins });
     cleanups.push(() => security.audit.close());
@@ -165,15 +175,22 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
         }
       },
     });
+    // Vendor mapping templates: stored versions, assigned to devices or models (managed through the API).
+    const vendorTemplates = new VendorTemplateRepository(db);
+    const templateResolver = new VendorTemplateResolver(vendorTemplates);
     const ingest = new IngestService({
       normalize: (input) =>
-        normalize({
-          format: input.format,
-          payload: input.payload as Uint8Array | string | object,
-          deviceId: input.deviceId,
-          receivedAt: input.receivedAt,
-          programGlucoseUnit: input.glucoseUnit,
-        }),
+        normalize(
+          {
+            format: input.format,
+            payload: input.payload as Uint8Array | string | object,
+            deviceId: input.deviceId,
+            receivedAt: input.receivedAt,
+            programGlucoseUnit: input.glucoseUnit,
+          },
+          input.template ? { templates: storedTemplateRegistry(input.template) } : {},
+        ),
+      templates: templateResolver,
       attribution: devices,
       duplicates: observations,
       writer,
@@ -262,6 +279,7 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       security,
       maxPayloadBytes: config.maxPayloadBytes,
       readiness,
+      readyTimeoutMs: config.readyTimeoutMs,
     };
     // Changes reach every worker's live feed (NATS, else PostgreSQL NOTIFY); VIGIL_NOTIFY_FILE records notifications.
     const notifiers = config.notifyFile ? [new RecordingNotifier('recording', config.notifyFile)] : [];
@@ -272,8 +290,12 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       natsUrl: config.natsUrl,
       natsPrefix: config.natsPrefix,
       notifiers,
+      metrics,
     });
     alerting.start(); // durable timers and outbox: resumes what a previous process left due
+    // The live feed asks the access policy; a care-team change reaches its open sockets at once.
+    alerting.live.decideWith((p) => security.policy.readablePatients(p, 'Flag'));
+    security.careTeams.onInvalidate(() => alerting.live.recheck());
     cleanups.push(() => alerting.stop());
     // Detection: committed readings → bus → rule engine → alerting; derived readings back through the writer.
     const pipeline = await createPipeline({
@@ -309,7 +331,11 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       monitoringRoutes(pipeline.monitoring),
       dashboardRoutes,
       programRoutes,
+      smartRoutes,
+      oidcRoutes(config.oidc),
       nightscoutRoutes(new NightscoutCredentials(db)),
+      lorawanRoutes,
+      vendorTemplateRoutes(vendorTemplates, templateResolver),
       ...(opts.routes ?? []),
       webRoutes(),
     ];
@@ -325,6 +351,9 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
     } catch (e) {
       throw listenError(e, 'VIGIL_HTTP_PORT', config.httpPort);
     }
+    // The admin is created only once every listener is bound: a start that stops on a port in use
+    // creates no account, so the next start still creates it and shows its password.
+    const admin = await bootstrapAdmin(users, config.adminPassword);
     const host = config.httpHost === '0.0.0.0' || config.httpHost === '::' ? 'localhost' : config.httpHost;
     const httpUrl = config.publicUrl ?? `${https ? 'https' : 'http'}://${host}:${httpPort}`;
     const stopRetention =
@@ -338,6 +367,8 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
     print(`  FHIR R4 API             ${httpUrl}/fhir`);
     print(`  health / ready          ${httpUrl}/health  ${httpUrl}/ready`);
     print(`  metrics                 ${httpUrl}/metrics`);
+    if (config.role === 'all' || config.role === 'api')
+      print(`  API docs (OpenAPI 3)    ${httpUrl}/docs  ${httpUrl}/openapi.json`);
     if (mqttPort !== undefined)
       print(
         `  MQTT (embedded)         ${tls ? 'mqtts' : 'mqtt'}://${host}:${mqttPort}  topics devices/{deviceId}/readings, devices/{deviceId}/gatt/{uuid}`,

@@ -30,4 +30,6 @@ export interface ApiContext {
   readiness: Array<{ name: string; check: () => Promise<boolean> | boolean }>;
   /** Readings stored outside ingest (FHIR), after their commit: to detection (set by server.ts). */
   readingsStored?: (readings: Reading[]) => void;
+  /** Longest `/ready` waits for each check before counting it failing, ms (VIGIL_READY_TIMEOUT_MS). */
+  readyTimeoutMs?: number;
 }

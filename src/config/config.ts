@@ -7,6 +7,17 @@ import { VigilError } from '../core/errors.ts';
  * The first bad value ends the start with a one-line message naming the variable.
  * Every variable is listed, with its default, in `.env.example` (a test keeps the two in step).
  */
+export interface OidcConfig {
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
+  /** IdP group → Vigil roles (VIGIL_OIDC_GROUP_ROLES=icu-nurses=nurse,cardiology=clinician,it=admin). */
+  groupRoles: Record<string, string[]>;
+  groupsClaim: string;
+  /** Claim naming the person's FHIR Practitioner id (care-team membership), if the IdP sends one. */
+  practitionerClaim: string | undefined;
+}
+
 export interface Config {
   httpHost: string;
   httpPort: number;
@@ -40,6 +51,13 @@ export interface Config {
   glucoseUnit: 'mg/dL' | 'mmol/L';
   /** Public base URL (used in FHIR links); default derived from the HTTP host and port. */
   publicUrl: string | undefined;
+  /**
+   * PostgreSQL server: longest wait for one query or transaction (a pooled connection, connecting,
+   * the answer), ms; past it the caller gets VIGIL_ERR_STORE_UNAVAILABLE (503, Retry-After).
+   */
+  databaseTimeoutMs: number;
+  /** Longest `/ready` waits for the store and broker checks before answering 503, ms. */
+  readyTimeoutMs: number;
   /** How long SIGTERM may take before the process gives up waiting, ms. */
   shutdownTimeoutMs: number;
   /** Worker role when scaled out: all (default), ingest, detect, api. */
@@ -61,6 +79,8 @@ export interface Config {
    * recording notifier, an outbox channel like a pager gateway). Unset: off.
    */
   notifyFile: string | undefined;
+  /** Staff sign-in through the hospital's OpenID Connect provider (docs/oidc.md); undefined = off. */
+  oidc: OidcConfig | undefined;
 }
 
 type Env = Record<string, string | undefined>;
@@ -85,6 +105,8 @@ export const configVariables = [
   'VIGIL_GLUCOSE_UNIT',
   'VIGIL_PUBLIC_URL',
   'VIGIL_SHUTDOWN_TIMEOUT_MS',
+  'VIGIL_DATABASE_TIMEOUT_MS',
+  'VIGIL_READY_TIMEOUT_MS',
   'VIGIL_ROLE',
   'VIGIL_TLS_CERT_FILE',
   'VIGIL_TLS_KEY_FILE',
@@ -94,6 +116,12 @@ export const configVariables = [
   'VIGIL_MLLP_ALLOW',
   'VIGIL_MLLP_ACK_MODE',
   'VIGIL_NOTIFY_FILE',
+  'VIGIL_OIDC_ISSUER',
+  'VIGIL_OIDC_CLIENT_ID',
+  'VIGIL_OIDC_CLIENT_SECRET',
+  'VIGIL_OIDC_GROUP_ROLES',
+  'VIGIL_OIDC_GROUPS_CLAIM',
+  'VIGIL_OIDC_PRACTITIONER_CLAIM',
 ] as const;
 
 /** Settings of the `vigil` CLI as a client of a running server (not server configuration). */
@@ -247,6 +275,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     glucoseUnit: oneOf(env, 'VIGIL_GLUCOSE_UNIT', 'mg/dL', ['mg/dL', 'mmol/L']),
     publicUrl: url(env, 'VIGIL_PUBLIC_URL', ['http:', 'https:']),
     shutdownTimeoutMs: int(env, 'VIGIL_SHUTDOWN_TIMEOUT_MS', 8000, 100, 60_000),
+    databaseTimeoutMs: int(env, 'VIGIL_DATABASE_TIMEOUT_MS', 15_000, 50, 600_000),
+    readyTimeoutMs: int(env, 'VIGIL_READY_TIMEOUT_MS', 2000, 50, 60_000),
     role: oneOf(env, 'VIGIL_ROLE', 'all', ['all', 'ingest', 'detect', 'api']),
     tlsCertFile,
     tlsKeyFile,
@@ -257,5 +287,44 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     mllpAllow: mllpAllow(env),
     mllpAckMode: oneOf(env, 'VIGIL_MLLP_ACK_MODE', 'original', ['original', 'enhanced']),
     notifyFile: env['VIGIL_NOTIFY_FILE'] ? resolve(cwd, env['VIGIL_NOTIFY_FILE']) : undefined,
+    oidc: oidcConfig(env),
+  };
+}
+
+const staffRoles = new Set(['admin', 'clinician', 'nurse']);
+
+function oidcConfig(env: Record<string, string | undefined>): OidcConfig | undefined {
+  const issuer = str(env, 'VIGIL_OIDC_ISSUER');
+  if (!issuer) return undefined;
+  const u = url(env, 'VIGIL_OIDC_ISSUER', ['https:', 'http:']) as string;
+  const host = new URL(u).hostname;
+  if (new URL(u).protocol === 'http:' && !['localhost', '127.0.0.1', '[::1]', '::1'].includes(host))
+    bad('VIGIL_OIDC_ISSUER', issuer, 'an https URL (http only on loopback)');
+  const clientId = str(env, 'VIGIL_OIDC_CLIENT_ID');
+  const clientSecret = str(env, 'VIGIL_OIDC_CLIENT_SECRET');
+  if (!clientId) bad('VIGIL_OIDC_CLIENT_ID', '', 'the client id registered at the identity provider');
+  if (!clientSecret)
+    bad('VIGIL_OIDC_CLIENT_SECRET', '', 'the client secret registered at the identity provider');
+  const groupRoles: Record<string, string[]> = {};
+  for (const pair of (str(env, 'VIGIL_OIDC_GROUP_ROLES') ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
+    const i = pair.lastIndexOf('=');
+    const group = pair.slice(0, i).trim();
+    const role = pair.slice(i + 1).trim();
+    if (i <= 0 || !staffRoles.has(role))
+      bad('VIGIL_OIDC_GROUP_ROLES', pair, 'group=role pairs, role one of admin, clinician, nurse');
+    groupRoles[group] = [...new Set([...(groupRoles[group] ?? []), role])];
+  }
+  if (Object.keys(groupRoles).length === 0)
+    bad('VIGIL_OIDC_GROUP_ROLES', '', 'at least one group=role pair (no group, no access)');
+  return {
+    issuer: u.replace(/\/$/, ''),
+    clientId,
+    clientSecret,
+    groupRoles,
+    groupsClaim: str(env, 'VIGIL_OIDC_GROUPS_CLAIM') ?? 'groups',
+    practitionerClaim: str(env, 'VIGIL_OIDC_PRACTITIONER_CLAIM'),
   };
 }
