@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { setPatientAccessPolicy } from './alerts/access.ts';
 import { Alerting } from './alerts/alerting.ts';
@@ -13,6 +14,7 @@ import { monitoringRoutes } from './api/routes/monitoring.ts';
 import { nightscoutRoutes } from './api/routes/nightscout.ts';
 import { oidcRoutes } from './api/routes/oidc.ts';
 import { programRoutes } from './api/routes/program.ts';
+import { serviceStatusRoutes } from './api/routes/service-status.ts';
 import { smartRoutes } from './api/routes/smart.ts';
 import { vendorTemplateRoutes } from './api/routes/vendor-templates.ts';
 import { webRoutes } from './api/routes/web.ts';
@@ -22,9 +24,11 @@ import { TokenService } from './auth/token-service.ts';
 import type { Config } from './config/config.ts';
 import { type Clock, systemClock } from './core/clock.ts';
 import { errorMessage, VigilError } from './core/errors.ts';
+import { newId } from './core/ids.ts';
 import { createLogger, type Logger } from './core/logger.ts';
 import { createMetrics, type Metrics } from './core/metrics.ts';
 import type { DeviceStatusReport, Reading } from './core/reading.ts';
+import { configureSecretBox, loadSecretsKey, SecretBox } from './core/secret-box.ts';
 import { SqlDeviceLookup } from './devices/device-lookup.ts';
 import { DeviceService, SqlPatientDirectory } from './devices/device-service.ts';
 import { BatchWriter } from './ingest/batch-writer.ts';
@@ -39,12 +43,15 @@ import { normalize } from './normalize/normalize.ts';
 import { inspectPcd01 } from './normalize/profiles/hl7v2-pcd01.ts';
 import { storedTemplateRegistry } from './normalize/profiles/template.ts';
 import { createPipeline, type Pipeline } from './pipeline/pipeline.ts';
+import { ServiceHealth } from './pipeline/service-health.ts';
+import { startWatchdog } from './pipeline/watchdog.ts';
 import type { Database } from './store/database.ts';
 import { DeadLetterRepository } from './store/dead-letter-repository.ts';
 import { DeviceRepository } from './store/device-repository.ts';
 import { migrate } from './store/migrate.ts';
 import { ObservationRepository } from './store/observation-repository.ts';
 import { openDatabase } from './store/open-database.ts';
+import { sealLegacySecrets } from './store/secrets-at-rest.ts';
 import { UserRepository } from './store/user-repository.ts';
 import { VendorTemplateRepository } from './store/vendor-template-repository.ts';
 
@@ -117,6 +124,23 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
   try {
     const applied = await migrate(db);
     if (applied.length > 0) log.info({ applied }, 'database migrated');
+
+    // Secrets at rest are sealed under a key outside the database (src/core/secret-box.ts). Embedded:
+    // a key file beside the data directory is created at first start. A server database is shared by
+    // several processes, which must share the key: it has to be provided.
+    const secretsKey = loadSecretsKey({
+      key: config.secretsKey,
+      keyFile: config.secretsKeyFile,
+      defaultFile: config.databaseUrl ? undefined : join(`${config.dataDir}-keys`, 'secrets.key'),
+    });
+    if (secretsKey) configureSecretBox(db, new SecretBox(secretsKey.key));
+    else
+      log.warn(
+        { event: 'secrets-not-sealed' },
+        'no VIGIL_SECRETS_KEY or VIGIL_SECRETS_KEY_FILE: secrets at rest (TOTP seeds, webhook secrets, signing keys) are stored unsealed in the database',
+      );
+    const resealed = secretsKey ? await sealLegacySecrets(db) : 0;
+    if (resealed > 0) log.info({ sealed: resealed }, 'secrets stored before sealing are now sealed');
 
     const users = new UserRepository(db);
     const tokens = await TokenService.load(db, clock);
@@ -297,8 +321,15 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
     alerting.live.decideWith((p) => security.policy.readablePatients(p, 'Flag'));
     security.careTeams.onInvalidate(() => alerting.live.recheck());
     cleanups.push(() => alerting.stop());
+    // Service health: every process beats; api workers answer one status for the deployment.
+    const instance = newId();
+    const health = new ServiceHealth({ db, clock, log, instance, role: config.role });
+    listeners.push((rs) => health.onCommitted(rs));
+    health.start();
+    cleanups.push(() => health.stop());
     // Detection: committed readings → bus → rule engine → alerting; derived readings back through the writer.
     const pipeline = await createPipeline({
+      onEvaluated: health.onEvaluated,
       role: config.role,
       natsUrl: config.natsUrl,
       natsPrefix: config.natsPrefix,
@@ -336,9 +367,29 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       nightscoutRoutes(new NightscoutCredentials(db)),
       lorawanRoutes,
       vendorTemplateRoutes(vendorTemplates, templateResolver),
+      serviceStatusRoutes(health),
       ...(opts.routes ?? []),
       webRoutes(),
     ];
+    if (config.role === 'all' || config.role === 'api') {
+      // The live feed carries the monitoring status; the watchdog hears it from outside.
+      const pushStatus = setInterval(
+        () => void health.status().then((status) => alerting.live.broadcast({ type: 'monitoring', status })),
+        15_000,
+      );
+      pushStatus.unref();
+      cleanups.push(async () => clearInterval(pushStatus));
+      if (config.watchdog) {
+        const stopWatchdog = startWatchdog({
+          ...config.watchdog,
+          instance,
+          status: () => health.status(),
+          clock,
+          log,
+        });
+        cleanups.push(async () => stopWatchdog());
+      }
+    }
     const https = tls ? { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) } : undefined;
     const app = await buildApp(ctx, routes, { https, role: config.role });
     cleanups.push(() => app.close());

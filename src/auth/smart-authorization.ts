@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { exportJWK, generateKeyPair, importJWK, type JWK, SignJWT } from 'jose';
 import type { Clock } from '../core/clock.ts';
 import { newSecret } from '../core/ids.ts';
+import { openSecret, sealSecret } from '../core/secret-box.ts';
 import type { Database } from '../store/database.ts';
 
 const sha256 = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
@@ -247,12 +248,13 @@ export class IdTokenSigner {
       jwk.kid = randomBytes(12).toString('base64url');
       await db.query(`insert into server_key (name, value) values ($1, $2) on conflict (name) do nothing`, [
         name,
-        JSON.stringify(jwk),
+        sealSecret(db, JSON.stringify(jwk), 'server_key'),
       ]);
     }
-    const value = (
+    const stored = (
       await db.query<{ value: string }>('select value from server_key where name = $1', [name])
     )[0]?.value;
+    const value = stored === undefined ? undefined : openSecret(db, stored, 'server_key');
     if (!value) throw new Error('id_token signing key missing');
     const jwk = JSON.parse(value) as JWK;
     const key = (await importJWK(jwk, 'RS256')) as CryptoKey;

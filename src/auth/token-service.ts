@@ -3,6 +3,7 @@ import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import type { Clock } from '../core/clock.ts';
 import { VigilError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
+import { openSecret, sealSecret } from '../core/secret-box.ts';
 import type { Database } from '../store/database.ts';
 
 export const Role = {
@@ -68,10 +69,10 @@ export class TokenService {
     const fresh = randomBytes(32).toString('base64');
     await db.query(
       `insert into server_key (name, value) values ('jwt-hs256', $1) on conflict (name) do nothing`,
-      [fresh],
+      [sealSecret(db, fresh, 'server_key')],
     );
     const rows = await db.query<{ value: string }>(`select value from server_key where name = 'jwt-hs256'`);
-    const value = rows[0]?.value;
+    const value = rows[0] ? openSecret(db, rows[0].value, 'server_key') : undefined;
     if (!value) throw new Error('token signing key missing');
     return new TokenService(Buffer.from(value, 'base64'), clock, accessTtlSeconds);
   }
