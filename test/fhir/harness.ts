@@ -7,12 +7,9 @@ import { loadConfig } from '../../src/config/config.ts';
 import { startVigil, type Vigil } from '../../src/server.ts';
 import { createFreshPostgresDatabase, testDatabaseUrl } from '../support/databases.ts';
 
-export const corpora = new URL('../../../shared/corpora/', import.meta.url);
-/** The corpora kept in this repository (test/corpora). */
-export const testCorpora = new URL('../corpora/', import.meta.url);
-export const r4ExampleFile = (name: string) => new URL(`fhir-r4-examples/package/${name}`, testCorpora);
-export const r4Example = (name: string) => JSON.parse(readFileSync(r4ExampleFile(name), 'utf8'));
-
+export const corpora = new URL('../../test/corpora/', import.meta.url);
+export const r4Example = (name: string) =>
+  JSON.parse(readFileSync(new URL(`fhir-r4-examples/package/${name}`, corpora), 'utf8'));
 export const phdExample = (name: string) =>
   JSON.parse(readFileSync(new URL(`fhir-phd-ig-examples/${name}`, corpora), 'utf8'));
 
@@ -36,7 +33,10 @@ const stubs: Record<string, Record<string, unknown>> = {
 export function localReferences(resource: unknown): Array<[string, string]> {
   const out: Array<[string, string]> = [];
   const walk = (n: unknown, top: boolean) => {
-    if (Array.isArray(n)) return n.forEach((x) => walk(x, top));
+    if (Array.isArray(n)) {
+      for (const x of n) walk(x, top);
+      return;
+    }
     if (!n || typeof n !== 'object') return;
     for (const [k, v] of Object.entries(n)) {
       if (k === 'contained') continue;
