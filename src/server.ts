@@ -14,6 +14,7 @@ import { monitoringRoutes } from './api/routes/monitoring.ts';
 import { nightscoutRoutes } from './api/routes/nightscout.ts';
 import { oidcRoutes } from './api/routes/oidc.ts';
 import { programRoutes } from './api/routes/program.ts';
+import { serviceStatusRoutes } from './api/routes/service-status.ts';
 import { smartRoutes } from './api/routes/smart.ts';
 import { vendorTemplateRoutes } from './api/routes/vendor-templates.ts';
 import { webRoutes } from './api/routes/web.ts';
@@ -23,6 +24,7 @@ import { TokenService } from './auth/token-service.ts';
 import type { Config } from './config/config.ts';
 import { type Clock, systemClock } from './core/clock.ts';
 import { errorMessage, VigilError } from './core/errors.ts';
+import { newId } from './core/ids.ts';
 import { createLogger, type Logger } from './core/logger.ts';
 import { createMetrics, type Metrics } from './core/metrics.ts';
 import type { DeviceStatusReport, Reading } from './core/reading.ts';
@@ -41,6 +43,8 @@ import { normalize } from './normalize/normalize.ts';
 import { inspectPcd01 } from './normalize/profiles/hl7v2-pcd01.ts';
 import { storedTemplateRegistry } from './normalize/profiles/template.ts';
 import { createPipeline, type Pipeline } from './pipeline/pipeline.ts';
+import { ServiceHealth } from './pipeline/service-health.ts';
+import { startWatchdog } from './pipeline/watchdog.ts';
 import type { Database } from './store/database.ts';
 import { DeadLetterRepository } from './store/dead-letter-repository.ts';
 import { DeviceRepository } from './store/device-repository.ts';
@@ -317,8 +321,15 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
     alerting.live.decideWith((p) => security.policy.readablePatients(p, 'Flag'));
     security.careTeams.onInvalidate(() => alerting.live.recheck());
     cleanups.push(() => alerting.stop());
+    // Service health: every process beats; api workers answer one status for the deployment.
+    const instance = newId();
+    const health = new ServiceHealth({ db, clock, log, instance, role: config.role });
+    listeners.push((rs) => health.onCommitted(rs));
+    health.start();
+    cleanups.push(() => health.stop());
     // Detection: committed readings → bus → rule engine → alerting; derived readings back through the writer.
     const pipeline = await createPipeline({
+      onEvaluated: health.onEvaluated,
       role: config.role,
       natsUrl: config.natsUrl,
       natsPrefix: config.natsPrefix,
@@ -355,9 +366,29 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       nightscoutRoutes(new NightscoutCredentials(db)),
       lorawanRoutes,
       vendorTemplateRoutes(vendorTemplates, templateResolver),
+      serviceStatusRoutes(health),
       ...(opts.routes ?? []),
       webRoutes(),
     ];
+    if (config.role === 'all' || config.role === 'api') {
+      // The live feed carries the monitoring status; the watchdog hears it from outside.
+      const pushStatus = setInterval(
+        () => void health.status().then((status) => alerting.live.broadcast({ type: 'monitoring', status })),
+        15_000,
+      );
+      pushStatus.unref();
+      cleanups.push(async () => clearInterval(pushStatus));
+      if (config.watchdog) {
+        const stopWatchdog = startWatchdog({
+          ...config.watchdog,
+          instance,
+          status: () => health.status(),
+          clock,
+          log,
+        });
+        cleanups.push(async () => stopWatchdog());
+      }
+    }
     const https = tls ? { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) } : undefined;
     const app = await buildApp(ctx, routes, { https, role: config.role });
     cleanups.push(() => app.close());

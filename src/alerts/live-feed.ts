@@ -123,6 +123,17 @@ export class LiveFeed {
     }
   }
 
+  /** A message for every open socket that is not about a patient (the deployment's monitoring status). */
+  broadcast(message: object): void {
+    const text = JSON.stringify(message);
+    for (const s of this.#subs)
+      try {
+        s.socket.send(text);
+      } catch (err) {
+        this.#log.warn({ err: errorMessage(err) }, 'live feed send failed');
+      }
+  }
+
   close(): void {
     clearInterval(this.#timer);
     for (const s of this.#subs) s.socket.close(1001, 'server stopping');

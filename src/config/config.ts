@@ -81,6 +81,8 @@ export interface Config {
   notifyFile: string | undefined;
   /** Staff sign-in through the hospital's OpenID Connect provider (docs/oidc.md); undefined = off. */
   oidc: OidcConfig | undefined;
+  /** Outbound dead-man's switch (signed status pings); undefined = off. */
+  watchdog: { url: string; secret: string; intervalMs: number } | undefined;
   /** The key that seals secrets at rest (base64 of 32 bytes); never logged. */
   secretsKey: string | undefined;
   /** A file holding that key; default `<dataDir>-keys/secrets.key`, created at first start. */
@@ -122,6 +124,9 @@ export const configVariables = [
   'VIGIL_NOTIFY_FILE',
   'VIGIL_SECRETS_KEY',
   'VIGIL_SECRETS_KEY_FILE',
+  'VIGIL_WATCHDOG_URL',
+  'VIGIL_WATCHDOG_SECRET',
+  'VIGIL_WATCHDOG_INTERVAL_SECONDS',
   'VIGIL_OIDC_ISSUER',
   'VIGIL_OIDC_CLIENT_ID',
   'VIGIL_OIDC_CLIENT_SECRET',
@@ -294,9 +299,23 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     mllpAckMode: oneOf(env, 'VIGIL_MLLP_ACK_MODE', 'original', ['original', 'enhanced']),
     notifyFile: env['VIGIL_NOTIFY_FILE'] ? resolve(cwd, env['VIGIL_NOTIFY_FILE']) : undefined,
     oidc: oidcConfig(env),
+    watchdog: watchdogConfig(env),
     secretsKey: str(env, 'VIGIL_SECRETS_KEY'),
     secretsKeyFile: env['VIGIL_SECRETS_KEY_FILE'] ? resolve(cwd, env['VIGIL_SECRETS_KEY_FILE']) : undefined,
   };
+}
+
+function watchdogConfig(env: Record<string, string | undefined>): Config['watchdog'] {
+  const u = url(env, 'VIGIL_WATCHDOG_URL', ['https:', 'http:']);
+  if (!u) return undefined;
+  const secret = str(env, 'VIGIL_WATCHDOG_SECRET');
+  if (!secret || secret.length < 16)
+    return bad(
+      'VIGIL_WATCHDOG_SECRET',
+      '<redacted>',
+      'a shared secret of at least 16 characters (with VIGIL_WATCHDOG_URL)',
+    );
+  return { url: u, secret, intervalMs: 1000 * int(env, 'VIGIL_WATCHDOG_INTERVAL_SECONDS', 60, 5, 3600) };
 }
 
 const staffRoles = new Set(['admin', 'clinician', 'nurse']);

@@ -26,6 +26,8 @@ export interface DetectionStageOptions {
   metrics?: Metrics;
   /** How often time-based rules run (missing data), ms. Default 5 000. */
   tickMs?: number;
+  /** Told after each batch is evaluated (service health: how far detection has got). */
+  onEvaluated?: (batch: ReadingBatch) => void;
   /** How often changed engine state is saved, ms. Default 10 000. */
   saveMs?: number;
   /** How long a cached enrolment is trusted before its version is checked again, ms. Default 30 000. */
@@ -160,6 +162,7 @@ export class DetectionStage {
     return this.#enqueue(async () => {
       if (at && this.#o.partitioned && !this.#owned.has(at.partition)) return { done: Promise.resolve() };
       const { done } = await this.#process(batch);
+      this.#o.onEvaluated?.(batch);
       if (at) {
         this.#evaluated.set(at.partition, at.seq);
         this.#evaluatedChanged = true;

@@ -37,6 +37,8 @@ export interface PipelineOptions {
   };
   tickMs?: number;
   saveMs?: number;
+  /** Told after each batch is evaluated (service health). */
+  onEvaluated?: (batch: ReadingBatch) => void;
   /** A ready bus instead of the one the options name (tests). */
   bus?: ReadingBus;
 }
@@ -114,6 +116,7 @@ export async function createPipeline(o: PipelineOptions): Promise<Pipeline> {
       log: o.log,
       ...(o.metrics ? { metrics: o.metrics } : {}),
       ...(o.tickMs ? { tickMs: o.tickMs } : {}),
+      ...(o.onEvaluated ? { onEvaluated: o.onEvaluated } : {}),
       // On NATS a partition's checkpoint moves with each save: save often (a handover replays less).
       saveMs: o.saveMs ?? (bus.kind === 'nats' ? 1000 : 10_000),
       // PostgreSQL: alert transactions of different patients in parallel over the pool.

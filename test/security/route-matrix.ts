@@ -700,6 +700,7 @@ export const routeMatrix: RouteCase[] = [
     body: () => ({ payload: '00' }),
     headers: json,
   },
+  { method: 'GET', url: '/api/v1/status', access: staff },
   {
     method: 'GET',
     url: '/api/v1/live',
