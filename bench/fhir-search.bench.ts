@@ -121,6 +121,8 @@ export default async function run(opts: { quick: boolean; large: boolean }): Pro
       effectiveDateTime: '2024-03-01T10:00:00Z',
       valueQuantity: { value: 70, unit: '/min', system: 'http://unitsofmeasure.org', code: '/min' },
     };
+    // The create's subject must be stored (references to local resources are checked on write).
+    await call('Patient/pat-1', '', 'PUT', { resourceType: 'Patient', id: 'pat-1' });
     const creates = await timed(n, conc, () => call('Observation', '', 'POST', body).then(() => {}));
     const rows = patients * perPatient;
     const p = (xs: number[], q: number) => `${fmt(percentile(xs, q), 2)} ms`;

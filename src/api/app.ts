@@ -1,10 +1,11 @@
 import helmet from '@fastify/helmet';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import { VigilError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import { jsonTooDeep, maxJsonDepth } from '../core/json-depth.ts';
 import type { ApiContext } from './context.ts';
 import { registerErrorHandler } from './errors.ts';
+import { fhirClientError, fhirFrameworkError } from './fhir/http.ts';
 import { registerOpenApi } from './openapi.ts';
 import { authRoutes } from './routes/auth.ts';
 import { deviceRoutes } from './routes/devices.ts';
@@ -42,6 +43,37 @@ export async function buildApp(
     trustProxy: false,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    // Refusals before routing (a URL that is not valid percent-encoding): under /fhir an OperationOutcome.
+    frameworkErrors: (error, req, res) => {
+      const reply = res as unknown as FastifyReply;
+      const fhir = fhirFrameworkError(error, req.url);
+      if (fhir)
+        return reply
+          .code(fhir.status)
+          .type('application/fhir+json; charset=utf-8')
+          .send(JSON.stringify(fhir.resource));
+      return reply
+        .code(400)
+        .send({ error: 'Bad Request', code: error.code, message: error.message, statusCode: 400 });
+    },
+    // Requests Node refuses before routing: under /fhir an OperationOutcome, elsewhere Fastify's answer.
+    clientErrorHandler: (err, socket) => {
+      if ((err as { code?: string }).code === 'ECONNRESET' || socket.destroyed) return;
+      if (fhirClientError(err, socket)) return;
+      const code = (err as { code?: string }).code;
+      const [status, label] =
+        code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? [408, 'Request Timeout']
+          : code === 'HPE_HEADER_OVERFLOW'
+            ? [431, 'Request Header Fields Too Large']
+            : [400, 'Bad Request'];
+      const body = `{"error":"${label}","message":"Client Error","statusCode":${status}}`;
+      if (socket.writable)
+        socket.write(
+          `HTTP/1.1 ${status} ${label}\r\nContent-Length: ${body.length}\r\nContent-Type: application/json\r\n\r\n${body}`,
+        );
+      socket.destroy(err);
+    },
   });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);

@@ -55,6 +55,8 @@ const fhirCodings = `(o.resource -> 'code' -> 'coding')`;
  * src/api/fhir/search/ingest-codings.ts for the one built from normalize's code tables.
  */
 export interface CodingTerminology {
+  /** The identifier system under which ingest readings render their idempotency key. */
+  idempotencySystem?: string;
   /** The code system of a primary code (undefined: not a code ingest writes). */
   systemOf(code: string): string | undefined;
   /** Primary codes of ingest rows that may carry (system, code) among their extra codings. */
@@ -522,6 +524,10 @@ function obsFilterSql(terms: CodingTerminology, f: SearchFilter, params: Params,
         const ids = refIds(f.values, 'Device');
         return ids.length ? `o.device_id = any(${params.add(ids)}::text[])` : 'false';
       }
+      if (f.param === 'encounter') {
+        const refs = f.values.map((v) => (v.includes('/') ? v : `Encounter/${v}`));
+        return `(o.resource -> 'encounter' ->> 'reference') = any(${params.add(refs)}::text[])`;
+      }
       return 'false';
     }
     case 'token': {
@@ -531,6 +537,14 @@ function obsFilterSql(terms: CodingTerminology, f: SearchFilter, params: Params,
         sqlText = codes.length ? `o.category = any(${params.add(codes)}::text[])` : 'true';
       } else if (f.param === 'code') {
         sqlText = `(${f.values.flatMap((v) => codeBranches(terms, v, params)).join(' or ') || 'false'})`;
+      } else if (f.param === 'status') {
+        // Ingest readings render as final, or preliminary when flagged an early estimate.
+        const codes = f.values.map((v) => v.code).filter((c): c is string => c !== undefined);
+        sqlText = codes.length
+          ? `coalesce(o.resource ->> 'status', case when (o.data -> 'flags') @> '["early-estimate"]'::jsonb then 'preliminary' else 'final' end) = any(${params.add(codes)}::text[])`
+          : 'true';
+      } else if (f.param === 'identifier') {
+        sqlText = `(${f.values.map((v) => identifierSql(terms, v, params)).join(' or ') || 'false'})`;
       } else sqlText = 'false';
       return f.not ? `not ${sqlText}` : sqlText;
     }
@@ -544,6 +558,23 @@ function obsFilterSql(terms: CodingTerminology, f: SearchFilter, params: Params,
     default:
       return exhaustive(f);
   }
+}
+
+/**
+ * An identifier token: FHIR-written rows by containment in resource.identifier; ingest rows by
+ * their idempotency key, which they render as an identifier of the terminology's system.
+ */
+function identifierSql(terms: CodingTerminology, v: TokenValue, params: Params): string {
+  const ident: Record<string, string> = {};
+  if (v.system) ident['system'] = v.system;
+  if (v.code !== undefined) ident['value'] = v.code;
+  const parts = [
+    `(o.resource is not null and (o.resource -> 'identifier') @> ${params.add(JSON.stringify([ident]))}::jsonb)`,
+  ];
+  const sys = terms.idempotencySystem;
+  if (sys && v.code !== undefined && (v.system === undefined || v.system === sys))
+    parts.push(`(o.resource is null and o.idem_key = ${params.add(v.code)})`);
+  return `(${parts.join(' or ')})`;
 }
 
 function exhaustive(x: never): never {

@@ -6,7 +6,7 @@ import { type Notification, notifiedAlert } from '../../src/alerts/notifier.ts';
 import { newId } from '../../src/core/ids.ts';
 import { AlertRepository } from '../../src/store/alert-repository.ts';
 import { validateFhir } from '../support/fhir-validator.ts';
-import { type FhirHarness, type Json, startFhir } from './harness.ts';
+import { ensureTargets, type FhirHarness, type Json, startFhir } from './harness.ts';
 
 const t0 = Date.parse('2026-03-01T10:00:00Z');
 
@@ -135,12 +135,14 @@ describe('FHIR Flag, Communication and AuditEvent: read-only views of alerts and
   });
 
   test("a clinician sees the Flags and Communications of their care team's patients only", async () => {
-    const team = await h.call('POST', '/fhir/CareTeam', {
+    const careTeam = {
       resourceType: 'CareTeam',
       status: 'active',
       subject: { reference: `Patient/${p1}` },
       participant: [{ member: { reference: 'Practitioner/doc-views' } }],
-    });
+    };
+    await ensureTargets(h, careTeam);
+    const team = await h.call('POST', '/fhir/CareTeam', careTeam);
     assert.equal(team.status, 201, team.text);
     const doc = await h.token({ roles: ['clinician'], practitionerId: 'doc-views' });
     const as = (q: string) => h.call('GET', `/fhir/${q}`, undefined, { authorization: `Bearer ${doc}` });

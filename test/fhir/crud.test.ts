@@ -108,6 +108,7 @@ describe('FHIR read/create/update/delete/vread/history', () => {
       effectiveDateTime: '2024-05-01T10:00:00Z',
       valueQuantity: { value: 72, unit: 'beats/minute', system: 'http://unitsofmeasure.org', code: '/min' },
     };
+    await h.call('PUT', '/fhir/Patient/p-obs', { resourceType: 'Patient', id: 'p-obs' });
     const c = await h.call('POST', '/fhir/Observation', obs);
     assert.equal(c.status, 201, c.text);
     const id = c.json.id;
@@ -126,7 +127,8 @@ describe('FHIR read/create/update/delete/vread/history', () => {
     assert.equal((await h.call('DELETE', `/fhir/Observation/${id}`)).status, 204);
     assert.equal((await h.call('GET', `/fhir/Observation/${id}`)).status, 410);
     const bad = await h.call('POST', '/fhir/Observation', { resourceType: 'Observation', status: 'final' });
-    assert.equal(bad.status, 422);
+    assert.equal(bad.status, 400);
+    assert.deepEqual(bad.json.issue[0].expression, ['Observation.code']);
   });
 
   test('authentication and scopes', async () => {

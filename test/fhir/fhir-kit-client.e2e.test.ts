@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Client } from 'fhir-kit-client';
 import { validateFhir } from '../support/fhir-validator.ts';
-import { type FhirHarness, type Json, r4Example, startFhir } from './harness.ts';
+import { ensureTargets, type FhirHarness, type Json, r4Example, startFhir } from './harness.ts';
 
 /** A real third-party FHIR client (fhir-kit-client from npm) against a listening server. */
 describe('FHIR API through fhir-kit-client', () => {
@@ -19,6 +19,7 @@ describe('FHIR API through fhir-kit-client', () => {
     const cs = await client.capabilityStatement();
     assert.equal(cs.fhirVersion, '4.0.1');
 
+    await ensureTargets(h, r4Example('Patient-example.json')); // its managingOrganization
     const patient = await client.create({ resourceType: 'Patient', body: r4Example('Patient-example.json') });
     assert.ok(patient.id);
     const read = await client.read({ resourceType: 'Patient', id: patient.id });

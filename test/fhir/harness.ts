@@ -1,15 +1,64 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before, describe } from 'node:test';
 import type { Principal } from '../../src/auth/token-service.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { startVigil, type Vigil } from '../../src/server.ts';
+import { createFreshPostgresDatabase, testDatabaseUrl } from '../support/databases.ts';
 
 export const corpora = new URL('../../test/corpora/', import.meta.url);
 export const r4Example = (name: string) =>
   JSON.parse(readFileSync(new URL(`fhir-r4-examples/package/${name}`, corpora), 'utf8'));
 export const phdExample = (name: string) =>
   JSON.parse(readFileSync(new URL(`fhir-phd-ig-examples/${name}`, corpora), 'utf8'));
+
+/**
+ * Minimal valid resources of each writable type, to stand in as the target of a reference (Vigil
+ * refuses a reference to a local resource that is not stored).
+ */
+const stubs: Record<string, Record<string, unknown>> = {
+  Patient: {},
+  Practitioner: {},
+  PractitionerRole: {},
+  Organization: {},
+  CareTeam: {},
+  Device: {},
+  DeviceMetric: { type: { text: 'stand-in' }, category: 'measurement' },
+  Group: { type: 'person', actual: true },
+  Consent: { status: 'active', scope: { text: 'stand-in' }, category: [{ text: 'stand-in' }] },
+};
+
+/** The local references of a resource (not inside contained or a Bundle) as [type, id]. */
+export function localReferences(resource: unknown): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  const walk = (n: unknown, top: boolean) => {
+    if (Array.isArray(n)) {
+      for (const x of n) walk(x, top);
+      return;
+    }
+    if (!n || typeof n !== 'object') return;
+    for (const [k, v] of Object.entries(n)) {
+      if (k === 'contained') continue;
+      if (k === 'reference' && typeof v === 'string') {
+        const m = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})$/.exec(v);
+        if (m) out.push([m[1] as string, m[2] as string]);
+      } else walk(v, top);
+    }
+  };
+  if ((resource as { resourceType?: string })?.resourceType !== 'Bundle') walk(resource, true);
+  return out;
+}
+
+/** PUTs a stand-in for each local reference target of `resource` that stubs know (not Observations). */
+export async function ensureTargets(h: FhirHarness, resource: unknown): Promise<void> {
+  for (const [type, id] of localReferences(resource)) {
+    const stub = stubs[type];
+    if (!stub) continue;
+    const r = await h.call('PUT', `/fhir/${type}/${id}`, { resourceType: type, id, ...stub });
+    if (r.status >= 300) throw new Error(`stand-in ${type}/${id}: ${r.status} ${r.text}`);
+  }
+}
 
 /** Parsed FHIR JSON in tests (shape asserted by the tests themselves). */
 // biome-ignore lint/suspicious/noExplicitAny: test assertions walk arbitrary FHIR JSON
@@ -22,7 +71,7 @@ export interface FhirHarness {
   token(p?: Partial<Principal>): Promise<string>;
   /** app.inject with a bearer token (admin unless given) and FHIR JSON. */
   call(
-    method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+    method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH',
     path: string,
     body?: unknown,
     headers?: Record<string, string>,
@@ -30,8 +79,40 @@ export interface FhirHarness {
   close(): Promise<void>;
 }
 
-/** A full Vigil (embedded PGlite in a temp dir, ephemeral ports) with the FHIR API. */
-export async function startFhir(): Promise<FhirHarness> {
+/**
+ * Runs a suite against a full Vigil on PGlite and, when VIGIL_TEST_DATABASE_URL is set, on a fresh
+ * PostgreSQL database (skipped with a message otherwise). `get()` is the suite's harness.
+ */
+export function describeEachFhir(
+  name: string,
+  suite: (get: () => FhirHarness, kind: 'pglite' | 'postgres') => void,
+): void {
+  for (const kind of ['pglite', 'postgres'] as const) {
+    const skip =
+      kind === 'postgres' && !testDatabaseUrl
+        ? 'VIGIL_TEST_DATABASE_URL is not set: PostgreSQL run skipped'
+        : false;
+    describe(`${name} [${kind}]`, { skip }, () => {
+      let h: FhirHarness | undefined;
+      let drop: (() => Promise<void>) | undefined;
+      before(async () => {
+        if (kind === 'postgres') {
+          const fresh = await createFreshPostgresDatabase();
+          drop = fresh.drop;
+          h = await startFhir({ VIGIL_DATABASE_URL: fresh.url });
+        } else h = await startFhir();
+      });
+      after(async () => {
+        await h?.close();
+        await drop?.();
+      });
+      suite(() => h as FhirHarness, kind);
+    });
+  }
+}
+
+/** A full Vigil (embedded PGlite in a temp dir unless `env` names a database, ephemeral ports) with the FHIR API. */
+export async function startFhir(env: Record<string, string> = {}): Promise<FhirHarness> {
   const dir = mkdtempSync(join(tmpdir(), 'vigil-fhir-'));
   const vigil = await startVigil(
     loadConfig({
@@ -41,6 +122,7 @@ export async function startFhir(): Promise<FhirHarness> {
       VIGIL_LOG_LEVEL: process.env['FHIR_TEST_LOG'] ?? 'silent',
       VIGIL_ADMIN_PASSWORD: adminPassword,
       VIGIL_DATA_DIR: dir,
+      ...env,
     }),
     { print: () => {} },
   );

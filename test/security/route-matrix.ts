@@ -529,6 +529,7 @@ export const routeMatrix: RouteCase[] = [
   },
   { method: 'PUT', url: '/fhir', access: signedIn, body: () => ({}) },
   { method: 'DELETE', url: '/fhir', access: signedIn },
+  { method: 'PATCH', url: '/fhir', access: signedIn, body: () => [] },
   {
     method: 'GET',
     url: '/fhir/*',
@@ -576,6 +577,16 @@ export const routeMatrix: RouteCase[] = [
     url: '/fhir/*',
     access: staff,
     path: () => `/fhir/Observation/${ghostUuid}`,
+  },
+  {
+    method: 'PATCH',
+    url: '/fhir/*',
+    access: careTeam,
+    patientScoped: true,
+    path: (w, t) => `/fhir/Patient/${t === 'own' ? w.own : w.other}`,
+    body: () => [{ op: 'add', path: '/active', value: true }],
+    headers: { 'content-type': 'application/json-patch+json' },
+    phi: true,
   },
 
   // ── alerts (module: alerts) ─────────────────────────────────────────────────────────────────

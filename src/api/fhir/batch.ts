@@ -42,7 +42,15 @@ export async function processBundle(req: FhirRequest, svc: FhirServices): Promis
   if (bundle?.resourceType !== 'Bundle') throw badRequest('POST to the base needs a Bundle', 'resourceType');
   if (bundle.type !== 'batch' && bundle.type !== 'transaction')
     throw badRequest(`Bundle.type must be batch or transaction, not '${bundle.type}'`, 'Bundle.type');
+  if (bundle.entry !== undefined && !Array.isArray(bundle.entry))
+    throw badRequest('Bundle.entry must be an array', 'Bundle.entry');
   const entries = bundle.entry ?? [];
+  for (const [i, e] of entries.entries()) {
+    if (!e || typeof e !== 'object' || Array.isArray(e))
+      throw badRequest(`entry ${i} is not an object`, `Bundle.entry[${i}]`);
+    if (e.request !== undefined && (typeof e.request !== 'object' || Array.isArray(e.request)))
+      throw badRequest(`entry ${i}'s request is not an object`, `Bundle.entry[${i}].request`);
+  }
   if (bundle.type === 'batch') {
     const out: BundleEntry[] = [];
     for (const [i, e] of entries.entries()) {
@@ -61,6 +69,8 @@ export async function processBundle(req: FhirRequest, svc: FhirServices): Promis
       const s: FhirServices = { ...svc, sql: tx };
       const plan = entries.map((e, i) => ({ index: i, entry: e, req: entryRequest(req, e, i) }) as Planned);
       const refs = await resolveIds(plan, s);
+      // References to what this transaction creates resolve although those entries may come later.
+      s.pending = new Set([...plan].flatMap((p) => (p.assignedId ? [`${p.req.path}/${p.assignedId}`] : [])));
       const responses = new Array<FhirResponse>(plan.length);
       for (const p of [...plan].sort(
         (x, y) => (order[x.req.method] ?? 9) - (order[y.req.method] ?? 9) || x.index - y.index,
@@ -101,8 +111,16 @@ export async function processBundle(req: FhirRequest, svc: FhirServices): Promis
 /** An entry's request as a FhirRequest (url relative to the base, or absolute under it). */
 function entryRequest(req: FhirRequest, e: BundleEntry, i: number): FhirRequest {
   const r = e.request;
-  if (!r?.method || !r.url)
+  if (typeof r?.method !== 'string' || typeof r.url !== 'string' || !r.url)
     throw badRequest(`entry ${i} has no request method and url`, `Bundle.entry[${i}].request`);
+  if (!['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH'].includes(r.method))
+    throw badRequest(
+      `entry ${i}: '${r.method}' is not an HTTP verb of FHIR`,
+      `Bundle.entry[${i}].request.method`,
+    );
+  for (const h of ['ifNoneExist', 'ifMatch', 'ifNoneMatch', 'ifModifiedSince'] as const)
+    if (r[h] !== undefined && typeof r[h] !== 'string')
+      throw badRequest(`entry ${i}: request.${h} must be a string`, `Bundle.entry[${i}].request.${h}`);
   let url = r.url;
   if (url.startsWith(req.baseUrl)) url = url.slice(req.baseUrl.length);
   const u = new URL(url.replace(/^\//, ''), 'http://base/');

@@ -5,7 +5,7 @@ import { bodyResource, inTransaction, writeResponse } from './respond.ts';
 import { readOnlyTypes, type SupportedType } from './search/params.ts';
 import { conditionalMatches } from './search.ts';
 import type { FhirRequest, FhirResponse, FhirServices } from './types.ts';
-import { validateResource } from './validate.ts';
+import { validateForWrite } from './validate.ts';
 
 /**
  * POST [type] — the server assigns the id (any id in the body is ignored, as the spec says).
@@ -23,8 +23,13 @@ export async function createResource(
   const resource = bodyResource(req, type);
   requireFhirAccess(req.principal, 'create', type, compartmentOf(resource));
   const { id: _ignored, ...rest } = resource;
-  validateResource({ ...rest, resourceType: type } as typeof resource);
   return inTransaction(svc, async (s) => {
+    // Nothing that fails validation is stored: R4, shipped profiles, local references (validate.ts).
+    const warnings = await validateForWrite(
+      s,
+      { ...rest, resourceType: type } as typeof resource,
+      req.baseUrl,
+    );
     const criteria = req.headers['if-none-exist'];
     if (criteria) {
       const matches = await conditionalMatches(s, type, criteria);
@@ -33,13 +38,13 @@ export async function createResource(
       if (matches[0]) {
         // The match is returned: only to who may read it (else its existence is all that shows).
         requireFhirAccess(req.principal, 'read', type, compartmentOf(matches[0].resource));
-        return writeResponse(req, 200, matches[0], false);
+        return writeResponse(req, 200, matches[0], false, warnings);
       }
     }
     const id = assignedId ?? newId();
     const { stored, created } = await s.store
       .for(type)
       .create(s.sql, { ...rest, id, resourceType: type } as typeof resource, id);
-    return writeResponse(req, created ? 201 : 200, stored, true);
+    return writeResponse(req, created ? 201 : 200, stored, true, warnings);
   });
 }

@@ -6,14 +6,113 @@ import type { ApiContext } from '../context.ts';
 import { bindPolicy } from './access.ts';
 import { patientsOfFhir } from './audit-patients.ts';
 import { runExport } from './export-runner.ts';
-import { badRequest, outcome, unauthorized } from './outcomes.ts';
+import { badRequest, FhirError, outcome, unauthorized } from './outcomes.ts';
 import { ResourceStore } from './resource-store.ts';
 import { errorResponse, handleFhir } from './router.ts';
 import { withStoredReadings } from './stored-readings.ts';
 import type { FhirRequest, FhirResponse, FhirServices } from './types.ts';
+import { definitions } from './validation/definitions.ts';
+import { unstorable } from './validation/safe-json.ts';
 
 const fhirJson = 'application/fhir+json; charset=utf-8';
-const methods = ['GET', 'POST', 'PUT', 'DELETE'] as const;
+const methods = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'] as const;
+/** Longer request targets are answered 414 (Node itself refuses headers over 16 KiB with 431). */
+export const maxUrlLength = 8192;
+
+/** Parses a JSON body; anything PostgreSQL's json could not store is refused here with its path. */
+function parseJsonBody(body: string): unknown {
+  if (body === '') return undefined;
+  let v: unknown;
+  try {
+    v = JSON.parse(body);
+  } catch {
+    throw badRequest('the body is not valid JSON');
+  }
+  const rt = (v as { resourceType?: unknown } | null)?.resourceType;
+  const bad = unstorable(v, typeof rt === 'string' && /^[A-Z][A-Za-z]{0,63}$/.test(rt) ? rt : '');
+  if (bad)
+    throw badRequest(`the body ${bad.path ? `at ${bad.path} ` : ''}${bad.problem}`, bad.path || undefined);
+  return v;
+}
+
+const failure = (status: number, code: 'not-supported' | 'too-costly', msg: string, vigil: string) =>
+  new FhirError(status, outcome('error', code, msg, undefined, vigil));
+
+/**
+ * JSON is the only format: a request that asks for XML (Accept or _format) or anything else this
+ * server cannot produce gets 406, as an OperationOutcome in JSON.
+ */
+export function notAcceptable(accept: string | undefined, format: string | null): FhirError | undefined {
+  const f = format?.toLowerCase();
+  if (f && !['json', 'application/json', 'application/fhir+json', 'application/json+fhir'].includes(f))
+    return failure(
+      406,
+      'not-supported',
+      `_format=${format} is not supported: this server speaks JSON only`,
+      'VIGIL_ERR_FHIR_NOT_ACCEPTABLE',
+    );
+  if (!accept) return undefined;
+  const types = accept.split(',').map((t) => t.split(';')[0]?.trim().toLowerCase() ?? '');
+  const ok = types.some((t) =>
+    [
+      '*/*',
+      'application/*',
+      'application/json',
+      'application/fhir+json',
+      'application/json+fhir',
+      'application/json-patch+json',
+    ].includes(t),
+  );
+  return ok
+    ? undefined
+    : failure(
+        406,
+        'not-supported',
+        `cannot answer '${accept}': this server speaks FHIR JSON only (application/fhir+json)`,
+        'VIGIL_ERR_FHIR_NOT_ACCEPTABLE',
+      );
+}
+
+/**
+ * Node's HTTP parser refuses a request before any route sees it (a request target or headers over
+ * 16 KiB → 431, a malformed request → 400); under /fhir that answer is an OperationOutcome too.
+ */
+/** Fastify's own refusals before routing (a URL that is not valid percent-encoding) under /fhir. */
+export function fhirFrameworkError(error: Error, url: string): FhirResponse | undefined {
+  if (!/^\/fhir(?:[/?]|$)/.test(url)) return undefined;
+  return {
+    status: 400,
+    resource: outcome(
+      'error',
+      'invalid',
+      `the request URL cannot be read: ${error.message}`,
+      undefined,
+      'VIGIL_ERR_FHIR_INVALID',
+    ),
+  };
+}
+
+export function fhirClientError(err: Error & { code?: string }, socket: import('node:net').Socket): boolean {
+  const raw = (err as { rawPacket?: unknown }).rawPacket;
+  const head = Buffer.isBuffer(raw) ? raw.subarray(0, 64).toString('latin1') : '';
+  if (!/^[A-Z]+ \/fhir(?:[/?]|$| )/.test(head) || !socket.writable) return false;
+  const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'HPE_URI_TOO_LONG' ? 414 : 400;
+  const body = JSON.stringify(
+    outcome(
+      'error',
+      status === 400 ? 'invalid' : 'too-costly',
+      status === 400 ? 'the request could not be parsed' : 'the request target or headers are too large',
+      undefined,
+      status === 400 ? 'VIGIL_ERR_FHIR_INVALID' : 'VIGIL_ERR_FHIR_URI_TOO_LONG',
+    ),
+  );
+  const reason =
+    status === 431 ? 'Request Header Fields Too Large' : status === 414 ? 'URI Too Long' : 'Bad Request';
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/fhir+json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+  return true;
+}
 
 /** Services for FHIR handlers outside HTTP too (CLI, tests, bench). */
 export function createFhirServices(
@@ -82,17 +181,23 @@ function send(reply: FastifyReply, res: FhirResponse): FastifyReply {
  */
 export const fhirRoutes: RoutePlugin = async (app: FastifyInstance, ctx: ApiContext) => {
   const svc = createFhirServices(ctx);
+  // The R4 definitions the write validator needs (about a second, once per process): warmed just
+  // after start rather than inside plugin registration, whose time is limited; a write before
+  // then loads them itself.
+  setTimeout(() => definitions(), 0).unref();
   app.addHook('onClose', async () => svc.exportsIdle());
   // Consents recorded before they carried a search index get one (`Consent?patient=` finds them).
   await ctx.security.consent.indexMissing();
+  // JSON bodies under /fhir (this plugin's scope) are parsed here, application/json included.
+  app.removeContentTypeParser('application/json');
   app.addContentTypeParser(
-    ['application/fhir+json', 'application/json+fhir'],
+    ['application/fhir+json', 'application/json+fhir', 'application/json', 'application/json-patch+json'],
     { parseAs: 'string' },
     (_req, body, done) => {
       try {
-        done(null, body === '' ? undefined : JSON.parse(body as string));
-      } catch {
-        done(badRequest('the body is not valid JSON'), undefined);
+        done(null, parseJsonBody(body as string));
+      } catch (e) {
+        done(e as Error, undefined);
       }
     },
   );
@@ -144,6 +249,19 @@ export const fhirRoutes: RoutePlugin = async (app: FastifyInstance, ctx: ApiCont
   });
 
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
+    if (request.url.length > maxUrlLength)
+      return send(
+        reply,
+        errorResponse(
+          failure(
+            414,
+            'too-costly',
+            `the request URL is longer than ${maxUrlLength} characters`,
+            'VIGIL_ERR_FHIR_URI_TOO_LONG',
+          ),
+          svc,
+        ),
+      );
     let principal: Principal;
     try {
       // A principal object of this request's own, bound to the access policy's decisions for it
@@ -156,11 +274,30 @@ export const fhirRoutes: RoutePlugin = async (app: FastifyInstance, ctx: ApiCont
       return send(reply, errorResponse(e, svc));
     }
     const url = new URL(request.url, 'http://local');
+    const refusal = notAcceptable(request.headers.accept, url.searchParams.get('_format'));
+    if (refusal) return send(reply, errorResponse(refusal, svc));
+    let path: string;
+    try {
+      path = decodeURIComponent(url.pathname.replace(/^\/fhir\/?/, ''));
+    } catch {
+      return send(reply, errorResponse(badRequest('the request path is not valid percent-encoding'), svc));
+    }
+    for (const [k, v] of url.searchParams)
+      if (unstorable(k) || unstorable(v))
+        return send(
+          reply,
+          errorResponse(
+            badRequest(
+              `search parameter '${k.slice(0, 64)}' contains a NUL character or an unpaired surrogate`,
+            ),
+            svc,
+          ),
+        );
     const headers: Record<string, string | undefined> = {};
     for (const [k, v] of Object.entries(request.headers)) headers[k] = Array.isArray(v) ? v.join(', ') : v;
     const req: FhirRequest = {
       method: request.method as FhirRequest['method'],
-      path: decodeURIComponent(url.pathname.replace(/^\/fhir\/?/, '')),
+      path,
       query: url.searchParams,
       headers,
       body: request.body,

@@ -17,6 +17,7 @@ function resource(type: (typeof resourceTypes)[number]): CapabilityStatementRest
         'read',
         'vread',
         'update',
+        'patch',
         'delete',
         'history-instance',
         'history-type',
@@ -47,9 +48,15 @@ function resource(type: (typeof resourceTypes)[number]): CapabilityStatementRest
       documentation: p.documentation,
     })),
   };
+  const validate = {
+    name: 'validate',
+    definition: 'http://hl7.org/fhir/OperationDefinition/Resource-validate',
+  };
+  if (!readOnly) r.operation = [validate];
   if (type === 'Observation') {
     r.operation = [
       { name: 'lastn', definition: 'http://hl7.org/fhir/OperationDefinition/Observation-lastn' },
+      validate,
     ];
     r.documentation = `Readings from connected devices and Observations written here share one store and one id space. Sort: ${sortsFor(type).join(', ')} (prefix - for descending). Ids are server-assigned UUIDs (no update-as-create with a client id).`;
   }
@@ -67,7 +74,13 @@ function resource(type: (typeof resourceTypes)[number]): CapabilityStatementRest
       'Devices of the Vigil device registry are listed here read-only (same id); Devices written through FHIR are stored as sent.';
   if (type === 'Patient' || type === 'Group')
     r.operation = [
+      ...(r.operation ?? []),
       { name: 'export', definition: 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export' },
+    ];
+  if (type === 'Patient')
+    r.operation = [
+      ...(r.operation ?? []),
+      { name: 'everything', definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything' },
     ];
   return r;
 }
@@ -116,7 +129,7 @@ export async function capabilityStatement(req: FhirRequest): Promise<FhirRespons
             'SMART App Launch 2 and Backend Services (see /fhir/.well-known/smart-configuration). Every request but metadata needs a bearer access token (Authorization: Bearer …). Staff roles (admin, clinician, nurse) see their care teams (admins all); integrations and backend services need SMART system scopes (system/<Type>.read|rs, system/*.*); a patient reads their own compartment; a SMART app is limited by its patient/ or user/ scopes on top of its user’s access.',
         },
         resource: resourceTypes.map(resource),
-        interaction: [{ code: 'transaction' }, { code: 'batch' }],
+        interaction: [{ code: 'transaction' }, { code: 'batch' }, { code: 'history-system' }],
         searchParam: [
           { name: '_count', type: 'number', documentation: 'Page size (max 1000)' },
           { name: '_offset', type: 'number', documentation: 'Paging offset (next links carry it)' },

@@ -40,8 +40,8 @@ export function renderRow(row: ObservationRow): Stored {
   return { resource, versionId: row.versionId, lastUpdated: row.lastUpdated };
 }
 
-const refId = (ref: string | undefined, type: string): string | null => {
-  if (!ref) return null;
+const refId = (ref: unknown, type: string): string | null => {
+  if (typeof ref !== 'string' || !ref) return null;
   const n = normalizeReference(ref);
   return n.startsWith(`${type}/`) ? n.slice(type.length + 1) : null;
 };
@@ -50,8 +50,6 @@ const refId = (ref: string | undefined, type: string): string | null => {
 export function observationColumns(obs: Observation, id: string): ObservationColumns {
   const codings = obs.code?.coding ?? [];
   const primary = codings.find((c) => c.system === LOINC && c.code) ?? codings.find((c) => c.code);
-  if (!primary?.code)
-    throw unprocessable('Observation.code needs at least one coding with a code', 'Observation.code');
   const when =
     obs.effectiveDateTime ??
     obs.effectiveInstant ??
@@ -60,16 +58,18 @@ export function observationColumns(obs: Observation, id: string): ObservationCol
     obs.issued;
   const effective = when ? dateRange(when)?.low : new Date().toISOString();
   if (!effective) throw unprocessable(`'${when}' is not a valid date/time`, 'Observation.effective');
-  const ident = obs.identifier?.find((i) => i.value);
   return {
     patientId: refId(obs.subject?.reference, 'Patient'),
     deviceId: refId(obs.device?.reference, 'Device'),
-    code: primary.code,
+    // A code with only text (valid R4: five official examples) has no primary code: ''.
+    code: primary?.code ?? '',
     category: obs.category?.flatMap((c) => c.coding ?? []).find((c) => c.code)?.code ?? null,
     effective,
     value: typeof obs.valueQuantity?.value === 'number' ? obs.valueQuantity.value : null,
     unit: obs.valueQuantity?.code ?? obs.valueQuantity?.unit ?? null,
-    idemKey: ident ? `fhir:${ident.system ?? ''}|${ident.value}` : `fhir:${id}`,
+    // A plain POST always creates (identifier matching only through If-None-Exist or a
+    // conditional update): the key is the resource's own id, never its identifier.
+    idemKey: `fhir:${id}`,
   };
 }
 

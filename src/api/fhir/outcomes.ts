@@ -63,3 +63,28 @@ export const tooCostly = (details: string) => fail(400, 'too-costly', 'TOO_COSTL
 export function isFhirError(e: unknown): e is FhirError {
   return e instanceof FhirError;
 }
+
+/**
+ * A refusal naming each problem (validation): every issue keeps its own FHIRPath expression and
+ * carries the Vigil code in its details.
+ */
+export function invalidResource(status: 400 | 422, issues: readonly OperationOutcomeIssue[]): FhirError {
+  const vigil = status === 400 ? 'VIGIL_ERR_FHIR_INVALID' : 'VIGIL_ERR_FHIR_UNPROCESSABLE';
+  return new FhirError(status, {
+    resourceType: 'OperationOutcome',
+    issue: issues.map((i) =>
+      withVigilCode(i, i.severity === 'error' || i.severity === 'fatal' ? vigil : undefined),
+    ),
+  });
+}
+
+export function withVigilCode(i: OperationOutcomeIssue, vigil?: string): OperationOutcomeIssue {
+  const text = i.details?.text ?? i.diagnostics ?? i.code;
+  return {
+    severity: i.severity,
+    code: i.code,
+    ...(vigil ? { details: { coding: [{ system: vigilErrorSystem, code: vigil }], text } } : {}),
+    diagnostics: text,
+    ...(i.expression?.length ? { expression: i.expression } : {}),
+  };
+}

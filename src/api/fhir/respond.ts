@@ -1,5 +1,5 @@
-import type { Resource } from '@medplum/fhirtypes';
-import { allOk, badRequest } from './outcomes.ts';
+import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
+import { allOk, badRequest, withVigilCode } from './outcomes.ts';
 import type { Stored } from './resource-store.ts';
 import type { FhirRequest, FhirResponse, FhirServices } from './types.ts';
 
@@ -33,6 +33,7 @@ export function writeResponse(
   status: number,
   s: Stored,
   withLocation: boolean,
+  warnings: readonly OperationOutcomeIssue[] = [],
 ): FhirResponse {
   const headers = versionHeaders(s);
   if (withLocation)
@@ -40,12 +41,12 @@ export function writeResponse(
       `${req.baseUrl}/${s.resource.resourceType}/${s.resource.id}/_history/${s.versionId}`;
   const pref = preferReturn(req);
   if (pref === 'minimal') return { status, headers };
-  if (pref === 'OperationOutcome')
-    return {
-      status,
-      headers,
-      resource: allOk(`${s.resource.resourceType}/${s.resource.id} version ${s.versionId}`),
-    };
+  if (pref === 'OperationOutcome') {
+    const ok = allOk(`${s.resource.resourceType}/${s.resource.id} version ${s.versionId}`);
+    // Validation warnings (a profile this server does not have, a reference it cannot check).
+    ok.issue = [...(ok.issue ?? []), ...warnings.map((w) => withVigilCode(w))];
+    return { status, headers, resource: ok };
+  }
   return { status, headers, resource: s.resource };
 }
 

@@ -6,12 +6,15 @@ import { exportDownload, exportKickoff, exportStatus } from './export.ts';
 import { historyResource } from './history.ts';
 import { lastn } from './lastn.ts';
 import { capabilityStatement } from './metadata.ts';
-import { FhirError, isFhirError, methodNotAllowed, notFound, outcome } from './outcomes.ts';
+import { everything, systemHistory, validateOperation } from './operations.ts';
+import { badRequest, FhirError, isFhirError, methodNotAllowed, notFound, outcome } from './outcomes.ts';
+import { patchResource } from './patch.ts';
 import { readResource } from './read.ts';
 import { isSupportedType, type SupportedType } from './search/params.ts';
 import { searchResources } from './search.ts';
 import type { FhirRequest, FhirResponse, FhirServices } from './types.ts';
 import { conditionalUpdate, updateResource } from './update.ts';
+import { idPattern } from './validate.ts';
 import { vreadResource } from './vread.ts';
 
 function typeOf(name: string): SupportedType {
@@ -19,6 +22,10 @@ function typeOf(name: string): SupportedType {
     throw notFound(`resource type '${name}' is not supported by this server (see /metadata)`);
   return name;
 }
+
+/** Client text fit to quote in an OperationOutcome (no control characters or lone surrogates). */
+const printable = (s: string) =>
+  [...s.slice(0, 64)].map((c) => (/^[\p{L}\p{N}\p{P}\p{S} ]$/u.test(c) ? c : '\uFFFD')).join('');
 
 /** Dispatches a FHIR request to its interaction; throws FhirError for every refusal. */
 export async function route(req: FhirRequest, svc: FhirServices): Promise<FhirResponse> {
@@ -33,6 +40,10 @@ export async function route(req: FhirRequest, svc: FhirServices): Promise<FhirRe
   }
   if (a === 'metadata' && seg.length === 1) {
     if (m === 'GET') return capabilityStatement(req);
+    throw none();
+  }
+  if (a === '_history' && seg.length === 1) {
+    if (m === 'GET') return systemHistory(req, svc);
     throw none();
   }
   if (a === '$export' && seg.length === 1) return exportKickoff(req, svc, 'system');
@@ -62,8 +73,22 @@ export async function route(req: FhirRequest, svc: FhirServices): Promise<FhirRe
     if (m === 'GET') return lastn(req, svc);
     throw none();
   }
+  if (b === '$validate' && seg.length === 2) {
+    if (m === 'POST') return validateOperation(req, svc, type);
+    throw none();
+  }
   if (b === undefined || b.startsWith('$')) throw notFound(`operation '${b}' is not supported on ${type}`);
+  if (!idPattern.test(b)) throw badRequest(`'${printable(b)}' is not a valid FHIR id`, `${type}.id`);
+  if (seg.length === 3 && c === '$everything' && type === 'Patient') {
+    if (m === 'GET') return everything(req, svc, b);
+    throw none();
+  }
+  if (seg.length === 3 && c === '$validate') {
+    if (m === 'POST') return validateOperation(req, svc, type);
+    throw none();
+  }
   if (seg.length === 2) {
+    if (m === 'PATCH') return patchResource(req, svc, type, b);
     if (m === 'GET') return readResource(req, svc, type, b);
     if (m === 'PUT') return updateResource(req, svc, type, b);
     if (m === 'DELETE') return deleteResource(req, svc, type, b);

@@ -8,6 +8,7 @@ import { isLenient } from './respond.ts';
 import { valuesAt } from './search/index-values.ts';
 import { isSupportedType, type SupportedType, searchParams } from './search/params.ts';
 import { normalizeReference, parseSearch } from './search/parse.ts';
+import { subset } from './search/subset.ts';
 import type { FhirRequest, FhirResponse, FhirServices } from './types.ts';
 
 /** The single patient a search is restricted to, if any (for compartment-bound principals). */
@@ -71,7 +72,7 @@ export async function searchResources(
   }
   const entry: BundleEntry[] = page.map((s) => ({
     fullUrl: `${req.baseUrl}/${type}/${s.resource.id}`,
-    resource: s.resource,
+    resource: subset(s.resource, parsed.summary, parsed.elements),
     search: { mode: 'match' },
   }));
   for (const s of await includes(svc, req.principal, type, parsed.include, page)) {
@@ -92,7 +93,14 @@ export async function searchResources(
     });
   }
   const bundle: Bundle = { resourceType: 'Bundle', type: 'searchset', link, entry };
-  if (offset === 0 && r.stored.length <= count) bundle.total = page.length;
+  if (parsed.total !== 'none') {
+    // Known without counting when everything fits on the first page; `_total` asks for it always
+    // (counted in SQL with the same filters, access restriction included).
+    if (offset === 0 && !parsed.options.after && r.stored.length <= count) bundle.total = page.length;
+    else if (parsed.total)
+      bundle.total =
+        (await store.search(svc.sql, parsed.filters, { ...parsed.options, countOnly: true }, now)).total ?? 0;
+  }
   return { status: 200, resource: bundle };
 }
 

@@ -31,6 +31,8 @@ export interface FhirResponse {
 export interface FhirServices {
   db: Database;
   sql: Sql;
+  /** Inside a transaction Bundle: 'Type/id' of the resources its entries create (references to them resolve). */
+  pending?: ReadonlySet<string>;
   store: ResourceStore;
   clock: Clock;
   log: Logger;

@@ -7,7 +7,7 @@ import { bodyResource, inTransaction, parseIfMatch, writeResponse } from './resp
 import { readOnlyTypes, type SupportedType } from './search/params.ts';
 import { conditionalMatches } from './search.ts';
 import type { FhirRequest, FhirResponse, FhirServices } from './types.ts';
-import { validateResource } from './validate.ts';
+import { validateForWrite } from './validate.ts';
 
 /** PUT [type]/[id] — update, or create with that id (update-as-create). `If-Match` → 412 on a stale version. */
 export async function updateResource(
@@ -23,9 +23,9 @@ export async function updateResource(
     throw badRequest(`the body of PUT ${type}/${id} must carry id '${id}'`, `${type}.id`);
   if (resource.id !== id)
     throw badRequest(`the body's id '${resource.id}' does not match the URL id '${id}'`, `${type}.id`);
-  validateResource(resource);
   const ifVersion = parseIfMatch(req.headers['if-match']);
   return inTransaction(svc, async (s) => {
+    const warnings = await validateForWrite(s, resource, req.baseUrl);
     const store = s.store.for(type);
     const current = await store.read(s.sql, id);
     const before = current?.kind === 'found' ? compartmentOf(current.stored.resource) : undefined;
@@ -35,7 +35,7 @@ export async function updateResource(
     if (ifVersion !== undefined && current?.kind !== 'found')
       throw preconditionFailed(`${type}/${id} does not exist or was deleted (If-Match)`);
     const { stored, created } = await store.update(s.sql, id, resource as Resource, ifVersion);
-    return writeResponse(req, created ? 201 : 200, stored, created);
+    return writeResponse(req, created ? 201 : 200, stored, created, warnings);
   });
 }
 

@@ -1,5 +1,5 @@
 /**
- * HL7 v2 acknowledgements (clinical-reference §4.1): `MSH|…|ACK^R01^ACK|<new id>|P|2.6` +
+ * HL7 v2 acknowledgements (clinical-reference §4.1): `MSH|…|ACK^<trigger>^ACK|<new id>|P|2.6` +
  * `MSA|<code>|<original MSH-10>` (+ `ERR` when refused). Original-mode codes AA/AE/AR by default;
  * enhanced-mode CA/CE/CR when configured. Vigil sends exactly one acknowledgement per message,
  * whatever MSH-15/16 ask (devices swap them, e.g. `NE|AL`), and only after the message's readings
@@ -20,6 +20,8 @@ export interface AckSubject {
   processingId: string;
   sendingApplication: string;
   sendingFacility: string;
+  /** MSH-9 as read (`ORU^R01`, `ADT^A01`): the acknowledgement echoes its trigger event. */
+  messageType?: string;
 }
 
 export interface AckError {
@@ -81,7 +83,8 @@ export function buildAck(opts: {
     s?.sendingFacility ?? '',
     hl7Timestamp(opts.now),
     '',
-    'ACK^R01^ACK',
+    // MSH-9 of an ACK: ACK, the trigger event of the message acknowledged, ACK (R01 when unreadable).
+    `ACK^${/^[A-Z0-9]{3}$/.test(s?.messageType?.split('^')[1] ?? '') ? s?.messageType?.split('^')[1] : 'R01'}^ACK`,
     opts.ackControlId,
     s?.processingId || 'P',
     /^2\.\d+$/.test(s?.version ?? '') ? (s?.version as string) : '2.6',

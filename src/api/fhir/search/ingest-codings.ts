@@ -1,4 +1,5 @@
 import { CODES, getCode, MDC, MDC_TO_LOINC } from '../../../normalize/codes.ts';
+import { VIGIL_IDEMPOTENCY } from '../../../normalize/fhir-observation.ts';
 import type { CodingTerminology } from '../../../store/fhir-observation-repository.ts';
 
 /**
@@ -15,6 +16,7 @@ import type { CodingTerminology } from '../../../store/fhir-observation-reposito
  * other codings to readings, they must be added here (ingest-codings.test.ts checks both tables).
  */
 export const ingestTerminology: CodingTerminology = {
+  idempotencySystem: VIGIL_IDEMPOTENCY,
   systemOf(code) {
     return getCode(code)?.system;
   },

@@ -139,6 +139,19 @@ export const searchParams: Record<SupportedType, Record<string, SearchParamDef>>
     p('category', 'token', ['category'], 'The category (vital-signs, laboratory, …)'),
     p('date', 'date', ['effective'], 'The effective time (all prefixes: eq ne lt gt le ge sa eb ap)'),
     p('device', 'reference', ['device'], 'The device that made the observation', ['Device', 'DeviceMetric']),
+    p(
+      'status',
+      'token',
+      ['status'],
+      'The status (final, amended, preliminary, …; ingest readings are final or preliminary)',
+    ),
+    p(
+      'identifier',
+      'token',
+      ['identifier'],
+      'A business identifier (system|value); ingest readings by their idempotency key',
+    ),
+    p('encounter', 'reference', ['encounter'], 'The encounter', ['Encounter']),
   ],
   // Flag and Communication are views of the alert tables: only what those views can answer.
   Flag: [

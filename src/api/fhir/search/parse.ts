@@ -18,6 +18,12 @@ export interface ParsedSearch {
   include: string[];
   /** Parameters ignored under `Prefer: handling=lenient` (reported as a warning). */
   ignored: string[];
+  /** `_total`: accurate and estimate both count in SQL; none leaves Bundle.total out. */
+  total?: 'accurate' | 'estimate' | 'none';
+  /** `_summary` other than count (true, data, text) — applied to each resource returned. */
+  summary?: 'true' | 'data' | 'text';
+  /** `_elements`: top-level elements to return (plus id, meta and the mandatory ones). */
+  elements?: string[];
 }
 
 export const defaultCount = 50;
@@ -54,6 +60,7 @@ export function parseSearch(type: SupportedType, query: URLSearchParams, lenient
   const ignored: string[] = [];
   const options: SearchOptions = { count: defaultCount, offset: 0, sort: [], countOnly: false };
   const include: string[] = [];
+  const presentation: Pick<ParsedSearch, 'total' | 'summary' | 'elements'> = {};
   const reject = (msg: string, key: string) => {
     if (!lenient) throw badRequest(msg, key);
     ignored.push(key);
@@ -89,8 +96,9 @@ export function parseSearch(type: SupportedType, query: URLSearchParams, lenient
           break;
         case '_summary':
           if (raw === 'count') options.countOnly = true;
+          else if (raw === 'true' || raw === 'data' || raw === 'text') presentation.summary = raw;
           else if (raw !== 'false')
-            reject(`_summary=${raw} is not supported (only count and false)`, '_summary');
+            reject(`_summary=${raw} is not a _summary value (true, text, data, count, false)`, '_summary');
           break;
         case '_include':
           if (!includesFor(type).includes(raw))
@@ -98,10 +106,21 @@ export function parseSearch(type: SupportedType, query: URLSearchParams, lenient
           else include.push(raw);
           break;
         case '_total':
-          if (raw === 'accurate') options.countOnly = options.countOnly || false;
+          if (raw === 'accurate' || raw === 'estimate' || raw === 'none') presentation.total = raw;
+          else reject(`_total=${raw} is not a _total value (none, estimate, accurate)`, '_total');
           break;
+        case '_elements': {
+          const els = raw
+            .split(',')
+            .map((e) => e.trim())
+            .filter((e) => e !== '');
+          if (els.some((e) => !/^[a-z][A-Za-z0-9]*(\[x\])?$/.test(e)))
+            reject(`_elements=${raw}: list top-level element names`, '_elements');
+          else presentation.elements = els;
+          break;
+        }
         default:
-          break; // _format, _pretty, _elements: presentation only
+          break; // _format, _pretty: presentation only
       }
       continue;
     }
@@ -118,7 +137,7 @@ export function parseSearch(type: SupportedType, query: URLSearchParams, lenient
     if (filter) filters.push(filter);
     else reject(`modifier ':${modifier}' is not supported on '${name}'`, key);
   }
-  return { filters, options, include, ignored };
+  return { filters, options, include, ignored, ...presentation };
 }
 
 /** Splits a comma list, honouring `\,` escapes. */
