@@ -1,6 +1,7 @@
 // Engineers working in parallel in this tree: read docs/working-in-parallel.md first (commit only your own
 // paths, never `git add -A`; register plugins with one-line edits; tests on ephemeral ports).
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { setPatientAccessPolicy } from './alerts/access.ts';
 import { Alerting } from './alerts/alerting.ts';
@@ -194,18 +195,20 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
         : undefined;
     if (config.role === 'all' || config.role === 'ingest') {
       if (config.mqttUrl) {
-        external = await ExternalBrokerClient.connect({
+        // retried until the broker is reachable; /ready says whether it is
+        external = ExternalBrokerClient.start({
           url: config.mqttUrl,
-          clientId: config.role === 'all' ? config.mqttClientId : `${config.mqttClientId}-${config.role}`,
-          shared: true,
+          clientId: externalClientId(config),
           shareGroup: config.mqttClientId,
+          subscription: config.mqttSubscription,
           ingest,
-          devices: { isActive: async (id) => (await deviceRepo.getSecretHash(id))?.revoked === false },
+          devices,
           log: log.child({ component: 'mqtt' }),
           maxPayloadBytes: config.maxPayloadBytes,
+          receiveMaximum: config.mqttReceiveMaximum,
         });
         cleanups.push(() => (external as ExternalBrokerClient).close());
-        readiness.push({ name: 'mqtt', check: () => (external as ExternalBrokerClient).connected });
+        readiness.push({ name: 'mqtt', check: () => (external as ExternalBrokerClient).ready });
       } else if (config.mqttPort !== null) {
         broker = await EmbeddedBroker.create({
           devices,
@@ -351,6 +354,7 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       stopping ??= (async () => {
         log.info('stopping: no new connections; committing what was accepted');
         broker?.stopAccepting();
+        external?.stopAccepting();
         mllp?.stopAccepting();
         await app.close(); // waits for in-flight HTTP requests (they await their commits)
         await mllp?.close(); // acknowledges the HL7 v2 messages already being stored
@@ -386,6 +390,12 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
   } catch (e) {
     return fail(e);
   }
+}
+
+/** One client id per ingest worker (a shared session would be taken over by each in turn). */
+function externalClientId(config: Config): string {
+  if (config.role === 'all' && config.mqttWorkerId === undefined) return config.mqttClientId;
+  return `${config.mqttClientId}-${config.role}-${config.mqttWorkerId ?? hostname().replace(/[^A-Za-z0-9._-]/g, '-')}`;
 }
 
 function listenError(e: unknown, variable: string, port: number): VigilError {

@@ -20,6 +20,21 @@ export interface Config {
   mqttUrl: string | undefined;
   /** Client id of Vigil's persistent session on the external broker (one per deployment). */
   mqttClientId: string;
+  /**
+   * This worker's own part of its client id on the external broker (stable across restarts, unique
+   * among the deployment's ingest workers); undefined = the host name (role ingest) or none (role all).
+   */
+  mqttWorkerId: string | undefined;
+  /**
+   * How Vigil subscribes on the external broker: `shared` ($share/<client id>/…, workers split the
+   * stream) or `plain` (one subscriber; Mosquitto restores it from persistence after a restart).
+   */
+  mqttSubscription: 'shared' | 'plain';
+  /** QoS 1 messages the external broker may have in flight to this worker (MQTT 5 Receive Maximum). */
+  mqttReceiveMaximum: number;
+  /** Admin client of the broker's dynamic-security plugin: when set, Vigil provisions device credentials there. */
+  mqttDynsecUsername: string | undefined;
+  mqttDynsecPassword: string | undefined;
   natsUrl: string | undefined;
   adminPassword: string | undefined;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -67,6 +82,11 @@ export const configVariables = [
   'VIGIL_DATABASE_URL',
   'VIGIL_MQTT_URL',
   'VIGIL_MQTT_CLIENT_ID',
+  'VIGIL_MQTT_WORKER_ID',
+  'VIGIL_MQTT_RECEIVE_MAXIMUM',
+  'VIGIL_MQTT_SUBSCRIPTION',
+  'VIGIL_MQTT_DYNSEC_USERNAME',
+  'VIGIL_MQTT_DYNSEC_PASSWORD',
   'VIGIL_NATS_URL',
   'VIGIL_ADMIN_PASSWORD',
   'VIGIL_LOG_LEVEL',
@@ -135,6 +155,29 @@ function clientId(env: Env): string {
   if (raw === undefined || raw === '') return 'vigil-ingest';
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(raw)) bad('VIGIL_MQTT_CLIENT_ID', raw, '1–64 letters, digits, . _ -');
   return raw;
+}
+
+function workerId(env: Env): string | undefined {
+  const raw = env['VIGIL_MQTT_WORKER_ID'];
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^[A-Za-z0-9._-]{1,40}$/.test(raw)) bad('VIGIL_MQTT_WORKER_ID', raw, '1–40 letters, digits, . _ -');
+  return raw;
+}
+
+function dynsec(env: Env): {
+  mqttDynsecUsername: string | undefined;
+  mqttDynsecPassword: string | undefined;
+} {
+  const user = env['VIGIL_MQTT_DYNSEC_USERNAME'] || undefined;
+  const password = env['VIGIL_MQTT_DYNSEC_PASSWORD'] || undefined;
+  if (user && !password) bad('VIGIL_MQTT_DYNSEC_PASSWORD', '', 'the password of VIGIL_MQTT_DYNSEC_USERNAME');
+  if (password && !user)
+    bad('VIGIL_MQTT_DYNSEC_USERNAME', '', 'the admin client of the dynamic-security plugin');
+  if (password && password.length < 12)
+    bad('VIGIL_MQTT_DYNSEC_PASSWORD', '<redacted>', 'at least 12 characters');
+  if (user && !env['VIGIL_MQTT_URL'])
+    bad('VIGIL_MQTT_DYNSEC_USERNAME', user, 'set together with VIGIL_MQTT_URL');
+  return { mqttDynsecUsername: user, mqttDynsecPassword: password };
 }
 
 /** Comma-separated IPv4/IPv6 addresses or CIDR ranges. */
@@ -211,6 +254,15 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     databaseUrl: url(env, 'VIGIL_DATABASE_URL', ['postgres:', 'postgresql:']),
     mqttUrl: url(env, 'VIGIL_MQTT_URL', ['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'ws:', 'wss:']),
     mqttClientId: clientId(env),
+    mqttWorkerId: workerId(env),
+    mqttReceiveMaximum: int(env, 'VIGIL_MQTT_RECEIVE_MAXIMUM', 1000, 1, 65535),
+    mqttSubscription: oneOf(
+      env,
+      'VIGIL_MQTT_SUBSCRIPTION',
+      env['VIGIL_ROLE'] === 'ingest' ? 'shared' : 'plain',
+      ['shared', 'plain'],
+    ),
+    ...dynsec(env),
     natsUrl: url(env, 'VIGIL_NATS_URL', ['nats:', 'tls:']),
     adminPassword,
     logLevel: oneOf(env, 'VIGIL_LOG_LEVEL', 'info', [
