@@ -30,6 +30,7 @@ import { BatchWriter } from './ingest/batch-writer.ts';
 import { DeviceTouchThrottle } from './ingest/device-touch.ts';
 import { MllpServer } from './ingest/hl7v2/mllp-server.ts';
 import { IngestService } from './ingest/ingest-service.ts';
+import { DynsecProvisioner } from './ingest/mqtt/dynsec.ts';
 import { EmbeddedBroker } from './ingest/mqtt/embedded-broker.ts';
 import { ExternalBrokerClient } from './ingest/mqtt/external-broker-client.ts';
 import { NightscoutCredentials } from './ingest/nightscout/nightscout-credentials.ts';
@@ -122,6 +123,13 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
     const deviceRepo = new DeviceRepository(db);
     const devices = new DeviceService(deviceRepo, new SqlPatientDirectory(db), clock);
     const observations = new ObservationRepository(db);
+    // Device credentials enforced by an external broker (Mosquitto dynamic security)
+    let dynsec: DynsecProvisioner | undefined;
+    if (config.mqttUrl && config.mqttDynsecUsername && config.mqttDynsecPassword) {
+      dynsec = await startDynsec(config, db, log.child({ component: 'mqtt-dynsec' }));
+      devices.setBrokerCredentials(dynsec);
+      cleanups.push(() => (dynsec as DynsecProvisioner).close());
+    }
     const deadLetters = new DeadLetterRepository(db);
 
     const listeners: ReadingListener[] = [];
@@ -362,6 +370,7 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
         await pipeline.stop(); // evaluates what was committed, saves engine state
         await alerting.stop();
         await external?.close();
+        await dynsec?.close();
         await broker?.close();
         await stopRetention();
         await security.audit.close(); // the last audit records are durable before the store closes
@@ -390,6 +399,29 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
   } catch (e) {
     return fail(e);
   }
+}
+
+/** Admin connection to the dynamic-security plugin; reconciled with the registry once connected. */
+async function startDynsec(config: Config, db: Database, log: Logger): Promise<DynsecProvisioner> {
+  const p = DynsecProvisioner.start({
+    url: config.mqttUrl as string,
+    username: config.mqttDynsecUsername as string,
+    password: config.mqttDynsecPassword as string,
+    clientId: `${externalClientId(config)}-dynsec`,
+    log,
+  });
+  const reconcile = async () => {
+    for (let attempt = 0; attempt < 600 && !p.connected; attempt++)
+      await new Promise((r) => setTimeout(r, 500));
+    const rows = await db.query<{ id: string; revoked: boolean }>(
+      'select id, revoked_at is not null as revoked from device',
+    );
+    const { deleted, missing } = await p.reconcile(rows);
+    log.info({ deleted: deleted.length, missing: missing.length }, 'broker device accounts reconciled');
+  };
+  // in the background: the broker may be down at start
+  reconcile().catch((err) => log.error({ err }, 'broker device accounts not reconciled'));
+  return p;
 }
 
 /** One client id per ingest worker (a shared session would be taken over by each in turn). */

@@ -55,6 +55,12 @@ export class SqlPatientDirectory implements PatientDirectory {
 
 const cacheTtlMs = 5_000;
 
+/** The broker's side of device credentials (see src/ingest/mqtt/dynsec.ts). */
+export interface BrokerCredentialSink {
+  issued(deviceId: string, secret: string): Promise<void>;
+  revoked(deviceId: string): Promise<void>;
+}
+
 /**
  * Device registry, credentials and device↔patient attribution. Attribution looks up the assignment
  * in force at the reading's own time, cached briefly per device (other workers' assignments are
@@ -68,6 +74,16 @@ export class DeviceService {
   readonly #authCache = new Map<string, { at: number; hash: string | null; revoked: boolean }>();
   readonly #bearerCache = new Map<string, { at: number; id: string }>();
   readonly #authLoading = new Map<string, Promise<{ hash: string | null; revoked: boolean }>>();
+
+  #broker: BrokerCredentialSink | undefined;
+
+  /**
+   * An external broker that enforces device credentials itself (Mosquitto dynamic security): told
+   * every issued secret and every revocation, after the registry's own change.
+   */
+  setBrokerCredentials(sink: BrokerCredentialSink): void {
+    this.#broker = sink;
+  }
 
   constructor(repo: DeviceRepository, patients: PatientDirectory, clock: Clock) {
     this.#repo = repo;
@@ -105,6 +121,7 @@ export class DeviceService {
     );
     if (!device)
       throw new VigilError('VIGIL_ERR_DEVICE_EXISTS', `device ${input.id} is already registered`, 409);
+    await this.#broker?.issued(device.id, secret);
     return { device, secret };
   }
 
@@ -125,6 +142,7 @@ export class DeviceService {
     }
     this.#authCache.delete(id);
     this.#forgetBearer(id);
+    await this.#broker?.issued(id, secret);
     return { secret };
   }
 
@@ -134,6 +152,7 @@ export class DeviceService {
     }
     this.#authCache.delete(id);
     this.#forgetBearer(id);
+    await this.#broker?.revoked(id);
   }
 
   /** MQTT: username = device id, password = secret. Revocation and rotation take effect at once on this worker. */
