@@ -89,7 +89,9 @@ export class DynsecProvisioner implements BrokerDeviceCredentials {
       client.subscribeAsync(responseTopic, { qos: 1 }).then(
         (granted) => {
           if (granted.some((g) => g.qos > 2)) {
-            opts.log.error('the dynamic-security admin client may not read the plugin’s answers (check its role)');
+            opts.log.error(
+              'the dynamic-security admin client may not read the plugin’s answers (check its role)',
+            );
             return;
           }
           p.#subscribed = true;
