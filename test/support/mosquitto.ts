@@ -85,7 +85,7 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
     'autosave_on_changes true',
     'autosave_interval 1',
     'max_queued_messages 0',
-    'max_inflight_messages 0',
+    'max_inflight_messages 1000',
     'log_dest stdout',
     'log_type error',
     'log_type warning',
