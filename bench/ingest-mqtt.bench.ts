@@ -123,6 +123,6 @@ export default async function (opts: { quick: boolean; large: boolean }): Promis
     notes:
       `Load generator CPU (of one core) at saturation: PGlite run ${fmt(pg.saturation.loadCpuPercent, 0)} %${ps ? `, PostgreSQL run ${fmt(ps.saturation.loadCpuPercent, 0)} %` : ''}. ` +
       `Stored by the server during the runs: PGlite ${pg.stored.toLocaleString('en-US')}${ps ? `, PostgreSQL ${ps.stored.toLocaleString('en-US')}` : ''}. ` +
-      'The machine is shared with other engineers’ test runs, so throughput and latency figures are noisy (load average often above 8 on 2 cores); server CPU per reading is the steadier figure to compare changes with.',
+      'The machine was shared with other test runs, so throughput and latency figures are noisy (load average often above 8 on 2 cores); server CPU per reading is the steadier figure to compare changes with.',
   };
 }

@@ -9,12 +9,12 @@ import diabetesCgm from '../src/detect/programs/diabetes-cgm.json' with { type: 
 import { type BenchResult, fmt } from './harness.ts';
 
 /**
- * Predicted-low quality on real CGM traces (iglu corpus, read in place from ../shared/corpora).
+ * Predicted-low quality on real CGM traces (iglu corpus, read in place from test/corpora).
  * Runs the real engine (glucose rule, program defaults) and a naive straight-line baseline over the
  * same traces and scores both with the same definitions (see `method` below).
  */
 const MIN = 60_000;
-const CORPUS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../shared/corpora/cgm/iglu');
+const CORPUS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../test/corpora/cgm/iglu');
 const FILES = [
   { file: 'Tsalikian2005_DirecNet_processed.csv', set: 'DirecNet (50 children, T1D)', tune: true },
   { file: 'Dubosson2018_D1NAMO_processed.csv', set: 'D1NAMO (9 adults, T1D)', tune: false },
@@ -257,7 +257,7 @@ export default async function run(opts: { quick: boolean; large: boolean }): Pro
   return {
     title: 'Predicted-low quality on real CGM traces',
     method: [
-      `Data: the iglu CGM traces in \`../shared/corpora/cgm/iglu\` read in place (DirecNet, D1NAMO, Dexcom G4 5-subject file; the 1-subject Dexcom file duplicates Subject 1 and is left out). Times are local without zone and treated as UTC; values in mg/dL (sensor clip at 40/400 kept as is). ${opts.quick ? 'Quick mode: every 4th trace only.' : ''}`,
+      `Data: the iglu CGM traces in \`test/corpora/cgm/iglu\` read in place (DirecNet, D1NAMO, Dexcom G4 5-subject file; the 1-subject Dexcom file duplicates Subject 1 and is left out). Times are local without zone and treated as UTC; values in mg/dL (sensor clip at 40/400 kept as is). ${opts.quick ? 'Quick mode: every 4th trace only.' : ''}`,
       '',
       'Each trace is replayed through `createEngine` with one `glucose` rule at its program defaults; the `glucose:predicted-low` condition gives warning intervals (opened by a `firing`, closed by `cleared`, or by the end of the trace).',
       'The naive baseline extrapolates the straight line between the current reading and the one 15 ± 2.5 min earlier 20 min ahead and warns while that forecast is < 55 mg/dL (and the reading is ≥ 54); a gap > 15 min closes its warning.',

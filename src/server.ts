@@ -1,7 +1,6 @@
-// Engineers working in parallel in this tree: read docs/working-in-parallel.md first (commit only your own
-// paths, never `git add -A`; register plugins with one-line edits; tests on ephemeral ports).
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { setPatientAccessPolicy } from './alerts/access.ts';
 import { Alerting } from './alerts/alerting.ts';
@@ -11,9 +10,14 @@ import type { ApiContext } from './api/context.ts';
 import { fhirRoutes } from './api/fhir/http.ts';
 import { alertRoutes } from './api/routes/alerts.ts';
 import { dashboardRoutes } from './api/routes/dashboard.ts';
+import { lorawanRoutes } from './api/routes/lorawan.ts';
 import { monitoringRoutes } from './api/routes/monitoring.ts';
 import { nightscoutRoutes } from './api/routes/nightscout.ts';
+import { oidcRoutes } from './api/routes/oidc.ts';
 import { programRoutes } from './api/routes/program.ts';
+import { serviceStatusRoutes } from './api/routes/service-status.ts';
+import { smartRoutes } from './api/routes/smart.ts';
+import { vendorTemplateRoutes } from './api/routes/vendor-templates.ts';
 import { webRoutes } from './api/routes/web.ts';
 import { createSecurity, startRetentionSchedule } from './api/security.ts';
 import { bootstrapAdmin } from './auth/bootstrap-admin.ts';
@@ -21,9 +25,11 @@ import { TokenService } from './auth/token-service.ts';
 import type { Config } from './config/config.ts';
 import { type Clock, systemClock } from './core/clock.ts';
 import { errorMessage, VigilError } from './core/errors.ts';
+import { newId } from './core/ids.ts';
 import { createLogger, type Logger } from './core/logger.ts';
 import { createMetrics, type Metrics } from './core/metrics.ts';
 import type { DeviceStatusReport, Reading } from './core/reading.ts';
+import { configureSecretBox, loadSecretsKey, SecretBox } from './core/secret-box.ts';
 import { SqlDeviceLookup } from './devices/device-lookup.ts';
 import { DeviceService, SqlPatientDirectory } from './devices/device-service.ts';
 import { BatchWriter } from './ingest/batch-writer.ts';
@@ -34,16 +40,22 @@ import { DynsecProvisioner } from './ingest/mqtt/dynsec.ts';
 import { EmbeddedBroker } from './ingest/mqtt/embedded-broker.ts';
 import { ExternalBrokerClient } from './ingest/mqtt/external-broker-client.ts';
 import { NightscoutCredentials } from './ingest/nightscout/nightscout-credentials.ts';
+import { VendorTemplateResolver } from './ingest/vendor-templates.ts';
 import { normalize } from './normalize/normalize.ts';
 import { inspectPcd01 } from './normalize/profiles/hl7v2-pcd01.ts';
+import { storedTemplateRegistry } from './normalize/profiles/template.ts';
 import { createPipeline, type Pipeline } from './pipeline/pipeline.ts';
+import { ServiceHealth } from './pipeline/service-health.ts';
+import { startWatchdog } from './pipeline/watchdog.ts';
 import type { Database } from './store/database.ts';
 import { DeadLetterRepository } from './store/dead-letter-repository.ts';
 import { DeviceRepository } from './store/device-repository.ts';
 import { migrate } from './store/migrate.ts';
 import { ObservationRepository } from './store/observation-repository.ts';
 import { openDatabase } from './store/open-database.ts';
+import { sealLegacySecrets } from './store/secrets-at-rest.ts';
 import { UserRepository } from './store/user-repository.ts';
+import { VendorTemplateRepository } from './store/vendor-template-repository.ts';
 
 export interface StartOptions {
   log?: Logger;
@@ -95,7 +107,11 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
 
   let db: Database;
   try {
-    db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+    db = await openDatabase({
+      databaseUrl: config.databaseUrl,
+      dataDir: config.dataDir,
+      timeoutMs: config.databaseTimeoutMs,
+    });
   } catch (e) {
     throw new VigilError(
       'VIGIL_ERR_CONFIG_DATABASE_UNREACHABLE',
@@ -111,8 +127,24 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
     const applied = await migrate(db);
     if (applied.length > 0) log.info({ applied }, 'database migrated');
 
+    // Secrets at rest are sealed under a key outside the database (src/core/secret-box.ts). Embedded:
+    // a key file beside the data directory is created at first start. A server database is shared by
+    // several processes, which must share the key: it has to be provided.
+    const secretsKey = loadSecretsKey({
+      key: config.secretsKey,
+      keyFile: config.secretsKeyFile,
+      defaultFile: config.databaseUrl ? undefined : join(`${config.dataDir}-keys`, 'secrets.key'),
+    });
+    if (secretsKey) configureSecretBox(db, new SecretBox(secretsKey.key));
+    else
+      log.warn(
+        { event: 'secrets-not-sealed' },
+        'no VIGIL_SECRETS_KEY or VIGIL_SECRETS_KEY_FILE: secrets at rest (TOTP seeds, webhook secrets, signing keys) are stored unsealed in the database',
+      );
+    const resealed = secretsKey ? await sealLegacySecrets(db) : 0;
+    if (resealed > 0) log.info({ sealed: resealed }, 'secrets stored before sealing are now sealed');
+
     const users = new UserRepository(db);
-    const admin = await bootstrapAdmin(users, config.adminPassword);
     const tokens = await TokenService.load(db, clock);
     const security = createSecurity({ db, clock, log, tokens, corsOrigins: config.corsOrigins });
     cleanups.push(() => security.audit.close());
@@ -176,15 +208,22 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
         }
       },
     });
+    // Vendor mapping templates: stored versions, assigned to devices or models (managed through the API).
+    const vendorTemplates = new VendorTemplateRepository(db);
+    const templateResolver = new VendorTemplateResolver(vendorTemplates);
     const ingest = new IngestService({
       normalize: (input) =>
-        normalize({
-          format: input.format,
-          payload: input.payload as Uint8Array | string | object,
-          deviceId: input.deviceId,
-          receivedAt: input.receivedAt,
-          programGlucoseUnit: input.glucoseUnit,
-        }),
+        normalize(
+          {
+            format: input.format,
+            payload: input.payload as Uint8Array | string | object,
+            deviceId: input.deviceId,
+            receivedAt: input.receivedAt,
+            programGlucoseUnit: input.glucoseUnit,
+          },
+          input.template ? { templates: storedTemplateRegistry(input.template) } : {},
+        ),
+      templates: templateResolver,
       attribution: devices,
       duplicates: observations,
       writer,
@@ -275,16 +314,37 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       security,
       maxPayloadBytes: config.maxPayloadBytes,
       readiness,
+      readyTimeoutMs: config.readyTimeoutMs,
     };
     // Changes reach every worker's live feed (NATS, else PostgreSQL NOTIFY); VIGIL_NOTIFY_FILE records notifications.
     const notifiers = config.notifyFile ? [new RecordingNotifier('recording', config.notifyFile)] : [];
-    const alerting = new Alerting({ db, clock, log, natsUrl: config.natsUrl, notifiers });
+    const alerting = new Alerting({
+      db,
+      clock,
+      log,
+      natsUrl: config.natsUrl,
+      natsPrefix: config.natsPrefix,
+      notifiers,
+      metrics,
+    });
     alerting.start(); // durable timers and outbox: resumes what a previous process left due
+    // The live feed asks the access policy; a care-team change reaches its open sockets at once.
+    alerting.live.decideWith((p) => security.policy.readablePatients(p, 'Flag'));
+    security.careTeams.onInvalidate(() => alerting.live.recheck());
     cleanups.push(() => alerting.stop());
+    // Service health: every process beats; api workers answer one status for the deployment.
+    const instance = newId();
+    const health = new ServiceHealth({ db, clock, log, instance, role: config.role });
+    listeners.push((rs) => health.onCommitted(rs));
+    health.start();
+    cleanups.push(() => health.stop());
     // Detection: committed readings → bus → rule engine → alerting; derived readings back through the writer.
     const pipeline = await createPipeline({
+      onEvaluated: health.onEvaluated,
       role: config.role,
       natsUrl: config.natsUrl,
+      natsPrefix: config.natsPrefix,
+      leaseMs: config.detectLeaseMs,
       db,
       clock,
       log,
@@ -312,10 +372,34 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       monitoringRoutes(pipeline.monitoring),
       dashboardRoutes,
       programRoutes,
+      smartRoutes,
+      oidcRoutes(config.oidc),
       nightscoutRoutes(new NightscoutCredentials(db)),
+      lorawanRoutes,
+      vendorTemplateRoutes(vendorTemplates, templateResolver),
+      serviceStatusRoutes(health),
       ...(opts.routes ?? []),
       webRoutes(),
     ];
+    if (config.role === 'all' || config.role === 'api') {
+      // The live feed carries the monitoring status; the watchdog hears it from outside.
+      const pushStatus = setInterval(
+        () => void health.status().then((status) => alerting.live.broadcast({ type: 'monitoring', status })),
+        15_000,
+      );
+      pushStatus.unref();
+      cleanups.push(async () => clearInterval(pushStatus));
+      if (config.watchdog) {
+        const stopWatchdog = startWatchdog({
+          ...config.watchdog,
+          instance,
+          status: () => health.status(),
+          clock,
+          log,
+        });
+        cleanups.push(async () => stopWatchdog());
+      }
+    }
     const https = tls ? { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) } : undefined;
     const app = await buildApp(ctx, routes, { https, role: config.role });
     cleanups.push(() => app.close());
@@ -328,6 +412,9 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
     } catch (e) {
       throw listenError(e, 'VIGIL_HTTP_PORT', config.httpPort);
     }
+    // The admin is created only once every listener is bound: a start that stops on a port in use
+    // creates no account, so the next start still creates it and shows its password.
+    const admin = await bootstrapAdmin(users, config.adminPassword);
     const host = config.httpHost === '0.0.0.0' || config.httpHost === '::' ? 'localhost' : config.httpHost;
     const httpUrl = config.publicUrl ?? `${https ? 'https' : 'http'}://${host}:${httpPort}`;
     const stopRetention =
@@ -341,6 +428,8 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
     print(`  FHIR R4 API             ${httpUrl}/fhir`);
     print(`  health / ready          ${httpUrl}/health  ${httpUrl}/ready`);
     print(`  metrics                 ${httpUrl}/metrics`);
+    if (config.role === 'all' || config.role === 'api')
+      print(`  API docs (OpenAPI 3)    ${httpUrl}/docs  ${httpUrl}/openapi.json`);
     if (mqttPort !== undefined)
       print(
         `  MQTT (embedded)         ${tls ? 'mqtts' : 'mqtt'}://${host}:${mqttPort}  topics devices/{deviceId}/readings, devices/{deviceId}/gatt/{uuid}`,

@@ -1,3 +1,4 @@
+import { toCsv } from '../core/csv.ts';
 import type { Sql } from '../store/database.ts';
 
 /** One row of response metrics: per severity and care team ('*' = all teams). Durations in seconds. */
@@ -20,8 +21,20 @@ export interface AlertMetrics {
   since: string;
   until: string;
   rows: ResponseMetricsRow[];
-  /** Alarm burden: alerts raised per monitored patient-day (a patient-day = a patient with readings that day). */
-  burden: { alerts: number; patientDays: number; alertsPerPatientDay: number | null };
+  /**
+   * Alarm burden: alerts raised per monitored patient-day (a patient-day = a patient with readings
+   * that day), and notifications sent to people (raised, worsened, escalated, snooze ended,
+   * reminders — not the acknowledged/resolved messages to pager gateways) per patient-day and per
+   * alert raised.
+   */
+  burden: {
+    alerts: number;
+    patientDays: number;
+    alertsPerPatientDay: number | null;
+    notifications: number;
+    notificationsPerPatientDay: number | null;
+    notificationsPerAlert: number | null;
+  };
 }
 
 const num = (v: unknown): number | null =>
@@ -85,14 +98,18 @@ export async function alertMetrics(sql: Sql, since: string, until: string): Prom
       escalatedAlerts: Number(r['escalated']),
     };
   });
-  const [b] = await sql.query<{ alerts: number; patient_days: number }>(
+  const [b] = await sql.query<{ alerts: number; patient_days: number; notifications: number }>(
     `select (select count(*)::int from alert where created_at >= $1 and created_at < $2) as alerts,
+       (select count(*)::int from alert_notification where created_at >= $1 and created_at < $2
+          and reason not in ('acknowledged', 'resolved')) as notifications,
        (select count(*)::int from (select distinct patient_id, (effective at time zone 'UTC')::date from observation
           where patient_id is not null and effective >= $1 and effective < $2) d) as patient_days`,
     [since, until],
   );
   const alerts = b?.alerts ?? 0;
   const patientDays = b?.patient_days ?? 0;
+  const notifications = b?.notifications ?? 0;
+  const ratio = (n: number, d: number) => (d > 0 ? Math.round((n / d) * 1000) / 1000 : null);
   return {
     since,
     until,
@@ -100,7 +117,10 @@ export async function alertMetrics(sql: Sql, since: string, until: string): Prom
     burden: {
       alerts,
       patientDays,
-      alertsPerPatientDay: patientDays > 0 ? Math.round((alerts / patientDays) * 1000) / 1000 : null,
+      alertsPerPatientDay: ratio(alerts, patientDays),
+      notifications,
+      notificationsPerPatientDay: ratio(notifications, patientDays),
+      notificationsPerAlert: ratio(notifications, alerts),
     },
   };
 }
@@ -120,19 +140,41 @@ const csvColumns: Array<keyof ResponseMetricsRow> = [
   'escalatedAlerts',
 ];
 
-function cell(v: unknown): string {
-  const s = v === null || v === undefined ? '' : String(v);
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-/** RFC 4180 CSV: one row per severity × team, then a burden line as its own small table. */
+/**
+ * RFC 4180 CSV (formula cells neutralised, `toCsv`): one row per severity × team, then a burden
+ * line as its own small table.
+ */
 export function metricsCsv(m: AlertMetrics): string {
-  const lines = [csvColumns.join(','), ...m.rows.map((r) => csvColumns.map((c) => cell(r[c])).join(','))];
-  lines.push('', 'since,until,alerts,patientDays,alertsPerPatientDay');
-  lines.push(
-    [m.since, m.until, m.burden.alerts, m.burden.patientDays, m.burden.alertsPerPatientDay]
-      .map(cell)
-      .join(','),
+  const b = m.burden;
+  return (
+    toCsv(
+      csvColumns,
+      m.rows.map((r) => csvColumns.map((c) => r[c])),
+    ) +
+    '\r\n' +
+    toCsv(
+      [
+        'since',
+        'until',
+        'alerts',
+        'patientDays',
+        'alertsPerPatientDay',
+        'notifications',
+        'notificationsPerPatientDay',
+        'notificationsPerAlert',
+      ],
+      [
+        [
+          m.since,
+          m.until,
+          b.alerts,
+          b.patientDays,
+          b.alertsPerPatientDay,
+          b.notifications,
+          b.notificationsPerPatientDay,
+          b.notificationsPerAlert,
+        ],
+      ],
+    )
   );
-  return `${lines.join('\r\n')}\r\n`;
 }

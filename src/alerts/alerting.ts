@@ -2,10 +2,11 @@ import type { Clock } from '../core/clock.ts';
 import type { Detection } from '../core/detection.ts';
 import { errorMessage } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
+import type { Metrics } from '../core/metrics.ts';
 import { AlertRepository } from '../store/alert-repository.ts';
 import type { Database } from '../store/database.ts';
 import type { Alert } from './alert.ts';
-import { AlertManager } from './alert-manager.ts';
+import { type AlertChange, AlertManager } from './alert-manager.ts';
 import {
   type AlertChangeBus,
   NatsAlertChangeBus,
@@ -14,7 +15,7 @@ import {
 } from './change-bus.ts';
 import { LiveFeed, liveMessage } from './live-feed.ts';
 import type { Notifier } from './notifier.ts';
-import { type BackoffOptions, Outbox } from './outbox.ts';
+import { type BackoffOptions, type DeliveryAttemptOutcome, Outbox } from './outbox.ts';
 import { AlertScheduler } from './scheduler.ts';
 
 export interface AlertingOptions {
@@ -36,6 +37,8 @@ export interface AlertingOptions {
   natsUrl?: string | undefined;
   /** Subject prefix on NATS (tests use their own). */
   natsPrefix?: string;
+  /** Prometheus metrics: alerts opened, notified, acknowledged, time to acknowledge, lag, outbox. */
+  metrics?: Metrics;
 }
 
 /** The alerts module as the composition root sees it: build, start, feed detections, stop. */
@@ -65,6 +68,7 @@ export class Alerting {
       log,
       notifiers: o.notifiers ?? [],
       fill: (ns) => this.manager.fillRecipients(ns),
+      ...(o.metrics ? { onAttempt: attemptMetrics(o.metrics) } : {}),
       ...(o.backoff ? { backoff: o.backoff } : {}),
     });
     this.manager = new AlertManager({
@@ -85,11 +89,27 @@ export class Alerting {
     );
     this.live = new LiveFeed(o.db, log);
     this.manager.onChange((c) => this.live.publish(c));
+    const m = o.metrics;
+    if (m) {
+      this.manager.onChange((c) => changeMetrics(m, c));
+      m.sources.outboxDepth = () => outboxDepth(o.db, o.clock);
+      this.#observeLag = (ds) => {
+        const now = o.clock.now();
+        for (const d of ds) {
+          const at = Date.parse(d.at);
+          if (Number.isFinite(at)) m.detectionLag.observe(Math.max(0, (now - at) / 1000));
+        }
+      };
+    }
   }
 
+  #observeLag: ((ds: readonly Detection[]) => void) | undefined;
+
   /** Detections from the rule engine, after their readings are committed. */
-  onDetections = (detections: readonly Detection[]): Promise<Alert[]> =>
-    this.manager.onDetections(detections);
+  onDetections = (detections: readonly Detection[]): Promise<Alert[]> => {
+    this.#observeLag?.(detections);
+    return this.manager.onDetections(detections);
+  };
 
   start(): void {
     this.scheduler.start();
@@ -138,4 +158,43 @@ export class Alerting {
     await this.bus?.close();
     this.live.close();
   }
+}
+
+function changeMetrics(m: Metrics, c: AlertChange): void {
+  const { alert, event, notification } = c;
+  if (event.type === 'raised') m.alertsOpened.inc({ severity: alert.severity, rule: alert.rule });
+  if (event.type === 'acknowledged') {
+    m.alertsAcknowledged.inc({ severity: alert.severity });
+    const raised = Date.parse(alert.raisedAt);
+    const at = Date.parse(event.at);
+    if (Number.isFinite(raised) && Number.isFinite(at))
+      m.alertTimeToAcknowledge.observe({ severity: alert.severity }, Math.max(0, (at - raised) / 1000));
+  }
+  if (notification) m.alertsNotified.inc({ reason: notification.reason, severity: alert.severity });
+}
+
+function attemptMetrics(m: Metrics): (a: DeliveryAttemptOutcome) => void {
+  return (a) => {
+    m.notificationDeliveries.inc({
+      channel: a.channel,
+      outcome: a.status === 'pending' ? 'failed' : a.status,
+    });
+    if (!a.ok) m.notificationFailures.inc({ channel: a.channel });
+  };
+}
+
+async function outboxDepth(
+  db: Database,
+  clock: Clock,
+): Promise<{ channel: string; pending: number; oldestSeconds: number }[]> {
+  const rows = await db.query<{ channel: string; pending: number; oldest: string | Date | null }>(
+    `select channel, count(*)::int as pending, min(created_at) as oldest
+       from alert_delivery where status = 'pending' group by channel`,
+  );
+  const now = clock.now();
+  return rows.map((r) => ({
+    channel: r.channel,
+    pending: r.pending,
+    oldestSeconds: r.oldest ? Math.max(0, (now - new Date(r.oldest).getTime()) / 1000) : 0,
+  }));
 }

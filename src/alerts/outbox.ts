@@ -13,6 +13,14 @@ export interface BackoffOptions {
   maxMs: number;
 }
 
+/** What one delivery attempt came to (for metrics). */
+export interface DeliveryAttemptOutcome {
+  channel: string;
+  target: string;
+  ok: boolean;
+  status: 'delivered' | 'pending' | 'expired';
+}
+
 export const defaultBackoff: BackoffOptions = { baseMs: 2_000, maxMs: 15 * 60_000 };
 
 /** Exponential backoff with "equal jitter": half fixed, half random, so receivers are not stampeded. */
@@ -35,6 +43,7 @@ export class Outbox {
   readonly #leaseMs: number;
   readonly #webhookTimeoutMs: number;
   readonly #fill: ((ns: Notification[]) => Promise<Notification[]>) | undefined;
+  readonly #onAttempt: ((a: DeliveryAttemptOutcome) => void) | undefined;
 
   constructor(o: {
     repo: AlertRepository;
@@ -46,8 +55,11 @@ export class Outbox {
     webhookTimeoutMs?: number;
     /** Resolves recipients still pending in a notification (the alert manager's `fillRecipients`). */
     fill?: (ns: Notification[]) => Promise<Notification[]>;
+    /** Called after each attempt is recorded (metrics). */
+    onAttempt?: (a: DeliveryAttemptOutcome) => void;
   }) {
     this.#fill = o.fill;
+    this.#onAttempt = o.onAttempt;
     this.#repo = o.repo;
     this.#clock = o.clock;
     this.#log = o.log;
@@ -155,6 +167,7 @@ export class Outbox {
       this.#log.error({ err: e, deliveryId: d.id }, 'could not record a delivery attempt');
       return;
     }
+    this.#onAttempt?.({ channel: d.channel, target: d.target, ok: result.ok, status });
     if (status === 'expired')
       this.#log.warn(
         { deliveryId: d.id, channel: d.channel, attempts: d.attempts },

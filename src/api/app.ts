@@ -1,11 +1,9 @@
-// Engineers working in parallel in this tree: read docs/working-in-parallel.md first (commit only your own
-// paths, never `git add -A`; register plugins with one-line edits; tests on ephemeral ports).
-
 import helmet from '@fastify/helmet';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { newId } from '../core/ids.ts';
 import type { ApiContext } from './context.ts';
 import { registerErrorHandler } from './errors.ts';
+import { registerOpenApi } from './openapi.ts';
 import { authRoutes } from './routes/auth.ts';
 import { deviceRoutes } from './routes/devices.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -56,6 +54,7 @@ export async function buildApp(
   await app.register(helmet, { contentSecurityPolicy: false, global: true });
   await registerSecurity(app, ctx); // route registry, CORS, rate limits, audit hook: before any route
   registerErrorHandler(app);
+  if (serveApi) await registerOpenApi(app); // before the routes: it records them as they are added
   await app.register(async (a) => healthRoutes(a, ctx));
   if (serveIngest) await app.register(async (a) => ingestRoutes(a, ctx));
   if (serveApi) {

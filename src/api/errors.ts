@@ -9,6 +9,9 @@ import { isVigilError } from '../core/errors.ts';
 export function registerErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (isVigilError(error)) {
+      // temporarily unavailable (the database): tell the client when to retry
+      if (error.status === 503)
+        reply.header('retry-after', String(error.details?.['retryAfterSeconds'] ?? 5));
       return reply.status(error.status >= 400 && error.status < 600 ? error.status : 400).send({
         error: {
           code: error.code,
@@ -38,8 +41,27 @@ export function registerErrorHandler(app: FastifyInstance): void {
     request.log.error({ err: error }, 'unhandled error');
     return reply.status(500).send({ error: { code: 'VIGIL_ERR_INTERNAL', message: 'internal error' } });
   });
+  // Registered routes always win; this answers only what no route matched (the dashboard's SPA
+  // fallback hands API paths back here): an OperationOutcome under /fhir, JSON everywhere else.
   app.setNotFoundHandler((request, reply) => {
-    reply.status(404).send({
+    const path = request.url.split('?')[0] ?? '';
+    if (path === '/fhir' || path.startsWith('/fhir/')) {
+      return reply
+        .status(404)
+        .type('application/fhir+json; charset=utf-8')
+        .send({
+          resourceType: 'OperationOutcome',
+          issue: [
+            {
+              severity: 'error',
+              code: 'not-found',
+              details: { text: 'VIGIL_ERR_FHIR_NOT_FOUND' },
+              diagnostics: `no route ${request.method} ${path}`,
+            },
+          ],
+        });
+    }
+    return reply.status(404).send({
       error: {
         code: 'VIGIL_ERR_API_NOT_FOUND',
         message: `no route ${request.method} ${request.url.split('?')[0]}`,

@@ -7,7 +7,9 @@ import { commonOptions, parse } from './args.ts';
 /**
  * The CLI talks to a running Vigil over its HTTP API (so it works while embedded PGlite holds the
  * data). Server: --url, VIGIL_URL, the saved login, or http://localhost:8080. Token: --token,
- * VIGIL_TOKEN, or the one `vigil login` saved (file mode 0600).
+ * VIGIL_TOKEN, or the one `vigil login` saved (file mode 0600) with its refresh token: when the saved
+ * access token has expired (or is refused), the client refreshes it once (the server rotates the
+ * refresh token; the new pair is saved), so a sign-in lasts as long as the session, not 15 minutes.
  */
 const credentialsFile = () =>
   join(process.env['VIGIL_CLI_HOME'] ?? join(homedir(), '.vigil'), 'credentials.json');
@@ -15,6 +17,9 @@ const credentialsFile = () =>
 interface Saved {
   url: string;
   token: string;
+  refreshToken?: string | undefined;
+  /** When the access token expires (epoch ms). */
+  expiresAt?: number | undefined;
 }
 
 function readSaved(): Saved | undefined {
@@ -38,7 +43,9 @@ export interface ClientOptions {
 
 export class ApiClient {
   readonly url: string;
-  readonly #token: string | undefined;
+  #token: string | undefined;
+  /** The saved login, when the token comes from it (not --token or VIGIL_TOKEN) and its server is this one. */
+  #saved: Saved | undefined;
 
   constructor(opts: ClientOptions = {}) {
     const saved = readSaved();
@@ -46,10 +53,52 @@ export class ApiClient {
       /\/$/,
       '',
     );
-    this.#token = opts.token ?? process.env['VIGIL_TOKEN'] ?? saved?.token;
+    const explicit = opts.token ?? process.env['VIGIL_TOKEN'];
+    this.#token = explicit ?? saved?.token;
+    this.#saved = !explicit && saved && saved.url.replace(/\/$/, '') === this.url ? saved : undefined;
   }
 
   async request<T = unknown>(method: string, path: string, body?: unknown, auth = true): Promise<T> {
+    if (auth && this.#saved?.refreshToken && (this.#saved.expiresAt ?? 0) - 30_000 < Date.now())
+      await this.#refresh();
+    try {
+      return await this.#request<T>(method, path, body, auth);
+    } catch (e) {
+      const status = (e as { status?: number }).status;
+      if (!auth || status !== 401 || !this.#saved?.refreshToken) throw e;
+      if (!(await this.#refresh())) throw e;
+      return this.#request<T>(method, path, body, auth);
+    }
+  }
+
+  /** Trades the saved refresh token for a new pair and saves it; false when the session has ended. */
+  async #refresh(): Promise<boolean> {
+    const saved = this.#saved;
+    if (!saved?.refreshToken) return false;
+    try {
+      const r = await this.#request<{ access_token: string; refresh_token?: string; expires_in: number }>(
+        'POST',
+        '/auth/token',
+        { grant_type: 'refresh_token', refresh_token: saved.refreshToken },
+        false,
+      );
+      this.#saved = {
+        url: saved.url,
+        token: r.access_token,
+        refreshToken: r.refresh_token ?? saved.refreshToken,
+        expiresAt: Date.now() + r.expires_in * 1000,
+      };
+      this.#token = r.access_token;
+      saveLogin(this.#saved);
+      return true;
+    } catch {
+      this.#saved = { ...saved, refreshToken: undefined };
+      saveLogin(this.#saved); // the session is over: the next command says "not signed in" at once
+      return false;
+    }
+  }
+
+  async #request<T = unknown>(method: string, path: string, body?: unknown, auth = true): Promise<T> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (auth) {
@@ -86,10 +135,13 @@ export class ApiClient {
       const err = (json as { error?: { code?: string; message?: string } } | undefined)?.error;
       const issue = (json as { issue?: Array<{ diagnostics?: string }> } | undefined)?.issue?.[0]
         ?.diagnostics;
-      throw new VigilError(
-        err?.code ?? `VIGIL_ERR_HTTP_${res.status}`,
-        err?.message ?? issue ?? `HTTP ${res.status}`,
-        1,
+      throw Object.assign(
+        new VigilError(
+          err?.code ?? `VIGIL_ERR_HTTP_${res.status}`,
+          err?.message ?? issue ?? `HTTP ${res.status}`,
+          1,
+        ),
+        { status: res.status },
       );
     }
     return json as T;

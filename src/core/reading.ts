@@ -10,6 +10,7 @@ export const Transport = {
   hl7v2: 'hl7v2',
   nightscout: 'nightscout',
   fhir: 'fhir',
+  lorawan: 'lorawan',
   replay: 'replay',
   /** Computed by Vigil from other readings (the NEWS2 score), stored through the same ingest path. */
   derived: 'derived',

@@ -168,7 +168,7 @@ test('round trip: observationToReading(readingToObservation(r)) gives r back', (
   }
 });
 
-const phd = new URL('../../../shared/corpora/fhir-phd-ig-examples/', import.meta.url);
+const phd = new URL('../../test/corpora/fhir-phd-ig-examples/', import.meta.url);
 const phdExample = (name: string) => JSON.parse(readFileSync(new URL(name, phd), 'utf8')) as Observation;
 
 test('PHD IG examples become Readings through the same code table', () => {
@@ -212,10 +212,7 @@ test('PHD IG examples become Readings through the same code table', () => {
 test('observationToReading applies plausibility and unit rules to FHIR input too', () => {
   const hr = JSON.parse(
     readFileSync(
-      new URL(
-        '../../../shared/corpora/fhir-r4-examples/package/Observation-heart-rate.json',
-        import.meta.url,
-      ),
+      new URL('../../test/corpora/fhir-r4-examples/package/Observation-heart-rate.json', import.meta.url),
       'utf8',
     ),
   ) as Observation;

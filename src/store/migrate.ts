@@ -22,15 +22,20 @@ export function listMigrations(dir = migrationsDir): Migration[] {
     .map((name) => ({ name, sql: readFileSync(`${dir}/${name}`, 'utf8') }));
 }
 
+// migrations and the migration lock may rightly outlast the request timeout
+const unbounded = { unbounded: true };
+
 export async function migrate(db: Database, migrations = listMigrations()): Promise<string[]> {
   await db.exec(
     `create table if not exists schema_migrations (name text primary key, applied_at timestamptz not null default now())`,
   );
   // One migrator at a time on a shared server (several workers may start together).
-  if (db.kind === 'postgres') await db.query('select pg_advisory_lock(7426001)');
+  if (db.kind === 'postgres') await db.query('select pg_advisory_lock(7426001)', [], unbounded);
   try {
     const done = new Set(
-      (await db.query<{ name: string }>('select name from schema_migrations')).map((r) => r.name),
+      (await db.query<{ name: string }>('select name from schema_migrations', [], unbounded)).map(
+        (r) => r.name,
+      ),
     );
     const applied: string[] = [];
     for (const m of migrations) {
@@ -38,11 +43,11 @@ export async function migrate(db: Database, migrations = listMigrations()): Prom
       await db.transaction(async (tx) => {
         await tx.exec(m.sql);
         await tx.query('insert into schema_migrations (name) values ($1)', [m.name]);
-      });
+      }, unbounded);
       applied.push(m.name);
     }
     return applied;
   } finally {
-    if (db.kind === 'postgres') await db.query('select pg_advisory_unlock(7426001)');
+    if (db.kind === 'postgres') await db.query('select pg_advisory_unlock(7426001)', [], unbounded);
   }
 }

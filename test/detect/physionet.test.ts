@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Detection } from '../../src/core/detection.ts';
@@ -10,7 +9,7 @@ import { validateProgramConfig } from '../../src/detect/program-config.ts';
 
 /**
  * Two false ICU alarms from the PhysioNet/CinC 2015 challenge ("Reducing false arrhythmia alarms",
- * records read in place from ../shared/corpora/physio/wfdb; header comments say "#False alarm"):
+ * records read in place from test/corpora/physio/wfdb; header comments say "#False alarm"):
  * a103l (asystole) and v102s (ventricular tachycardia). The alarm sounds at 300 s; the ECG of the
  * preceding seconds has pauses (a103l) or noise counted as fast beats (v102s), while the
  * plethysmogram shows a regular pulse throughout.
@@ -31,11 +30,10 @@ import { validateProgramConfig } from '../../src/detect/program-config.ts';
  * 10 s, which already absorbs these short excerpts; the shorter persistence here makes the ECG
  * alone alarm, so the test shows what the confirmation itself does.)
  */
-const CORPUS = fileURLToPath(new URL('../../../shared/corpora/physio/', import.meta.url));
+const CORPUS = fileURLToPath(new URL('../../test/corpora/physio/', import.meta.url));
 const FROM = 285; // 5 s of lead-in for the 4 s rate window
 const TO = 300; // the alarm time
 const FS = 250;
-const present = existsSync(`${CORPUS}wfdb2csv.mjs`) && existsSync(`${CORPUS}wfdb/a103l.hea`);
 
 function readRecord(name: string): { t: number[]; cols: Record<string, number[]> } {
   const csv = execFileSync(
@@ -174,7 +172,7 @@ function perSecond(name: string): { ecg: number[]; pleth: number[] } {
   return { ecg, pleth };
 }
 
-describe('PhysioNet false ICU alarms: pleth-confirmed heart rate does not alarm', { skip: !present }, () => {
+describe('PhysioNet false ICU alarms: pleth-confirmed heart rate does not alarm', () => {
   it('a103l (false asystole): the ECG alone alarms; with the pleth pulse it does not', () => {
     const { ecg, pleth } = perSecond('a103l');
     assert.ok(

@@ -5,7 +5,7 @@ import type { Principal } from '../../src/auth/token-service.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { startVigil, type Vigil } from '../../src/server.ts';
 
-export const corpora = new URL('../../../shared/corpora/', import.meta.url);
+export const corpora = new URL('../../test/corpora/', import.meta.url);
 export const r4Example = (name: string) =>
   JSON.parse(readFileSync(new URL(`fhir-r4-examples/package/${name}`, corpora), 'utf8'));
 export const phdExample = (name: string) =>

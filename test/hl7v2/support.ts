@@ -1,6 +1,6 @@
 import { connect, type Socket } from 'node:net';
 
-export const corpusDir = new URL('../../../shared/corpora/hl7v2/ipf/', import.meta.url);
+export const corpusDir = new URL('../../test/corpora/hl7v2/ipf/', import.meta.url);
 
 /** Corpus files store segments with CRLF; MLLP traffic uses CR alone. */
 export function asWire(text: string): string {

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { type InProcess, startInProcess } from '../support/in-process.ts';
 
-const corpus = new URL('../../../shared/corpora/cgm/nightscout/', import.meta.url);
+const corpus = new URL('../../test/corpora/cgm/nightscout/', import.meta.url);
 const dexcom = readFileSync(new URL('example-entries-dexcom-2014.json', corpus), 'utf8');
 const openaps = JSON.parse(
   readFileSync(new URL('openaps-glucose-zoned-merge-2016.json', corpus), 'utf8'),

@@ -93,6 +93,70 @@ export const routeMatrix: RouteCase[] = [
   },
   { method: 'POST', url: '/auth/revoke', access: everyone, body: () => ({ token: 'vgr_unknown' }) },
 
+  // ── SMART App Launch and Backend Services (test/smart/) ─────────────────────────────────────
+  { method: 'GET', url: '/.well-known/smart-configuration', access: everyone },
+  { method: 'GET', url: '/fhir/.well-known/smart-configuration', access: everyone },
+  { method: 'GET', url: '/.well-known/openid-configuration', access: everyone },
+  { method: 'GET', url: '/oauth/jwks', access: everyone },
+  { method: 'GET', url: '/fhir/metadata', access: everyone },
+  {
+    method: 'GET',
+    url: '/oauth/authorize',
+    access: everyone,
+    separately: 'test/smart/smart-app-launch.test.ts (a browser flow: sign-in and consent pages)',
+  },
+  {
+    method: 'POST',
+    url: '/oauth/authorize',
+    access: everyone,
+    separately: 'test/smart/smart-app-launch.test.ts',
+  },
+  {
+    method: 'POST',
+    url: '/oauth/authorize/sign-in',
+    access: everyone,
+    separately: 'test/smart/smart-app-launch.test.ts (the user signs in with password and TOTP)',
+  },
+  {
+    method: 'POST',
+    url: '/oauth/authorize/consent',
+    access: everyone,
+    separately: 'test/smart/smart-app-launch.test.ts (needs the ticket of a signed-in authorization)',
+  },
+  {
+    method: 'POST',
+    url: '/oauth/token',
+    access: everyone,
+    separately: 'test/smart/smart-app-launch.test.ts (OAuth client authentication, RFC 6749 errors)',
+  },
+  {
+    method: 'POST',
+    url: '/api/v1/smart/launch',
+    access: { admin: 'all', clinician: 'own', nurse: 'own' },
+    patientScoped: true,
+    phi: true,
+    body: (w, t) => ({ patientId: t === 'own' ? w.own : w.other }),
+  },
+  { method: 'GET', url: '/api/v1/smart/clients', access: admin },
+  {
+    method: 'POST',
+    url: '/api/v1/smart/clients',
+    access: admin,
+    body: (_w, _t, n) => ({
+      id: `mx-app-${n}`,
+      name: 'x',
+      kind: 'public',
+      redirectUris: ['http://127.0.0.1:9/cb'],
+      scopes: ['openid'],
+    }),
+  },
+  {
+    method: 'POST',
+    url: '/api/v1/smart/clients/:id/revoke',
+    access: admin,
+    path: () => '/api/v1/smart/clients/ghost/revoke',
+  },
+
   // ── own account ─────────────────────────────────────────────────────────────────────────────
   { method: 'GET', url: '/auth/me', access: signedIn },
   { method: 'POST', url: '/auth/logout', access: signedIn, endsSessions: true },
@@ -424,6 +488,17 @@ export const routeMatrix: RouteCase[] = [
   { method: 'GET', url: '/api/v1/program/metrics', access: staff },
   { method: 'GET', url: '/api/v1/program/fleet', access: staff },
 
+  // ── API description (public: it describes routes, carries no data) ──────────────────────────
+  { method: 'GET', url: '/openapi.json', access: everyone },
+  { method: 'GET', url: '/docs', access: everyone },
+  // swagger-ui redirects `/docs/` to `/docs` (it registers the HEAD twin of that redirect only)
+  { method: 'HEAD', url: '/docs/', access: everyone },
+  { method: 'GET', url: '/docs/json', access: everyone },
+  { method: 'GET', url: '/docs/yaml', access: everyone },
+  { method: 'GET', url: '/docs/static/index.html', access: everyone },
+  { method: 'GET', url: '/docs/static/swagger-initializer.js', access: everyone },
+  { method: 'GET', url: '/docs/static/*', access: everyone, path: () => '/docs/static/swagger-ui.css' },
+
   // ── dashboard (web app, public files; its data comes from the API routes above) ─────────────
   { method: 'GET', url: '/*', access: everyone, path: () => '/' },
 
@@ -569,6 +644,52 @@ export const routeMatrix: RouteCase[] = [
     body: (w) => ({ userId: w.users.nurse.id }),
     phi: true,
   },
+  // LoRaWAN (docs/lorawan.md): network servers authenticate with their integration secret, which
+  // no matrix role holds; uplinks are tested with it in test/lorawan/lorawan.test.ts.
+  ...['chirpstack', 'tts'].map((network) => ({
+    method: 'POST',
+    url: `/lorawan/v1/${network}/:integrationId`,
+    access: {},
+    separately: 'integration secret: test/lorawan/lorawan.test.ts "refuses a missing, wrong, revoked …"',
+  })),
+  {
+    method: 'POST',
+    url: '/api/v1/lorawan/integrations',
+    access: admin,
+    body: () => ({ network: 'tts', name: 'm' }),
+    headers: json,
+  },
+  { method: 'GET', url: '/api/v1/lorawan/integrations', access: admin },
+  {
+    method: 'DELETE',
+    url: '/api/v1/lorawan/integrations/:id',
+    access: admin,
+    path: () => '/api/v1/lorawan/integrations/ghost',
+  },
+  {
+    method: 'PUT',
+    url: '/api/v1/lorawan/codecs/:model',
+    access: admin,
+    path: () => '/api/v1/lorawan/codecs/matrix-model',
+    body: () => ({ source: 'function decodeUplink(i) { return { data: [] } }' }),
+    headers: json,
+  },
+  { method: 'GET', url: '/api/v1/lorawan/codecs', access: admin },
+  {
+    method: 'GET',
+    url: '/api/v1/lorawan/codecs/:model',
+    access: admin,
+    path: () => '/api/v1/lorawan/codecs/ghost',
+  },
+  {
+    method: 'POST',
+    url: '/api/v1/lorawan/codecs/:model/decode',
+    access: admin,
+    path: () => '/api/v1/lorawan/codecs/ghost/decode',
+    body: () => ({ payload: '00' }),
+    headers: json,
+  },
+  { method: 'GET', url: '/api/v1/status', access: staff },
   {
     method: 'GET',
     url: '/api/v1/live',

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import type { Observation } from '@medplum/fhirtypes';
 import { VITAL_SIGNS_PROFILE, VITAL_SIGNS_PROFILES, validateFhir } from './fhir-validator.ts';
 
-const examples = new URL('../../../shared/corpora/fhir-r4-examples/package/', import.meta.url);
+const examples = new URL('../../test/corpora/fhir-r4-examples/package/', import.meta.url);
 const example = (name: string): Observation =>
   JSON.parse(readFileSync(new URL(name, examples), 'utf8')) as Observation;
 

@@ -14,6 +14,12 @@ export const reservedPrefixes = [
   '/health',
   '/ready',
   '/metrics',
+  '/nightscout',
+  '/lorawan',
+  '/.well-known',
+  '/oauth',
+  '/docs',
+  '/openapi.json',
 ] as const;
 
 const defaultDist = fileURLToPath(new URL('../../../web/dist/', import.meta.url));

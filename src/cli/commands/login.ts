@@ -19,7 +19,7 @@ async function readPassword(fromStdin: boolean): Promise<string> {
 
 export const command: Command = {
   name: 'login',
-  summary: 'sign in to a running Vigil and keep the access token for later commands',
+  summary: 'sign in to a running Vigil and keep the tokens (access and refresh) for later commands',
   usage: 'vigil login --username NAME [--totp CODE] [--url URL] [--password-stdin] [--print-token]',
   async run(args) {
     const { values } = parse(
@@ -36,16 +36,23 @@ export const command: Command = {
     if (!values.username) return usageError(this.usage);
     const client = new ApiClient({ url: values.url });
     const password = await readPassword(values['password-stdin'] ?? false);
-    const r = await client.request<{ access_token: string; expires_in: number }>(
+    const r = await client.request<{ access_token: string; refresh_token?: string; expires_in: number }>(
       'POST',
       '/auth/token',
       { username: values.username, password, ...(values.totp ? { totp: values.totp } : {}) },
       false,
     );
-    saveLogin({ url: client.url, token: r.access_token });
+    saveLogin({
+      url: client.url,
+      token: r.access_token,
+      refreshToken: r.refresh_token,
+      expiresAt: Date.now() + r.expires_in * 1000,
+    });
     if (values['print-token']) process.stdout.write(`${r.access_token}\n`);
     else
-      process.stderr.write(`signed in to ${client.url} (token valid ${Math.round(r.expires_in / 60)} min)\n`);
+      process.stderr.write(
+        `signed in to ${client.url} (access token valid ${Math.round(r.expires_in / 60)} min, renewed with the session's refresh token)\n`,
+      );
     return 0;
   },
 };

@@ -1,6 +1,12 @@
+import { userInfo } from 'node:os';
+import { loadConfig } from '../../config/config.ts';
+import { systemClock } from '../../core/clock.ts';
+import { createLogger } from '../../core/logger.ts';
+import { openDatabase } from '../../store/open-database.ts';
 import { usageError } from '../args.ts';
 import { serverArgs } from '../client.ts';
 import type { Command } from '../command.ts';
+import { resetPasswordLocal } from '../local-reset.ts';
 import { out, table } from '../output.ts';
 
 const usage = `vigil user <action> [options]   (administrators; --url, --token, --json)
@@ -10,6 +16,10 @@ const usage = `vigil user <action> [options]   (administrators; --url, --token, 
   disable ID | enable ID
   roles ID --role ROLE[,ROLE]
   reset-password ID          new random password, printed once; every session ends
+  reset-password --local [USERNAME]
+                             offline recovery (default USERNAME admin): straight on the database of
+                             VIGIL_DATA_DIR / VIGIL_DATABASE_URL, server stopped; new password printed
+                             once, lockout cleared, account enabled, sessions ended, audited
   unlock ID                  clear a sign-in lockout
   sign-out-everywhere ID
   mfa-reset ID               remove the user's TOTP (they enrol again)
@@ -30,6 +40,7 @@ export const command: Command = {
         'display-name': { type: 'string' },
         require: { type: 'string' },
         none: { type: 'boolean' },
+        local: { type: 'boolean' },
       },
       usage,
     );
@@ -68,6 +79,7 @@ export const command: Command = {
         return 0;
       }
       case 'reset-password': {
+        if (values.local) return resetLocal(id ?? 'admin', json);
         if (!id) return usageError(usage);
         const r = await client.request<{ password: string }>('POST', path('/password'), {});
         out(json, r, () => `new password for ${id} (shown only once):\n  ${r.password}`);
@@ -108,3 +120,34 @@ export const command: Command = {
     }
   },
 };
+
+async function resetLocal(username: string, json: boolean): Promise<number> {
+  const config = loadConfig();
+  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  try {
+    let operator: string | undefined;
+    try {
+      operator = userInfo().username;
+    } catch {
+      operator = undefined;
+    }
+    const r = await resetPasswordLocal({
+      db,
+      clock: systemClock,
+      log: createLogger(config.logLevel),
+      username,
+      operator,
+    });
+    out(json, r, () =>
+      [
+        r.created
+          ? `created user "${r.username}" (no account existed) with this password (shown only once):`
+          : `new password for "${r.username}" (shown only once; ${r.sessionsEnded} session(s) ended${r.reenabled ? ', account enabled again' : ''}):`,
+        `  ${r.password}`,
+      ].join('\n'),
+    );
+    return 0;
+  } finally {
+    await db.close();
+  }
+}

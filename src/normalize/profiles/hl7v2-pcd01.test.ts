@@ -6,7 +6,7 @@ import { normalize } from '../normalize.ts';
 import { escapeEr7, parseEr7, parseHl7Time, unescapeEr7 } from './hl7v2-er7.ts';
 import { analyzePcd01, inspectPcd01, normalizeEui64 } from './hl7v2-pcd01.ts';
 
-const corpus = new URL('../../../../shared/corpora/hl7v2/ipf/', import.meta.url);
+const corpus = new URL('../../../test/corpora/hl7v2/ipf/', import.meta.url);
 const files = readdirSync(corpus).sort();
 const read = (name: string) => readFileSync(new URL(name, corpus));
 const ctx = { deviceId: 'monitor-1', receivedAt: Date.parse('2026-01-01T00:00:00Z') };

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { isVigilError } from '../../core/errors.ts';
 import { normalize } from '../normalize.ts';
 
-const corpus = new URL('../../../../shared/corpora/cgm/nightscout/', import.meta.url);
+const corpus = new URL('../../../test/corpora/cgm/nightscout/', import.meta.url);
 const entries = (name: string) => JSON.parse(readFileSync(new URL(name, corpus), 'utf8')) as object[];
 const receivedAt = Date.parse('2026-01-01T00:00:00Z');
 const run = (entry: object, unit?: 'mg/dL' | 'mmol/L') =>

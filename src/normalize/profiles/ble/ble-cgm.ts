@@ -1,6 +1,6 @@
 /**
  * CGM Measurement 0x2AA7. clinical-reference.md has NO layout table for it; the layout below is the
- * one the corpus vectors (shared/corpora/ble/glucose-2A18-cgm-2AA7.json, from Nordic's
+ * one the corpus vectors (test/corpora/ble/glucose-2A18-cgm-2AA7.json, from Nordic's
  * CGMMeasurementDataCallbackTest) exercise, and it matches the Bluetooth CGM Service as Nordic's
  * parser reads it — treat it as S (implementation source), not V:
  *

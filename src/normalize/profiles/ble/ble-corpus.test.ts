@@ -1,5 +1,5 @@
 /**
- * Every vector of shared/corpora/ble (read in place): valid ones decode to the upstream tests'
+ * Every vector of test/corpora/ble: valid ones decode to the upstream tests'
  * `decoded` values within `tolerance`; invalid ones are refused with a coded reason. Corpus field
  * names are mapped to ours by the `view` functions below; a corpus field without a mapping fails
  * the test, so nothing is skipped silently.
@@ -21,7 +21,7 @@ import { hexToBytes } from './gatt-reader.ts';
 import { decodeBle } from './index.ts';
 import { plxFlags } from './plx-status.ts';
 
-export const BLE_CORPUS = new URL('../../../../../shared/corpora/ble/', import.meta.url);
+export const BLE_CORPUS = new URL('../../../../test/corpora/ble/', import.meta.url);
 
 export interface Vector {
   id: string;
