@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { setPatientAccessPolicy } from './alerts/access.ts';
@@ -35,6 +36,7 @@ import { BatchWriter } from './ingest/batch-writer.ts';
 import { DeviceTouchThrottle } from './ingest/device-touch.ts';
 import { MllpServer } from './ingest/hl7v2/mllp-server.ts';
 import { IngestService } from './ingest/ingest-service.ts';
+import { DynsecProvisioner } from './ingest/mqtt/dynsec.ts';
 import { EmbeddedBroker } from './ingest/mqtt/embedded-broker.ts';
 import { ExternalBrokerClient } from './ingest/mqtt/external-broker-client.ts';
 import { NightscoutCredentials } from './ingest/nightscout/nightscout-credentials.ts';
@@ -153,6 +155,13 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
     const deviceRepo = new DeviceRepository(db);
     const devices = new DeviceService(deviceRepo, new SqlPatientDirectory(db), clock);
     const observations = new ObservationRepository(db);
+    // Device credentials enforced by an external broker (Mosquitto dynamic security)
+    let dynsec: DynsecProvisioner | undefined;
+    if (config.mqttUrl && config.mqttDynsecUsername && config.mqttDynsecPassword) {
+      dynsec = await startDynsec(config, db, log.child({ component: 'mqtt-dynsec' }));
+      devices.setBrokerCredentials(dynsec);
+      cleanups.push(() => (dynsec as DynsecProvisioner).close());
+    }
     const deadLetters = new DeadLetterRepository(db);
 
     const listeners: ReadingListener[] = [];
@@ -233,18 +242,20 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
         : undefined;
     if (config.role === 'all' || config.role === 'ingest') {
       if (config.mqttUrl) {
-        external = await ExternalBrokerClient.connect({
+        // retried until the broker is reachable; /ready says whether it is
+        external = ExternalBrokerClient.start({
           url: config.mqttUrl,
-          clientId: config.role === 'all' ? config.mqttClientId : `${config.mqttClientId}-${config.role}`,
-          shared: true,
+          clientId: externalClientId(config),
           shareGroup: config.mqttClientId,
+          subscription: config.mqttSubscription,
           ingest,
-          devices: { isActive: async (id) => (await deviceRepo.getSecretHash(id))?.revoked === false },
+          devices,
           log: log.child({ component: 'mqtt' }),
           maxPayloadBytes: config.maxPayloadBytes,
+          receiveMaximum: config.mqttReceiveMaximum,
         });
         cleanups.push(() => (external as ExternalBrokerClient).close());
-        readiness.push({ name: 'mqtt', check: () => (external as ExternalBrokerClient).connected });
+        readiness.push({ name: 'mqtt', check: () => (external as ExternalBrokerClient).ready });
       } else if (config.mqttPort !== null) {
         broker = await EmbeddedBroker.create({
           devices,
@@ -441,6 +452,7 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       stopping ??= (async () => {
         log.info('stopping: no new connections; committing what was accepted');
         broker?.stopAccepting();
+        external?.stopAccepting();
         mllp?.stopAccepting();
         await app.close(); // waits for in-flight HTTP requests (they await their commits)
         await mllp?.close(); // acknowledges the HL7 v2 messages already being stored
@@ -448,6 +460,7 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
         await pipeline.stop(); // evaluates what was committed, saves engine state
         await alerting.stop();
         await external?.close();
+        await dynsec?.close();
         await broker?.close();
         await stopRetention();
         await security.audit.close(); // the last audit records are durable before the store closes
@@ -476,6 +489,35 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
   } catch (e) {
     return fail(e);
   }
+}
+
+/** Admin connection to the dynamic-security plugin; reconciled with the registry once connected. */
+async function startDynsec(config: Config, db: Database, log: Logger): Promise<DynsecProvisioner> {
+  const p = DynsecProvisioner.start({
+    url: config.mqttUrl as string,
+    username: config.mqttDynsecUsername as string,
+    password: config.mqttDynsecPassword as string,
+    clientId: `${externalClientId(config)}-dynsec`,
+    log,
+  });
+  const reconcile = async () => {
+    for (let attempt = 0; attempt < 600 && !p.connected; attempt++)
+      await new Promise((r) => setTimeout(r, 500));
+    const rows = await db.query<{ id: string; revoked: boolean }>(
+      'select id, revoked_at is not null as revoked from device',
+    );
+    const { deleted, missing } = await p.reconcile(rows);
+    log.info({ deleted: deleted.length, missing: missing.length }, 'broker device accounts reconciled');
+  };
+  // in the background: the broker may be down at start
+  reconcile().catch((err) => log.error({ err }, 'broker device accounts not reconciled'));
+  return p;
+}
+
+/** One client id per ingest worker (a shared session would be taken over by each in turn). */
+function externalClientId(config: Config): string {
+  if (config.role === 'all' && config.mqttWorkerId === undefined) return config.mqttClientId;
+  return `${config.mqttClientId}-${config.role}-${config.mqttWorkerId ?? hostname().replace(/[^A-Za-z0-9._-]/g, '-')}`;
 }
 
 function listenError(e: unknown, variable: string, port: number): VigilError {

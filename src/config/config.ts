@@ -31,6 +31,21 @@ export interface Config {
   mqttUrl: string | undefined;
   /** Client id of Vigil's persistent session on the external broker (one per deployment). */
   mqttClientId: string;
+  /**
+   * This worker's own part of its client id on the external broker (stable across restarts, unique
+   * among the deployment's ingest workers); undefined = the host name (role ingest) or none (role all).
+   */
+  mqttWorkerId: string | undefined;
+  /**
+   * How Vigil subscribes on the external broker: `shared` ($share/<client id>/…, workers split the
+   * stream) or `plain` (one subscriber; Mosquitto restores it from persistence after a restart).
+   */
+  mqttSubscription: 'shared' | 'plain';
+  /** QoS 1 messages the external broker may have in flight to this worker (MQTT 5 Receive Maximum). */
+  mqttReceiveMaximum: number;
+  /** Admin client of the broker's dynamic-security plugin: when set, Vigil provisions device credentials there. */
+  mqttDynsecUsername: string | undefined;
+  mqttDynsecPassword: string | undefined;
   natsUrl: string | undefined;
   /**
    * Deployment prefix of every NATS name (subjects `<prefix>.readings.<p>`, stream
@@ -100,6 +115,11 @@ export const configVariables = [
   'VIGIL_DATABASE_URL',
   'VIGIL_MQTT_URL',
   'VIGIL_MQTT_CLIENT_ID',
+  'VIGIL_MQTT_WORKER_ID',
+  'VIGIL_MQTT_RECEIVE_MAXIMUM',
+  'VIGIL_MQTT_SUBSCRIPTION',
+  'VIGIL_MQTT_DYNSEC_USERNAME',
+  'VIGIL_MQTT_DYNSEC_PASSWORD',
   'VIGIL_NATS_URL',
   'VIGIL_NATS_PREFIX',
   'VIGIL_DETECT_LEASE_MS',
@@ -185,6 +205,29 @@ function clientId(env: Env): string {
   return raw;
 }
 
+function workerId(env: Env): string | undefined {
+  const raw = env['VIGIL_MQTT_WORKER_ID'];
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^[A-Za-z0-9._-]{1,40}$/.test(raw)) bad('VIGIL_MQTT_WORKER_ID', raw, '1–40 letters, digits, . _ -');
+  return raw;
+}
+
+function dynsec(env: Env): {
+  mqttDynsecUsername: string | undefined;
+  mqttDynsecPassword: string | undefined;
+} {
+  const user = env['VIGIL_MQTT_DYNSEC_USERNAME'] || undefined;
+  const password = env['VIGIL_MQTT_DYNSEC_PASSWORD'] || undefined;
+  if (user && !password) bad('VIGIL_MQTT_DYNSEC_PASSWORD', '', 'the password of VIGIL_MQTT_DYNSEC_USERNAME');
+  if (password && !user)
+    bad('VIGIL_MQTT_DYNSEC_USERNAME', '', 'the admin client of the dynamic-security plugin');
+  if (password && password.length < 12)
+    bad('VIGIL_MQTT_DYNSEC_PASSWORD', '<redacted>', 'at least 12 characters');
+  if (user && !env['VIGIL_MQTT_URL'])
+    bad('VIGIL_MQTT_DYNSEC_USERNAME', user, 'set together with VIGIL_MQTT_URL');
+  return { mqttDynsecUsername: user, mqttDynsecPassword: password };
+}
+
 /** Comma-separated IPv4/IPv6 addresses or CIDR ranges. */
 /** A NATS subject token that also makes a stream name: lower-case letters, digits, `-`, `_`. */
 function natsPrefix(env: Env): string {
@@ -267,6 +310,15 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     databaseUrl: url(env, 'VIGIL_DATABASE_URL', ['postgres:', 'postgresql:']),
     mqttUrl: url(env, 'VIGIL_MQTT_URL', ['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'ws:', 'wss:']),
     mqttClientId: clientId(env),
+    mqttWorkerId: workerId(env),
+    mqttReceiveMaximum: int(env, 'VIGIL_MQTT_RECEIVE_MAXIMUM', 1000, 1, 65535),
+    mqttSubscription: oneOf(
+      env,
+      'VIGIL_MQTT_SUBSCRIPTION',
+      env['VIGIL_ROLE'] === 'ingest' ? 'shared' : 'plain',
+      ['shared', 'plain'],
+    ),
+    ...dynsec(env),
     natsUrl: url(env, 'VIGIL_NATS_URL', ['nats:', 'tls:']),
     natsPrefix: natsPrefix(env),
     detectLeaseMs: int(env, 'VIGIL_DETECT_LEASE_MS', 10_000, 1000, 300_000),

@@ -55,6 +55,12 @@ export class SqlPatientDirectory implements PatientDirectory {
 
 const cacheTtlMs = 5_000;
 
+/** The broker's side of device credentials (see src/ingest/mqtt/dynsec.ts). */
+export interface BrokerCredentialSink {
+  issued(deviceId: string, secret: string): Promise<void>;
+  revoked(deviceId: string): Promise<void>;
+}
+
 /**
  * Device registry, credentials and device↔patient attribution. Attribution looks up the assignment
  * in force at the reading's own time, cached briefly per device (other workers' assignments are
@@ -67,6 +73,17 @@ export class DeviceService {
   readonly #assignmentCache = new Map<string, { at: number; rows: AssignmentRow[] }>();
   readonly #authCache = new Map<string, { at: number; hash: string | null; revoked: boolean }>();
   readonly #bearerCache = new Map<string, { at: number; id: string }>();
+  readonly #authLoading = new Map<string, Promise<{ hash: string | null; revoked: boolean }>>();
+
+  #broker: BrokerCredentialSink | undefined;
+
+  /**
+   * An external broker that enforces device credentials itself (Mosquitto dynamic security): told
+   * every issued secret and every revocation, after the registry's own change.
+   */
+  setBrokerCredentials(sink: BrokerCredentialSink): void {
+    this.#broker = sink;
+  }
 
   constructor(repo: DeviceRepository, patients: PatientDirectory, clock: Clock) {
     this.#repo = repo;
@@ -104,6 +121,7 @@ export class DeviceService {
     );
     if (!device)
       throw new VigilError('VIGIL_ERR_DEVICE_EXISTS', `device ${input.id} is already registered`, 409);
+    await this.#broker?.issued(device.id, secret);
     return { device, secret };
   }
 
@@ -124,6 +142,7 @@ export class DeviceService {
     }
     this.#authCache.delete(id);
     this.#forgetBearer(id);
+    await this.#broker?.issued(id, secret);
     return { secret };
   }
 
@@ -133,18 +152,47 @@ export class DeviceService {
     }
     this.#authCache.delete(id);
     this.#forgetBearer(id);
+    await this.#broker?.revoked(id);
   }
 
   /** MQTT: username = device id, password = secret. Revocation and rotation take effect at once on this worker. */
   async authenticate(deviceId: string, secret: string): Promise<boolean> {
-    const now = this.#clock.now();
-    let entry = this.#authCache.get(deviceId);
-    if (!entry || now - entry.at > cacheTtlMs) {
-      const row = await this.#repo.getSecretHash(deviceId);
-      entry = { at: now, hash: row?.hash ?? null, revoked: row?.revoked ?? true };
-      this.#authCache.set(deviceId, entry);
-    }
+    const entry = this.#authEntry(deviceId) ?? (await this.#loadAuth(deviceId));
     return !entry.revoked && secretMatches(secret, entry.hash);
+  }
+
+  /**
+   * Registered and not revoked (external broker: the broker authenticated the device). Cached like
+   * `authenticate` (5 s; this worker's own revocations at once); answered without I/O when cached.
+   */
+  isActive(deviceId: string): boolean | Promise<boolean> {
+    const entry = this.#authEntry(deviceId);
+    if (entry) return !entry.revoked;
+    return this.#loadAuth(deviceId).then((e) => !e.revoked);
+  }
+
+  #authEntry(deviceId: string): { hash: string | null; revoked: boolean } | undefined {
+    const entry = this.#authCache.get(deviceId);
+    return entry && this.#clock.now() - entry.at <= cacheTtlMs ? entry : undefined;
+  }
+
+  #loadAuth(deviceId: string): Promise<{ hash: string | null; revoked: boolean }> {
+    // one query per device however many of its messages are waiting for it
+    let loading = this.#authLoading.get(deviceId);
+    if (!loading) {
+      const now = this.#clock.now();
+      loading = this.#repo
+        .getSecretHash(deviceId)
+        .then((row) => {
+          const entry = { at: now, hash: row?.hash ?? null, revoked: row?.revoked ?? true };
+          if (this.#authCache.size >= 100_000) this.#authCache.clear(); // bounded under a flood of unknown ids
+          this.#authCache.set(deviceId, entry);
+          return entry;
+        })
+        .finally(() => this.#authLoading.delete(deviceId));
+      this.#authLoading.set(deviceId, loading);
+    }
+    return loading;
   }
 
   /**

@@ -1,129 +1,264 @@
-import mqtt, { type MqttClient } from 'mqtt';
+import type { Duplex } from 'node:stream';
+import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
 import { VigilError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { IngestService } from '../ingest-service.ts';
 import { deviceSubscriptions, parseDeviceTopic } from './topics.ts';
 
 export interface DeviceRegistryCheck {
-  isActive(deviceId: string): Promise<boolean>;
+  /** Registered and not revoked; answered from a cache (no query per message). */
+  isActive(deviceId: string): Promise<boolean> | boolean;
+}
+
+export interface ExternalBrokerOptions {
+  url: string;
+  /** This worker's client id: unique among the workers, stable across its restarts. */
+  clientId: string;
+  /** Shared-subscription group: one per deployment (its workers split the stream). */
+  shareGroup: string;
+  /** shared: $share/<group>/… (workers split the stream); plain: this worker alone. */
+  subscription: 'shared' | 'plain';
+  ingest: IngestService;
+  devices: DeviceRegistryCheck;
+  log: Logger;
+  maxPayloadBytes: number;
+  /** QoS 1 messages the broker may have in flight to this worker (MQTT 5 Receive Maximum). */
+  receiveMaximum: number;
+  /** Delay between connection attempts, ms. */
+  reconnectMs?: number;
+  /** Hook for tests: a PUBACK was written for this message (after its commit). */
+  onAcked?: (packet: IPublishPacket) => void;
+}
+
+/** mqtt.js internals used for out-of-order acknowledgement (read in node_modules/mqtt/build/lib). */
+interface ClientInternals {
+  stream: Duplex;
+  _sendPacket(packet: { cmd: 'puback'; messageId: number; reasonCode: number }): void;
 }
 
 /**
- * Vigil as a client of an external broker (Mosquitto, EMQX). Device authentication and topic ACLs
- * are the broker's job there (e.g. Mosquitto `pattern write devices/%u/#`); Vigil still refuses
- * readings of unregistered or revoked devices. A persistent session (clean: false, fixed client id,
- * session expiry) keeps what devices publish while Vigil is down, and the PUBACK to the broker is
- * sent only after the reading is durable, so the broker redelivers anything not yet committed.
- * With several workers, a shared subscription ($share/<deployment>/…) splits the load between them.
+ * Vigil as a client of an external broker (Mosquitto, EMQX).
+ *
+ * Many messages in flight: mqtt.js hands a QoS 1 message to `handleMessage` and reads the next one
+ * only after its callback; the callback is answered at once *with an error*, which in mqtt.js
+ * (handlers/publish.js) moves on to the next packet without a PUBACK. The message goes to ingest,
+ * whose batch writer group-commits it with the others in flight, and the PUBACK is written only
+ * after the commit, out of order (MQTT 5 §4.6 allows it for QoS 1), and only on the connection that
+ * delivered it: after a reconnect the broker redelivers what was not acknowledged (persistent
+ * session) and the idempotency key makes the second copy a no-op. A message that could not be
+ * stored is not acknowledged; the connection keeps reading, and a reconnect shortly after asks the
+ * broker for the redelivery. The broker's in-flight window (Receive Maximum) bounds what is held.
+ *
+ * The connection is retried for ever: at start (Vigil starts while the broker is down) and after
+ * every drop. `ready` is false while not connected and subscribed.
  */
 export class ExternalBrokerClient {
   readonly #client: MqttClient;
+  readonly #opts: ExternalBrokerOptions;
   readonly #log: Logger;
+  #subscribed = false;
+  #accepting = true;
+  #closed = false;
+  #inflight = 0;
+  readonly #settled = new Set<() => void>();
+  #redeliveryTimer: NodeJS.Timeout | undefined;
+  #corked: Duplex | undefined;
+  /** Messages committed and acknowledged, and ones not stored (kept by the broker). */
+  acked = 0;
+  failed = 0;
 
-  private constructor(client: MqttClient, log: Logger) {
-    this.#client = client;
-    this.#log = log;
-  }
-
-  static async connect(opts: {
-    url: string;
-    clientId: string;
-    shared: boolean;
-    /** Shared-subscription group: one per deployment (its workers split the stream). */
-    shareGroup: string;
-    ingest: IngestService;
-    devices: DeviceRegistryCheck;
-    log: Logger;
-    maxPayloadBytes: number;
-  }): Promise<ExternalBrokerClient> {
-    const client = mqtt.connect(opts.url, {
+  constructor(opts: ExternalBrokerOptions) {
+    this.#opts = opts;
+    this.#log = opts.log;
+    this.#client = mqtt.connect(opts.url, {
       clientId: opts.clientId,
       clean: false,
       protocolVersion: 5,
-      properties: { sessionExpiryInterval: 7 * 24 * 3600 },
-      reconnectPeriod: 1000,
+      properties: { sessionExpiryInterval: 7 * 24 * 3600, receiveMaximum: opts.receiveMaximum },
+      reconnectPeriod: opts.reconnectMs ?? 500,
+      // subscribe on every connection ourselves: mqtt.js would skip topics it believes subscribed,
+      // and Mosquitto (2.0.11) does not restore shared subscriptions from its persistence file
+      resubscribe: false,
       connectTimeout: 5000,
       manualConnect: true,
     });
-    const self = new ExternalBrokerClient(client, opts.log);
-    client.handleMessage = (packet, callback) => {
-      const topic = parseDeviceTopic(packet.topic);
-      const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
-      if (!topic) {
-        callback();
+    this.#client.handleMessage = (packet, callback) => {
+      this.#take(packet);
+      // An error here tells mqtt.js to read on without a PUBACK; ours follows the commit.
+      callback(new Error('acknowledged after commit'));
+    };
+    this.#client.on('connect', (connack) => {
+      this.#log.info(
+        { clientId: opts.clientId, sessionPresent: connack.sessionPresent },
+        'connected to external MQTT broker',
+      );
+      void this.#subscribe();
+    });
+    this.#client.on('close', () => {
+      if (this.#subscribed) this.#log.warn('external MQTT broker connection lost; reconnecting');
+      this.#subscribed = false;
+    });
+    this.#client.on('disconnect', (packet) => {
+      // 142: session taken over — another worker uses this client id
+      if (packet.reasonCode === 142)
+        this.#log.error(
+          { clientId: opts.clientId },
+          'another client took over this MQTT session: give each ingest worker its own VIGIL_MQTT_WORKER_ID',
+        );
+    });
+    this.#client.on('error', (err) => {
+      this.#log.warn({ err: err.message }, 'external MQTT broker error');
+    });
+    this.#client.connect();
+  }
+
+  /** Starts the client without waiting for the broker (it is retried until reachable). */
+  static start(opts: ExternalBrokerOptions): ExternalBrokerClient {
+    return new ExternalBrokerClient(opts);
+  }
+
+  async #subscribe(): Promise<void> {
+    const shared = deviceSubscriptions.map((t) => `$share/${this.#opts.shareGroup}/${t}`);
+    const topics = this.#opts.subscription === 'shared' ? shared : deviceSubscriptions;
+    const other = this.#opts.subscription === 'shared' ? deviceSubscriptions : shared;
+    try {
+      // a session kept from the other mode would receive every message twice
+      await this.#client.unsubscribeAsync(other).catch(() => {});
+      const granted = await this.#client.subscribeAsync(topics, { qos: 1 });
+      const refused = granted.filter((g) => g.qos > 2);
+      if (refused.length > 0) {
+        this.#log.error(
+          { refused },
+          'the external MQTT broker refused Vigil’s subscriptions (check its ACL)',
+        );
         return;
       }
-      const env = {
-        transport: 'mqtt' as const,
-        deviceId: topic.deviceId,
-        format: topic.format,
-        payload,
-        topic: packet.topic,
-        receivedAt: Date.now(),
-      };
-      const work = (async () => {
-        if (!(await opts.devices.isActive(topic.deviceId))) {
-          return opts.ingest.refuse(
-            { ...env, payload: payload.subarray(0, 4096) },
-            new VigilError(
-              'VIGIL_ERR_INGEST_UNKNOWN_DEVICE',
-              'device is not registered or its credential is revoked',
-              401,
-            ),
-          );
-        }
-        if (payload.length > opts.maxPayloadBytes) {
-          return opts.ingest.refuse(
-            { ...env, payload: payload.subarray(0, 4096) },
-            new VigilError(
-              'VIGIL_ERR_INGEST_OVERSIZE',
-              `payload exceeds ${opts.maxPayloadBytes} bytes (first 4 KiB kept)`,
-            ),
-          );
-        }
-        return opts.ingest.ingest(env);
-      })();
-      work.then(
-        () => callback(),
-        (err) => {
-          // Not durable: no PUBACK, so the broker redelivers it in this persistent session.
-          opts.log.error({ err, deviceId: topic.deviceId }, 'reading from external broker not committed');
-        },
-      );
+      this.#subscribed = true;
+      this.#log.info({ topics }, 'subscribed to external MQTT broker');
+    } catch (err) {
+      // connection dropped while subscribing: the next 'connect' subscribes again
+      this.#log.warn({ err: (err as Error).message }, 'subscription to external MQTT broker failed');
+    }
+  }
+
+  #take(packet: IPublishPacket): void {
+    if (!this.#accepting) return; // stopping: not acknowledged, redelivered to the next session
+    const stream = (this.#client as unknown as ClientInternals).stream;
+    this.#inflight++;
+    this.#ingest(packet).then(
+      () => {
+        this.#settle();
+        if (packet.qos > 0) this.#ack(packet, stream);
+      },
+      (err) => {
+        this.#settle();
+        this.failed++;
+        // Not durable: no PUBACK. The broker keeps it in the persistent session and redelivers it
+        // after a reconnect.
+        if (!this.#closed)
+          this.#log.error({ err, topic: packet.topic }, 'reading from external broker not committed');
+        this.#scheduleRedelivery();
+      },
+    );
+  }
+
+  async #ingest(packet: IPublishPacket): Promise<unknown> {
+    const topic = parseDeviceTopic(packet.topic);
+    if (!topic) return; // not a device topic: nothing to store (acknowledged)
+    const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+    const env = {
+      transport: 'mqtt' as const,
+      deviceId: topic.deviceId,
+      format: topic.format,
+      payload,
+      topic: packet.topic,
+      receivedAt: Date.now(),
     };
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error) => {
-        client.end(true);
-        reject(
-          new VigilError(
-            'VIGIL_ERR_CONFIG_MQTT_UNREACHABLE',
-            `cannot reach MQTT broker at VIGIL_MQTT_URL: ${err.message}`,
-            1,
-          ),
-        );
-      };
-      client.once('error', onError);
-      client.once('connect', () => {
-        client.off('error', onError);
-        resolve();
+    if (!(await this.#opts.devices.isActive(topic.deviceId))) {
+      return this.#opts.ingest.refuse(
+        { ...env, payload: payload.subarray(0, 4096) },
+        new VigilError(
+          'VIGIL_ERR_INGEST_UNKNOWN_DEVICE',
+          'device is not registered or its credential is revoked',
+          401,
+        ),
+      );
+    }
+    if (payload.length > this.#opts.maxPayloadBytes) {
+      return this.#opts.ingest.refuse(
+        { ...env, payload: payload.subarray(0, 4096) },
+        new VigilError(
+          'VIGIL_ERR_INGEST_OVERSIZE',
+          `payload exceeds ${this.#opts.maxPayloadBytes} bytes (first 4 KiB kept)`,
+        ),
+      );
+    }
+    return this.#opts.ingest.ingest(env);
+  }
+
+  #ack(packet: IPublishPacket, stream: Duplex): void {
+    const internals = this.#client as unknown as ClientInternals;
+    // Only on the connection that delivered it: a packet id means nothing on the next one.
+    if (internals.stream !== stream || !this.#client.connected || packet.messageId === undefined) return;
+    // The PUBACKs of one group commit resolve in the same tick: written together (one syscall).
+    if (this.#corked !== stream) {
+      this.#corked = stream;
+      stream.cork();
+      process.nextTick(() => {
+        this.#corked = undefined;
+        stream.uncork();
       });
-      client.connect();
-    });
-    client.on('error', (err) => opts.log.warn({ err: err.message }, 'external MQTT broker error'));
-    // The share group is the deployment's client id: workers of one deployment split the stream,
-    // another deployment on the same broker gets its own copy.
-    const group = opts.shareGroup;
-    const topics = deviceSubscriptions.map((t) => (opts.shared ? `$share/${group}/${t}` : t));
-    await client.subscribeAsync(topics, { qos: 1 });
-    opts.log.info({ topics }, 'subscribed to external MQTT broker');
-    return self;
+    }
+    internals._sendPacket({ cmd: 'puback', messageId: packet.messageId, reasonCode: 0 });
+    this.acked++;
+    this.#opts.onAcked?.(packet);
+  }
+
+  #settle(): void {
+    this.#inflight--;
+    if (this.#inflight === 0) for (const f of this.#settled) f();
+  }
+
+  /** MQTT resends unacknowledged messages only on a new connection: reconnect soon after a failure. */
+  #scheduleRedelivery(): void {
+    if (this.#redeliveryTimer || this.#closed) return;
+    this.#redeliveryTimer = setTimeout(() => {
+      this.#redeliveryTimer = undefined;
+      if (this.#closed || !this.#client.connected) return;
+      this.#log.info('reconnecting to the external MQTT broker to have unstored messages redelivered');
+      (this.#client as unknown as ClientInternals).stream.destroy();
+    }, 2000);
+    this.#redeliveryTimer.unref();
+  }
+
+  /** Connected and subscribed (for /ready). */
+  get ready(): boolean {
+    return this.#client.connected && this.#subscribed;
   }
 
   get connected(): boolean {
     return this.#client.connected;
   }
 
+  /** Stops taking new messages (they stay with the broker); those in flight still commit and are acknowledged. */
+  stopAccepting(): void {
+    this.#accepting = false;
+  }
+
   async close(): Promise<void> {
-    await this.#client.endAsync(false);
+    this.#accepting = false;
+    if (this.#inflight > 0) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          this.#settled.delete(done);
+          resolve();
+        };
+        this.#settled.add(done);
+      });
+    }
+    this.#closed = true;
+    clearTimeout(this.#redeliveryTimer);
+    await new Promise((r) => setImmediate(r)); // let corked PUBACKs flush
+    await this.#client.endAsync(!this.#client.connected);
   }
 }
