@@ -233,6 +233,9 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
     });
 
     const readiness: ApiContext['readiness'] = [];
+    // Not ready until the start has finished (listeners bound, first admin created).
+    let started = false;
+    readiness.push({ name: 'startup', check: () => started });
     let broker: EmbeddedBroker | undefined;
     let external: ExternalBrokerClient | undefined;
     let mqttPort: number | undefined;
@@ -416,6 +419,7 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
     // The admin is created only once every listener is bound: a start that stops on a port in use
     // creates no account, so the next start still creates it and shows its password.
     const admin = await bootstrapAdmin(users, config.adminPassword);
+    started = true;
     const host = config.httpHost === '0.0.0.0' || config.httpHost === '::' ? 'localhost' : config.httpHost;
     const httpUrl = config.publicUrl ?? `${https ? 'https' : 'http'}://${host}:${httpPort}`;
     const stopRetention =

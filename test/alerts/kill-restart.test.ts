@@ -56,12 +56,12 @@ async function ready(base: string, proc: { child: ChildProcess; output: () => st
     async () => {
       if (proc.child.exitCode !== null) throw new Error(`vigil exited early:\n${proc.output()}`);
       try {
-        return (await fetch(`${base}/health`)).ok || undefined;
+        return (await fetch(`${base}/ready`)).ok || undefined; // ready: the start has finished
       } catch {
         return undefined;
       }
     },
-    'vigil to answer /health',
+    'vigil to answer /ready',
     110_000, // a loaded CI machine can take long to start a process
   );
 }

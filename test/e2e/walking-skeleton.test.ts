@@ -68,7 +68,10 @@ describe('walking skeleton: a real Vigil process, MQTT in, HTTP out, SIGTERM, re
     const health = await fetch(`${vigil.httpUrl}/health`);
     assert.equal(health.status, 200);
     const ready = await fetch(`${vigil.httpUrl}/ready`);
-    assert.deepEqual(await ready.json(), { status: 'ready', checks: { store: 'ok', mqtt: 'ok' } });
+    assert.deepEqual(await ready.json(), {
+      status: 'ready',
+      checks: { store: 'ok', startup: 'ok', mqtt: 'ok' },
+    });
     const metrics = await (await fetch(`${vigil.httpUrl}/metrics`)).text();
     assert.match(metrics, /vigil_readings_accepted_total/);
 
