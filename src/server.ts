@@ -5,6 +5,7 @@ import { Alerting } from './alerts/alerting.ts';
 import { RecordingNotifier } from './alerts/notifier.ts';
 import { buildApp, type RoutePlugin } from './api/app.ts';
 import type { ApiContext } from './api/context.ts';
+import { readinessChecks, startDeadMansSwitch } from './api/dead-mans-switch.ts';
 import { fhirRoutes } from './api/fhir/http.ts';
 import { alertRoutes } from './api/routes/alerts.ts';
 import { dashboardRoutes } from './api/routes/dashboard.ts';
@@ -324,6 +325,19 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
     const stopRetention =
       config.role === 'all' || config.role === 'api' ? startRetentionSchedule(security, log) : async () => {};
     cleanups.push(stopRetention);
+    const heartbeat =
+      config.heartbeatUrl && config.heartbeatSecret
+        ? startDeadMansSwitch({
+            url: config.heartbeatUrl,
+            secret: config.heartbeatSecret,
+            intervalSeconds: config.heartbeatIntervalSeconds,
+            role: config.role,
+            clock,
+            log: log.child({ component: 'heartbeat' }),
+            checks: readinessChecks(ctx),
+          })
+        : undefined;
+    if (heartbeat) cleanups.push(heartbeat.stop);
 
     print(
       `Vigil is running (${db.kind === 'pglite' ? `embedded PostgreSQL in ${config.dataDir}` : 'PostgreSQL server'})`,
@@ -364,6 +378,7 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
         await external?.close();
         await broker?.close();
         await stopRetention();
+        await heartbeat?.stop();
         await security.audit.close(); // the last audit records are durable before the store closes
         await db.close();
         log.info('stopped cleanly');

@@ -54,6 +54,14 @@ export interface Config {
    * recording notifier, an outbox channel like a pager gateway). Unset: off.
    */
   notifyFile: string | undefined;
+  /**
+   * Dead-man's switch: every `heartbeatIntervalSeconds` each worker POSTs a signed heartbeat to this
+   * URL; an external watchdog alarms when they stop (docs/operations.md). Unset: off.
+   */
+  heartbeatUrl: string | undefined;
+  /** HMAC key of the heartbeat signature (Vigil-Signature, like webhooks); required with the URL. */
+  heartbeatSecret: string | undefined;
+  heartbeatIntervalSeconds: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -85,6 +93,9 @@ export const configVariables = [
   'VIGIL_MLLP_ALLOW',
   'VIGIL_MLLP_ACK_MODE',
   'VIGIL_NOTIFY_FILE',
+  'VIGIL_HEARTBEAT_URL',
+  'VIGIL_HEARTBEAT_SECRET',
+  'VIGIL_HEARTBEAT_INTERVAL_S',
 ] as const;
 
 /** Settings of the `vigil` CLI as a client of a running server (not server configuration). */
@@ -128,6 +139,22 @@ function url(env: Env, name: string, protocols: string[]): string | undefined {
   }
   if (!protocols.includes(u.protocol)) bad(name, u.protocol, `a URL with scheme ${protocols.join(', ')}`);
   return raw;
+}
+
+function heartbeat(env: Env) {
+  const heartbeatUrl = url(env, 'VIGIL_HEARTBEAT_URL', ['https:', 'http:']);
+  const heartbeatSecret = env['VIGIL_HEARTBEAT_SECRET'] || undefined;
+  if (heartbeatUrl && (!heartbeatSecret || heartbeatSecret.length < 16))
+    bad(
+      'VIGIL_HEARTBEAT_SECRET',
+      '<redacted>',
+      'a secret of 16 or more characters (set with VIGIL_HEARTBEAT_URL)',
+    );
+  return {
+    heartbeatUrl,
+    heartbeatSecret,
+    heartbeatIntervalSeconds: int(env, 'VIGIL_HEARTBEAT_INTERVAL_S', 60, 5, 3600),
+  };
 }
 
 function clientId(env: Env): string {
@@ -238,5 +265,6 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     mllpAllow: mllpAllow(env),
     mllpAckMode: oneOf(env, 'VIGIL_MLLP_ACK_MODE', 'original', ['original', 'enhanced']),
     notifyFile: env['VIGIL_NOTIFY_FILE'] ? resolve(cwd, env['VIGIL_NOTIFY_FILE']) : undefined,
+    ...heartbeat(env),
   };
 }
