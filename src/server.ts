@@ -2,12 +2,14 @@ import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { setPatientAccessPolicy } from './alerts/access.ts';
 import { Alerting } from './alerts/alerting.ts';
-import { RecordingNotifier } from './alerts/notifier.ts';
+import { EmailNotifier } from './alerts/email-notifier.ts';
+import { type Notifier, RecordingNotifier } from './alerts/notifier.ts';
 import { buildApp, type RoutePlugin } from './api/app.ts';
 import type { ApiContext } from './api/context.ts';
 import { readinessChecks, startDeadMansSwitch } from './api/dead-mans-switch.ts';
 import { fhirRoutes } from './api/fhir/http.ts';
 import { alertRoutes } from './api/routes/alerts.ts';
+import { contactMethodRoutes } from './api/routes/contact-methods.ts';
 import { dashboardRoutes } from './api/routes/dashboard.ts';
 import { lorawanRoutes } from './api/routes/lorawan.ts';
 import { monitoringRoutes } from './api/routes/monitoring.ts';
@@ -265,7 +267,18 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       readiness,
     };
     // Changes reach every worker's live feed (NATS, else PostgreSQL NOTIFY); VIGIL_NOTIFY_FILE records notifications.
-    const notifiers = config.notifyFile ? [new RecordingNotifier('recording', config.notifyFile)] : [];
+    const notifiers: Notifier[] = config.notifyFile
+      ? [new RecordingNotifier('recording', config.notifyFile)]
+      : [];
+    if (config.smtpUrl && config.smtpFrom)
+      notifiers.push(
+        new EmailNotifier({
+          db,
+          smtpUrl: config.smtpUrl,
+          from: config.smtpFrom,
+          publicUrl: config.publicUrl,
+        }),
+      );
     const alerting = new Alerting({ db, clock, log, natsUrl: config.natsUrl, notifiers, metrics });
     alerting.start(); // durable timers and outbox: resumes what a previous process left due
     cleanups.push(() => alerting.stop());
@@ -300,6 +313,7 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       monitoringRoutes(pipeline.monitoring),
       dashboardRoutes,
       programRoutes,
+      contactMethodRoutes,
       nightscoutRoutes(new NightscoutCredentials(db)),
       lorawanRoutes,
       ...(opts.routes ?? []),

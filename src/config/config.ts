@@ -62,6 +62,10 @@ export interface Config {
   /** HMAC key of the heartbeat signature (Vigil-Signature, like webhooks); required with the URL. */
   heartbeatSecret: string | undefined;
   heartbeatIntervalSeconds: number;
+  /** E-mail notifications over SMTP (smtp://user:pass@host:587 or smtps://…:465); unset: off. */
+  smtpUrl: string | undefined;
+  /** Sender address of notification e-mail; required with the SMTP URL. */
+  smtpFrom: string | undefined;
 }
 
 type Env = Record<string, string | undefined>;
@@ -96,6 +100,8 @@ export const configVariables = [
   'VIGIL_HEARTBEAT_URL',
   'VIGIL_HEARTBEAT_SECRET',
   'VIGIL_HEARTBEAT_INTERVAL_S',
+  'VIGIL_SMTP_URL',
+  'VIGIL_SMTP_FROM',
 ] as const;
 
 /** Settings of the `vigil` CLI as a client of a running server (not server configuration). */
@@ -139,6 +145,14 @@ function url(env: Env, name: string, protocols: string[]): string | undefined {
   }
   if (!protocols.includes(u.protocol)) bad(name, u.protocol, `a URL with scheme ${protocols.join(', ')}`);
   return raw;
+}
+
+function smtp(env: Env) {
+  const smtpUrl = url(env, 'VIGIL_SMTP_URL', ['smtp:', 'smtps:']);
+  const smtpFrom = env['VIGIL_SMTP_FROM'] || undefined;
+  if (smtpUrl && !(smtpFrom && /^[^\s@<>]+@[^\s@<>]+$/.test(smtpFrom)))
+    bad('VIGIL_SMTP_FROM', smtpFrom ?? '', 'the sender e-mail address (set with VIGIL_SMTP_URL)');
+  return { smtpUrl, smtpFrom };
 }
 
 function heartbeat(env: Env) {
@@ -266,5 +280,6 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     mllpAckMode: oneOf(env, 'VIGIL_MLLP_ACK_MODE', 'original', ['original', 'enhanced']),
     notifyFile: env['VIGIL_NOTIFY_FILE'] ? resolve(cwd, env['VIGIL_NOTIFY_FILE']) : undefined,
     ...heartbeat(env),
+    ...smtp(env),
   };
 }
