@@ -4,6 +4,7 @@ import { setPatientAccessPolicy } from './alerts/access.ts';
 import { Alerting } from './alerts/alerting.ts';
 import { EmailNotifier } from './alerts/email-notifier.ts';
 import { type Notifier, RecordingNotifier } from './alerts/notifier.ts';
+import { SmsNotifier } from './alerts/sms-notifier.ts';
 import { buildApp, type RoutePlugin } from './api/app.ts';
 import type { ApiContext } from './api/context.ts';
 import { readinessChecks, startDeadMansSwitch } from './api/dead-mans-switch.ts';
@@ -279,6 +280,7 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
           publicUrl: config.publicUrl,
         }),
       );
+    if (config.sms) notifiers.push(new SmsNotifier({ db, ...config.sms, publicUrl: config.publicUrl }));
     const alerting = new Alerting({ db, clock, log, natsUrl: config.natsUrl, notifiers, metrics });
     alerting.start(); // durable timers and outbox: resumes what a previous process left due
     cleanups.push(() => alerting.stop());

@@ -66,6 +66,10 @@ export interface Config {
   smtpUrl: string | undefined;
   /** Sender address of notification e-mail; required with the SMTP URL. */
   smtpFrom: string | undefined;
+  /** SMS gateway (`twilio`: Twilio-compatible Messages API base URL; `json`: a neutral JSON gateway); unset: off. */
+  sms:
+    | { kind: 'twilio' | 'json'; url: string; account: string | undefined; token: string; from: string }
+    | undefined;
 }
 
 type Env = Record<string, string | undefined>;
@@ -102,6 +106,11 @@ export const configVariables = [
   'VIGIL_HEARTBEAT_INTERVAL_S',
   'VIGIL_SMTP_URL',
   'VIGIL_SMTP_FROM',
+  'VIGIL_SMS_GATEWAY',
+  'VIGIL_SMS_URL',
+  'VIGIL_SMS_ACCOUNT',
+  'VIGIL_SMS_TOKEN',
+  'VIGIL_SMS_FROM',
 ] as const;
 
 /** Settings of the `vigil` CLI as a client of a running server (not server configuration). */
@@ -145,6 +154,20 @@ function url(env: Env, name: string, protocols: string[]): string | undefined {
   }
   if (!protocols.includes(u.protocol)) bad(name, u.protocol, `a URL with scheme ${protocols.join(', ')}`);
   return raw;
+}
+
+function sms(env: Env): Config['sms'] {
+  const smsUrl = url(env, 'VIGIL_SMS_URL', ['https:', 'http:']);
+  if (!smsUrl) return undefined;
+  const kind = oneOf(env, 'VIGIL_SMS_GATEWAY', 'twilio', ['twilio', 'json']);
+  const token = env['VIGIL_SMS_TOKEN'] || '';
+  const from = env['VIGIL_SMS_FROM'] || '';
+  const account = env['VIGIL_SMS_ACCOUNT'] || undefined;
+  if (!token) bad('VIGIL_SMS_TOKEN', '', 'the gateway token (set with VIGIL_SMS_URL)');
+  if (!from) bad('VIGIL_SMS_FROM', '', 'the sender number or id (set with VIGIL_SMS_URL)');
+  if (kind === 'twilio' && !account)
+    bad('VIGIL_SMS_ACCOUNT', '', 'the account id of the Twilio-compatible API');
+  return { kind, url: smsUrl, account, token, from };
 }
 
 function smtp(env: Env) {
@@ -281,5 +304,6 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     notifyFile: env['VIGIL_NOTIFY_FILE'] ? resolve(cwd, env['VIGIL_NOTIFY_FILE']) : undefined,
     ...heartbeat(env),
     ...smtp(env),
+    sms: sms(env),
   };
 }
