@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { setPatientAccessPolicy } from './alerts/access.ts';
 import { Alerting } from './alerts/alerting.ts';
@@ -7,7 +8,6 @@ import { type Notifier, RecordingNotifier } from './alerts/notifier.ts';
 import { SmsNotifier } from './alerts/sms-notifier.ts';
 import { buildApp, type RoutePlugin } from './api/app.ts';
 import type { ApiContext } from './api/context.ts';
-import { readinessChecks, startDeadMansSwitch } from './api/dead-mans-switch.ts';
 import { fhirRoutes } from './api/fhir/http.ts';
 import { alertRoutes } from './api/routes/alerts.ts';
 import { contactMethodRoutes } from './api/routes/contact-methods.ts';
@@ -15,7 +15,11 @@ import { dashboardRoutes } from './api/routes/dashboard.ts';
 import { lorawanRoutes } from './api/routes/lorawan.ts';
 import { monitoringRoutes } from './api/routes/monitoring.ts';
 import { nightscoutRoutes } from './api/routes/nightscout.ts';
+import { oidcRoutes } from './api/routes/oidc.ts';
 import { programRoutes } from './api/routes/program.ts';
+import { serviceStatusRoutes } from './api/routes/service-status.ts';
+import { smartRoutes } from './api/routes/smart.ts';
+import { vendorTemplateRoutes } from './api/routes/vendor-templates.ts';
 import { webRoutes } from './api/routes/web.ts';
 import { createSecurity, startRetentionSchedule } from './api/security.ts';
 import { bootstrapAdmin } from './auth/bootstrap-admin.ts';
@@ -23,9 +27,11 @@ import { TokenService } from './auth/token-service.ts';
 import type { Config } from './config/config.ts';
 import { type Clock, systemClock } from './core/clock.ts';
 import { errorMessage, VigilError } from './core/errors.ts';
+import { newId } from './core/ids.ts';
 import { createLogger, type Logger } from './core/logger.ts';
 import { createMetrics, type Metrics } from './core/metrics.ts';
 import type { DeviceStatusReport, Reading } from './core/reading.ts';
+import { configureSecretBox, loadSecretsKey, SecretBox } from './core/secret-box.ts';
 import { SqlDeviceLookup } from './devices/device-lookup.ts';
 import { DeviceService, SqlPatientDirectory } from './devices/device-service.ts';
 import { BatchWriter } from './ingest/batch-writer.ts';
@@ -35,16 +41,22 @@ import { IngestService } from './ingest/ingest-service.ts';
 import { EmbeddedBroker } from './ingest/mqtt/embedded-broker.ts';
 import { ExternalBrokerClient } from './ingest/mqtt/external-broker-client.ts';
 import { NightscoutCredentials } from './ingest/nightscout/nightscout-credentials.ts';
+import { VendorTemplateResolver } from './ingest/vendor-templates.ts';
 import { normalize } from './normalize/normalize.ts';
 import { inspectPcd01 } from './normalize/profiles/hl7v2-pcd01.ts';
+import { storedTemplateRegistry } from './normalize/profiles/template.ts';
 import { createPipeline, type Pipeline } from './pipeline/pipeline.ts';
+import { ServiceHealth } from './pipeline/service-health.ts';
+import { startWatchdog } from './pipeline/watchdog.ts';
 import type { Database } from './store/database.ts';
 import { DeadLetterRepository } from './store/dead-letter-repository.ts';
 import { DeviceRepository } from './store/device-repository.ts';
 import { migrate } from './store/migrate.ts';
 import { ObservationRepository } from './store/observation-repository.ts';
 import { openDatabase } from './store/open-database.ts';
+import { sealLegacySecrets } from './store/secrets-at-rest.ts';
 import { UserRepository } from './store/user-repository.ts';
+import { VendorTemplateRepository } from './store/vendor-template-repository.ts';
 
 export interface StartOptions {
   log?: Logger;
@@ -96,7 +108,11 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
 
   let db: Database;
   try {
-    db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+    db = await openDatabase({
+      databaseUrl: config.databaseUrl,
+      dataDir: config.dataDir,
+      timeoutMs: config.databaseTimeoutMs,
+    });
   } catch (e) {
     throw new VigilError(
       'VIGIL_ERR_CONFIG_DATABASE_UNREACHABLE',
@@ -111,6 +127,23 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
   try {
     const applied = await migrate(db);
     if (applied.length > 0) log.info({ applied }, 'database migrated');
+
+    // Secrets at rest are sealed under a key outside the database (src/core/secret-box.ts). Embedded:
+    // a key file beside the data directory is created at first start. A server database is shared by
+    // several processes, which must share the key: it has to be provided.
+    const secretsKey = loadSecretsKey({
+      key: config.secretsKey,
+      keyFile: config.secretsKeyFile,
+      defaultFile: config.databaseUrl ? undefined : join(`${config.dataDir}-keys`, 'secrets.key'),
+    });
+    if (secretsKey) configureSecretBox(db, new SecretBox(secretsKey.key));
+    else
+      log.warn(
+        { event: 'secrets-not-sealed' },
+        'no VIGIL_SECRETS_KEY or VIGIL_SECRETS_KEY_FILE: secrets at rest (TOTP seeds, webhook secrets, signing keys) are stored unsealed in the database',
+      );
+    const resealed = secretsKey ? await sealLegacySecrets(db) : 0;
+    if (resealed > 0) log.info({ sealed: resealed }, 'secrets stored before sealing are now sealed');
 
     const users = new UserRepository(db);
     const tokens = await TokenService.load(db, clock);
@@ -169,15 +202,22 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
         }
       },
     });
+    // Vendor mapping templates: stored versions, assigned to devices or models (managed through the API).
+    const vendorTemplates = new VendorTemplateRepository(db);
+    const templateResolver = new VendorTemplateResolver(vendorTemplates);
     const ingest = new IngestService({
       normalize: (input) =>
-        normalize({
-          format: input.format,
-          payload: input.payload as Uint8Array | string | object,
-          deviceId: input.deviceId,
-          receivedAt: input.receivedAt,
-          programGlucoseUnit: input.glucoseUnit,
-        }),
+        normalize(
+          {
+            format: input.format,
+            payload: input.payload as Uint8Array | string | object,
+            deviceId: input.deviceId,
+            receivedAt: input.receivedAt,
+            programGlucoseUnit: input.glucoseUnit,
+          },
+          input.template ? { templates: storedTemplateRegistry(input.template) } : {},
+        ),
+      templates: templateResolver,
       attribution: devices,
       duplicates: observations,
       writer,
@@ -266,6 +306,7 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       security,
       maxPayloadBytes: config.maxPayloadBytes,
       readiness,
+      readyTimeoutMs: config.readyTimeoutMs,
     };
     // Changes reach every worker's live feed (NATS, else PostgreSQL NOTIFY); VIGIL_NOTIFY_FILE records notifications.
     const notifiers: Notifier[] = config.notifyFile
@@ -281,13 +322,33 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
         }),
       );
     if (config.sms) notifiers.push(new SmsNotifier({ db, ...config.sms, publicUrl: config.publicUrl }));
-    const alerting = new Alerting({ db, clock, log, natsUrl: config.natsUrl, notifiers, metrics });
+    const alerting = new Alerting({
+      db,
+      clock,
+      log,
+      natsUrl: config.natsUrl,
+      natsPrefix: config.natsPrefix,
+      notifiers,
+      metrics,
+    });
     alerting.start(); // durable timers and outbox: resumes what a previous process left due
+    // The live feed asks the access policy; a care-team change reaches its open sockets at once.
+    alerting.live.decideWith((p) => security.policy.readablePatients(p, 'Flag'));
+    security.careTeams.onInvalidate(() => alerting.live.recheck());
     cleanups.push(() => alerting.stop());
+    // Service health: every process beats; api workers answer one status for the deployment.
+    const instance = newId();
+    const health = new ServiceHealth({ db, clock, log, instance, role: config.role });
+    listeners.push((rs) => health.onCommitted(rs));
+    health.start();
+    cleanups.push(() => health.stop());
     // Detection: committed readings → bus → rule engine → alerting; derived readings back through the writer.
     const pipeline = await createPipeline({
+      onEvaluated: health.onEvaluated,
       role: config.role,
       natsUrl: config.natsUrl,
+      natsPrefix: config.natsPrefix,
+      leaseMs: config.detectLeaseMs,
       db,
       clock,
       log,
@@ -316,11 +377,34 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       dashboardRoutes,
       programRoutes,
       contactMethodRoutes,
+      smartRoutes,
+      oidcRoutes(config.oidc),
       nightscoutRoutes(new NightscoutCredentials(db)),
       lorawanRoutes,
+      vendorTemplateRoutes(vendorTemplates, templateResolver),
+      serviceStatusRoutes(health),
       ...(opts.routes ?? []),
       webRoutes(),
     ];
+    if (config.role === 'all' || config.role === 'api') {
+      // The live feed carries the monitoring status; the watchdog hears it from outside.
+      const pushStatus = setInterval(
+        () => void health.status().then((status) => alerting.live.broadcast({ type: 'monitoring', status })),
+        15_000,
+      );
+      pushStatus.unref();
+      cleanups.push(async () => clearInterval(pushStatus));
+      if (config.watchdog) {
+        const stopWatchdog = startWatchdog({
+          ...config.watchdog,
+          instance,
+          status: () => health.status(),
+          clock,
+          log,
+        });
+        cleanups.push(async () => stopWatchdog());
+      }
+    }
     const https = tls ? { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) } : undefined;
     const app = await buildApp(ctx, routes, { https, role: config.role });
     cleanups.push(() => app.close());
@@ -341,19 +425,6 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
     const stopRetention =
       config.role === 'all' || config.role === 'api' ? startRetentionSchedule(security, log) : async () => {};
     cleanups.push(stopRetention);
-    const heartbeat =
-      config.heartbeatUrl && config.heartbeatSecret
-        ? startDeadMansSwitch({
-            url: config.heartbeatUrl,
-            secret: config.heartbeatSecret,
-            intervalSeconds: config.heartbeatIntervalSeconds,
-            role: config.role,
-            clock,
-            log: log.child({ component: 'heartbeat' }),
-            checks: readinessChecks(ctx),
-          })
-        : undefined;
-    if (heartbeat) cleanups.push(heartbeat.stop);
 
     print(
       `Vigil is running (${db.kind === 'pglite' ? `embedded PostgreSQL in ${config.dataDir}` : 'PostgreSQL server'})`,
@@ -394,7 +465,6 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
         await external?.close();
         await broker?.close();
         await stopRetention();
-        await heartbeat?.stop();
         await security.audit.close(); // the last audit records are durable before the store closes
         await db.close();
         log.info('stopped cleanly');

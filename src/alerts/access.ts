@@ -1,4 +1,6 @@
 import type { Principal } from '../auth/token-service.ts';
+import type { Sql } from '../store/database.ts';
+import { patientsOfPractitioner } from './care-team.ts';
 
 /**
  * Patient-level access to alerts: the one place the alerts module asks "may this principal see this
@@ -20,4 +22,22 @@ export function setPatientAccessPolicy(p: PatientAccessPolicy | undefined): void
 
 export async function canSeePatient(principal: Principal, patientId: string): Promise<boolean> {
   return policy(principal, patientId);
+}
+
+/**
+ * Which patients a principal may see, as a whole (the live feed): 'all' or a set of patient ids.
+ * The composition root gives the live feed the access policy's answer
+ * (`AccessPolicy.readablePatients`); `defaultPatientScope` reads care teams the same way
+ * (active teams, current team and participant periods) for use without it.
+ */
+export type PatientScopePolicy = (principal: Principal) => Promise<'all' | Set<string>>;
+
+export async function defaultPatientScope(sql: Sql, principal: Principal): Promise<'all' | Set<string>> {
+  if (principal.roles.includes('admin')) return 'all';
+  if (principal.roles.includes('clinician') || principal.roles.includes('nurse'))
+    return new Set(
+      principal.practitionerId ? await patientsOfPractitioner(sql, principal.practitionerId) : [],
+    );
+  if (principal.roles.includes('patient') && principal.patientId) return new Set([principal.patientId]);
+  return new Set();
 }

@@ -542,6 +542,7 @@ export class AlertManager {
       this.repo.db,
       todo.map((n) => n.alert.patientId),
       named,
+      this.#clock.now(),
     );
     const filled = new Map<string, Notification>();
     for (const n of todo) {

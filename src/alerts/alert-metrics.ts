@@ -21,8 +21,20 @@ export interface AlertMetrics {
   since: string;
   until: string;
   rows: ResponseMetricsRow[];
-  /** Alarm burden: alerts raised per monitored patient-day (a patient-day = a patient with readings that day). */
-  burden: { alerts: number; patientDays: number; alertsPerPatientDay: number | null };
+  /**
+   * Alarm burden: alerts raised per monitored patient-day (a patient-day = a patient with readings
+   * that day), and notifications sent to people (raised, worsened, escalated, snooze ended,
+   * reminders — not the acknowledged/resolved messages to pager gateways) per patient-day and per
+   * alert raised.
+   */
+  burden: {
+    alerts: number;
+    patientDays: number;
+    alertsPerPatientDay: number | null;
+    notifications: number;
+    notificationsPerPatientDay: number | null;
+    notificationsPerAlert: number | null;
+  };
 }
 
 const num = (v: unknown): number | null =>
@@ -86,14 +98,18 @@ export async function alertMetrics(sql: Sql, since: string, until: string): Prom
       escalatedAlerts: Number(r['escalated']),
     };
   });
-  const [b] = await sql.query<{ alerts: number; patient_days: number }>(
+  const [b] = await sql.query<{ alerts: number; patient_days: number; notifications: number }>(
     `select (select count(*)::int from alert where created_at >= $1 and created_at < $2) as alerts,
+       (select count(*)::int from alert_notification where created_at >= $1 and created_at < $2
+          and reason not in ('acknowledged', 'resolved')) as notifications,
        (select count(*)::int from (select distinct patient_id, (effective at time zone 'UTC')::date from observation
           where patient_id is not null and effective >= $1 and effective < $2) d) as patient_days`,
     [since, until],
   );
   const alerts = b?.alerts ?? 0;
   const patientDays = b?.patient_days ?? 0;
+  const notifications = b?.notifications ?? 0;
+  const ratio = (n: number, d: number) => (d > 0 ? Math.round((n / d) * 1000) / 1000 : null);
   return {
     since,
     until,
@@ -101,7 +117,10 @@ export async function alertMetrics(sql: Sql, since: string, until: string): Prom
     burden: {
       alerts,
       patientDays,
-      alertsPerPatientDay: patientDays > 0 ? Math.round((alerts / patientDays) * 1000) / 1000 : null,
+      alertsPerPatientDay: ratio(alerts, patientDays),
+      notifications,
+      notificationsPerPatientDay: ratio(notifications, patientDays),
+      notificationsPerAlert: ratio(notifications, alerts),
     },
   };
 }
@@ -126,6 +145,7 @@ const csvColumns: Array<keyof ResponseMetricsRow> = [
  * line as its own small table.
  */
 export function metricsCsv(m: AlertMetrics): string {
+  const b = m.burden;
   return (
     toCsv(
       csvColumns,
@@ -133,8 +153,28 @@ export function metricsCsv(m: AlertMetrics): string {
     ) +
     '\r\n' +
     toCsv(
-      ['since', 'until', 'alerts', 'patientDays', 'alertsPerPatientDay'],
-      [[m.since, m.until, m.burden.alerts, m.burden.patientDays, m.burden.alertsPerPatientDay]],
+      [
+        'since',
+        'until',
+        'alerts',
+        'patientDays',
+        'alertsPerPatientDay',
+        'notifications',
+        'notificationsPerPatientDay',
+        'notificationsPerAlert',
+      ],
+      [
+        [
+          m.since,
+          m.until,
+          b.alerts,
+          b.patientDays,
+          b.alertsPerPatientDay,
+          b.notifications,
+          b.notificationsPerPatientDay,
+          b.notificationsPerAlert,
+        ],
+      ],
     )
   );
 }

@@ -135,6 +135,20 @@ describe('alert state machine', () => {
     assert.equal(u.alert.state, 'acknowledged');
   });
 
+  it('a lower severity of an unacknowledged alert updates it without a reminder', () => {
+    const u = apply(open(), { type: 'detection', detection: detection({ severity: 'low' }) }, system, 5000);
+    assert.equal(u.alert.severity, 'low');
+    assert.equal(u.event?.type, 'updated');
+    assert.equal(u.notify, null);
+    const same = apply(
+      u.alert,
+      { type: 'detection', detection: detection({ severity: 'low' }) },
+      system,
+      6000,
+    );
+    assert.equal(same.notify, 'repeat');
+  });
+
   it('timer escalation moves an unacknowledged alert up a tier and repeats the last tier', () => {
     const e1 = apply(open(), { type: 'escalate', maxTier: 1 }, system);
     assert.equal(e1.alert.state, 'escalated');

@@ -278,9 +278,11 @@ export function transition(alert: Alert, action: AlertAction, actor: Actor, now:
         return done(a, 'worsened', undefined, 'worsened', data);
       }
       const a = next(base);
-      // A snooze holds; an acknowledged alert has an owner; an unacknowledged one is reminded (the
-      // engine emits same-severity firings only at its re-alert interval).
-      return done(a, 'updated', undefined, isUnacknowledged(alert) ? 'repeat' : null, data);
+      // A lower severity is recorded, never notified (the engine takes it only once it has held:
+      // severity hysteresis). Same severity: a snooze holds; an acknowledged alert has an owner; an
+      // unacknowledged one is reminded (the engine emits those only at its re-alert interval).
+      const lower = severityRank(d.severity) < severityRank(alert.severity);
+      return done(a, 'updated', undefined, !lower && isUnacknowledged(alert) ? 'repeat' : null, data);
     }
     default: {
       const never: never = action;

@@ -1,3 +1,4 @@
+import { isCurrentParticipant, isCurrentTeam } from '../auth/care-team-repository.ts';
 import type { Recipient } from '../store/alert-repository.ts';
 import type { Sql } from '../store/database.ts';
 
@@ -16,7 +17,12 @@ interface CodeableConcept {
 interface CareTeamContent {
   status?: string;
   subject?: { reference?: string };
-  participant?: Array<{ member?: { reference?: string }; role?: CodeableConcept[] }>;
+  period?: { start?: string; end?: string };
+  participant?: Array<{
+    member?: { reference?: string };
+    role?: CodeableConcept[];
+    period?: { start?: string; end?: string };
+  }>;
 }
 
 function roleNames(roles: CodeableConcept[] | undefined): string[] {
@@ -31,16 +37,24 @@ function roleNames(roles: CodeableConcept[] | undefined): string[] {
   return [...out];
 }
 
-const active = `resource_type = 'CareTeam' and not deleted and coalesce(content->>'status', 'active') in ('active', 'proposed')`;
+// Candidate rows; the access policy's rule (isCurrentTeam: status, periods) decides in code.
+const active = `resource_type = 'CareTeam' and not deleted and coalesce(content->>'status', 'active') = 'active'`;
 
-export async function careTeamMembers(sql: Sql, patientId: string): Promise<CareTeamMember[]> {
+/** Current members of the patient's teams in force (`now`: epoch ms, default the wall clock). */
+export async function careTeamMembers(
+  sql: Sql,
+  patientId: string,
+  now = Date.now(),
+): Promise<CareTeamMember[]> {
   const rows = await sql.query<{ id: string; content: CareTeamContent }>(
     `select id, content from fhir_resource where ${active} and content->'subject'->>'reference' = $1`,
     [`Patient/${patientId}`],
   );
   const out: CareTeamMember[] = [];
   for (const r of rows) {
+    if (!isCurrentTeam(r.content, now)) continue;
     for (const p of r.content.participant ?? []) {
+      if (!isCurrentParticipant(p, now)) continue;
       const ref = p.member?.reference;
       if (ref?.startsWith('Practitioner/'))
         out.push({ careTeamId: r.id, practitioner: ref, roles: roleNames(p.role) });
@@ -49,25 +63,38 @@ export async function careTeamMembers(sql: Sql, patientId: string): Promise<Care
   return out;
 }
 
-/** Patients whose care teams include this practitioner (live feed and team scoping). */
-export async function patientsOfPractitioner(sql: Sql, practitionerId: string): Promise<string[]> {
-  const rows = await sql.query<{ subject: string }>(
-    `select distinct content->'subject'->>'reference' as subject from fhir_resource
-     where ${active} and exists (
-       select 1 from jsonb_array_elements(coalesce(content->'participant', '[]'::jsonb)) p
-       where p->'member'->>'reference' = $1)`,
-    [`Practitioner/${practitionerId}`],
+/**
+ * Patients whose care teams in force include this practitioner as a current participant (the
+ * access policy's rule: team status active, team and participant periods current).
+ */
+export async function patientsOfPractitioner(
+  sql: Sql,
+  practitionerId: string,
+  now = Date.now(),
+): Promise<string[]> {
+  const member = `Practitioner/${practitionerId}`;
+  const rows = await sql.query<{ content: CareTeamContent }>(
+    `select content from fhir_resource where ${active} and content -> 'participant' @> $1::jsonb`,
+    [JSON.stringify([{ member: { reference: member } }])],
   );
-  return rows.map((r) => r.subject?.replace(/^Patient\//, '')).filter((s): s is string => Boolean(s));
+  const out = new Set<string>();
+  for (const { content: team } of rows) {
+    if (!isCurrentTeam(team, now)) continue;
+    const ref = team.subject?.reference;
+    if (!ref?.startsWith('Patient/')) continue;
+    if ((team.participant ?? []).some((p) => p.member?.reference === member && isCurrentParticipant(p, now)))
+      out.add(ref.slice('Patient/'.length));
+  }
+  return [...out];
 }
 
-/** Care teams (ids) of a patient, for metrics per team. */
-export async function careTeamsOfPatient(sql: Sql, patientId: string): Promise<string[]> {
-  const rows = await sql.query<{ id: string }>(
-    `select id from fhir_resource where ${active} and content->'subject'->>'reference' = $1 order by id`,
+/** Care teams (ids) of a patient in force, for metrics per team. */
+export async function careTeamsOfPatient(sql: Sql, patientId: string, now = Date.now()): Promise<string[]> {
+  const rows = await sql.query<{ id: string; content: CareTeamContent }>(
+    `select id, content from fhir_resource where ${active} and content->'subject'->>'reference' = $1 order by id`,
     [`Patient/${patientId}`],
   );
-  return rows.map((r) => r.id);
+  return rows.filter((r) => isCurrentTeam(r.content, now)).map((r) => r.id);
 }
 
 /** Recipients of a tier: care-team members with one of its roles, plus practitioners named directly. */
@@ -111,6 +138,7 @@ export async function recipientContext(
   sql: Sql,
   patientIds: Iterable<string>,
   named: Iterable<string> = [],
+  now = Date.now(),
 ): Promise<RecipientContext> {
   const patients = [...new Set(patientIds)];
   const namedIds = [...new Set(named)].map((p) => p.replace(/^Practitioner\//, ''));
@@ -129,7 +157,7 @@ export async function recipientContext(
                  where p->'member'->>'reference' like 'Practitioner/%')) as user_ids
            from fhir_resource t
            where t.resource_type = 'CareTeam' and not t.deleted
-             and coalesce(t.content->>'status', 'active') in ('active', 'proposed')
+             and coalesce(t.content->>'status', 'active') = 'active'
              and t.content->'subject'->>'reference' = any($1::text[])`,
           [patients.map((p) => `Patient/${p}`)],
         ),
@@ -142,9 +170,10 @@ export async function recipientContext(
   ]);
   for (const r of teams) {
     const patientId = r.content.subject?.reference?.replace(/^Patient\//, '');
-    if (!patientId) continue;
+    if (!patientId || !isCurrentTeam(r.content, now)) continue;
     const list = members.get(patientId) ?? [];
     for (const p of r.content.participant ?? []) {
+      if (!isCurrentParticipant(p, now)) continue;
       const ref = p.member?.reference;
       if (ref?.startsWith('Practitioner/'))
         list.push({ careTeamId: r.id, practitioner: ref, roles: roleNames(p.role) });

@@ -27,4 +27,6 @@ export interface ApiContext {
   maxPayloadBytes: number;
   /** Readiness of parts other than the database (the MQTT broker or its connection). */
   readiness: Array<{ name: string; check: () => Promise<boolean> | boolean }>;
+  /** Longest `/ready` waits for each check before counting it failing, ms (VIGIL_READY_TIMEOUT_MS). */
+  readyTimeoutMs?: number;
 }

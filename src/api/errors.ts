@@ -9,6 +9,9 @@ import { isVigilError } from '../core/errors.ts';
 export function registerErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (isVigilError(error)) {
+      // temporarily unavailable (the database): tell the client when to retry
+      if (error.status === 503)
+        reply.header('retry-after', String(error.details?.['retryAfterSeconds'] ?? 5));
       return reply.status(error.status >= 400 && error.status < 600 ? error.status : 400).send({
         error: {
           code: error.code,

@@ -92,13 +92,36 @@ export async function registerSecurity(app: FastifyInstance, ctx: ApiContext): P
   });
 
   const origins = new Set(ctx.security.corsOrigins);
-  await app.register(cors, {
-    origin: (origin, cb) => cb(null, origin !== undefined && origins.has(origin)),
+  const corsBase = {
     methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
     allowedHeaders: ['authorization', 'content-type', 'x-request-id', 'if-match', 'prefer'],
     exposedHeaders: ['x-request-id', 'location', 'etag', 'retry-after'],
     credentials: false,
     maxAge: 600,
+  };
+  // SMART App Launch (browser apps): the public discovery documents for any origin; the token
+  // endpoint and the FHIR API also for the origins of registered apps' redirect URIs.
+  const discovery = new Set([
+    '/.well-known/smart-configuration',
+    '/fhir/.well-known/smart-configuration',
+    '/.well-known/openid-configuration',
+    '/fhir/metadata',
+    '/oauth/jwks',
+  ]);
+  await app.register(cors, {
+    delegator: async (req: FastifyRequest) => {
+      const origin = req.headers.origin;
+      const path = (req.url ?? '').split('?')[0] ?? '';
+      if (discovery.has(path)) return { ...corsBase, origin: true };
+      if (origin === undefined) return { ...corsBase, origin: false };
+      if (origins.has(origin)) return { ...corsBase, origin: true };
+      if (
+        (path === '/oauth/token' || path === '/fhir' || path.startsWith('/fhir/')) &&
+        ctx.security.smartClients
+      )
+        return { ...corsBase, origin: (await ctx.security.smartClients.origins()).has(origin) };
+      return { ...corsBase, origin: false };
+    },
   });
 
   await app.register(rateLimit, {

@@ -6,6 +6,7 @@ import { CareTeamRepository } from '../auth/care-team-repository.ts';
 import { LoginThrottle } from '../auth/login-throttle.ts';
 import { OAuthClientService } from '../auth/oauth-clients.ts';
 import { SessionService } from '../auth/session-service.ts';
+import { SmartClientService } from '../auth/smart-clients.ts';
 import type { Principal, TokenService } from '../auth/token-service.ts';
 import { ConsentService } from '../consent/consent-service.ts';
 import { PatientDataService } from '../consent/patient-data.ts';
@@ -29,6 +30,8 @@ export interface Security {
   throttle: LoginThrottle;
   accounts: AccountSecurity;
   clients: OAuthClientService;
+  /** SMART App Launch apps and Backend Services clients (src/api/routes/smart.ts). */
+  smartClients: SmartClientService;
   retention: RetentionService;
   patientData: PatientDataService;
   /** Allowed browser origins for CORS (none by default: the dashboard is same-origin). */
@@ -40,9 +43,13 @@ export interface Security {
   /**
    * Bearer access token → principal, checked against the database on every call (account enabled,
    * session and token not revoked, integration not revoked). `allowEnrollment` admits the
-   * short-lived token that may only enrol a TOTP second factor.
+   * short-lived token that may only enrol a TOTP second factor; `allowSmartApp` a person's token
+   * issued to a SMART app (only the FHIR API takes those).
    */
-  authenticate(token: string, opts?: { allowEnrollment?: boolean }): Promise<Principal>;
+  authenticate(
+    token: string,
+    opts?: { allowEnrollment?: boolean; allowSmartApp?: boolean },
+  ): Promise<Principal>;
 }
 
 export const mfaEnrollScope = 'vigil:mfa-enroll';
@@ -78,6 +85,7 @@ export function createSecurity(opts: {
     throttle: new LoginThrottle(db, clock),
     accounts: new AccountSecurity(db, clock),
     clients,
+    smartClients: new SmartClientService(db, clock),
     retention: new RetentionService(db, clock, (cutoff, dryRun) => sessions.purge(cutoff, dryRun)),
     patientData: new PatientDataService(db, clock, renderObservation),
     corsOrigins: opts.corsOrigins ?? [],
@@ -113,6 +121,16 @@ export function createSecurity(opts: {
       }
       if (p.kind !== 'user')
         throw new VigilError('VIGIL_ERR_AUTH_TOKEN_INVALID', 'access token is invalid', 401);
+      if (p.smartClientId) {
+        if (!o.allowSmartApp)
+          throw new VigilError(
+            'VIGIL_ERR_AUTH_TOKEN_AUDIENCE',
+            "a SMART app's access token is for the FHIR API only",
+            401,
+          );
+        if (!(await clients.isActive(p.smartClientId, p.issuedAt)))
+          throw new VigilError('VIGIL_ERR_AUTH_TOKEN_REVOKED', 'the app was revoked', 401);
+      }
       if (p.scopes.includes(mfaEnrollScope)) {
         if (!o.allowEnrollment)
           throw new VigilError(

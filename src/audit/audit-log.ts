@@ -8,11 +8,90 @@ import { canonicalJson } from './canonical-json.ts';
 
 export const genesisHash = '0'.repeat(64);
 
-/** hash(n) = SHA-256(seq ‖ prev hash ‖ canonical JSON of the AuditEvent). */
+/** v1 (records before migration 0240): hash(n) = SHA-256(seq ‖ prev hash ‖ canonical JSON of the AuditEvent). */
 export function chainHash(seq: number, prevHash: string, content: unknown): string {
   return createHash('sha256')
     .update(`${seq}\n${prevHash}\n${canonicalJson(content)}`, 'utf8')
     .digest('hex');
+}
+
+/** The search columns of a record: who, what, when, whom — every one of them inside the v2 hash. */
+export interface AuditColumns {
+  id: string;
+  recorded: string;
+  type_code: string;
+  subtype_code: string | null;
+  action: string;
+  outcome: string;
+  agent_id: string | null;
+  agent_address: string | null;
+  patient_id: string | null;
+  entity_type: string | null;
+  entity_id: string | null;
+}
+
+const columnNames = [
+  'id',
+  'recorded',
+  'type_code',
+  'subtype_code',
+  'action',
+  'outcome',
+  'agent_id',
+  'agent_address',
+  'patient_id',
+  'entity_type',
+  'entity_id',
+] as const;
+
+/** Columns as the hash sees them, whatever the driver read back (Date or string, uuid case). */
+function normalizedColumns(c: Record<string, unknown>): AuditColumns {
+  const out: Record<string, string | null> = {};
+  for (const k of columnNames) {
+    const v = c[k];
+    if (v === null || v === undefined) out[k] = null;
+    else if (k === 'recorded') out[k] = new Date(v as string | Date).toISOString();
+    else if (k === 'id') out[k] = String(v).toLowerCase();
+    else out[k] = String(v);
+  }
+  return out as unknown as AuditColumns;
+}
+
+/**
+ * v2: hash(n) = SHA-256("v2" ‖ seq ‖ prev hash ‖ canonical JSON of {columns, content}): the columns
+ * that search and erasure rely on (agent_id, patient_id, …) cannot change without breaking the chain.
+ */
+export function chainHashV2(seq: number, prevHash: string, content: unknown, columns: AuditColumns): string {
+  return createHash('sha256')
+    .update(
+      `v2\n${seq}\n${prevHash}\n${canonicalJson({ columns: normalizedColumns({ ...columns }), content })}`,
+      'utf8',
+    )
+    .digest('hex');
+}
+
+/**
+ * A v1 record's columns are not in its hash: they must agree with its (hashed) content wherever the
+ * content names them. Returns the first column that disagrees.
+ */
+function v1ColumnMismatch(columns: AuditColumns, content: AuditEventResource): string | undefined {
+  if (columns.id !== String(content.id).toLowerCase()) return 'id';
+  if (columns.recorded !== new Date(content.recorded).toISOString()) return 'recorded';
+  if (columns.type_code !== content.type?.code) return 'type_code';
+  if ((columns.subtype_code ?? undefined) !== content.subtype?.[0]?.code) return 'subtype_code';
+  if (columns.action !== content.action) return 'action';
+  if (columns.outcome !== content.outcome) return 'outcome';
+  const patientRef = content.entity?.find((e) => e.role?.code === '1')?.what?.reference;
+  const patient = patientRef?.startsWith('Patient/') ? patientRef.slice('Patient/'.length) : undefined;
+  if ((columns.patient_id ?? undefined) !== patient) return 'patient_id';
+  const who = content.agent?.[0]?.who;
+  const agentId =
+    who?.identifier?.value ?? (who?.reference?.startsWith('Device/') ? who.reference.slice(7) : undefined);
+  if (agentId !== undefined && columns.agent_id !== agentId) return 'agent_id';
+  if (agentId === undefined && columns.agent_id !== null && columns.agent_id !== who?.display)
+    return 'agent_id';
+  if ((columns.agent_address || undefined) !== content.agent?.[0]?.network?.address) return 'agent_address';
+  return undefined;
 }
 
 export interface AuditQuery {
@@ -130,10 +209,8 @@ export class AuditLog {
     let prev = head.last_hash;
     const rows = batch.map(({ input, event }) => {
       seq += 1;
-      const hash = chainHash(seq, prev, event);
       const entity = input.entities?.[0];
-      const row = {
-        seq,
+      const columns: AuditColumns = {
         id: event.id,
         recorded: event.recorded,
         type_code: typeCodeOf(input.kind),
@@ -145,10 +222,9 @@ export class AuditLog {
         patient_id: input.patientId ?? null,
         entity_type: entity?.type ?? null,
         entity_id: entity?.id ?? null,
-        content: event,
-        prev_hash: prev,
-        hash,
       };
+      const hash = chainHashV2(seq, prev, event, columns);
+      const row = { seq, ...columns, content: event, prev_hash: prev, hash };
       prev = hash;
       return row;
     });
@@ -205,7 +281,10 @@ export async function verifyAuditChain(db: Sql): Promise<ChainVerification> {
       last_hash: string;
       base_seq: string | number;
       base_hash: string;
-    }>('select last_seq, last_hash, base_seq, base_hash from audit_chain_head where id = 1')
+      columns_hashed_from: string | number;
+    }>(
+      'select last_seq, last_hash, base_seq, base_hash, columns_hashed_from from audit_chain_head where id = 1',
+    )
   )[0];
   if (!head)
     return {
@@ -216,6 +295,7 @@ export async function verifyAuditChain(db: Sql): Promise<ChainVerification> {
       broken: { seq: 0, reason: 'chain head missing' },
     };
   const headSeq = Number(head.last_seq);
+  const v2From = Number(head.columns_hashed_from);
   let expectSeq = Number(head.base_seq) + 1;
   let prev = head.base_hash;
   let checked = 0;
@@ -227,16 +307,26 @@ export async function verifyAuditChain(db: Sql): Promise<ChainVerification> {
     broken: { seq, reason },
   });
   for (;;) {
-    const rows = await db.query<{ seq: string | number; prev_hash: string; hash: string; content: unknown }>(
-      'select seq, prev_hash, hash, content from audit_event where seq >= $1 order by seq limit 1000',
+    const rows = await db.query<
+      Record<string, unknown> & { seq: string | number; prev_hash: string; hash: string; content: unknown }
+    >(
+      `select seq, prev_hash, hash, content, ${columnNames.join(', ')} from audit_event where seq >= $1 order by seq limit 1000`,
       [expectSeq],
     );
     for (const r of rows) {
       const seq = Number(r.seq);
       if (seq !== expectSeq) return fail(expectSeq, `record ${expectSeq} is missing`);
       if (r.prev_hash !== prev) return fail(seq, 'previous-hash link does not match the record before it');
-      if (chainHash(seq, prev, r.content) !== r.hash)
-        return fail(seq, 'content does not match its hash (record edited)');
+      const columns = normalizedColumns(r);
+      if (seq >= v2From) {
+        if (chainHashV2(seq, prev, r.content, columns) !== r.hash)
+          return fail(seq, 'content does not match its hash (record edited: its content or a column)');
+      } else {
+        if (chainHash(seq, prev, r.content) !== r.hash)
+          return fail(seq, 'content does not match its hash (record edited)');
+        const column = v1ColumnMismatch(columns, r.content as AuditEventResource);
+        if (column) return fail(seq, `column ${column} does not match the hashed content (record edited)`);
+      }
       prev = r.hash;
       expectSeq += 1;
       checked += 1;

@@ -81,3 +81,36 @@ test('the snapshot names the patients searches may return', async () => {
   assert.deepEqual(await set('device'), { only: new Set() });
   assert.deepEqual((await policy.snapshot(undefined)).patients, { only: new Set() });
 });
+
+test('a SMART app token: the person’s access, further limited by the app’s patient/ and user/ scopes', async () => {
+  const app = (scopes: string[], launchPatient?: string): Principal => ({
+    ...(principals['admin'] as Principal),
+    scopes,
+    smartClientId: 'chart-app',
+    ...(launchPatient ? { launchPatient } : {}),
+  });
+  const patientApp = app(['patient/Observation.rs'], 'p1');
+  const snap = await policy.snapshot(patientApp);
+  assert.equal(snap.decide('Observation', 'read', 'p1').allowed, true);
+  assert.equal(snap.decide('Observation', 'read', 'p3').allowed, false, 'admin, but the launch patient only');
+  assert.equal(snap.decide('Observation', 'write', 'p1').allowed, false, 'rs is no write');
+  assert.equal(snap.decide('Patient', 'read', 'p1').allowed, false, 'no Patient scope');
+  assert.equal(snap.decide('Observation', 'read', null).allowed, false, 'an unattributed reading');
+  assert.deepEqual(snap.patients, { only: new Set(['p1']) });
+  const userApp = await policy.snapshot({
+    ...(principals['clinician'] as Principal),
+    scopes: ['user/*.rs'],
+    smartClientId: 'x',
+  });
+  assert.equal(userApp.decide('Observation', 'read', 'p1').allowed, true);
+  assert.equal(userApp.decide('Observation', 'read', 'p3').allowed, false, 'not in the care team');
+  assert.equal(userApp.decide('Observation', 'write', 'p1').allowed, false);
+  assert.equal((await policy.canAccessPatient(patientApp, 'p3', 'read')).allowed, false);
+  assert.equal(
+    (await policy.authorizeFhir(patientApp, 'Practitioner', 'read', null)).allowed,
+    false,
+    'no scope',
+  );
+  const dirApp = app(['patient/*.rs'], 'p1');
+  assert.equal((await policy.authorizeFhir(dirApp, 'Practitioner', 'read', null)).allowed, true, 'directory');
+});

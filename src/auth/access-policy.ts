@@ -1,5 +1,5 @@
 import { VigilError } from '../core/errors.ts';
-import { type ScopeAction, scopeAllows } from './scopes.ts';
+import { type ScopeAction, scopeAllows, smartScopeGrants } from './scopes.ts';
 import type { Principal, Role } from './token-service.ts';
 
 /** Care-team membership: the patients a practitioner cares for. */
@@ -57,6 +57,42 @@ const allow = (reason: string): AccessDecision => ({ allowed: true, reason });
 const deny = (code: string, reason: string): AccessDecision => ({ allowed: false, code, reason });
 
 /**
+ * SMART App Launch: a person's token issued to an app is limited by the scopes the app was granted,
+ * on top of the person's own access. `user/` scopes: what the user may see; `patient/` scopes: only
+ * the launch patient's data. Undefined: no further limit (not an app's token, or the scope allows).
+ */
+export function smartLimit(
+  p: Principal,
+  resourceType: string,
+  action: PatientAction,
+  patientId: string | null | undefined,
+): AccessDecision | undefined {
+  if (!p.smartClientId) return undefined;
+  const g = smartScopeGrants(p.scopes, resourceType, action);
+  if (!g.patient && !g.user)
+    return deny('VIGIL_ERR_AUTH_SCOPE', `the app's scopes do not allow ${action} of ${resourceType}`);
+  // Only patient/ scopes grant it: the launch patient's data, and resources of no patient only
+  // when they are directory resources (an unattributed reading is nobody's launch context).
+  if (g.user || patientId === undefined) return undefined;
+  if (patientId === null)
+    return directoryTypes.has(resourceType)
+      ? undefined
+      : deny('VIGIL_ERR_AUTH_SCOPE', "patient/ scopes allow the launch patient's data only");
+  return patientId === p.launchPatient
+    ? undefined
+    : deny('VIGIL_ERR_AUTH_SCOPE', "patient/ scopes allow the launch patient's data only");
+}
+
+/** Patients a SMART app's token with a launch patient may search: that patient only. */
+function limitPatients(p: Principal | undefined, set: PatientSet): PatientSet {
+  if (!p?.smartClientId || !p.launchPatient) return set;
+  const lp = p.launchPatient;
+  if (set === 'all') return { only: new Set([lp]) };
+  if ('only' in set) return { only: new Set(set.only.has(lp) ? [lp] : []) };
+  return { only: new Set(set.except.has(lp) ? [] : [lp]) };
+}
+
+/**
  * The one place access decisions are made — for the management API, the FHIR API, the live feed
  * and MQTT:
  * - admin: every patient (each access is audited);
@@ -84,6 +120,16 @@ export class AccessPolicy {
     patientId: string,
     action: PatientAction,
     resourceType = 'Observation',
+  ): Promise<AccessDecision> {
+    const d = await this.#canAccessPatient(p, patientId, action, resourceType);
+    return (d.allowed && p && smartLimit(p, resourceType, action, patientId)) || d;
+  }
+
+  async #canAccessPatient(
+    p: Principal | undefined,
+    patientId: string,
+    action: PatientAction,
+    resourceType: string,
   ): Promise<AccessDecision> {
     if (!p) return deny('VIGIL_ERR_AUTH_REQUIRED', 'not signed in');
     if (p.roles.includes('admin')) return allow('admin');
@@ -159,6 +205,16 @@ export class AccessPolicy {
     action: PatientAction,
     patientId?: string | null,
   ): Promise<AccessDecision> {
+    const d = await this.#authorizeFhir(p, resourceType, action, patientId);
+    return (d.allowed && p && smartLimit(p, resourceType, action, patientId)) || d;
+  }
+
+  async #authorizeFhir(
+    p: Principal | undefined,
+    resourceType: string,
+    action: PatientAction,
+    patientId?: string | null,
+  ): Promise<AccessDecision> {
     if (!p) return deny('VIGIL_ERR_AUTH_REQUIRED', 'not signed in');
     if (resourceType === 'AuditEvent') {
       return p.roles.includes('admin') && action === 'read'
@@ -191,6 +247,14 @@ export class AccessPolicy {
       isStaff && p?.practitionerId ? await this.#careTeams.patientsOf(p.practitionerId) : new Set<string>();
     const refusing = isIntegration ? await this.#consent.refusing('integration-sharing') : new Set<string>();
     const decide = (
+      resourceType: string,
+      action: PatientAction,
+      patientId?: string | null,
+    ): AccessDecision => {
+      const d = decideByRole(resourceType, action, patientId);
+      return (d.allowed && p && smartLimit(p, resourceType, action, patientId)) || d;
+    };
+    const decideByRole = (
       resourceType: string,
       action: PatientAction,
       patientId?: string | null,
@@ -247,8 +311,8 @@ export class AccessPolicy {
               : { only: new Set(p.patientId ? [p.patientId] : []) };
     return {
       decide,
-      patientBound: isStaff || isIntegration || isPatient,
-      patients,
+      patientBound: isStaff || isIntegration || isPatient || !!p?.smartClientId,
+      patients: limitPatients(p, patients),
     };
   }
 

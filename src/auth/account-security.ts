@@ -1,5 +1,6 @@
 import type { Clock } from '../core/clock.ts';
 import { VigilError } from '../core/errors.ts';
+import { openSecret, sealSecret } from '../core/secret-box.ts';
 import type { Database } from '../store/database.ts';
 import type { Role } from './token-service.ts';
 import { matchTotp, newTotpSecret, totpUri } from './totp.ts';
@@ -57,7 +58,7 @@ export class AccountSecurity {
     const secret = newTotpSecret();
     await this.#db.query(
       'update app_user set totp_pending_secret = $2, updated_at = now() where id = $1::uuid',
-      [userId, secret],
+      [userId, sealSecret(this.#db, secret, 'totp')],
     );
     return { secret, otpauthUri: totpUri(secret, username) };
   }
@@ -71,7 +72,7 @@ export class AccountSecurity {
     )[0];
     if (!r?.totp_pending_secret)
       throw new VigilError('VIGIL_ERR_AUTH_MFA_NOT_ENROLLING', 'start with POST /auth/mfa/totp/enroll', 409);
-    const step = matchTotp(r.totp_pending_secret, code, this.#clock.now());
+    const step = matchTotp(openSecret(this.#db, r.totp_pending_secret, 'totp'), code, this.#clock.now());
     if (step === undefined) throw new VigilError('VIGIL_ERR_AUTH_MFA_INVALID', 'wrong or expired code', 401);
     await this.#db.query(
       `update app_user set totp_secret = totp_pending_secret, totp_pending_secret = null, totp_enabled = true,
@@ -90,7 +91,7 @@ export class AccountSecurity {
         )
       )[0];
       if (!r?.totp_secret) return false;
-      const step = matchTotp(r.totp_secret, code, this.#clock.now());
+      const step = matchTotp(openSecret(this.#db, r.totp_secret, 'totp'), code, this.#clock.now());
       if (step === undefined || (r.totp_last_step !== null && step <= Number(r.totp_last_step))) return false;
       await tx.query('update app_user set totp_last_step = $2 where id = $1::uuid', [userId, step]);
       return true;

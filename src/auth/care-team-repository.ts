@@ -1,7 +1,7 @@
 import type { Clock } from '../core/clock.ts';
 import type { Database } from '../store/database.ts';
 
-interface CareTeamContent {
+export interface CareTeamContent {
   status?: string;
   subject?: { reference?: string };
   period?: { start?: string; end?: string };
@@ -38,12 +38,11 @@ export class CareTeamRepository {
     );
     const patients = new Set<string>();
     for (const { content: team } of rows) {
-      if (team.status && team.status !== 'active') continue;
-      if (!current(team.period, now)) continue;
+      if (!isCurrentTeam(team, now)) continue;
       const ref = team.subject?.reference;
       if (!ref?.startsWith('Patient/')) continue;
       const active = (team.participant ?? []).some(
-        (p) => p.member?.reference === member && current(p.period, now),
+        (p) => p.member?.reference === member && isCurrentParticipant(p, now),
       );
       if (active) patients.add(ref.slice('Patient/'.length));
     }
@@ -51,10 +50,33 @@ export class CareTeamRepository {
     return patients;
   }
 
+  readonly #listeners: Array<() => void> = [];
+
+  /** Called after every invalidation (the live feed re-checks its open sockets). */
+  onInvalidate(listener: () => void): void {
+    this.#listeners.push(listener);
+  }
+
   /** Forget cached memberships (after a CareTeam write in this process). */
   invalidate(): void {
     this.#cache.clear();
+    for (const l of this.#listeners) l();
   }
+}
+
+/**
+ * The one rule of a care team in force (every module asks it): status `active` (or none given;
+ * `proposed`, `suspended`, `inactive`, `entered-in-error` do not count) and the team's period
+ * current.
+ */
+export function isCurrentTeam(team: CareTeamContent, now: number): boolean {
+  if (team.status && team.status !== 'active') return false;
+  return current(team.period, now);
+}
+
+/** A participation in force: its period (if any) is current. */
+export function isCurrentParticipant(p: { period?: { start?: string; end?: string } }, now: number): boolean {
+  return current(p.period, now);
 }
 
 function current(period: { start?: string; end?: string } | undefined, now: number): boolean {

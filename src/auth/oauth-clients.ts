@@ -71,7 +71,9 @@ export class OAuthClientService {
   }
 
   async list(): Promise<OAuthClient[]> {
-    return (await this.#db.query('select * from oauth_client order by id')).map(toClient);
+    return (await this.#db.query(`select * from oauth_client where kind = 'integration' order by id`)).map(
+      toClient,
+    );
   }
 
   async get(id: string): Promise<OAuthClient | undefined> {
@@ -99,8 +101,10 @@ export class OAuthClientService {
 
   /** The client when id and secret match an active client. */
   async authenticate(id: string, secret: string): Promise<OAuthClient | undefined> {
-    const r = (await this.#db.query('select * from oauth_client where id = $1', [id]))[0];
-    if (!r || r['revoked_at']) return undefined;
+    const r = (
+      await this.#db.query(`select * from oauth_client where id = $1 and kind = 'integration'`, [id])
+    )[0];
+    if (!r || r['revoked_at'] || typeof r['secret_hash'] !== 'string') return undefined;
     const a = Buffer.from(sha256(secret), 'hex');
     const b = Buffer.from(r['secret_hash'] as string, 'hex');
     return a.length === b.length && timingSafeEqual(a, b) ? toClient(r) : undefined;

@@ -45,3 +45,53 @@ export function scopeCovered(allowed: readonly string[], requested: string): boo
     );
   });
 }
+
+/**
+ * SMART App Launch resource scopes of apps acting for a person: `patient/<Type|*>.<perm>` (the
+ * launch patient's compartment) and `user/<Type|*>.<perm>` (what the signed-in user may see), v2
+ * letters (`cruds`) or v1 `read`/`write`/`*`. Granular v2 scopes (`?category=…`) are not
+ * supported: they are never granted (granting the scope without its filter would grant more).
+ */
+export interface SmartScope extends Scope {
+  context: 'patient' | 'user' | 'system';
+}
+
+const smartPattern = /^(patient|user|system)\/([A-Z][A-Za-z]{0,63}|\*)\.(read|write|\*|c?r?u?d?s?)$/;
+
+export function parseSmartScope(s: string): SmartScope | undefined {
+  const m = smartPattern.exec(s);
+  if (!m?.[1] || !m[2] || m[3] === undefined || m[3] === '') return undefined;
+  const base = parseScope(`system/${m[2]}.${m[3]}`);
+  return base ? { ...base, context: m[1] as SmartScope['context'] } : undefined;
+}
+
+/** Whether `requested` (patient/, user/ or system/) is covered by a client's allowed scopes of the same context. */
+export function smartScopeCovered(allowed: readonly string[], requested: string): boolean {
+  const r = parseSmartScope(requested);
+  if (!r) return false;
+  return allowed.some((g) => {
+    const a = parseSmartScope(g);
+    return (
+      a !== undefined &&
+      a.context === r.context &&
+      (a.type === '*' || a.type === r.type) &&
+      (!r.read || a.read) &&
+      (!r.write || a.write)
+    );
+  });
+}
+
+/** Which contexts of the granted scopes allow `action` on `resourceType` (patient, user). */
+export function smartScopeGrants(
+  granted: readonly string[],
+  resourceType: string,
+  action: ScopeAction,
+): { patient: boolean; user: boolean } {
+  const out = { patient: false, user: false };
+  for (const g of granted) {
+    const s = parseSmartScope(g);
+    if (!s || s.context === 'system' || !(s.type === '*' || s.type === resourceType) || !s[action]) continue;
+    out[s.context] = true;
+  }
+  return out;
+}

@@ -28,6 +28,13 @@ export function isRefreshToken(t: string): boolean {
   return t.startsWith(refreshPrefix);
 }
 
+/** The SMART app context of a session started through /oauth/authorize. */
+export interface SmartSessionContext {
+  clientId: string;
+  scopes: string[];
+  patientId?: string | undefined;
+}
+
 interface UserRow {
   id: string;
   username: string;
@@ -65,32 +72,56 @@ export class SessionService {
     return new Date(this.#clock.now() + offsetMs).toISOString();
   }
 
-  async #accessFor(user: UserRow, sessionId: string): Promise<{ token: string; expiresIn: number }> {
+  async #accessFor(
+    user: UserRow,
+    sessionId: string,
+    smart?: SmartSessionContext,
+  ): Promise<{ token: string; expiresIn: number }> {
     return this.#tokens.issue({
       kind: 'user',
       id: user.id,
       username: user.username,
       roles: user.roles,
-      scopes: [],
+      scopes: smart?.scopes ?? [],
       patientId: user.patient_id,
       practitionerId: user.practitioner_id,
       sessionId,
+      ...(smart ? { smartClientId: smart.clientId } : {}),
+      ...(smart?.patientId ? { launchPatient: smart.patientId } : {}),
     });
   }
 
-  /** A new session for a user who has just proven who they are. */
-  async start(userId: string, address?: string): Promise<TokenPair & { sessionId: string }> {
+  /**
+   * A new session for a user who has just proven who they are; with `smart`, a session of a SMART
+   * app (its tokens carry the app, its scopes and the launch patient).
+   */
+  async start(
+    userId: string,
+    address?: string,
+    smart?: SmartSessionContext,
+  ): Promise<TokenPair & { sessionId: string }> {
     const user = await this.#user(userId);
     if (!user || user.disabled)
       throw new VigilError('VIGIL_ERR_AUTH_BAD_CREDENTIALS', 'wrong username or password', 401);
     const id = newId();
     const refresh = `${refreshPrefix}${newSecret(32)}`;
     await this.#db.query(
-      `insert into auth_session (id, user_id, refresh_hash, created_at, last_used_at, expires_at, address)
-       values ($1, $2, $3, $4, $4, $5, $6)`,
-      [id, user.id, sha256(refresh), this.#iso(), this.#iso(this.policy.absoluteMs), address ?? null],
+      `insert into auth_session (id, user_id, refresh_hash, created_at, last_used_at, expires_at, address,
+         smart_client_id, smart_scopes, smart_patient_id)
+       values ($1, $2, $3, $4, $4, $5, $6, $7, $8::jsonb, $9)`,
+      [
+        id,
+        user.id,
+        sha256(refresh),
+        this.#iso(),
+        this.#iso(this.policy.absoluteMs),
+        address ?? null,
+        smart?.clientId ?? null,
+        smart ? JSON.stringify(smart.scopes) : null,
+        smart?.patientId ?? null,
+      ],
     );
-    const access = await this.#accessFor(user, id);
+    const access = await this.#accessFor(user, id, smart);
     return {
       access_token: access.token,
       token_type: 'Bearer',
@@ -106,6 +137,8 @@ export class SessionService {
    */
   async refresh(
     refreshToken: string,
+    /** SMART token endpoint: the authenticated app; a session of another app (or none) is refused. */
+    smartClientId?: string,
   ): Promise<
     | { ok: true; pair: TokenPair; userId: string; sessionId: string }
     | { ok: false; reuse: boolean; userId?: string; sessionId?: string }
@@ -120,13 +153,26 @@ export class SessionService {
       last_used_at: Date;
       expires_at: Date;
       revoked_at: Date | null;
+      smart_client_id: string | null;
+      smart_scopes: string[] | null;
+      smart_patient_id: string | null;
     }>(
-      `select id, user_id, refresh_hash, previous_refresh_hash, last_used_at, expires_at, revoked_at from auth_session
+      `select id, user_id, refresh_hash, previous_refresh_hash, last_used_at, expires_at, revoked_at,
+              smart_client_id, smart_scopes, smart_patient_id from auth_session
        where refresh_hash = $1 or previous_refresh_hash = $1`,
       [h],
     );
     const s = rows[0];
     if (!s) return { ok: false, reuse: false };
+    if (smartClientId !== undefined && s.smart_client_id !== smartClientId)
+      return { ok: false, reuse: false, userId: s.user_id, sessionId: s.id };
+    const smart: SmartSessionContext | undefined = s.smart_client_id
+      ? {
+          clientId: s.smart_client_id,
+          scopes: s.smart_scopes ?? [],
+          ...(s.smart_patient_id ? { patientId: s.smart_patient_id } : {}),
+        }
+      : undefined;
     if (s.refresh_hash !== h) {
       await this.revokeSession(s.id, 'refresh-token-reuse');
       return { ok: false, reuse: true, userId: s.user_id, sessionId: s.id };
@@ -145,7 +191,7 @@ export class SessionService {
       [s.id, sha256(next), this.#iso(), h],
     );
     if (updated.length === 0) return { ok: false, reuse: true, userId: s.user_id, sessionId: s.id };
-    const access = await this.#accessFor(user, s.id);
+    const access = await this.#accessFor(user, s.id, smart);
     return {
       ok: true,
       pair: {
@@ -157,6 +203,11 @@ export class SessionService {
       userId: s.user_id,
       sessionId: s.id,
     };
+  }
+
+  /** A session whose refresh token must not work (a SMART app granted no offline/online access). */
+  async revokeRefreshOnly(sessionId: string): Promise<void> {
+    await this.#db.query('update auth_session set refresh_hash = null where id = $1', [sessionId]);
   }
 
   async revokeSession(sessionId: string, reason: string): Promise<boolean> {

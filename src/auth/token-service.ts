@@ -3,6 +3,7 @@ import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import type { Clock } from '../core/clock.ts';
 import { VigilError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
+import { openSecret, sealSecret } from '../core/secret-box.ts';
 import type { Database } from '../store/database.ts';
 
 export const Role = {
@@ -32,9 +33,21 @@ export interface Principal {
   /** Issued-at and expiry, epoch seconds (set on verified tokens). */
   issuedAt?: number;
   expiresAt?: number;
+  /**
+   * SMART App Launch: the app (client id) a person's token was issued to. Such a token carries the
+   * granted patient/ and user/ scopes in `scopes`, works on the FHIR API only, and is limited by
+   * those scopes on top of the person's own access (access-policy.ts).
+   */
+  smartClientId?: string;
+  /** SMART launch context: the patient patient/ scopes are limited to. */
+  launchPatient?: string;
 }
 
 const issuer = 'vigil';
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+function isUuid(v: unknown): v is string {
+  return typeof v === 'string' && uuidPattern.test(v);
+}
 const audience = 'vigil-api';
 
 /**
@@ -56,10 +69,10 @@ export class TokenService {
     const fresh = randomBytes(32).toString('base64');
     await db.query(
       `insert into server_key (name, value) values ('jwt-hs256', $1) on conflict (name) do nothing`,
-      [fresh],
+      [sealSecret(db, fresh, 'server_key')],
     );
     const rows = await db.query<{ value: string }>(`select value from server_key where name = 'jwt-hs256'`);
-    const value = rows[0]?.value;
+    const value = rows[0] ? openSecret(db, rows[0].value, 'server_key') : undefined;
     if (!value) throw new Error('token signing key missing');
     return new TokenService(Buffer.from(value, 'base64'), clock, accessTtlSeconds);
   }
@@ -78,6 +91,8 @@ export class TokenService {
       ...(p.patientId ? { patient: p.patientId } : {}),
       ...(p.practitionerId ? { practitioner: p.practitionerId } : {}),
       ...(p.sessionId ? { sid: p.sessionId } : {}),
+      ...(p.smartClientId ? { cid: p.smartClientId } : {}),
+      ...(p.launchPatient ? { lp: p.launchPatient } : {}),
     })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setIssuer(issuer)
@@ -101,6 +116,11 @@ export class TokenService {
       const kind = payload['kind'];
       if (kind !== 'user' && kind !== 'integration' && kind !== 'device') throw new Error('bad kind');
       if (typeof payload.sub !== 'string' || !Array.isArray(payload['roles'])) throw new Error('bad claims');
+      // Vigil issues UUIDs for token ids, sessions and user ids (the database keys them as uuid): a
+      // correctly signed token with anything else in them is invalid, never a database error.
+      if (payload.jti !== undefined && !isUuid(payload.jti)) throw new Error('bad jti');
+      if (payload['sid'] !== undefined && !isUuid(payload['sid'])) throw new Error('bad sid');
+      if (kind === 'user' && !isUuid(payload.sub)) throw new Error('bad sub');
       return {
         kind,
         id: payload.sub as string,
@@ -114,6 +134,8 @@ export class TokenService {
         practitionerId: (payload['practitioner'] as string | undefined) ?? null,
         ...(payload.jti ? { tokenId: payload.jti } : {}),
         ...(typeof payload['sid'] === 'string' ? { sessionId: payload['sid'] } : {}),
+        ...(typeof payload['cid'] === 'string' ? { smartClientId: payload['cid'] } : {}),
+        ...(typeof payload['lp'] === 'string' ? { launchPatient: payload['lp'] } : {}),
         ...(typeof payload.iat === 'number' ? { issuedAt: payload.iat } : {}),
         ...(typeof payload.exp === 'number' ? { expiresAt: payload.exp } : {}),
       };

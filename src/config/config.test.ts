@@ -78,4 +78,38 @@ describe('config', () => {
     const listed = new Set([...text.matchAll(/^#?\s*(VIGIL_[A-Z_]+)=/gm)].map((m) => m[1]));
     assert.deepEqual([...listed].sort(), [...configVariables, ...clientVariables].sort());
   });
+
+  it('.env.example shows each setting’s real default', () => {
+    const text = readFileSync(new URL('../../.env.example', import.meta.url), 'utf8');
+    const base = { VIGIL_ADMIN_PASSWORD: 'a-long-enough-password' };
+    const defaults = loadConfig(base);
+    for (const [, name, value] of text.matchAll(/^(VIGIL_[A-Z_]+)=(.+)$/gm)) {
+      if (!name || !(configVariables as readonly string[]).includes(name) || name === 'VIGIL_ADMIN_PASSWORD')
+        continue;
+      assert.deepEqual(loadConfig({ ...base, [name]: value }), defaults, `${name}=${value} is the default`);
+    }
+  });
+});
+
+describe('OpenID Connect staff sign-in settings', () => {
+  const base = {
+    VIGIL_ADMIN_PASSWORD: 'a-long-enough-password',
+    VIGIL_OIDC_ISSUER: 'https://idp.example/realms/staff/',
+    VIGIL_OIDC_CLIENT_ID: 'vigil',
+    VIGIL_OIDC_CLIENT_SECRET: 'secret-from-the-idp',
+    VIGIL_OIDC_GROUP_ROLES: 'icu-nurses=nurse, cardiology=clinician,cardiology=admin',
+  };
+  it('maps groups to roles; off without an issuer', () => {
+    const c = loadConfig(base, '/srv');
+    assert.equal(c.oidc?.issuer, 'https://idp.example/realms/staff');
+    assert.deepEqual(c.oidc?.groupRoles, { 'icu-nurses': ['nurse'], cardiology: ['clinician', 'admin'] });
+    assert.equal(c.oidc?.groupsClaim, 'groups');
+    assert.equal(loadConfig({ VIGIL_ADMIN_PASSWORD: 'a-long-enough-password' }, '/srv').oidc, undefined);
+  });
+  it('refuses http issuers off loopback, unknown roles, a missing secret and an empty mapping', () => {
+    failsWith({ ...base, VIGIL_OIDC_ISSUER: 'http://idp.example' }, /VIGIL_OIDC_ISSUER/);
+    failsWith({ ...base, VIGIL_OIDC_GROUP_ROLES: 'x=patient' }, /VIGIL_OIDC_GROUP_ROLES/);
+    failsWith({ ...base, VIGIL_OIDC_GROUP_ROLES: '' }, /VIGIL_OIDC_GROUP_ROLES/);
+    failsWith({ ...base, VIGIL_OIDC_CLIENT_SECRET: '' }, /VIGIL_OIDC_CLIENT_SECRET/);
+  });
 });

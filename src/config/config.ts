@@ -7,6 +7,17 @@ import { VigilError } from '../core/errors.ts';
  * The first bad value ends the start with a one-line message naming the variable.
  * Every variable is listed, with its default, in `.env.example` (a test keeps the two in step).
  */
+export interface OidcConfig {
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
+  /** IdP group → Vigil roles (VIGIL_OIDC_GROUP_ROLES=icu-nurses=nurse,cardiology=clinician,it=admin). */
+  groupRoles: Record<string, string[]>;
+  groupsClaim: string;
+  /** Claim naming the person's FHIR Practitioner id (care-team membership), if the IdP sends one. */
+  practitionerClaim: string | undefined;
+}
+
 export interface Config {
   httpHost: string;
   httpPort: number;
@@ -21,6 +32,13 @@ export interface Config {
   /** Client id of Vigil's persistent session on the external broker (one per deployment). */
   mqttClientId: string;
   natsUrl: string | undefined;
+  /**
+   * Deployment prefix of every NATS name (subjects `<prefix>.readings.<p>`, stream
+   * `<PREFIX>_READINGS`, consumers): deployments sharing one NATS server never meet.
+   */
+  natsPrefix: string;
+  /** Detect workers: a partition lease not renewed for this long moves to another worker, ms. */
+  detectLeaseMs: number;
   adminPassword: string | undefined;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Largest accepted payload (MQTT message or HTTP body), bytes. */
@@ -33,6 +51,13 @@ export interface Config {
   glucoseUnit: 'mg/dL' | 'mmol/L';
   /** Public base URL (used in FHIR links); default derived from the HTTP host and port. */
   publicUrl: string | undefined;
+  /**
+   * PostgreSQL server: longest wait for one query or transaction (a pooled connection, connecting,
+   * the answer), ms; past it the caller gets VIGIL_ERR_STORE_UNAVAILABLE (503, Retry-After).
+   */
+  databaseTimeoutMs: number;
+  /** Longest `/ready` waits for the store and broker checks before answering 503, ms. */
+  readyTimeoutMs: number;
   /** How long SIGTERM may take before the process gives up waiting, ms. */
   shutdownTimeoutMs: number;
   /** Worker role when scaled out: all (default), ingest, detect, api. */
@@ -54,14 +79,6 @@ export interface Config {
    * recording notifier, an outbox channel like a pager gateway). Unset: off.
    */
   notifyFile: string | undefined;
-  /**
-   * Dead-man's switch: every `heartbeatIntervalSeconds` each worker POSTs a signed heartbeat to this
-   * URL; an external watchdog alarms when they stop (docs/operations.md). Unset: off.
-   */
-  heartbeatUrl: string | undefined;
-  /** HMAC key of the heartbeat signature (Vigil-Signature, like webhooks); required with the URL. */
-  heartbeatSecret: string | undefined;
-  heartbeatIntervalSeconds: number;
   /** E-mail notifications over SMTP (smtp://user:pass@host:587 or smtps://…:465); unset: off. */
   smtpUrl: string | undefined;
   /** Sender address of notification e-mail; required with the SMTP URL. */
@@ -70,6 +87,14 @@ export interface Config {
   sms:
     | { kind: 'twilio' | 'json'; url: string; account: string | undefined; token: string; from: string }
     | undefined;
+  /** Staff sign-in through the hospital's OpenID Connect provider (docs/oidc.md); undefined = off. */
+  oidc: OidcConfig | undefined;
+  /** Outbound dead-man's switch (signed status pings); undefined = off. */
+  watchdog: { url: string; secret: string; intervalMs: number } | undefined;
+  /** The key that seals secrets at rest (base64 of 32 bytes); never logged. */
+  secretsKey: string | undefined;
+  /** A file holding that key; default `<dataDir>-keys/secrets.key`, created at first start. */
+  secretsKeyFile: string | undefined;
 }
 
 type Env = Record<string, string | undefined>;
@@ -84,6 +109,8 @@ export const configVariables = [
   'VIGIL_MQTT_URL',
   'VIGIL_MQTT_CLIENT_ID',
   'VIGIL_NATS_URL',
+  'VIGIL_NATS_PREFIX',
+  'VIGIL_DETECT_LEASE_MS',
   'VIGIL_ADMIN_PASSWORD',
   'VIGIL_LOG_LEVEL',
   'VIGIL_MAX_PAYLOAD_BYTES',
@@ -92,6 +119,8 @@ export const configVariables = [
   'VIGIL_GLUCOSE_UNIT',
   'VIGIL_PUBLIC_URL',
   'VIGIL_SHUTDOWN_TIMEOUT_MS',
+  'VIGIL_DATABASE_TIMEOUT_MS',
+  'VIGIL_READY_TIMEOUT_MS',
   'VIGIL_ROLE',
   'VIGIL_TLS_CERT_FILE',
   'VIGIL_TLS_KEY_FILE',
@@ -101,9 +130,6 @@ export const configVariables = [
   'VIGIL_MLLP_ALLOW',
   'VIGIL_MLLP_ACK_MODE',
   'VIGIL_NOTIFY_FILE',
-  'VIGIL_HEARTBEAT_URL',
-  'VIGIL_HEARTBEAT_SECRET',
-  'VIGIL_HEARTBEAT_INTERVAL_S',
   'VIGIL_SMTP_URL',
   'VIGIL_SMTP_FROM',
   'VIGIL_SMS_GATEWAY',
@@ -111,6 +137,17 @@ export const configVariables = [
   'VIGIL_SMS_ACCOUNT',
   'VIGIL_SMS_TOKEN',
   'VIGIL_SMS_FROM',
+  'VIGIL_SECRETS_KEY',
+  'VIGIL_SECRETS_KEY_FILE',
+  'VIGIL_WATCHDOG_URL',
+  'VIGIL_WATCHDOG_SECRET',
+  'VIGIL_WATCHDOG_INTERVAL_SECONDS',
+  'VIGIL_OIDC_ISSUER',
+  'VIGIL_OIDC_CLIENT_ID',
+  'VIGIL_OIDC_CLIENT_SECRET',
+  'VIGIL_OIDC_GROUP_ROLES',
+  'VIGIL_OIDC_GROUPS_CLAIM',
+  'VIGIL_OIDC_PRACTITIONER_CLAIM',
 ] as const;
 
 /** Settings of the `vigil` CLI as a client of a running server (not server configuration). */
@@ -178,22 +215,6 @@ function smtp(env: Env) {
   return { smtpUrl, smtpFrom };
 }
 
-function heartbeat(env: Env) {
-  const heartbeatUrl = url(env, 'VIGIL_HEARTBEAT_URL', ['https:', 'http:']);
-  const heartbeatSecret = env['VIGIL_HEARTBEAT_SECRET'] || undefined;
-  if (heartbeatUrl && (!heartbeatSecret || heartbeatSecret.length < 16))
-    bad(
-      'VIGIL_HEARTBEAT_SECRET',
-      '<redacted>',
-      'a secret of 16 or more characters (set with VIGIL_HEARTBEAT_URL)',
-    );
-  return {
-    heartbeatUrl,
-    heartbeatSecret,
-    heartbeatIntervalSeconds: int(env, 'VIGIL_HEARTBEAT_INTERVAL_S', 60, 5, 3600),
-  };
-}
-
 function clientId(env: Env): string {
   const raw = env['VIGIL_MQTT_CLIENT_ID'];
   if (raw === undefined || raw === '') return 'vigil-ingest';
@@ -202,6 +223,14 @@ function clientId(env: Env): string {
 }
 
 /** Comma-separated IPv4/IPv6 addresses or CIDR ranges. */
+/** A NATS subject token that also makes a stream name: lower-case letters, digits, `-`, `_`. */
+function natsPrefix(env: Env): string {
+  const v = env['VIGIL_NATS_PREFIX'] || 'vigil';
+  if (!/^[a-z0-9][a-z0-9_-]{0,31}$/.test(v))
+    bad('VIGIL_NATS_PREFIX', v, 'lower-case letters, digits, - or _ (at most 32), e.g. vigil or ward-a');
+  return v;
+}
+
 function mllpAllow(env: Env): string[] {
   const entries = (str(env, 'VIGIL_MLLP_ALLOW') ?? '')
     .split(',')
@@ -276,6 +305,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     mqttUrl: url(env, 'VIGIL_MQTT_URL', ['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'ws:', 'wss:']),
     mqttClientId: clientId(env),
     natsUrl: url(env, 'VIGIL_NATS_URL', ['nats:', 'tls:']),
+    natsPrefix: natsPrefix(env),
+    detectLeaseMs: int(env, 'VIGIL_DETECT_LEASE_MS', 10_000, 1000, 300_000),
     adminPassword,
     logLevel: oneOf(env, 'VIGIL_LOG_LEVEL', 'info', [
       'fatal',
@@ -292,6 +323,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     glucoseUnit: oneOf(env, 'VIGIL_GLUCOSE_UNIT', 'mg/dL', ['mg/dL', 'mmol/L']),
     publicUrl: url(env, 'VIGIL_PUBLIC_URL', ['http:', 'https:']),
     shutdownTimeoutMs: int(env, 'VIGIL_SHUTDOWN_TIMEOUT_MS', 8000, 100, 60_000),
+    databaseTimeoutMs: int(env, 'VIGIL_DATABASE_TIMEOUT_MS', 15_000, 50, 600_000),
+    readyTimeoutMs: int(env, 'VIGIL_READY_TIMEOUT_MS', 2000, 50, 60_000),
     role: oneOf(env, 'VIGIL_ROLE', 'all', ['all', 'ingest', 'detect', 'api']),
     tlsCertFile,
     tlsKeyFile,
@@ -302,8 +335,62 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     mllpAllow: mllpAllow(env),
     mllpAckMode: oneOf(env, 'VIGIL_MLLP_ACK_MODE', 'original', ['original', 'enhanced']),
     notifyFile: env['VIGIL_NOTIFY_FILE'] ? resolve(cwd, env['VIGIL_NOTIFY_FILE']) : undefined,
-    ...heartbeat(env),
     ...smtp(env),
     sms: sms(env),
+    oidc: oidcConfig(env),
+    watchdog: watchdogConfig(env),
+    secretsKey: str(env, 'VIGIL_SECRETS_KEY'),
+    secretsKeyFile: env['VIGIL_SECRETS_KEY_FILE'] ? resolve(cwd, env['VIGIL_SECRETS_KEY_FILE']) : undefined,
+  };
+}
+
+function watchdogConfig(env: Record<string, string | undefined>): Config['watchdog'] {
+  const u = url(env, 'VIGIL_WATCHDOG_URL', ['https:', 'http:']);
+  if (!u) return undefined;
+  const secret = str(env, 'VIGIL_WATCHDOG_SECRET');
+  if (!secret || secret.length < 16)
+    return bad(
+      'VIGIL_WATCHDOG_SECRET',
+      '<redacted>',
+      'a shared secret of at least 16 characters (with VIGIL_WATCHDOG_URL)',
+    );
+  return { url: u, secret, intervalMs: 1000 * int(env, 'VIGIL_WATCHDOG_INTERVAL_SECONDS', 60, 5, 3600) };
+}
+
+const staffRoles = new Set(['admin', 'clinician', 'nurse']);
+
+function oidcConfig(env: Record<string, string | undefined>): OidcConfig | undefined {
+  const issuer = str(env, 'VIGIL_OIDC_ISSUER');
+  if (!issuer) return undefined;
+  const u = url(env, 'VIGIL_OIDC_ISSUER', ['https:', 'http:']) as string;
+  const host = new URL(u).hostname;
+  if (new URL(u).protocol === 'http:' && !['localhost', '127.0.0.1', '[::1]', '::1'].includes(host))
+    bad('VIGIL_OIDC_ISSUER', issuer, 'an https URL (http only on loopback)');
+  const clientId = str(env, 'VIGIL_OIDC_CLIENT_ID');
+  const clientSecret = str(env, 'VIGIL_OIDC_CLIENT_SECRET');
+  if (!clientId) bad('VIGIL_OIDC_CLIENT_ID', '', 'the client id registered at the identity provider');
+  if (!clientSecret)
+    bad('VIGIL_OIDC_CLIENT_SECRET', '', 'the client secret registered at the identity provider');
+  const groupRoles: Record<string, string[]> = {};
+  for (const pair of (str(env, 'VIGIL_OIDC_GROUP_ROLES') ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
+    const i = pair.lastIndexOf('=');
+    const group = pair.slice(0, i).trim();
+    const role = pair.slice(i + 1).trim();
+    if (i <= 0 || !staffRoles.has(role))
+      bad('VIGIL_OIDC_GROUP_ROLES', pair, 'group=role pairs, role one of admin, clinician, nurse');
+    groupRoles[group] = [...new Set([...(groupRoles[group] ?? []), role])];
+  }
+  if (Object.keys(groupRoles).length === 0)
+    bad('VIGIL_OIDC_GROUP_ROLES', '', 'at least one group=role pair (no group, no access)');
+  return {
+    issuer: u.replace(/\/$/, ''),
+    clientId,
+    clientSecret,
+    groupRoles,
+    groupsClaim: str(env, 'VIGIL_OIDC_GROUPS_CLAIM') ?? 'groups',
+    practitionerClaim: str(env, 'VIGIL_OIDC_PRACTITIONER_CLAIM'),
   };
 }

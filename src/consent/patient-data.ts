@@ -45,13 +45,30 @@ export class PatientDataService {
   /** Every resource about the patient, one FHIR JSON per line: Patient, linked resources, Observations, AuditEvents. */
   async *exportNdjson(patientId: string, opts: { includeAudit?: boolean } = {}): AsyncGenerator<string> {
     PatientDataService.checkId(patientId);
-    const linked = await this.#db.query<{ content: Record<string, unknown> }>(
-      `select content from fhir_resource where not deleted and (
+    const linked = await this.#db.query<{
+      resource_type: string;
+      id: string;
+      version_id: number | string;
+      last_updated: string | Date;
+      content: Record<string, unknown>;
+    }>(
+      `select resource_type, id, version_id, last_updated, content from fhir_resource where not deleted and (
          (resource_type = 'Patient' and id = $1) or (resource_type <> 'Patient' and content::text like $2))
        order by resource_type = 'Patient' desc, resource_type, id`,
       [patientId, `%"Patient/${patientId}"%`],
     );
-    for (const r of linked) yield JSON.stringify(r.content);
+    // The stored content is the resource body; its id and version live in the row (as a FHIR read renders them).
+    for (const r of linked)
+      yield JSON.stringify({
+        resourceType: r.resource_type,
+        ...r.content,
+        id: r.id,
+        meta: {
+          ...(r.content['meta'] as Record<string, unknown> | undefined),
+          versionId: String(r.version_id),
+          lastUpdated: new Date(r.last_updated).toISOString(),
+        },
+      });
     let after = '';
     for (;;) {
       const rows = await this.#db.query<Record<string, unknown>>(
@@ -94,6 +111,17 @@ export class PatientDataService {
         counts[key] = (counts[key] ?? 0) + rows.length;
         return rows;
       };
+      // The patient's business identifiers (MRN, …): a dead letter or an export may carry them.
+      const identifiers = (
+        await tx.query<{ v: string }>(
+          `select distinct i->>'value' as v from fhir_resource r, jsonb_array_elements(
+             case when jsonb_typeof(r.content->'identifier') = 'array' then r.content->'identifier' else '[]'::jsonb end) i
+           where r.resource_type = 'Patient' and r.id = $1 and i->>'value' is not null`,
+          [patientId],
+        )
+      )
+        .map((r) => r.v)
+        .filter((v) => v.length >= 3);
       // Raw payloads of the patient's devices received while assigned may hold patient data.
       await n(
         'deadLetters',
@@ -101,6 +129,76 @@ export class PatientDataService {
          where a.patient_id = $1 and d.device_id = a.device_id and d.received >= a.period_start
            and (a.period_end is null or d.received < a.period_end) returning d.id`,
         [patientId],
+      );
+      // …and any dead letter that names the patient (an HL7 v2 PID, a JSON reading with its id), as a
+      // whole token: a JSON string, an HL7 v2 field or component, a FHIR reference.
+      const tokens = [patientId, ...identifiers].flatMap((v) => [
+        `"${v}"`,
+        `Patient/${v}`,
+        `|${v}|`,
+        `|${v}^`,
+        `^${v}^`,
+        `^${v}|`,
+      ]);
+      await n(
+        'deadLetters',
+        `delete from dead_letter d where exists (
+           select 1 from unnest($1::text[]) t where position(convert_to(t, 'UTF8') in d.payload) > 0) returning d.id`,
+        [tokens],
+      );
+      // Alerts (FHIR Flag, Communication and DetectedIssue are views of them) with their timeline,
+      // timers, notifications (the alert as sent) and the delivery outbox.
+      const alertIds = (
+        await tx.query<{ id: string }>('select id from alert where patient_id = $1', [patientId])
+      ).map((r) => r.id);
+      if (alertIds.length) {
+        await tx.query(
+          `delete from alert_delivery_attempt where delivery_id in (select d.id from alert_delivery d
+             join alert_notification nt on nt.id = d.notification_id where nt.alert_id = any($1::uuid[]))`,
+          [alertIds],
+        );
+        await n(
+          'alertDeliveries',
+          `delete from alert_delivery where notification_id in
+             (select id from alert_notification where alert_id = any($1::uuid[])) returning id`,
+          [alertIds],
+        );
+        await n(
+          'alertNotifications',
+          'delete from alert_notification where alert_id = any($1::uuid[]) returning id',
+          [alertIds],
+        );
+        await tx.query('delete from alert_timer where alert_id = any($1::uuid[])', [alertIds]);
+        await n('alertEvents', 'delete from alert_event where alert_id = any($1::uuid[]) returning id', [
+          alertIds,
+        ]);
+        await n('alerts', 'delete from alert where id = any($1::uuid[]) returning id', [alertIds]);
+      }
+      // Detection: monitoring settings (every version) and the rule engine's saved state.
+      await n('monitoringConfig', 'delete from monitoring_config where patient_id = $1 returning version', [
+        patientId,
+      ]);
+      await n('engineState', 'delete from engine_state where patient_id = $1 returning patient_id', [
+        patientId,
+      ]);
+      // Bulk export output that holds the patient: the files go, the job says why.
+      const like = [patientId, ...identifiers].map((v) => `%${v.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+      const jobs = await n(
+        'exportJobs',
+        `update fhir_export_job j set status = 'failed', error = 'output removed by a patient erasure'
+         where j.request_url like any($1::text[]) or j.group_id = $2 or exists (
+           select 1 from fhir_export_file f where f.job_id = j.id and f.content like any($1::text[]))
+         returning j.id`,
+        [like, patientId],
+      );
+      if (jobs.length)
+        await tx.query('delete from fhir_export_file where job_id = any($1::uuid[])', [
+          jobs.map((j) => j['id']),
+        ]);
+      await tx.query(
+        `update fhir_export_job set request_url = replace(request_url, $2, '(erased)'),
+           group_id = case when group_id = $2 then '(erased)' else group_id end where id = any($1::uuid[])`,
+        [jobs.map((j) => j['id']), patientId],
       );
       const obs = await n('observations', 'delete from observation where patient_id = $1 returning id', [
         patientId,

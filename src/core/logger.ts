@@ -18,6 +18,8 @@ export const redactPaths = [
   'refresh_token',
   '*.refresh_token',
   'client_secret',
+  'secretsKey',
+  '*.secretsKey',
   '*.client_secret',
   'totp',
   '*.totp',

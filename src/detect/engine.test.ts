@@ -56,7 +56,7 @@ describe('alarm-fatigue controls', () => {
     assert.equal(d[0]?.at, new Date(T0 + 15_000).toISOString());
   });
 
-  it('one open condition: further low readings add evidence silently; severity change re-fires', () => {
+  it('one open condition: further low readings add evidence silently; a higher severity that holds re-fires', () => {
     const e = engineWith([spo2Low]);
     const d = feed(e, [
       [0, 88],
@@ -65,6 +65,8 @@ describe('alarm-fatigue controls', () => {
       [25, 88],
       [30, 84],
       [35, 84],
+      [44, 84],
+      [45, 84],
     ]);
     assert.deepEqual(
       d.map((x) => [x.state, x.severity]),
@@ -74,6 +76,7 @@ describe('alarm-fatigue controls', () => {
       ],
     );
     assert.ok((d[1]?.evidence.length ?? 0) >= 5, 'evidence accumulates');
+    assert.equal(d[1]?.at, new Date(T0 + 45_000).toISOString(), 'high held for persistSeconds (15 s)');
   });
 
   it('hysteresis: fires below 90, holds at 91–92, clears at 93', () => {

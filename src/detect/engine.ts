@@ -250,9 +250,20 @@ export function createEngine(config: EngineConfig, clock: Clock = systemClock): 
       runtimes.clear();
     },
     setEnrolment(patientId, enrolment) {
+      const before = enrolments.get(patientId);
+      const cached = runtimes.get(patientId);
       enrolments.set(patientId, enrolment);
       runtimes.delete(patientId);
-      const rt = runtime(patientId);
+      let rt: Runtime | null;
+      try {
+        rt = runtime(patientId);
+      } catch (e) {
+        // Refused (unknown program, bad override): the patient keeps the enrolment it had.
+        if (before === undefined) enrolments.delete(patientId);
+        else enrolments.set(patientId, before);
+        if (cached !== undefined) runtimes.set(patientId, cached);
+        throw e;
+      }
       // Conditions of rules the patient no longer has cannot clear on their own: drop them.
       if (rt !== null) {
         const kinds = new Set(rt.kinds.map(([r]) => r.kind));

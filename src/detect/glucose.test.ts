@@ -28,15 +28,26 @@ describe('glucose rule', () => {
     );
   });
 
-  it('70 is not low; 180 is not high, 181 is level 1, 251 level 2', () => {
+  it('70 is not low; 180 is not high, 181 is level 1 (opted in), 251 level 2', () => {
     assert.deepEqual(
       run([70, 70, 70]).filter((x) => x.conditionKey === 'glucose:low'),
       [],
     );
-    const d = run([180, 181, 251]).filter((x) => x.conditionKey === 'glucose:high');
+    const e = engineWith([{ ...rule, level1HighAlerts: true }]);
+    const d = [180, 181, 251]
+      .flatMap((v, i) => e.onReading(cgm(v, i * 5 * MIN)).detections)
+      .filter((x) => x.conditionKey === 'glucose:high');
     assert.deepEqual(
       d.map((x) => x.severity),
       ['low', 'medium'],
+    );
+  });
+
+  it('level-1 high alerts are opt-in: by default 181–250 raises nothing, 251 opens level 2', () => {
+    const d = run([181, 240, 250, 251]).filter((x) => x.conditionKey === 'glucose:high');
+    assert.deepEqual(
+      d.map((x) => [x.state, x.severity, x.at.slice(11, 16)]),
+      [['firing', 'medium', '08:15']],
     );
   });
 
@@ -152,5 +163,58 @@ describe('glucose predictors', () => {
     ];
     assert.equal(naiveForecast(h, 20, 15), 85 - 20);
     assert.equal(naiveForecast(h.slice(2), 20, 15), null);
+  });
+});
+
+describe('compression lows (night, sudden drop from a steady trace)', () => {
+  // T0 is 08:00 UTC; +17 h = 01:00 (night at UTC offset 0).
+  const NIGHT = 17 * 3600;
+  const feed = (e: ReturnType<typeof engineWith>, pts: Array<[number, number]>, code = '99504-3') =>
+    pts.flatMap(([min, v]) => e.onReading(reading(code, v, NIGHT + min * 60, { unit: 'mg/dL' })).detections);
+  const steady: Array<[number, number]> = Array.from({ length: 9 }, (_, i) => [i * 5, 110 + (i % 2)]);
+  const keys = (ds: Detection[]) => ds.map((d) => `${d.state}:${d.conditionKey}:${d.severity}`);
+
+  it('a drop of 10 mg/dL/min recovering within the hour is one low-priority fingerstick request', () => {
+    const e = engineWith([rule]);
+    const ds = feed(e, [...steady, [45, 60], [50, 58], [55, 57], [60, 59], [65, 100], [70, 108]]);
+    assert.deepEqual(keys(ds), ['firing:glucose:compression-low:low', 'cleared:glucose:compression-low:low']);
+    assert.equal(ds[0]?.data?.excludeFromMetrics, true);
+    assert.match(ds[0]?.summary ?? '', /check with a fingerstick/);
+  });
+
+  it('a compression-like drop whose low persists for the hour alarms then (never silenced)', () => {
+    const e = engineWith([rule]);
+    const low: Array<[number, number]> = Array.from({ length: 14 }, (_, i) => [45 + 5 * i, 60 - (i % 2)]);
+    const ds = feed(e, [...steady, ...low]);
+    const lowOpen = ds.find((d) => d.conditionKey === 'glucose:low' && d.state === 'firing');
+    assert.equal(lowOpen?.at, '2026-03-02T02:45:00.000Z', '60 min after the drop (01:45)');
+  });
+
+  it('a compression-like drop then a meter reading < 70 alarms at once', () => {
+    const e = engineWith([rule]);
+    feed(e, [...steady, [45, 60]]);
+    const ds = feed(e, [[50, 62]], '41653-7');
+    assert.ok(ds.some((d) => d.conditionKey === 'glucose:low' && d.state === 'firing'));
+    // The suspicion has ended: the next CGM low counts.
+    const next = feed(e, [[52, 60]]);
+    assert.deepEqual(
+      next.filter((d) => d.state === 'firing' && d.conditionKey === 'glucose:compression-low'),
+      [],
+    );
+  });
+
+  it('by day, or on a gradual fall (3.9 mg/dL/min), the low alarms as before', () => {
+    const day = engineWith([rule]);
+    const dayDs = [...steady, [45, 60] as [number, number]].flatMap(
+      ([min, v]) => day.onReading(cgm(v, min * 60)).detections,
+    );
+    assert.ok(dayDs.some((d) => d.conditionKey === 'glucose:low' && d.state === 'firing'));
+    const gradual = engineWith([rule]);
+    const ds = feed(gradual, [...steady, [45, 110 - 19.5], [50, 110 - 39], [55, 110 - 58.5]]);
+    assert.ok(ds.some((d) => d.conditionKey === 'glucose:low' && d.state === 'firing'));
+    assert.deepEqual(
+      ds.filter((d) => d.conditionKey === 'glucose:compression-low'),
+      [],
+    );
   });
 });

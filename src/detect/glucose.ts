@@ -1,6 +1,6 @@
 import type { Severity } from '../core/severity.ts';
 import { GLUCOSE_CODES, Loinc } from './codes.ts';
-import { noUnknownKeys, num, oneOf, type Raw, severity } from './config-fields.ts';
+import { bool, noUnknownKeys, num, oneOf, type Raw, severity } from './config-fields.ts';
 import { type KalmanState, kalmanPredict, kalmanUpdate } from './glucose-predictor.ts';
 import { readingValue } from './reading-values.ts';
 import { BASE_KEYS, type RuleBase, type RuleContext, type RuleKind, readBase } from './rule-kind.ts';
@@ -22,6 +22,25 @@ import { round } from './threshold.ts';
  * glucose is already < `zoneLevel` and not rising. It stays open through the low itself and clears
  * only when glucose is ≥ `clearLevel` and the forecast ≥ `clearForecast`, so one hypoglycaemic
  * episode is one warning, not a warning per bounce around 54.
+ *
+ * Compression lows (clinical-reference §9, S): at night (`nightStartHour`–`nightEndHour`, the
+ * patient's local time by `utcOffsetMinutes`), a CGM fall faster than `compressionFallRate` between
+ * two readings ≤ 10 min apart, from a trace that was steady (|slope| ≤ `compressionSteadyRate` over
+ * the 30 min before), makes the low that follows SUSPECT: for up to `compressionRecoverMinutes` the
+ * CGM's low, fall and predicted-low conditions do not count (neither open nor extend); instead
+ * 'glucose:compression-low' (low priority, `data.class: 'compression-suspected'`,
+ * `data.excludeFromMetrics: true`) asks for a fingerstick. It never silences a real low: a meter
+ * reading below `low1` ends the suspicion (and alarms by itself, as every meter reading does), and
+ * a low still there after `compressionRecoverMinutes` ends it too — the CGM low then alarms. A trace
+ * back at or above `lowClear` ends it (compression relieved). `compressionFallRate` 0 = off.
+ * UNVERIFIED derivation of the default 4 mg/dL/min: over the 44,822 five-minute steps of the real
+ * iglu traces in test/corpora/cgm/iglu (DirecNet, D1NAMO, Dexcom G4 T2D; values 40–400), the 99.5th
+ * percentile fall is 4.0 mg/dL/min (99th 3.4, 99.9th 5.2); a fall steeper than that is rarer than
+ * one step in 200 — and those traces include sensor artefacts, so this is a bound on what the
+ * sensors showed, not a published physiological limit.
+ *
+ * Level-1 high alerts (> 180) are opt-in per patient (`level1HighAlerts`; off by default): without
+ * them a high opens above `high2` and clears at or below `high2Clear`.
  */
 export interface GlucoseConfig extends RuleBase {
   kind: 'glucose';
@@ -58,12 +77,29 @@ export interface GlucoseConfig extends RuleBase {
   severityRate: Severity;
   severityRateUrgent: Severity;
   severityPredictedLow: Severity;
+  /**
+   * Lag on fast falls: when the slope of the last `fastFallWindowMinutes` (≥ 2 readings) is steeper
+   * downwards than the predictor's, the forecast uses it — a 15-min line averages the start of a
+   * fall away. 0 = off.
+   */
+  fastFallWindowMinutes: number;
+  level1HighAlerts: boolean;
+  high2Clear: number;
+  compressionFallRate: number;
+  compressionSteadyRate: number;
+  compressionRecoverMinutes: number;
+  nightStartHour: number;
+  nightEndHour: number;
+  utcOffsetMinutes: number;
+  severityCompression: Severity;
 }
 
 export interface GlucoseState {
   k: KalmanState | null;
   /** CGM points of the last `rateWindowMinutes`, for the rate alerts. */
   recent: Array<[number, number]>;
+  /** A suspected compression low: since (event time) and the level before the drop. */
+  compression?: { since: number; from: number };
 }
 
 const KEYS = [
@@ -98,6 +134,16 @@ const KEYS = [
   'severityRate',
   'severityRateUrgent',
   'severityPredictedLow',
+  'fastFallWindowMinutes',
+  'level1HighAlerts',
+  'high2Clear',
+  'compressionFallRate',
+  'compressionSteadyRate',
+  'compressionRecoverMinutes',
+  'nightStartHour',
+  'nightEndHour',
+  'utcOffsetMinutes',
+  'severityCompression',
 ] as const;
 
 const CGM = new Set<string>([Loinc.cgmMass, Loinc.cgmMoles]);
@@ -140,6 +186,16 @@ export const glucose: RuleKind<GlucoseConfig, GlucoseState> = {
       severityRate: severity(raw, 'severityRate', path, 'low'),
       severityRateUrgent: severity(raw, 'severityRateUrgent', path, 'medium'),
       severityPredictedLow: severity(raw, 'severityPredictedLow', path, 'high'),
+      fastFallWindowMinutes: num(raw, 'fastFallWindowMinutes', path, 0, { min: 0, max: 30 }),
+      level1HighAlerts: bool(raw, 'level1HighAlerts', path, false),
+      high2Clear: n('high2Clear', 240),
+      compressionFallRate: n('compressionFallRate', 4),
+      compressionSteadyRate: n('compressionSteadyRate', 1),
+      compressionRecoverMinutes: n('compressionRecoverMinutes', 60, 1),
+      nightStartHour: num(raw, 'nightStartHour', path, 22, { min: 0, max: 23, integer: true }),
+      nightEndHour: num(raw, 'nightEndHour', path, 7, { min: 0, max: 23, integer: true }),
+      utcOffsetMinutes: num(raw, 'utcOffsetMinutes', path, 0, { min: -840, max: 840 }),
+      severityCompression: severity(raw, 'severityCompression', path, 'low'),
     };
   },
   init: () => ({ k: null, recent: [] }),
@@ -148,10 +204,30 @@ export const glucose: RuleKind<GlucoseConfig, GlucoseState> = {
     const g = readingValue(r.reading);
     if (g === null) return;
     const ev = [r.reading.id];
-    levels(ctx, cfg, g, r.t, ev);
-    if (!CGM.has(r.code)) return;
+    if (!CGM.has(r.code)) {
+      // A meter reading: a low confirms a real low (the suspicion ends); a normal one confirms the
+      // compression. Either way the meter's own value is judged on its levels.
+      const c = state.compression;
+      if (c !== undefined) {
+        if (g < cfg.low1) delete state.compression;
+        compressionAssess(ctx, cfg, r.t, g, ev, false, g < cfg.low1 ? 'confirmed low' : 'not confirmed');
+      }
+      levels(ctx, cfg, g, r.t, ev, false);
+      return;
+    }
+    if (state.k !== null && r.t <= state.k.t) {
+      levels(ctx, cfg, g, r.t, ev, state.compression !== undefined);
+      return; // late or repeated CGM point: no trend from it
+    }
+    const verdict = compression(ctx, cfg, state, r.t, g, ev);
+    const suspect = verdict === 'suspect';
+    if (verdict === 'recovered') {
+      // The readings under pressure were not glucose: no trend or forecast across them.
+      state.k = null;
+      state.recent = [];
+    }
     const before = state.k;
-    if (before !== null && r.t <= before.t) return; // late or repeated CGM point: no trend from it
+    levels(ctx, cfg, g, r.t, ev, suspect);
     const gapped = before !== null && r.t - before.t > cfg.maxGapMinutes * 60_000;
     state.k = kalmanUpdate(before, g, r.t, {
       q: cfg.processNoise,
@@ -178,16 +254,28 @@ export const glucose: RuleKind<GlucoseConfig, GlucoseState> = {
     while (recent.length > 0 && (recent[0] as [number, number])[0] < r.t - KEEP_MS) recent.shift();
     state.recent = recent;
     const slope = regressionSlope(recent.filter(([t]) => t >= r.t - RATE_WINDOW_MS));
-    if (slope !== null) rate(ctx, cfg, slope, g, r.t, ev);
-    if (k.n < cfg.minReadings) return;
+    if (slope !== null) rate(ctx, cfg, slope, g, r.t, ev, suspect);
+    if (k.n < cfg.minReadings || suspect) return;
     let s = k.s;
     if (cfg.predictModel === 'regression') {
       const ps = regressionSlope(recent.filter(([t]) => t >= r.t - cfg.predictWindowMinutes * 60_000));
       if (ps === null) return;
       s = ps;
     }
+    if (cfg.fastFallWindowMinutes > 0) {
+      const pts = recent.filter(([t]) => t >= r.t - cfg.fastFallWindowMinutes * 60_000);
+      const a = pts[0];
+      const b = pts[pts.length - 1];
+      if (a !== undefined && b !== undefined && b[0] - a[0] >= 5 * 60_000) {
+        const fast = (b[1] - a[1]) / ((b[0] - a[0]) / 60_000);
+        // Only on a fast fall (≥ rateAlert, 2 mg/dL/min: the rate the reference's Dexcom alerts use).
+        if (fast < s && fast <= -cfg.rateAlert) s = fast;
+      }
+    }
     const forecast =
-      cfg.predictModel === 'regression' ? g + s * cfg.horizonMinutes : kalmanPredict(k, cfg.horizonMinutes);
+      cfg.predictModel === 'regression' || s !== k.s
+        ? g + s * cfg.horizonMinutes
+        : kalmanPredict(k, cfg.horizonMinutes);
     const key = 'glucose:predicted-low';
     const warn =
       g >= cfg.low2 && (forecast < cfg.predictLevel || (g < cfg.zoneLevel && s <= cfg.zoneMaxRate));
@@ -259,7 +347,19 @@ function regressionSlope(pts: Array<[number, number]>): number | null {
   return den === 0 ? null : num / den;
 }
 
-function levels(ctx: RuleContext, cfg: GlucoseConfig, g: number, t: number, ev: string[]): void {
+function levels(
+  ctx: RuleContext,
+  cfg: GlucoseConfig,
+  g: number,
+  t: number,
+  ev: string[],
+  suspectLow: boolean,
+): void {
+  if (!suspectLow) lowLevels(ctx, cfg, g, t, ev);
+  highLevels(ctx, cfg, g, t, ev);
+}
+
+function lowLevels(ctx: RuleContext, cfg: GlucoseConfig, g: number, t: number, ev: string[]): void {
   const lowActive = g < cfg.low1 || (ctx.isOpen('glucose:low') && g < cfg.lowClear);
   const l2 = g < cfg.low2;
   ctx.assess(cfg, {
@@ -268,12 +368,19 @@ function levels(ctx: RuleContext, cfg: GlucoseConfig, g: number, t: number, ev: 
     severity: l2 ? cfg.severityLow2 : cfg.severityLow1,
     atMs: t,
     summary: lowActive
-      ? `Glucose ${round(g)} mg/dL: level ${l2 ? 2 : 1} low (< ${l2 ? cfg.low2 : cfg.low1})`
+      ? g < cfg.low1
+        ? `Glucose ${round(g)} mg/dL < ${l2 ? cfg.low2 : cfg.low1}: level ${l2 ? 2 : 1} low`
+        : `Glucose ${round(g)} mg/dL < ${cfg.lowClear}: not yet out of the low range (alert below ${cfg.low1})`
       : `Glucose ${round(g)} mg/dL, out of low range`,
     evidence: ev,
     data: { glucose: g, level: l2 ? 2 : 1 },
   });
-  const highActive = g > cfg.high1 || (ctx.isOpen('glucose:high') && g > cfg.highClear);
+}
+
+function highLevels(ctx: RuleContext, cfg: GlucoseConfig, g: number, t: number, ev: string[]): void {
+  const opens = cfg.level1HighAlerts ? cfg.high1 : cfg.high2;
+  const clear = cfg.level1HighAlerts ? cfg.highClear : cfg.high2Clear;
+  const highActive = g > opens || (ctx.isOpen('glucose:high') && g > clear);
   const h2 = g > cfg.high2;
   ctx.assess(cfg, {
     key: 'glucose:high',
@@ -281,7 +388,9 @@ function levels(ctx: RuleContext, cfg: GlucoseConfig, g: number, t: number, ev: 
     severity: h2 ? cfg.severityHigh2 : cfg.severityHigh1,
     atMs: t,
     summary: highActive
-      ? `Glucose ${round(g)} mg/dL: level ${h2 ? 2 : 1} high (> ${h2 ? cfg.high2 : cfg.high1})`
+      ? g > opens
+        ? `Glucose ${round(g)} mg/dL > ${h2 ? cfg.high2 : cfg.high1}: level ${h2 ? 2 : 1} high`
+        : `Glucose ${round(g)} mg/dL > ${clear}: not yet out of the high range (alert above ${opens})`
       : `Glucose ${round(g)} mg/dL, out of high range`,
     evidence: ev,
     data: { glucose: g, level: h2 ? 2 : 1 },
@@ -295,8 +404,17 @@ function levels(ctx: RuleContext, cfg: GlucoseConfig, g: number, t: number, ev: 
  * glucose below level-1 low (`low1`) within that time, a rise only when it would take it above
  * level-2 high (`high2`): the rate matters when it is heading somewhere that matters.
  */
-function rate(ctx: RuleContext, cfg: GlucoseConfig, s: number, g: number, t: number, ev: string[]): void {
+function rate(
+  ctx: RuleContext,
+  cfg: GlucoseConfig,
+  s: number,
+  g: number,
+  t: number,
+  ev: string[],
+  suspectLow: boolean,
+): void {
   for (const dir of ['rise', 'fall'] as const) {
+    if (dir === 'fall' && suspectLow) continue;
     const key = `glucose:${dir}`;
     const v = dir === 'rise' ? s : -s;
     const ahead = g + s * cfg.rateGateMinutes;
@@ -315,4 +433,86 @@ function rate(ctx: RuleContext, cfg: GlucoseConfig, s: number, g: number, t: num
       persistReadings: cfg.ratePersistReadings,
     });
   }
+}
+
+const NIGHT_STEADY_MS = 30 * 60_000;
+
+function atNight(cfg: GlucoseConfig, t: number): boolean {
+  const minutes = (((t / 60_000 + cfg.utcOffsetMinutes) % 1440) + 1440) % 1440;
+  const h = Math.floor(minutes / 60);
+  return cfg.nightStartHour > cfg.nightEndHour
+    ? h >= cfg.nightStartHour || h < cfg.nightEndHour
+    : h >= cfg.nightStartHour && h < cfg.nightEndHour;
+}
+
+/** Compression-low suspicion for this CGM reading (see the header); true = the low side is suspect. */
+function compression(
+  ctx: RuleContext,
+  cfg: GlucoseConfig,
+  st: GlucoseState,
+  t: number,
+  g: number,
+  ev: string[],
+): 'suspect' | 'recovered' | 'none' {
+  if (cfg.compressionFallRate <= 0) return 'none';
+  const c = st.compression;
+  if (c !== undefined) {
+    if (g >= cfg.lowClear) {
+      delete st.compression;
+      compressionAssess(ctx, cfg, t, g, ev, false, 'recovered');
+      return 'recovered';
+    }
+    if (t - c.since >= cfg.compressionRecoverMinutes * 60_000) {
+      // Not a compression low: it did not recover. The CGM low counts from now on.
+      delete st.compression;
+      compressionAssess(ctx, cfg, t, g, ev, false, 'persisting');
+      return 'none';
+    }
+    compressionAssess(ctx, cfg, t, g, ev, g < cfg.low1, 'suspected', c.from);
+    return 'suspect';
+  }
+  const prev = st.recent[st.recent.length - 1];
+  if (prev === undefined || t - prev[0] > 10 * 60_000 || !atNight(cfg, t)) return 'none';
+  const fall = (prev[1] - g) / ((t - prev[0]) / 60_000);
+  if (fall < cfg.compressionFallRate) return 'none';
+  const before = st.recent.filter(([pt]) => pt >= prev[0] - NIGHT_STEADY_MS);
+  const steady = regressionSlope(before);
+  if (steady === null || Math.abs(steady) > cfg.compressionSteadyRate) return 'none';
+  st.compression = { since: t, from: prev[1] };
+  compressionAssess(ctx, cfg, t, g, ev, g < cfg.low1, 'suspected', prev[1]);
+  return 'suspect';
+}
+
+function compressionAssess(
+  ctx: RuleContext,
+  cfg: GlucoseConfig,
+  t: number,
+  g: number,
+  ev: string[],
+  active: boolean,
+  why: 'suspected' | 'recovered' | 'persisting' | 'confirmed low' | 'not confirmed',
+  from?: number,
+): void {
+  const key = 'glucose:compression-low';
+  if (!active && !ctx.isOpen(key)) return;
+  ctx.assess(cfg, {
+    key,
+    active,
+    severity: cfg.severityCompression,
+    atMs: t,
+    summary: active
+      ? `Glucose ${round(g)} mg/dL after a sudden night-time drop from a steady ${round(from ?? g)} mg/dL: possible compression low — check with a fingerstick`
+      : why === 'recovered'
+        ? `Glucose ${round(g)} mg/dL: recovered (compression low)`
+        : why === 'persisting'
+          ? `Glucose ${round(g)} mg/dL: low persisting, not a compression low`
+          : why === 'confirmed low'
+            ? `Fingerstick ${round(g)} mg/dL < ${cfg.low1}: a real low`
+            : `Fingerstick ${round(g)} mg/dL ≥ ${cfg.low1}: compression low confirmed`,
+    evidence: ev,
+    data: { glucose: g, class: 'compression-suspected', excludeFromMetrics: true, outcome: why },
+    persistSeconds: 0,
+    persistReadings: 1,
+    clearSeconds: 0,
+  });
 }

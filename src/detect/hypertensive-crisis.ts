@@ -68,8 +68,10 @@ export const hypertensiveCrisis: RuleKind<HypertensiveCrisisConfig, Record<strin
       severity: cfg.severity,
       atMs: r.t,
       summary: crisis
-        ? `BP ${bp}: hypertensive crisis (> ${cfg.systolicAbove} systolic and/or > ${cfg.diastolicAbove} diastolic)`
-        : `BP ${bp}: below crisis levels`,
+        ? `BP ${bp}: hypertensive crisis (${s > cfg.systolicAbove ? `systolic ${s} > ${cfg.systolicAbove}` : `diastolic ${d} > ${cfg.diastolicAbove}`})`
+        : active
+          ? `BP ${bp}: below crisis levels, not yet at or below the clear levels (${cfg.clearSystolic}/${cfg.clearDiastolic})`
+          : `BP ${bp}: below crisis levels`,
       evidence: [r.reading.id],
       data: { systolic: sys, diastolic: dia },
     });

@@ -1,8 +1,8 @@
 import type { Severity } from '../core/severity.ts';
 import { Loinc } from './codes.ts';
 import { noUnknownKeys, num, type Raw, severity, strList } from './config-fields.ts';
-import { hasAnyFlag, readingValue } from './reading-values.ts';
-import { BASE_KEYS, type RuleBase, type RuleKind, readBase } from './rule-kind.ts';
+import { hasAnyFlag, heartRateSource, isHeartRate, readingValue } from './reading-values.ts';
+import { BASE_KEYS, type RuleBase, type RuleContext, type RuleKind, readBase } from './rule-kind.ts';
 
 /**
  * Hypoxaemia on SpO2, with the floor set by the patient's SpO2 scale (clinical-reference §8, §1.1):
@@ -10,6 +10,20 @@ import { BASE_KEYS, type RuleBase, type RuleKind, readBase } from './rule-kind.t
  * lower bound 94 %; scale 2 (prescribed 88–92 % target) fires below 88 % and clears at 89 % — the
  * clear levels are program defaults. Gated on signal quality; persistence 15 s by default (the
  * delay that cut low-SpO2 alarms by 60 % in the evidence of §9).
+ *
+ * Plausibility of the change (signal quality before the threshold): a fall of ≥ `maxFallPoints`
+ * within `fallWithinSeconds` from the values before it is how a probe coming off or a moving hand
+ * looks, not how blood desaturates. Such a fall opens an artefact window in which the low readings
+ * do not count (neither start nor extend the condition) unless the oximeter's own pulse rate agrees
+ * with the ECG heart rate (within `pulseAgreementPerMin`, both within 10 s): a pulse trace that
+ * tracks the heart says the probe is reading blood. The window ends when SpO2 is back at or above
+ * the floor, when the pulses agree, or after `artefactMaxSeconds` — a low that lasts longer counts
+ * from then on, so a real low is delayed, never silenced. A gradual desaturation never opens the
+ * window and alarms exactly as without this check.
+ * UNVERIFIED: the defaults (10 points in 10 s, 15 /min, 60 s) are program defaults. No real SpO2
+ * trace with a desaturation is in the corpora (the PHD IG's continuous Nonin bundle, 47 readings,
+ * stays at 99–100 %), so the bound is set above any fall a steady trace showed and is not derived
+ * from a published source.
  */
 export interface HypoxaemiaConfig extends RuleBase {
   kind: 'hypoxaemia';
@@ -19,6 +33,20 @@ export interface HypoxaemiaConfig extends RuleBase {
   scale2ClearAt: number;
   severity: Severity;
   ignoreFlags: string[];
+  maxFallPoints: number;
+  fallWithinSeconds: number;
+  pulseAgreementPerMin: number;
+  artefactMaxSeconds: number;
+}
+
+export interface HypoxaemiaState {
+  /** Recent SpO2 [t, value] (last fallWithinSeconds). */
+  recent: Array<[number, number]>;
+  /** An implausibly fast fall was seen at this event time (artefact window open). */
+  artefactSince?: number;
+  /** The first reading held back in the window [t, SpO2, reading id]: counted if the pulses agree. */
+  held?: [number, number, string];
+  pulse: { ecg?: [number, number]; pleth?: [number, number] };
 }
 
 const KEYS = [
@@ -29,9 +57,15 @@ const KEYS = [
   'scale2ClearAt',
   'severity',
   'ignoreFlags',
+  'maxFallPoints',
+  'fallWithinSeconds',
+  'pulseAgreementPerMin',
+  'artefactMaxSeconds',
 ] as const;
 
-export const hypoxaemia: RuleKind<HypoxaemiaConfig, Record<string, never>> = {
+const PULSE_FRESH_MS = 10_000;
+
+export const hypoxaemia: RuleKind<HypoxaemiaConfig, HypoxaemiaState> = {
   kind: 'hypoxaemia',
   validate(raw: Raw, path: string): HypoxaemiaConfig {
     noUnknownKeys(raw, path, KEYS);
@@ -44,29 +78,102 @@ export const hypoxaemia: RuleKind<HypoxaemiaConfig, Record<string, never>> = {
       scale2ClearAt: num(raw, 'scale2ClearAt', path, 89, { min: 50, max: 100 }),
       severity: severity(raw, 'severity', path, 'high'),
       ignoreFlags: strList(raw, 'ignoreFlags', path, ['low-perfusion', 'motion-artifact', 'poor-signal']),
+      maxFallPoints: num(raw, 'maxFallPoints', path, 10, { min: 1 }),
+      fallWithinSeconds: num(raw, 'fallWithinSeconds', path, 10, { min: 0 }),
+      pulseAgreementPerMin: num(raw, 'pulseAgreementPerMin', path, 15, { min: 0 }),
+      artefactMaxSeconds: num(raw, 'artefactMaxSeconds', path, 60, { min: 0 }),
     };
   },
-  init: () => ({}),
-  onReading(ctx, cfg, _state, r) {
+  init: () => ({ recent: [], pulse: {} }),
+  onReading(ctx, cfg, state, r) {
+    state.recent ??= [];
+    state.pulse ??= {};
+    if (isHeartRate(r.code)) {
+      const hr = readingValue(r.reading);
+      const src = heartRateSource(r.reading);
+      if (hr !== null && (src === 'ecg' || src === 'pleth') && !hasAnyFlag(r.reading, cfg.ignoreFlags))
+        state.pulse[src] = [r.t, hr];
+      return;
+    }
     if (r.code !== Loinc.spo2 && r.code !== Loinc.spo2PulseOximetry) return;
     if (hasAnyFlag(r.reading, cfg.ignoreFlags)) return;
     const v = readingValue(r.reading);
     if (v === null) return;
-    const scale2 = ctx.patient.spo2Scale === 2;
-    const below = scale2 ? cfg.scale2Below : cfg.scale1Below;
-    const clearAt = scale2 ? cfg.scale2ClearAt : cfg.scale1ClearAt;
-    const key = 'hypoxaemia';
-    const active = v < below || (ctx.isOpen(key) && v < clearAt);
-    ctx.assess(cfg, {
-      key,
-      active,
-      severity: cfg.severity,
-      atMs: r.t,
-      summary: active
-        ? `SpO2 ${v} % below ${below} % (scale ${scale2 ? 2 : 1})`
-        : `SpO2 ${v} % recovered (≥ ${clearAt} %)`,
-      evidence: [r.reading.id],
-      data: { spo2: v, floor: below, clearAt, spo2Scale: scale2 ? 2 : 1 },
-    });
+    const below = ctx.patient.spo2Scale === 2 ? cfg.scale2Below : cfg.scale1Below;
+    const verdict = artefact(cfg, state, r.t, v, below);
+    if (verdict === 'held') {
+      state.held ??= [r.t, v, r.reading.id];
+      return;
+    }
+    // Pulses agree: the held-back readings were blood after all — count from the first of them,
+    // so a real fast desaturation alarms with the same delay as without the check.
+    const first = state.held;
+    delete state.held;
+    if (verdict === 'confirmed' && first !== undefined) assessSpo2(ctx, cfg, first[0], first[1], first[2]);
+    assessSpo2(ctx, cfg, r.t, v, r.reading.id);
   },
 };
+
+function assessSpo2(ctx: RuleContext, cfg: HypoxaemiaConfig, t: number, v: number, id: string): void {
+  const scale2 = ctx.patient.spo2Scale === 2;
+  const below = scale2 ? cfg.scale2Below : cfg.scale1Below;
+  const clearAt = scale2 ? cfg.scale2ClearAt : cfg.scale1ClearAt;
+  const key = 'hypoxaemia';
+  const active = v < below || (ctx.isOpen(key) && v < clearAt);
+  ctx.assess(cfg, {
+    key,
+    active,
+    severity: cfg.severity,
+    atMs: t,
+    // Every comparison a text states is true of the value (summary-texts.test.ts walks them): an
+    // open alert kept by hysteresis says it is below the clear level, not below the floor.
+    summary: active
+      ? v < below
+        ? `SpO2 ${v} % < ${below} % (scale ${scale2 ? 2 : 1})`
+        : `SpO2 ${v} % < ${clearAt} %: not yet recovered (alert floor ${below} %, scale ${scale2 ? 2 : 1})`
+      : v >= clearAt
+        ? `SpO2 ${v} % ≥ ${clearAt} %: recovered`
+        : `SpO2 ${v} % ≥ ${below} %: at or above the alert floor`,
+    evidence: [id],
+    data: { spo2: v, floor: below, clearAt, spo2Scale: scale2 ? 2 : 1 },
+  });
+}
+
+/**
+ * Plausibility of an SpO2 change (see the header): 'held' = held back as artefact; 'confirmed' = a
+ * window just ended because the pulses agree; 'ok' = counts.
+ */
+function artefact(
+  cfg: HypoxaemiaConfig,
+  st: HypoxaemiaState,
+  t: number,
+  v: number,
+  floor: number,
+): 'held' | 'confirmed' | 'ok' {
+  const from = t - cfg.fallWithinSeconds * 1000;
+  let before = Number.NEGATIVE_INFINITY;
+  for (const [pt, pv] of st.recent) if (pt >= from && pt < t && pv > before) before = pv;
+  st.recent = st.recent.filter(([pt]) => pt >= from && pt <= t);
+  st.recent.push([t, v]);
+  if (st.artefactSince === undefined && before - v >= cfg.maxFallPoints) st.artefactSince = t;
+  const since = st.artefactSince;
+  if (since === undefined) return 'ok';
+  // Only pulses measured since the fall began: a pulse from before it says nothing about it.
+  const { ecg, pleth } = st.pulse;
+  const pulseFrom = Math.max(since, t - PULSE_FRESH_MS);
+  const agree =
+    ecg !== undefined &&
+    pleth !== undefined &&
+    ecg[0] >= pulseFrom &&
+    pleth[0] >= pulseFrom &&
+    Math.abs(ecg[1] - pleth[1]) <= cfg.pulseAgreementPerMin;
+  if (agree) {
+    delete st.artefactSince;
+    return 'confirmed';
+  }
+  if (v >= floor || t - since >= cfg.artefactMaxSeconds * 1000) {
+    delete st.artefactSince;
+    return 'ok';
+  }
+  return 'held';
+}

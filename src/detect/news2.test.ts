@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { bp, engineWith, MIN, reading } from './test-fixtures.ts';
+import { bp, engineWith, MIN, reading, T0 } from './test-fixtures.ts';
 
 const rule = {
   id: 'news2',
@@ -131,3 +131,107 @@ describe('NEWS2 rule', () => {
     assert.equal(e.onReading(reading('9279-1', 26, 5 * MIN + 10)).derived[0]?.value, 4);
   });
 });
+
+describe('NEWS2 freshness per parameter, partial scores, observations due', () => {
+  const HOUR = 3600;
+  const inpatient = {
+    ...rule,
+    unrecordedConsciousness: 'assume-alert',
+    freshnessMinutes: 15,
+    freshness: { temperature: 360, systolic: 120 },
+    minParameters: 4,
+    persistSeconds: 0,
+  };
+  const continuous = (e: ReturnType<typeof engineWith>, sec: number, v: Partial<typeof normal> = {}) => {
+    const x = { ...normal, ...v };
+    return [
+      reading('9279-1', x.rr, sec, { unit: '/min' }),
+      reading('2708-6', x.spo2, sec, { unit: '%' }),
+      reading('8867-4', x.hr, sec, { unit: '/min' }),
+    ].flatMap((r) => {
+      const o = e.onReading(r);
+      return [...o.detections.map((d) => ({ d })), ...o.derived.map((g) => ({ g }))];
+    });
+  };
+
+  it('a temperature 5 h old still scores (freshness 360 min); at 6 h + 1 s it is stale and the score is partial', () => {
+    const e = engineWith([inpatient]);
+    e.onReading(reading('8310-5', 39.2, 0, { unit: 'Cel' }));
+    e.onReading(bp(120, 70, 5 * HOUR));
+    const at5h = continuous(e, 5 * HOUR + 10).flatMap((x) => ('g' in x && x.g ? [x.g] : []));
+    assert.equal(at5h.at(-1)?.value, 2, 'temperature 39.2 scores 2 five hours on');
+    assert.ok(!at5h.at(-1)?.notes?.some((n) => n.includes('temperature')), 'temperature is not stale');
+    const at6h = continuous(e, 6 * HOUR + 1).flatMap((x) => ('g' in x && x.g ? [x.g] : []));
+    assert.equal(at6h.at(-1)?.value, 0);
+    assert.deepEqual(at6h.at(-1)?.flags, ['questionable']);
+    assert.ok(at6h.at(-1)?.notes?.some((n) => n.includes('temperature stale')));
+  });
+
+  it('a partial score is a lower bound that still alerts, and says what is missing', () => {
+    const e = engineWith([inpatient]);
+    e.onReading(bp(120, 70, 0));
+    const out = continuous(e, 1, { rr: 26, hr: 115 }).flatMap((x) => ('d' in x && x.d ? [x.d] : []));
+    const d = out.find((x) => x.conditionKey === 'news2');
+    // RR 26 → 3, HR 115 → 2: 5 without a temperature (never measured) → urgent (high).
+    assert.equal(d?.severity, 'high');
+    assert.equal(d?.data?.partial, true);
+    assert.deepEqual(d?.data?.missing, ['temperature']);
+    assert.match(d?.summary ?? '', /NEWS2 5 \(partial\).*; temperature missing$/);
+  });
+
+  it('with fewer fresh parameters than minParameters there is no score', () => {
+    const e = engineWith([inpatient]);
+    const o = e.onReading(reading('8867-4', 70, 0));
+    assert.deepEqual(o.derived, []);
+  });
+
+  it('scale 2 (COPD program) scores 97 % on oxygen as 3', () => {
+    const e = engineWith([{ ...inpatient, minParameters: 5 }], { spo2Scale: 2, onOxygen: true });
+    let last: number | null | undefined;
+    for (const r of vitals(0, normal)) last = e.onReading(r).derived[0]?.value ?? last;
+    assert.equal(last, 5);
+  });
+
+  it('observations due per Chart 4: score 0 → 12 h; due is a task (info), 30 min later an alert (low)', () => {
+    const e = engineWith([{ ...rule, persistSeconds: 0 }]);
+    for (const r of vitals(0, normal)) e.onReading(r);
+    assert.deepEqual(e.tick(T0ms(12 * HOUR - 1)).detections, [], 'not due 1 s before 12 h');
+    const due = e.tick(T0ms(12 * HOUR)).detections;
+    assert.deepEqual(
+      due.map((d) => [d.conditionKey, d.severity]),
+      [['news2:observations-due', 'info']],
+    );
+    assert.equal(e.tick(T0ms(12 * HOUR + 29 * 60)).detections.length, 0);
+    const overdue = e.tick(T0ms(12 * HOUR + 30 * 60)).detections;
+    assert.deepEqual(
+      overdue.map((d) => [d.conditionKey, d.severity]),
+      [['news2:observations-due', 'low']],
+    );
+    const done = vitals(12 * HOUR + 31 * 60, normal).flatMap((r) => e.onReading(r).detections);
+    assert.deepEqual(done.map((d) => [d.conditionKey, d.state]).at(-1), [
+      'news2:observations-due',
+      'cleared',
+    ]);
+  });
+
+  it('a score of 1–4 makes the set due after 4 h; a single 3 after 1 h', () => {
+    const low = engineWith([{ ...rule, persistSeconds: 0 }]);
+    for (const r of vitals(0, { ...normal, hr: 95 })) low.onReading(r);
+    assert.deepEqual(low.tick(T0ms(4 * HOUR - 1)).detections, []);
+    assert.equal(low.tick(T0ms(4 * HOUR)).detections[0]?.conditionKey, 'news2:observations-due');
+    const three = engineWith([{ ...rule, persistSeconds: 0 }]);
+    for (const r of vitals(0, { ...normal, rr: 25 })) three.onReading(r);
+    assert.deepEqual(
+      three.tick(T0ms(HOUR - 1)).detections.filter((d) => d.conditionKey === 'news2:observations-due'),
+      [],
+    );
+    assert.equal(
+      three.tick(T0ms(HOUR)).detections.filter((d) => d.conditionKey === 'news2:observations-due').length,
+      1,
+    );
+  });
+});
+
+function T0ms(sec: number): number {
+  return T0 + sec * 1000;
+}

@@ -1,10 +1,17 @@
 import { toIso } from '../core/clock.ts';
 import type { Severity } from '../core/severity.ts';
 import { LOCAL_CODE_SYSTEM, LocalCode, Loinc } from './codes.ts';
-import { noUnknownKeys, num, oneOf, type Raw, severity, strList } from './config-fields.ts';
+import { bool, noUnknownKeys, num, obj, oneOf, type Raw, severity, strList } from './config-fields.ts';
 import { ACVPU, type Acvpu, type News2Band, news2, news2Band } from './news2-score.ts';
 import { hasAnyFlag, isHeartRate, readingValue } from './reading-values.ts';
-import { BASE_KEYS, type ReadingView, type RuleBase, type RuleKind, readBase } from './rule-kind.ts';
+import {
+  BASE_KEYS,
+  type ReadingView,
+  type RuleBase,
+  type RuleContext,
+  type RuleKind,
+  readBase,
+} from './rule-kind.ts';
 
 /**
  * NEWS2 from the latest value of each parameter within a freshness window, recomputed whenever one
@@ -20,7 +27,32 @@ import { BASE_KEYS, type ReadingView, type RuleBase, type RuleKind, readBase } f
  */
 export interface News2Config extends RuleBase {
   kind: 'news2';
+  /** Default freshness of every parameter. */
   freshnessMinutes: number;
+  /**
+   * Per-parameter freshness (minutes), over `freshnessMinutes`: RCP scores a set of observations
+   * taken together; with a 1 Hz monitor and 4-hourly nurse temperatures the last temperature stays
+   * the patient's temperature for hours, while an SpO2 is only current for minutes.
+   */
+  freshness: Partial<Record<Param, number>>;
+  /**
+   * Score with at least this many of the five measured parameters (RR, SpO2, systolic BP, pulse,
+   * temperature) fresh; the others are scored 0, so a partial score is a LOWER bound of the full
+   * one (it can only under-alert), and it is marked partial and says which are stale or missing
+   * (`data.partial`, `data.missing`, summary, `questionable` flag on the stored score). 5 = full sets only.
+   */
+  minParameters: number;
+  /**
+   * Observations due (RCP Chart 4 minimum monitoring frequency, clinical-reference §1.2): hours
+   * between sets by the last score's band. Each parameter is due once its last value is older than
+   * that; an overdue set opens `news2:observations-due` at `info` (a worklist task, the nurse's
+   * tier) and, `overdueGraceMinutes` later, at `severityOverdue` (an alert). 0 disables.
+   */
+  dueHours: { zero: number; low: number; lowMedium: number; urgent: number; emergency: number };
+  /** Observations due on (ward programs) or off (home programs with their own schedule). */
+  observationsDue: boolean;
+  overdueGraceMinutes: number;
+  severityOverdue: Severity;
   /** Without a fresh ACVPU observation: skip the score, or assume Alert (flagged in the draft). */
   unrecordedConsciousness: 'skip' | 'assume-alert';
   emitScoreMinutes: number;
@@ -40,7 +72,20 @@ export interface News2State {
   latest: Partial<Record<Param, Latest>>;
   lastScoreAt: number;
   lastScoreSig: string;
+  /** The band of the last score computed (drives observations due). */
+  band?: News2Band;
 }
+
+const MEASURED: ReadonlyArray<Param> = ['respRate', 'spo2', 'systolic', 'pulse', 'temperature'];
+const PARAM_LABEL: Record<Param, string> = {
+  respRate: 'respiration rate',
+  spo2: 'SpO2',
+  oxygen: 'oxygen',
+  systolic: 'systolic BP',
+  pulse: 'pulse',
+  consciousness: 'consciousness',
+  temperature: 'temperature',
+};
 
 const KEYS = [
   ...BASE_KEYS,
@@ -51,6 +96,12 @@ const KEYS = [
   'severityLowMedium',
   'severityUrgent',
   'severityEmergency',
+  'freshness',
+  'minParameters',
+  'dueHours',
+  'observationsDue',
+  'overdueGraceMinutes',
+  'severityOverdue',
 ] as const;
 
 /** Which NEWS2 parameter a reading provides, with its value. */
@@ -118,6 +169,12 @@ export const news2Rule: RuleKind<News2Config, News2State> = {
       severityLowMedium: severity(raw, 'severityLowMedium', path, 'medium'),
       severityUrgent: severity(raw, 'severityUrgent', path, 'high'),
       severityEmergency: severity(raw, 'severityEmergency', path, 'critical'),
+      freshness: readFreshness(raw, path),
+      minParameters: num(raw, 'minParameters', path, 5, { min: 1, max: 5, integer: true }),
+      dueHours: readDueHours(raw, path),
+      observationsDue: bool(raw, 'observationsDue', path, true),
+      overdueGraceMinutes: num(raw, 'overdueGraceMinutes', path, 30, { min: 0 }),
+      severityOverdue: severity(raw, 'severityOverdue', path, 'low'),
     };
   },
   init: () => ({ latest: {}, lastScoreAt: Number.MIN_SAFE_INTEGER, lastScoreSig: '' }),
@@ -128,31 +185,41 @@ export const news2Rule: RuleKind<News2Config, News2State> = {
     if (prev !== undefined && prev.t > r.t) return; // late reading: the newer value stays
     state.latest[got[0]] = { v: got[1], t: r.t, id: r.reading.id };
 
-    const w = cfg.freshnessMinutes * 60_000;
     const L = state.latest;
-    const rr = fresh(L.respRate, r.t, w);
-    const sp = fresh(L.spo2, r.t, w);
-    const sbp = fresh(L.systolic, r.t, w);
-    const hr = fresh(L.pulse, r.t, w);
-    const temp = fresh(L.temperature, r.t, w);
-    if (!rr || !sp || !sbp || !hr || !temp) return;
-    const cons = fresh(L.consciousness, r.t, w);
+    const f = (p: Param) => fresh(L[p], r.t, freshMs(cfg, p));
+    const rr = f('respRate');
+    const sp = f('spo2');
+    const sbp = f('systolic');
+    const hr = f('pulse');
+    const temp = f('temperature');
+    const missing = MEASURED.filter((p) => f(p) === undefined);
+    if (MEASURED.length - missing.length < cfg.minParameters) {
+      observationsDue(ctx, cfg, state, r.t);
+      return;
+    }
+    const cons = f('consciousness');
     if (cons === undefined && cfg.unrecordedConsciousness === 'skip') return;
-    const o2 = fresh(L.oxygen, r.t, w);
+    const o2 = f('oxygen');
     const onOxygen = o2 !== undefined ? o2.v === 'oxygen' : ctx.patient.onOxygen;
+    // Missing parameters are given normal values (score 0): a partial score is a lower bound.
     const result = news2({
-      respRate: rr.v as number,
-      spo2: sp.v as number,
+      respRate: (rr?.v as number | undefined) ?? 16,
+      // 90 % scores 0 on scale 2 on air or oxygen; 97 % scores 0 on scale 1.
+      spo2: (sp?.v as number | undefined) ?? (ctx.patient.spo2Scale === 2 ? 90 : 97),
       spo2Scale: ctx.patient.spo2Scale,
       onOxygen,
-      systolic: sbp.v as number,
-      pulse: hr.v as number,
+      systolic: (sbp?.v as number | undefined) ?? 120,
+      pulse: (hr?.v as number | undefined) ?? 70,
       consciousness: (cons?.v ?? 'A') as Acvpu,
-      temperature: temp.v as number,
+      temperature: (temp?.v as number | undefined) ?? 37,
     });
     const band = news2Band(result);
+    state.band = band;
     const evidence = [rr, sp, sbp, hr, temp, cons, o2].filter((x) => x !== undefined).map((x) => x.id);
     const notes: string[] = [];
+    const partial = missing.length > 0;
+    const missingText = missing.map((p) => `${PARAM_LABEL[p]} ${L[p] === undefined ? 'missing' : 'stale'}`);
+    if (partial) notes.push(`partial score: ${missingText.join(', ')} (scored 0)`);
     if (cons === undefined) notes.push('consciousness not recorded; assumed Alert');
     if (o2 === undefined)
       notes.push(`no oxygen observation; patient setting: ${onOxygen ? 'oxygen' : 'air'}`);
@@ -185,7 +252,7 @@ export const news2Rule: RuleKind<News2Config, News2State> = {
           unit: '{score}',
         })),
         effective: toIso(r.t),
-        flags: cons === undefined ? ['questionable'] : [],
+        flags: cons === undefined || partial ? ['questionable'] : [],
         idempotencyKey: `news2:${ctx.patientId}:${r.t}`,
         transport: r.reading.transport,
         profile: 'derived:news2',
@@ -198,12 +265,113 @@ export const news2Rule: RuleKind<News2Config, News2State> = {
       active: sev !== null,
       severity: sev ?? 'info',
       atMs: r.t,
-      summary: `NEWS2 ${result.total}${result.anyThree ? ' (a parameter scores 3)' : ''}: ${bandText(band)}`,
+      summary: `NEWS2 ${result.total}${partial ? ' (partial)' : ''}${result.anyThree ? ' (a parameter scores 3)' : ''}: ${bandText(band)}${partial ? `; ${missingText.join(', ')}` : ''}`,
       evidence,
-      data: { score: result.total, parts: result.parts, band, spo2Scale: ctx.patient.spo2Scale, onOxygen },
+      data: {
+        score: result.total,
+        parts: result.parts,
+        band,
+        spo2Scale: ctx.patient.spo2Scale,
+        onOxygen,
+        ...(partial ? { partial: true, missing } : {}),
+      },
     });
+    observationsDue(ctx, cfg, state, r.t);
+  },
+  onTick(ctx, cfg, state, nowMs) {
+    observationsDue(ctx, cfg, state, nowMs);
   },
 };
+
+function freshMs(cfg: News2Config, p: Param): number {
+  return (cfg.freshness[p] ?? cfg.freshnessMinutes) * 60_000;
+}
+
+function readFreshness(raw: Raw, path: string): Partial<Record<Param, number>> {
+  if (raw.freshness === undefined) return {};
+  const o = obj(raw.freshness, `${path}.freshness`);
+  noUnknownKeys(o, `${path}.freshness`, Object.keys(PARAM_LABEL));
+  const out: Partial<Record<Param, number>> = {};
+  for (const k of Object.keys(o)) out[k as Param] = num(o, k, `${path}.freshness`, undefined, { min: 1 });
+  return out;
+}
+
+/** RCP Chart 4 minimum monitoring (§1.2): 12-hourly at 0, 4–6-hourly at 1–4 (the 4), hourly at a single 3 or 5–6; continuous at ≥ 7 (an hour is the floor here). */
+const CHART4_HOURS = { zero: 12, low: 4, lowMedium: 1, urgent: 1, emergency: 1 };
+
+function readDueHours(raw: Raw, path: string): News2Config['dueHours'] {
+  if (raw.dueHours === undefined) return { ...CHART4_HOURS };
+  const p = `${path}.dueHours`;
+  const o = obj(raw.dueHours, p);
+  noUnknownKeys(o, p, Object.keys(CHART4_HOURS));
+  const h = (k: keyof typeof CHART4_HOURS) => num(o, k, p, CHART4_HOURS[k], { min: 0 });
+  return {
+    zero: h('zero'),
+    low: h('low'),
+    lowMedium: h('lowMedium'),
+    urgent: h('urgent'),
+    emergency: h('emergency'),
+  };
+}
+
+function dueHoursFor(cfg: News2Config, band: News2Band): number {
+  switch (band) {
+    case 'none':
+      return cfg.dueHours.zero;
+    case 'low':
+      return cfg.dueHours.low;
+    case 'low-medium':
+      return cfg.dueHours.lowMedium;
+    case 'medium':
+      return cfg.dueHours.urgent;
+    case 'high':
+      return cfg.dueHours.emergency;
+    default: {
+      const never: never = band;
+      return never;
+    }
+  }
+}
+
+/**
+ * Observations due: each measured parameter (and ACVPU when it is required) is due once its last
+ * value is older than the Chart 4 interval of the last score's band. Before the first score there
+ * is no band and nothing is due.
+ */
+function observationsDue(ctx: RuleContext, cfg: News2Config, state: News2State, nowMs: number): void {
+  if (!cfg.observationsDue || state.band === undefined) return;
+  const hours = dueHoursFor(cfg, state.band);
+  if (hours <= 0) return;
+  const params: Param[] =
+    cfg.unrecordedConsciousness === 'skip' ? [...MEASURED, 'consciousness'] : [...MEASURED];
+  let dueAt = Number.POSITIVE_INFINITY;
+  const due: string[] = [];
+  for (const p of params) {
+    const l = state.latest[p];
+    if (l === undefined) continue;
+    const at = l.t + hours * 3_600_000;
+    if (at <= nowMs) due.push(PARAM_LABEL[p]);
+    if (at < dueAt) dueAt = at;
+  }
+  const key = 'news2:observations-due';
+  const active = dueAt <= nowMs;
+  if (!active && !ctx.isOpen(key)) return;
+  const overdue = active && nowMs - dueAt >= cfg.overdueGraceMinutes * 60_000;
+  const every = hours >= 1 ? `${hours} h` : `${Math.round(hours * 60)} min`;
+  ctx.assess(cfg, {
+    key,
+    active,
+    severity: overdue ? cfg.severityOverdue : 'info',
+    atMs: nowMs,
+    summary: active
+      ? `Observations ${overdue ? 'overdue' : 'due'} since ${toIso(dueAt).slice(11, 16)} UTC (NEWS2 ${bandText(state.band)}: at least every ${every}): ${due.join(', ')}`
+      : 'Observations up to date',
+    data: { dueAt: Number.isFinite(dueAt) ? toIso(dueAt) : null, everyHours: hours, due, class: 'task' },
+    persistSeconds: 0,
+    persistReadings: 1,
+    clearSeconds: 0,
+  });
+}
 
 const MIN_SCORE_INTERVAL_MS = 5 * 60_000;
 

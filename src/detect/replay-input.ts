@@ -1,5 +1,6 @@
 import type { Coding, DeviceStatusReport, Reading, ReadingComponent } from '../core/reading.ts';
 import { isObject, type Raw } from './config-fields.ts';
+import { type PatientEnrolment, validateEnrolment } from './program-config.ts';
 
 /**
  * Replay input, one JSON object per line (NDJSON). Three shapes are accepted:
@@ -10,6 +11,10 @@ import { isObject, type Raw } from './config-fields.ts';
  *     "valueCode":"A","codings":[{"system":"urn:iso:std:iso:11073:10101","code":"147842"}],"id":"optional"}
  *    and device status lines: {"type":"status","patient":"p1","device":"oxi-1","time":"…",
  *     "batteryPercent":15,"clockOffsetSeconds":-400,"errors":["sensor-fault"]}
+ *    and enrolment lines, which enrol a patient from that event time on (replacing any earlier
+ *    enrolment of theirs; state of surviving rules is kept), fields as a patient enrolment:
+ *    {"type":"enrol","patient":"p1","time":"…","programs":["copd"],"spo2Scale":2,
+ *     "rules":{"hypoxaemia":{"persistSeconds":30}},"disable":["rr-high"]}
  * 2. A canonical Vigil Reading (has `effective` and `patientId`).
  * 3. A FHIR R4 Observation: LOINC from `code.coding` (system http://loinc.org; other codings kept),
  *    `valueQuantity` (value, UCUM `code` or `unit`), `valueCodeableConcept`, `component`,
@@ -17,7 +22,8 @@ import { isObject, type Raw } from './config-fields.ts';
  */
 export type ReplayItem =
   | { kind: 'reading'; reading: Reading }
-  | { kind: 'status'; report: DeviceStatusReport };
+  | { kind: 'status'; report: DeviceStatusReport }
+  | { kind: 'enrol'; patientId: string; effective: string; enrolment: PatientEnrolment };
 
 const LOINC = 'http://loinc.org';
 
@@ -35,6 +41,18 @@ export function parseReplayItem(input: unknown, n: number): ReplayItem {
   const time = req(o, 'time', n);
   const patientId = typeof o.patient === 'string' ? o.patient : null;
   const deviceId = typeof o.device === 'string' ? o.device : 'unknown';
+  if (o.type === 'enrol') {
+    if (typeof o.patient !== 'string' || o.patient === '')
+      throw new Error(`line ${n}: enrol needs "patient"`);
+    const { type: _t, patient: _p, time: _time, ...fields } = o;
+    let enrolment: PatientEnrolment;
+    try {
+      enrolment = validateEnrolment(fields, `line ${n}`);
+    } catch (e) {
+      throw new Error(`line ${n}: ${(e as Error).message}`);
+    }
+    return { kind: 'enrol', patientId: o.patient, effective: iso(time, n), enrolment };
+  }
   if (o.type === 'status') {
     const report: DeviceStatusReport = {
       deviceId,

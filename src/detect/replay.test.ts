@@ -128,4 +128,87 @@ describe('replay', () => {
       [['opened', 'glucose:low', 'high']],
     );
   });
+
+  it('enrolment lines enrol a patient in programs with overrides from their time on', async () => {
+    const spo2 = (time: string, v: number) =>
+      JSON.stringify({ patient: 'p2', device: 'oxi-1', time, code: '2708-6', value: v, unit: '%' });
+    const lines = [
+      JSON.stringify({
+        type: 'enrol',
+        patient: 'p2',
+        time: '2026-03-01T07:59:00Z',
+        programs: ['copd'],
+        rules: { hypoxaemia: { scale2Below: 86 } },
+      }),
+      spo2('2026-03-01T08:00:00Z', 87),
+      spo2('2026-03-01T08:10:00Z', 85),
+    ];
+    const events = await collect(lines);
+    const h = events.filter((e) => e.conditionKey === 'hypoxaemia');
+    // COPD = scale 2; the override moves the floor from 88 to 86: 87 is quiet, 85 opens.
+    assert.deepEqual(
+      h.map((e) => [e.event, e.at, e.data?.spo2Scale, e.data?.floor]),
+      [['opened', '2026-03-01T08:10:00.000Z', 2, 86]],
+    );
+  });
+
+  it('a bad enrolment line is refused by its path and the patient keeps its enrolment', async () => {
+    const bad = JSON.stringify({
+      type: 'enrol',
+      patient: 'p1',
+      time: '2026-03-01T08:00:00Z',
+      programs: ['nope'],
+    });
+    const errs: string[] = [];
+    const out: ReplayEvent[] = [];
+    const it = replay([bad, ...cgmLines([['2026-03-01T08:01:00Z', 45]])], config, {
+      onError: (e) => errs.push(e.message),
+    });
+    for await (const e of it) out.push(e);
+    assert.match(errs[0] ?? '', /line 1: .*unknown program 'nope'/);
+    assert.deepEqual(
+      out.map((e) => e.conditionKey),
+      ['glucose:low'],
+    );
+  });
+
+  it('untilMs advances event time after the last line: a silent CGM raises its gap', async () => {
+    const lines = cgmLines([
+      ['2026-03-01T08:00:00Z', 120],
+      ['2026-03-01T08:05:00Z', 121],
+    ]);
+    const without: ReplayEvent[] = [];
+    for await (const e of replay(lines, config)) without.push(e);
+    assert.deepEqual(without, []);
+    const withUntil: ReplayEvent[] = [];
+    for await (const e of replay(lines, config, { untilMs: Date.parse('2026-03-01T10:00:00Z') }))
+      withUntil.push(e);
+    assert.deepEqual(
+      withUntil.map((e) => [e.event, e.conditionKey, e.at]),
+      [['opened', 'gap:cgm-gap:cgm-1', '2026-03-01T08:26:00.000Z']],
+    );
+  });
+
+  it('the CLI takes --until and enrolment lines', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'vigil-replay-'));
+    const input = path.join(dir, 'in.ndjson');
+    const outFile = path.join(dir, 'out.ndjson');
+    const enrol = JSON.stringify({
+      type: 'enrol',
+      patient: 'p1',
+      time: '2026-03-01T07:00:00Z',
+      programs: ['diabetes-cgm'],
+    });
+    writeFileSync(input, `${[enrol, ...cgmLines([['2026-03-01T08:00:00Z', 120]])].join('\n')}\n`);
+    const script = `import('${path.resolve('src/cli/commands/replay.ts')}').then(m => m.command.run(['${input}', '--until', '2026-03-01T09:00:00Z', '--out', '${outFile}'])).then(c => process.exit(c))`;
+    execFileSync(process.execPath, ['-e', script], { stdio: 'pipe' });
+    const events = readFileSync(outFile, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as ReplayEvent);
+    assert.deepEqual(
+      events.map((e) => [e.event, e.conditionKey]),
+      [['opened', 'gap:cgm-gap:cgm-1']],
+    );
+  });
 });

@@ -30,6 +30,11 @@ export interface ReplayEvent {
 
 export interface ReplayOptions {
   tickSeconds?: number;
+  /**
+   * Event time to advance the clock to after the last input (ticking every step), so that a
+   * device that went silent at the end of the recording raises its gap alert.
+   */
+  untilMs?: number;
   onDerived?: (d: ReadingDraft) => void;
   /** Called with a bad line instead of failing the whole replay; default: throw. */
   onError?: (e: Error, line: number) => void;
@@ -97,24 +102,51 @@ export async function* replay(
       opts.onError(e as Error, n);
       continue;
     }
-    const t = Date.parse(item.kind === 'reading' ? item.reading.effective : item.report.effective);
+    const t = Date.parse(
+      item.kind === 'reading'
+        ? item.reading.effective
+        : item.kind === 'status'
+          ? item.report.effective
+          : item.effective,
+    );
     if (t > now) {
-      if (lastTick === Number.NEGATIVE_INFINITY) lastTick = Math.floor(t / stepMs) * stepMs;
-      // A very long silence (weeks between study visits) is walked for at most MAX_STEPS ticks —
-      // gaps fire within the first few — then jumps to the current step.
-      let steps = 0;
-      while (lastTick + stepMs <= t) {
-        lastTick = ++steps > MAX_STEPS ? Math.floor(t / stepMs) * stepMs : lastTick + stepMs;
-        now = lastTick;
-        yield* emit(engine.tick(lastTick).detections);
-      }
+      yield* advance(t);
       now = t;
+    }
+    if (item.kind === 'enrol') {
+      try {
+        engine.setEnrolment(item.patientId, item.enrolment);
+      } catch (e) {
+        // An unknown program or a bad override: the line is refused by its path, the replay goes on.
+        errors++;
+        const err = new Error(`line ${n}: ${(e as Error).message}`);
+        if (opts.onError === undefined) throw err;
+        opts.onError(err, n);
+      }
+      continue;
     }
     const out = item.kind === 'reading' ? engine.onReading(item.reading) : engine.onStatus(item.report);
     for (const d of out.derived) opts.onDerived?.(d);
     yield* emit(out.detections);
   }
+  if (opts.untilMs !== undefined && opts.untilMs > now && now > Number.NEGATIVE_INFINITY) {
+    yield* advance(opts.untilMs);
+    now = opts.untilMs;
+  }
   return { inputs: n, errors, events, stats: engine.stats() };
+
+  /** Ticks at every step of event time up to `t`. */
+  function* advance(t: number): Generator<ReplayEvent> {
+    if (lastTick === Number.NEGATIVE_INFINITY) lastTick = Math.floor(t / stepMs) * stepMs;
+    // A very long silence (weeks between study visits) is walked for at most MAX_STEPS ticks —
+    // gaps fire within the first few — then jumps to the current step.
+    let steps = 0;
+    while (lastTick + stepMs <= t) {
+      lastTick = ++steps > MAX_STEPS ? Math.floor(t / stepMs) * stepMs : lastTick + stepMs;
+      now = lastTick;
+      yield* emit(engine.tick(lastTick).detections);
+    }
+  }
 }
 
 const MAX_STEPS = 10_000;

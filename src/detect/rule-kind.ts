@@ -28,6 +28,19 @@ export interface RuleBase {
    * `engine.ts` (`settle`).
    */
   supersedes: string[];
+  /**
+   * Severity hysteresis of an open condition (condition-tracker.ts): a higher severity notifies
+   * ('firing') only once it has held for this long (event time; 0 = at once); a shorter excursion
+   * is recorded in the condition's evidence and `data.severityChanges`, silently. Default: the
+   * rule's `persistSeconds` — a level needs the same evidence to be reached as to open at.
+   */
+  upgradeDwellSeconds: number;
+  /**
+   * A lower severity is taken (silently: it updates the alert, it never notifies) only once it has
+   * held for this long; until then the alert keeps its severity, so a value flapping across a
+   * level boundary neither notifies nor changes the alert. Default: the rule's `clearSeconds`.
+   */
+  downgradeDwellSeconds: number;
 }
 
 export const BASE_KEYS = [
@@ -39,18 +52,28 @@ export const BASE_KEYS = [
   'realertMinutes',
   'clearSeconds',
   'supersedes',
+  'upgradeDwellSeconds',
+  'downgradeDwellSeconds',
 ] as const;
 
 export function readBase(raw: Raw, path: string, d: Partial<RuleBase> = {}): RuleBase {
+  const clearSeconds = num(raw, 'clearSeconds', path, d.clearSeconds ?? 0, { min: 0 });
+  const persistSeconds = num(raw, 'persistSeconds', path, d.persistSeconds ?? 0, { min: 0 });
   return {
     id: str(raw, 'id', path),
     kind: str(raw, 'kind', path),
     enabled: bool(raw, 'enabled', path, d.enabled ?? true),
-    persistSeconds: num(raw, 'persistSeconds', path, d.persistSeconds ?? 0, { min: 0 }),
+    persistSeconds,
     persistReadings: num(raw, 'persistReadings', path, d.persistReadings ?? 1, { min: 1, integer: true }),
     realertMinutes: num(raw, 'realertMinutes', path, d.realertMinutes ?? 30, { min: 0 }),
-    clearSeconds: num(raw, 'clearSeconds', path, d.clearSeconds ?? 0, { min: 0 }),
+    clearSeconds,
     supersedes: strList(raw, 'supersedes', path, d.supersedes ?? []),
+    upgradeDwellSeconds: num(raw, 'upgradeDwellSeconds', path, d.upgradeDwellSeconds ?? persistSeconds, {
+      min: 0,
+    }),
+    downgradeDwellSeconds: num(raw, 'downgradeDwellSeconds', path, d.downgradeDwellSeconds ?? clearSeconds, {
+      min: 0,
+    }),
   };
 }
 

@@ -5,6 +5,7 @@ import { hypoxaemia } from './hypoxaemia.ts';
 import { missingData } from './missing-data.ts';
 import { news2Rule } from './news2.ts';
 import type { RuleKind } from './rule-kind.ts';
+import { signalQuality } from './signal-quality.ts';
 import { threshold } from './threshold.ts';
 import { trend } from './trend.ts';
 import { weightGain } from './weight-gain.ts';
@@ -21,4 +22,5 @@ export const ruleKinds: Record<string, RuleKind<any, any>> = {
   [glucose.kind]: glucose,
   [missingData.kind]: missingData,
   [deviceHealth.kind]: deviceHealth,
+  [signalQuality.kind]: signalQuality,
 };

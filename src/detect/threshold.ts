@@ -41,14 +41,29 @@ export interface ThresholdConfig extends RuleBase {
   confirmMinRate: number;
   label: string;
   unit: string;
+  /**
+   * Corroboration (signal quality before the threshold): signs that go with a real breach of this
+   * one, e.g. for a high impedance respiration rate a raised heart rate or a falling SpO2. While one
+   * of them breaches its own level within `corroborationWindowSeconds`, the rule's `persistSeconds`
+   * applies; a breach seen alone must persist for `uncorroboratedPersistSeconds` — talking drives
+   * impedance respiration over 24 for half a minute, a patient breathing fast for ten minutes is
+   * a finding whatever else shows. Empty (the default) = no corroboration asked.
+   */
+  corroboratedBy: Array<{ code: string; component?: string; direction: 'below' | 'above'; value: number }>;
+  corroborationWindowSeconds: number;
+  uncorroboratedPersistSeconds: number;
 }
 
 interface SourceValue {
   v: number;
   t: number;
+  /** Carried a gating flag: not alarmed on, still evidence against the other sensor. */
+  flagged?: boolean;
 }
 export interface ThresholdState {
   bySource: Record<string, SourceValue>;
+  /** Per corroborating sign (index in `corroboratedBy`): the last event time it breached. */
+  corroborated?: Record<string, number>;
 }
 
 const KEYS = [
@@ -64,6 +79,9 @@ const KEYS = [
   'confirmMinRate',
   'label',
   'unit',
+  'corroboratedBy',
+  'corroborationWindowSeconds',
+  'uncorroboratedPersistSeconds',
 ] as const;
 
 export function thresholdKey(cfg: Pick<ThresholdConfig, 'code' | 'component' | 'direction'>): string {
@@ -110,18 +128,50 @@ export const threshold: RuleKind<ThresholdConfig, ThresholdState> = {
       confirmMinRate: num(raw, 'confirmMinRate', path, 40, { min: 0 }),
       label: str(raw, 'label', path, code),
       unit: typeof raw.unit === 'string' ? raw.unit : '',
+      corroboratedBy: (raw.corroboratedBy === undefined ? [] : list(raw, 'corroboratedBy', path)).map(
+        (c, i) => {
+          const p = `${path}.corroboratedBy[${i}]`;
+          const o = obj(c, p);
+          noUnknownKeys(o, p, ['code', 'component', 'direction', 'value']);
+          const out: ThresholdConfig['corroboratedBy'][number] = {
+            code: str(o, 'code', p),
+            direction: oneOf(o, 'direction', p, ['below', 'above'] as const),
+            value: num(o, 'value', p),
+          };
+          if (o.component !== undefined) out.component = str(o, 'component', p);
+          return out;
+        },
+      ),
+      corroborationWindowSeconds: num(raw, 'corroborationWindowSeconds', path, 300, { min: 0 }),
+      uncorroboratedPersistSeconds: num(raw, 'uncorroboratedPersistSeconds', path, 600, { min: 0 }),
     };
     if (raw.component !== undefined) cfg.component = str(raw, 'component', path);
     return cfg;
   },
   init: () => ({ bySource: {} }),
   onReading(ctx, cfg, state, r) {
+    cfg.corroboratedBy.forEach((c, i) => {
+      if (c.code !== r.code && !(isHeartRate(c.code) && isHeartRate(r.code))) return;
+      const cv = readingValue(r.reading, c.component);
+      if (cv === null || hasAnyFlag(r.reading, cfg.ignoreFlags)) return;
+      if (c.direction === 'below' ? cv < c.value : cv > c.value) {
+        state.corroborated ??= {};
+        state.corroborated[String(i)] = r.t;
+      }
+    });
     const matches = cfg.code === r.code || (isHeartRate(cfg.code) && isHeartRate(r.code));
     if (!matches) return;
     const v = readingValue(r.reading, cfg.component);
     if (v === null) return;
-    // Gated readings are ignored outright: they neither extend nor reset a pending condition.
-    if (hasAnyFlag(r.reading, cfg.ignoreFlags)) return;
+    // Gated readings are ignored outright: they neither extend nor reset a pending condition. But
+    // a flagged heart rate still counts as evidence AGAINST the other sensor: an oximeter flagging
+    // motion while reading a normal pulse says the patient is moving, which is when ECG muscle
+    // noise reads as a fast rate — so it is kept for the cross-check below (flagged).
+    if (hasAnyFlag(r.reading, cfg.ignoreFlags)) {
+      if (cfg.confirmAcrossSources && isHeartRate(r.code))
+        state.bySource[heartRateSource(r.reading)] = { v, t: r.t, flagged: true };
+      return;
+    }
     const key = thresholdKey(cfg);
     let worst: { value: number; severity: Severity } | undefined;
     for (const l of cfg.levels) if (breached(cfg, v, l.value)) worst = l;
@@ -137,6 +187,7 @@ export const threshold: RuleKind<ThresholdConfig, ThresholdState> = {
         if (!breached(cfg, other.v, least.value) && other.v >= cfg.confirmMinRate) {
           active = false;
           data.suppressedBy = src === 'ecg' ? 'pleth' : 'ecg';
+          if (other.flagged === true) data.suppressedByFlagged = true;
         }
       }
       data.source = src;
@@ -146,14 +197,32 @@ export const threshold: RuleKind<ThresholdConfig, ThresholdState> = {
     }
     const level = worst ?? least;
     const sym = cfg.direction === 'below' ? '<' : '>';
+    // Rounded for display unless rounding would land on a limit (38.04 shown as "38 > 38").
+    const rv = round(v);
+    const limits = [cfg.clearAt, ...cfg.levels.map((l) => l.value)];
+    const shown = `${cfg.label} ${rv !== v && limits.includes(rv) ? v : rv}${cfg.unit ? ` ${cfg.unit}` : ''}`;
+    // Every comparison a text states is true of the value (summary-texts.test.ts walks them).
+    const summary = active
+      ? worst !== undefined
+        ? `${shown} ${sym} ${level.value}`
+        : `${shown} ${sym} ${cfg.clearAt}: not yet back within limits (alert ${cfg.direction} ${least.value})`
+      : typeof data.suppressedBy === 'string'
+        ? `${shown} (${String(data.source)}) not confirmed by ${data.suppressedBy}`
+        : breached(cfg, v, least.value)
+          ? `${shown}: not counted`
+          : `${shown} back within limits`;
+    const windowMs = cfg.corroborationWindowSeconds * 1000;
+    const corroborated =
+      cfg.corroboratedBy.length === 0 ||
+      Object.values(state.corroborated ?? {}).some((t) => Math.abs(r.t - t) <= windowMs);
+    if (!corroborated) data.uncorroborated = true;
     ctx.assess(cfg, {
       key,
       active,
       severity: level.severity,
       atMs: r.t,
-      summary: active
-        ? `${cfg.label} ${round(v)}${cfg.unit ? ` ${cfg.unit}` : ''} ${sym} ${level.value}`
-        : `${cfg.label} ${round(v)}${cfg.unit ? ` ${cfg.unit}` : ''} back within limits`,
+      summary,
+      ...(corroborated ? {} : { persistSeconds: cfg.uncorroboratedPersistSeconds }),
       evidence: [r.reading.id],
       data: { ...data, limit: level.value, clearAt: cfg.clearAt },
     });

@@ -77,7 +77,8 @@ export const weightGain: RuleKind<WeightGainConfig, WeightGainState> = {
         if (p[0] >= r.t - win.hours * 3_600_000 && p[0] < r.t && (min === undefined || p[1] < min[1]))
           min = p;
       if (min === undefined) continue;
-      const gain = kg - min[1];
+      // To 10 g: a scale's resolution, and no floating-point residue (71.4 − 70 = 1.4000000000000057).
+      const gain = Math.round((kg - min[1]) * 100) / 100;
       if (
         gain > win.gainKg &&
         (worst === undefined || severityRank(win.severity) > severityRank(worst.severity))
@@ -93,7 +94,7 @@ export const weightGain: RuleKind<WeightGainConfig, WeightGainState> = {
       severity: worst?.severity ?? cfg.windows[0]?.severity ?? 'medium',
       atMs: r.t,
       summary: worst
-        ? `Weight ${round(kg)} kg: +${round(worst.gain)} kg within ${worst.hours} h (limit ${worst.gainKg} kg)`
+        ? `Weight ${round(kg)} kg: +${worst.gain} kg > ${worst.gainKg} kg within ${worst.hours} h`
         : active
           ? `Weight ${round(kg)} kg: gain easing but not yet resolved`
           : `Weight ${round(kg)} kg: no significant gain`,

@@ -1,3 +1,4 @@
+import { isVigilError } from '../core/errors.ts';
 import type { DeviceStatusReport, Reading } from '../core/reading.ts';
 import type { Database, Sql } from '../store/database.ts';
 import type { DeadLetter } from '../store/dead-letter-repository.ts';
@@ -118,8 +119,10 @@ export class BatchWriter {
     try {
       await this.#commit(taken, count);
     } catch (e) {
-      if (taken.length === 1) {
-        taken[0]?.reject(e);
+      // The store is unreachable: every request of the group fails alike; retrying them one by one
+      // would only multiply the wait (each bounded by the store timeout).
+      if (taken.length === 1 || (isVigilError(e) && e.status === 503)) {
+        for (const p of taken) p.reject(e);
         return;
       }
       // One bad request must not fail the others of its group: commit them one by one.

@@ -1,9 +1,16 @@
 import type { Clock } from '../core/clock.ts';
 import { isVigilError, VigilError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
+import { jsonTooDeep, maxJsonDepth } from '../core/json-depth.ts';
 import type { Logger } from '../core/logger.ts';
 import type { DeviceStatusReport, Reading, ReadingDraft, Transport } from '../core/reading.ts';
 import type { BatchWriter, PendingDeadLetter } from './batch-writer.ts';
+import type { ResolvedTemplate } from './vendor-templates.ts';
+
+/** Finds the vendor template version a device's `template:<name>` payload goes through. */
+export interface TemplateResolver {
+  resolve(deviceId: string, name: string): Promise<ResolvedTemplate>;
+}
 
 export type { ReadingDraft };
 
@@ -15,6 +22,8 @@ export interface NormalizeInput {
   deviceId: string;
   receivedAt: number;
   glucoseUnit: 'mg/dL' | 'mmol/L';
+  /** For `template:<name>`: the stored version assigned to the device (compiled by normalize). */
+  template?: ResolvedTemplate | undefined;
 }
 
 export interface NormalizeOutput {
@@ -52,6 +61,20 @@ export type ItemResult =
 
 const maxItemsPerRequest = 5_000;
 
+/** The refusal of a payload nested deeper than any device format (see core/json-depth.ts). */
+export function tooDeep(): VigilError {
+  return new VigilError('VIGIL_ERR_INGEST_TOO_DEEP', `JSON nested deeper than ${maxJsonDepth} levels`, 400);
+}
+
+/** The bytes of one item of a batch for its dead letter; the whole payload when it cannot be rendered. */
+function itemBytes(item: unknown, whole: Buffer): Buffer {
+  try {
+    return Buffer.from(JSON.stringify(item) ?? '');
+  } catch {
+    return whole; // never lose the evidence: the request as it came
+  }
+}
+
 /**
  * Ingest: an authenticated device's payload → normalized, attributed readings committed durably
  * (the returned promise resolves only after commit) → per-item results. What is refused is kept as a
@@ -65,6 +88,7 @@ export class IngestService {
   readonly #clock: Clock;
   readonly #log: Logger;
   readonly #glucoseUnit: 'mg/dL' | 'mmol/L';
+  readonly #templates: TemplateResolver | undefined;
 
   constructor(opts: {
     normalize: Normalizer;
@@ -74,7 +98,9 @@ export class IngestService {
     clock: Clock;
     log: Logger;
     glucoseUnit: 'mg/dL' | 'mmol/L';
+    templates?: TemplateResolver;
   }) {
+    this.#templates = opts.templates;
     this.#normalize = opts.normalize;
     this.#attribution = opts.attribution;
     this.#duplicates = opts.duplicates;
@@ -113,7 +139,30 @@ export class IngestService {
     // raw bytes of an item are needed only if it is refused (dead letter): made then, not per item
     const items: Array<{ payload: unknown; raw: Buffer | undefined }> = [];
     const results: Array<ItemResult | undefined> = [];
-    if (env.format === 'json' || env.format.startsWith('template:') || env.format === 'mdc') {
+    const jsonFormat = env.format === 'json' || env.format.startsWith('template:') || env.format === 'mdc';
+    let template: ResolvedTemplate | undefined;
+    let templateError: unknown;
+    if (env.format.startsWith('template:')) {
+      const name = env.format.slice('template:'.length);
+      try {
+        if (!this.#templates)
+          throw new VigilError(
+            'VIGIL_ERR_INGEST_UNKNOWN_TEMPLATE',
+            'vendor templates are not available here',
+            404,
+          );
+        template = await this.#templates.resolve(env.deviceId, name);
+      } catch (e) {
+        if (!isVigilError(e) || e.status === 503) throw e; // the store is down: not a refusal
+        templateError = e;
+      }
+    }
+    if (templateError) {
+      results.push(reject(templateError, env.payload));
+    } else if ((jsonFormat || env.format === 'nightscout') && jsonTooDeep(env.payload)) {
+      // judged on the bytes, before anything recursive (parse, normalize, stringify) sees them
+      results.push(reject(tooDeep(), env.payload));
+    } else if (jsonFormat) {
       let parsed: unknown;
       try {
         parsed = JSON.parse(env.payload.toString('utf8'));
@@ -154,7 +203,8 @@ export class IngestService {
 
     const readings: Reading[] = [];
     const statuses: DeviceStatusReport[] = [];
-    const perItem: Array<{ index: number; readings: Reading[] }> = [];
+    // `repeats`: readings of this item already carried by an earlier item of the same request
+    const perItem: Array<{ index: number; readings: Reading[]; repeats: Set<Reading> }> = [];
     const seenKeys = new Map<string, Reading>();
     for (const item of items) {
       const index = results.length;
@@ -167,22 +217,26 @@ export class IngestService {
           deviceId: env.deviceId,
           receivedAt: env.receivedAt,
           glucoseUnit: this.#glucoseUnit,
+          template,
         });
         if (out.readings.length === 0 && !out.status) {
           throw new VigilError('VIGIL_ERR_INGEST_EMPTY', 'payload holds no reading');
         }
       } catch (e) {
-        results[index] = reject(e, item.raw ?? Buffer.from(JSON.stringify(item.payload) ?? ''));
+        results[index] = reject(e, item.raw ?? itemBytes(item.payload, env.payload));
         continue;
       }
       if (out.status) statuses.push({ ...out.status, deviceId: env.deviceId, received });
       const mine: Reading[] = [];
+      const repeats = new Set<Reading>();
       for (const draft of out.readings) {
         const { messageId, ...rest } = draft;
         const key = `${env.deviceId}|${messageId ? `m:${messageId}` : `t:${draft.effective}`}|${draft.code}`;
         const prior = seenKeys.get(key);
         if (prior) {
-          mine.push(prior); // the same reading twice in one request counts once
+          // the same reading twice in one request is stored once: the later copy is a duplicate
+          if (!mine.includes(prior)) repeats.add(prior);
+          mine.push(prior);
           continue;
         }
         const cached = this.#attribution.patientAtCached?.(env.deviceId, draft.effective);
@@ -200,7 +254,7 @@ export class IngestService {
         readings.push(reading);
         mine.push(reading);
       }
-      perItem.push({ index, readings: mine });
+      perItem.push({ index, readings: mine, repeats });
     }
     if (statuses.length === 0 && readings.length > 0) {
       statuses.push({ deviceId: env.deviceId, patientId: null, effective: received, received });
@@ -210,12 +264,13 @@ export class IngestService {
     const dupKeys = readings.filter((r) => !inserted.has(r.id)).map((r) => r.idempotencyKey);
     const originals =
       dupKeys.length > 0 ? await this.#duplicates.idsByKey(dupKeys) : new Map<string, string>();
-    for (const { index, readings: rs } of perItem) {
+    for (const { index, readings: rs, repeats } of perItem) {
       if (rs.length === 0) {
         results[index] = { status: 'accepted', ids: [] };
         continue;
       }
-      const fresh = rs.filter((r) => inserted.has(r.id));
+      // accepted only when this item brought at least one reading stored now for the first time
+      const fresh = rs.filter((r) => inserted.has(r.id) && !repeats.has(r));
       results[index] =
         fresh.length > 0
           ? {

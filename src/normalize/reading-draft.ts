@@ -1,3 +1,4 @@
+import { describeValue } from '../core/json-depth.ts';
 /**
  * What a payload profile produces (ReadingDraft: a Reading before ingest gives it an id, a patient,
  * a transport, a receive time and an idempotency key) and the one place that turns a decoded value
@@ -140,7 +141,7 @@ export function canonicalize(
   }
   const ucum = unit == null ? undefined : toUcum(unit);
   if (!ucum) {
-    throw ingestError(IngestError.unitMismatch, `${def.display}: unknown unit ${JSON.stringify(unit)}`, {
+    throw ingestError(IngestError.unitMismatch, `${def.display}: unknown unit ${describeValue(unit)}`, {
       field,
       code,
       unit,

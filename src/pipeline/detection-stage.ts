@@ -26,6 +26,8 @@ export interface DetectionStageOptions {
   metrics?: Metrics;
   /** How often time-based rules run (missing data), ms. Default 5 000. */
   tickMs?: number;
+  /** Told after each batch is evaluated (service health: how far detection has got). */
+  onEvaluated?: (batch: ReadingBatch) => void;
   /** How often changed engine state is saved, ms. Default 10 000. */
   saveMs?: number;
   /** How long a cached enrolment is trusted before its version is checked again, ms. Default 30 000. */
@@ -44,6 +46,26 @@ export interface DetectionStageOptions {
   alertLanes?: number;
   /** Most detections applied in one alert transaction. Default 500. */
   maxAlertBatch?: number;
+  /**
+   * Partitioned (NATS): the stage evaluates only the partitions it was given (`claimPartitions`);
+   * each save writes the changed patients' state and how far each partition is evaluated in one
+   * transaction, through `commit`, which answers the partitions this worker still holds (only their
+   * rows are written; the others are dropped from the engine: another worker took them over).
+   */
+  partitioned?: {
+    partitionOf(patientId: string): number;
+    commit(
+      rows: ReadonlyArray<{ patientId: string; state: unknown }>,
+      savedAt: string,
+      evaluated: ReadonlyMap<number, number>,
+    ): Promise<ReadonlySet<number>>;
+  };
+}
+
+/** Position of a batch in a partitioned stream. */
+export interface BatchPosition {
+  partition: number;
+  seq: number;
 }
 
 interface AlertJob {
@@ -85,6 +107,10 @@ export class DetectionStage {
   #saving: Promise<void> = Promise.resolve();
   #timers: NodeJS.Timeout[] = [];
   #programsStale = false;
+  /** Partitioned: the partitions this worker holds, and the stream sequence evaluated in each. */
+  readonly #owned = new Set<number>();
+  readonly #evaluated = new Map<number, number>();
+  #evaluatedChanged = false;
   #stopping = false;
   #started = false;
 
@@ -128,9 +154,19 @@ export class DetectionStage {
    * meanwhile; `done` resolves when they are finished. The batch is acknowledged then (or, with
    * `ackAfterSave`, at the next save after that).
    */
-  accept(batch: ReadingBatch, ack: () => void = () => {}): Promise<{ done: Promise<void> }> {
+  accept(
+    batch: ReadingBatch,
+    ack: () => void = () => {},
+    at?: BatchPosition,
+  ): Promise<{ done: Promise<void> }> {
     return this.#enqueue(async () => {
+      if (at && this.#o.partitioned && !this.#owned.has(at.partition)) return { done: Promise.resolve() };
       const { done } = await this.#process(batch);
+      this.#o.onEvaluated?.(batch);
+      if (at) {
+        this.#evaluated.set(at.partition, at.seq);
+        this.#evaluatedChanged = true;
+      }
       return {
         done: done.then(() => {
           if (this.#o.ackAfterSave) this.#pendingAcks.push(ack);
@@ -178,6 +214,85 @@ export class DetectionStage {
     await written.done;
   }
 
+  /** The partitions this worker evaluates (partitioned). */
+  ownedPartitions(): number[] {
+    return [...this.#owned].sort((a, b) => a - b);
+  }
+
+  /**
+   * Partitioned: takes partitions over. On the queue, before any of their batches: the saved state
+   * of their patients is loaded from the store (whatever worker saved it) and their enrolments.
+   */
+  claimPartitions(claims: ReadonlyArray<BatchPosition>): Promise<void> {
+    const part = this.#o.partitioned;
+    if (!part || claims.length === 0) return Promise.resolve();
+    return this.#enqueue(async () => {
+      const ps = new Set(claims.map((c) => c.partition));
+      const snap = this.#engine.snapshot();
+      for (const row of await this.#o.states.load())
+        if (ps.has(part.partitionOf(row.patientId)))
+          snap.patients[row.patientId] = row.state as EngineSnapshot['patients'][string];
+      this.#engine.restore(snap);
+      for (const c of claims) {
+        this.#owned.add(c.partition);
+        this.#evaluated.set(c.partition, c.seq);
+      }
+      const now = this.#o.clock.now();
+      for (const v of await this.#o.monitoring.repo.allCurrent()) {
+        if (!ps.has(part.partitionOf(v.patientId))) continue;
+        this.#setEnrolment(v.patientId, v.enrolment as PatientEnrolment | null);
+        this.#cache.set(v.patientId, { version: v.version, checkedAt: now });
+      }
+    });
+  }
+
+  /**
+   * Partitioned: hands partitions over. On the queue: waits for the side effects of what was
+   * evaluated, saves (state and checkpoint), then forgets their patients. The caller stopped their
+   * consumers first and releases the leases after.
+   */
+  releasePartitions(ps: readonly number[]): Promise<void> {
+    if (!this.#o.partitioned || ps.length === 0) return Promise.resolve();
+    return this.#enqueue(async () => {
+      const written = await this.#save(true);
+      await written.done.catch(() => {});
+      this.#forget(new Set(ps));
+    });
+  }
+
+  /** Partitioned: the lease on these partitions was lost (another worker holds it): forget them unsaved. */
+  dropPartitions(ps: readonly number[]): Promise<void> {
+    if (!this.#o.partitioned || ps.length === 0) return Promise.resolve();
+    return this.#enqueue(async () => this.#forget(new Set(ps)));
+  }
+
+  #forget(ps: Set<number>): void {
+    const part = this.#o.partitioned;
+    if (!part) return;
+    for (const p of ps) {
+      this.#owned.delete(p);
+      this.#evaluated.delete(p);
+    }
+    const snap = this.#engine.snapshot();
+    for (const id of [...this.#cache.keys()])
+      if (ps.has(part.partitionOf(id))) {
+        this.#engine.setEnrolment(id, NOT_ENROLLED);
+        this.#cache.delete(id);
+      }
+    for (const id of Object.keys(snap.patients))
+      if (ps.has(part.partitionOf(id))) {
+        delete snap.patients[id];
+        this.#dirty.delete(id);
+      }
+    this.#engine.restore(snap);
+  }
+
+  #owns(patientId: string): boolean {
+    const part = this.#o.partitioned;
+    if (part) return this.#owned.has(part.partitionOf(patientId));
+    return this.#o.owns?.(patientId) ?? true;
+  }
+
   #enqueue<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.#chain.then(fn);
     this.#chain = run.catch((e) => this.#log.error({ err: e }, 'detection stage step failed'));
@@ -188,11 +303,13 @@ export class DetectionStage {
     const programs = await this.#o.monitoring.programs();
     let snap: EngineSnapshot;
     if (restoreFromStore) {
-      const owns = this.#o.owns ?? (() => true);
       const patients: EngineSnapshot['patients'] = {};
-      for (const row of await this.#o.states.load()) {
-        if (owns(row.patientId)) patients[row.patientId] = row.state as EngineSnapshot['patients'][string];
-      }
+      // Partitioned: nothing is owned at start; claimPartitions loads the state of what is claimed.
+      if (!this.#o.partitioned)
+        for (const row of await this.#o.states.load()) {
+          if (this.#owns(row.patientId))
+            patients[row.patientId] = row.state as EngineSnapshot['patients'][string];
+        }
       snap = { version: 1, patients, stats: { readings: 0, ignored: 0, detectionsPerPatientDay: {} } };
     } else {
       snap = this.#engine.snapshot();
@@ -202,10 +319,9 @@ export class DetectionStage {
     this.#cache.clear();
     this.#programsStale = false;
     // Every enrolled patient this worker owns: their gap timers run even before their next reading.
-    const owns = this.#o.owns ?? (() => true);
     const now = this.#o.clock.now();
     for (const v of await this.#o.monitoring.repo.allCurrent()) {
-      if (!owns(v.patientId)) continue;
+      if (!this.#owns(v.patientId)) continue;
       this.#setEnrolment(v.patientId, v.enrolment as PatientEnrolment | null);
       this.#cache.set(v.patientId, { version: v.version, checkedAt: now });
     }
@@ -417,11 +533,12 @@ export class DetectionStage {
    * side effects of everything evaluated so far are done). The write itself runs off the queue (saves are serialized among themselves); `done`
    * resolves once it is stored and the batches it covers are acknowledged.
    */
-  async #save(): Promise<{ done: Promise<void> }> {
+  async #save(force = false): Promise<{ done: Promise<void> }> {
+    const part = this.#o.partitioned;
     // With acknowledgements after the save (NATS), a saved state must not include a detection not
     // yet applied (a redelivery after a crash would not raise it again): wait for the side effects.
     // In-process there is no redelivery, so evaluation is not held up.
-    if (this.#inflight.size > 0 && (this.#o.ackAfterSave || this.#stopping))
+    if (this.#inflight.size > 0 && (this.#o.ackAfterSave || part || this.#stopping))
       await Promise.allSettled([...this.#inflight]);
     const acks = this.#pendingAcks;
     this.#pendingAcks = [];
@@ -430,12 +547,25 @@ export class DetectionStage {
     const states = dirty.length > 0 ? this.#engine.snapshotPatients(dirty) : {};
     const rows = Object.entries(states).map(([patientId, state]) => ({ patientId, state }));
     const savedAt = new Date(this.#o.clock.now()).toISOString();
+    const evaluated = new Map(this.#evaluated);
+    const evaluatedChanged = this.#evaluatedChanged;
+    this.#evaluatedChanged = false;
     const write = async () => {
       try {
-        for (let i = 0; i < rows.length; i += 500) await this.#o.states.save(rows.slice(i, i + 500), savedAt);
+        if (part) {
+          // State and checkpoint in one transaction: the next owner of a partition restores exactly
+          // this state and reads the stream from the message after the checkpoint.
+          if (rows.length > 0 || evaluatedChanged || force) {
+            // Partitions whose lease was lost are not written; the coordinator drops them.
+            await part.commit(rows, savedAt, evaluated);
+          }
+        } else
+          for (let i = 0; i < rows.length; i += 500)
+            await this.#o.states.save(rows.slice(i, i + 500), savedAt);
       } catch (e) {
         // Not stored: these patients are saved with the next pass, and their batches acknowledged then.
         for (const id of dirty) this.#dirty.add(id);
+        if (evaluatedChanged) this.#evaluatedChanged = true;
         this.#pendingAcks.unshift(...acks);
         throw e;
       }

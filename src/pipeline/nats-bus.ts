@@ -1,13 +1,7 @@
-import {
-  AckPolicy,
-  DeliverPolicy,
-  type JetStreamClient,
-  type JetStreamManager,
-  jetstream,
-  jetstreamManager,
-} from '@nats-io/jetstream';
+import { DeliverPolicy, type JetStreamClient, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { errorMessage, VigilError } from '../core/errors.ts';
+import { newId } from '../core/ids.ts';
 import type { Logger } from '../core/logger.ts';
 import {
   type BatchHandler,
@@ -20,69 +14,80 @@ import {
 export interface NatsBusOptions {
   url: string;
   log: Logger;
-  /** Number of partitions (subjects vigil.readings.<0..N-1>); fixed for the life of the stream. Default 16. */
+  /** Number of partitions (subjects <prefix>.readings.<0..N-1>); fixed for the life of the stream. Default 16. */
   partitions?: number;
-  /** Partitions this process consumes (detect role). Default all. */
-  owned?: readonly number[];
-  stream?: string;
-  /** Subject prefix, e.g. `vigil` → vigil.readings.<p>, vigil.config. Tests use their own. */
+  /**
+   * Deployment prefix of every name: subjects `<prefix>.readings.<p>` and `<prefix>.config`, stream
+   * `<PREFIX>_READINGS`. Default `vigil`.
+   */
   prefix?: string;
-  /** Redelivery after this long without an ack (covers the stage's state-save period), ms. Default 60 000. */
-  ackWaitMs?: number;
   /** Readings per message at most (a message stays well under the 1 MB default limit). */
   chunk?: number;
 }
 
-type Resolved = Required<Omit<NatsBusOptions, 'owned'>> & { owned: readonly number[] };
+/** Where a batch sits in the stream: its partition and stream sequence. */
+export interface StreamPosition {
+  partition: number;
+  seq: number;
+}
+
+export type PartitionHandler = (batch: ReadingBatch, at: StreamPosition) => Promise<void>;
+
+type Resolved = Required<NatsBusOptions> & { stream: string };
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
+/** The readings stream of a deployment prefix (`vigil` → `VIGIL_READINGS`). */
+export function readingsStreamName(prefix: string): string {
+  return `${prefix.toUpperCase()}_READINGS`;
+}
+
 /**
  * The bus on NATS JetStream. Ingest publishes each committed batch split by partition
  * (hash(patientId) mod N) to `<prefix>.readings.<p>`, with a message id so a retried publish is
- * deduplicated by the stream. Detect workers read each partition through its own durable pull
- * consumer `detect-p<p>` (explicit ack, one batch at a time per partition): a batch is acknowledged
- * only when the detection stage says so (after the engine state including it is saved), so a worker
- * restart re-evaluates exactly what the saved state lacks. Configuration changes travel on plain
- * NATS `<prefix>.config` so every worker drops its cached enrolment at once.
+ * deduplicated by the stream. A detect worker reads only the partitions it holds a lease on
+ * (partition-coordinator.ts), each through an ordered consumer that starts after the stream
+ * sequence its saved engine state reaches: nothing is acknowledged, the checkpoint in the store is
+ * the position. Configuration changes travel on plain NATS `<prefix>.config` so every worker drops
+ * its cached enrolment at once.
  */
 export class NatsBus implements ReadingBus {
   readonly kind = 'nats' as const;
   readonly partitions: number;
+  readonly prefix: string;
+  /** Creation time of the stream: a checkpoint of a stream since re-created does not apply. */
+  readonly streamCreated: string;
   readonly #nc: NatsConnection;
   readonly #js: JetStreamClient;
-  readonly #jsm: JetStreamManager;
   readonly #o: Resolved;
-  readonly #stops: Array<() => void> = [];
-  readonly #loops: Promise<void>[] = [];
+  readonly #consumers = new Map<number, { close: () => void; loop: Promise<void> }>();
   #configSub: Subscription | undefined;
   #closed = false;
-  #consuming = true;
 
-  private constructor(nc: NatsConnection, jsm: JetStreamManager, o: Resolved) {
+  private constructor(nc: NatsConnection, o: Resolved, streamCreated: string) {
     this.#nc = nc;
-    this.#jsm = jsm;
     this.#js = jetstream(nc);
     this.#o = o;
     this.partitions = o.partitions;
+    this.prefix = o.prefix;
+    this.streamCreated = streamCreated;
   }
 
   static async connect(opts: NatsBusOptions): Promise<NatsBus> {
     const partitions = opts.partitions ?? 16;
-    const o = {
+    const prefix = opts.prefix ?? 'vigil';
+    const o: Resolved = {
       url: opts.url,
       log: opts.log.child({ component: 'bus' }),
       partitions,
-      owned: opts.owned ?? Array.from({ length: partitions }, (_, i) => i),
-      stream: opts.stream ?? 'VIGIL_READINGS',
-      prefix: opts.prefix ?? 'vigil',
-      ackWaitMs: opts.ackWaitMs ?? 60_000,
+      prefix,
+      stream: readingsStreamName(prefix),
       chunk: opts.chunk ?? 500,
     };
     let nc: NatsConnection;
     try {
-      nc = await connect({ servers: o.url, name: 'vigil', maxReconnectAttempts: -1 });
+      nc = await connect({ servers: o.url, name: `vigil-${prefix}`, maxReconnectAttempts: -1 });
     } catch (e) {
       throw new VigilError(
         'VIGIL_ERR_CONFIG_NATS_UNREACHABLE',
@@ -93,6 +98,7 @@ export class NatsBus implements ReadingBus {
     try {
       const jsm = await jetstreamManager(nc);
       const subjects = [`${o.prefix}.readings.>`];
+      let created: string;
       try {
         const info = await jsm.streams.info(o.stream);
         if (!info.config.subjects?.includes(subjects[0] as string))
@@ -101,17 +107,19 @@ export class NatsBus implements ReadingBus {
             `stream ${o.stream} exists with other subjects`,
             1,
           );
+        created = info.created;
       } catch (e) {
         if (e instanceof VigilError) throw e;
-        await jsm.streams.add({
+        const info = await jsm.streams.add({
           name: o.stream,
           subjects,
           // Readings are durable in the store; the stream only needs to outlive a worker outage.
           max_age: 7 * 24 * 3600 * 1e9,
           duplicate_window: 2 * 60 * 1e9,
         });
+        created = info.created;
       }
-      return new NatsBus(nc, jsm, o);
+      return new NatsBus(nc, o, created);
     } catch (e) {
       await nc.close().catch(() => {});
       if (e instanceof VigilError) throw e;
@@ -144,52 +152,63 @@ export class NatsBus implements ReadingBus {
     );
   }
 
-  async consume(handler: BatchHandler): Promise<void> {
-    for (const p of this.#o.owned) {
-      const durable = `detect-p${p}`;
-      const config = {
-        durable_name: durable,
-        filter_subject: `${this.#o.prefix}.readings.${p}`,
-        ack_policy: AckPolicy.Explicit,
-        deliver_policy: DeliverPolicy.All,
-        ack_wait: this.#o.ackWaitMs * 1e6,
-        max_ack_pending: 20_000,
-        max_deliver: -1,
-      };
-      try {
-        await this.#jsm.consumers.info(this.#o.stream, durable);
-      } catch {
-        await this.#jsm.consumers.add(this.#o.stream, config);
+  /** The partitioned bus is read per partition (consumePartition) by the partition coordinator. */
+  async consume(_handler: BatchHandler): Promise<void> {
+    throw new Error('NatsBus: partitions are consumed through consumePartition (partition leases)');
+  }
+
+  /**
+   * Reads one partition in stream order from `fromSeq` (an ordered consumer: no acknowledgements,
+   * the caller's checkpoint is the position), one batch at a time.
+   */
+  async consumePartition(partition: number, fromSeq: number, handler: PartitionHandler): Promise<void> {
+    if (this.#consumers.has(partition)) throw new Error(`partition ${partition} is consumed already`);
+    const consumer = await this.#js.consumers.get(this.#o.stream, {
+      // A name of its own per reader: a dead reader's consumer (until it expires) keeps its name.
+      name_prefix: `${this.#o.prefix}-detect-p${partition}-${newId().slice(-12)}`,
+      filter_subjects: `${this.#o.prefix}.readings.${partition}`, // a string: NATS servers before 2.10 too
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: Math.max(1, fromSeq),
+    });
+    const messages = await consumer.consume({ max_messages: 256 });
+    let open = true;
+    const loop = (async () => {
+      for await (const m of messages) {
+        if (!open) break;
+        let batch: ReadingBatch;
+        try {
+          batch = JSON.parse(dec.decode(m.data)) as ReadingBatch;
+        } catch {
+          this.#o.log.error({ partition, seq: m.seq }, 'unreadable bus message skipped');
+          continue;
+        }
+        try {
+          await handler(batch, { partition, seq: m.seq });
+        } catch (e) {
+          // The stage retries its own side effects: what reaches here is a stop. The partition's
+          // checkpoint stays before this batch, so its next reader evaluates it.
+          this.#o.log.error({ partition, seq: m.seq, err: errorMessage(e) }, 'batch not evaluated');
+          open = false;
+          break;
+        }
       }
-      const consumer = await this.#js.consumers.get(this.#o.stream, durable);
-      const messages = await consumer.consume({ max_messages: 256 });
-      this.#stops.push(() => void messages.close());
-      this.#loops.push(
-        (async () => {
-          for await (const m of messages) {
-            if (!this.#consuming) break;
-            let batch: ReadingBatch;
-            try {
-              batch = JSON.parse(dec.decode(m.data)) as ReadingBatch;
-            } catch {
-              this.#o.log.error({ partition: p, seq: m.seq }, 'unreadable bus message dropped');
-              m.term();
-              continue;
-            }
-            try {
-              await handler(batch, () => m.ack());
-            } catch (e) {
-              // The stage retries its own side effects; what reaches here is a bug or a stop.
-              this.#o.log.error(
-                { partition: p, seq: m.seq, err: errorMessage(e) },
-                'batch not evaluated; redelivered later',
-              );
-              m.nak(1000);
-            }
-          }
-        })(),
-      );
-    }
+    })();
+    this.#consumers.set(partition, {
+      close: () => {
+        open = false;
+        void messages.close();
+      },
+      loop,
+    });
+  }
+
+  /** Stops reading a partition; resolves once the handler of a batch in flight has returned. */
+  async stopPartition(partition: number): Promise<void> {
+    const c = this.#consumers.get(partition);
+    if (!c) return;
+    this.#consumers.delete(partition);
+    c.close();
+    await c.loop.catch(() => {});
   }
 
   publishConfigChange(change: ConfigChange): void {
@@ -211,14 +230,12 @@ export class NatsBus implements ReadingBus {
     })();
   }
 
-  /** Stops consuming and lets the batch in flight finish; the connection stays open for acks. */
+  /** Stops every partition consumer and lets the batch in flight finish; the connection stays open. */
   async stopConsuming(): Promise<void> {
-    this.#consuming = false;
-    for (const s of this.#stops) s();
-    await Promise.allSettled(this.#loops);
+    await Promise.all([...this.#consumers.keys()].map((p) => this.stopPartition(p)));
   }
 
-  /** Flushes acks and publishes, closes the connection. */
+  /** Flushes publishes, closes the connection. */
   async close(): Promise<void> {
     if (this.#closed) return;
     await this.stopConsuming();

@@ -7,15 +7,22 @@ import type { DeviceStatusReport, Reading } from '../core/reading.ts';
 import type { Database } from '../store/database.ts';
 import { EngineStateRepository } from '../store/engine-state-repository.ts';
 import { MonitoringRepository } from '../store/monitoring-repository.ts';
+import { PartitionLeaseRepository } from '../store/partition-lease-repository.ts';
 import { InProcessBus, type ReadingBatch, type ReadingBus } from './bus.ts';
 import { DetectionStage } from './detection-stage.ts';
 import { MonitoringService } from './monitoring-service.ts';
+import type { NatsBus } from './nats-bus.ts';
+import { PartitionCoordinator } from './partition-coordinator.ts';
 
 export interface PipelineOptions {
   role: 'all' | 'ingest' | 'detect' | 'api';
   natsUrl?: string | undefined;
   /** NATS partitions (fixed for the life of the stream). */
   partitions?: number;
+  /** Deployment prefix of the NATS names (VIGIL_NATS_PREFIX). Default `vigil`. */
+  natsPrefix?: string;
+  /** Detect workers: a partition lease not renewed for this long moves to another worker, ms. */
+  leaseMs?: number;
   db: Database;
   clock: Clock;
   log: Logger;
@@ -30,6 +37,8 @@ export interface PipelineOptions {
   };
   tickMs?: number;
   saveMs?: number;
+  /** Told after each batch is evaluated (service health). */
+  onEvaluated?: (batch: ReadingBatch) => void;
   /** A ready bus instead of the one the options name (tests). */
   bus?: ReadingBus;
 }
@@ -70,6 +79,7 @@ export async function createPipeline(o: PipelineOptions): Promise<Pipeline> {
       url: o.natsUrl,
       log,
       ...(o.partitions ? { partitions: o.partitions } : {}),
+      ...(o.natsPrefix ? { prefix: o.natsPrefix } : {}),
     });
   } else bus = new InProcessBus((e) => log.error({ err: e }, 'detection failed for a batch'));
 
@@ -83,10 +93,22 @@ export async function createPipeline(o: PipelineOptions): Promise<Pipeline> {
   });
 
   let stage: DetectionStage | undefined;
+  let coordinator: PartitionCoordinator | undefined;
   if (o.role === 'all' || o.role === 'detect') {
+    const states = new EngineStateRepository(o.db);
+    // NATS: this worker evaluates the partitions it holds a lease on (any number of detect workers).
+    if (bus.kind === 'nats')
+      coordinator = new PartitionCoordinator({
+        bus: bus as NatsBus,
+        leases: new PartitionLeaseRepository(o.db, (bus as NatsBus).prefix),
+        states,
+        log,
+        ...(o.leaseMs ? { leaseMs: o.leaseMs } : {}),
+      });
     stage = new DetectionStage({
       monitoring,
-      states: new EngineStateRepository(o.db),
+      states,
+      ...(coordinator ? { partitioned: coordinator.partitioned } : {}),
       alerting: o.alerting,
       storeDerived: o.storeDerived,
       attribution: o.attribution,
@@ -94,9 +116,9 @@ export async function createPipeline(o: PipelineOptions): Promise<Pipeline> {
       log: o.log,
       ...(o.metrics ? { metrics: o.metrics } : {}),
       ...(o.tickMs ? { tickMs: o.tickMs } : {}),
-      // On NATS a batch is acknowledged once the state including it is saved: save often.
+      ...(o.onEvaluated ? { onEvaluated: o.onEvaluated } : {}),
+      // On NATS a partition's checkpoint moves with each save: save often (a handover replays less).
       saveMs: o.saveMs ?? (bus.kind === 'nats' ? 1000 : 10_000),
-      ackAfterSave: bus.kind === 'nats',
       // PostgreSQL: alert transactions of different patients in parallel over the pool.
       alertLanes: o.db.kind === 'postgres' ? 4 : 1,
     });
@@ -105,9 +127,11 @@ export async function createPipeline(o: PipelineOptions): Promise<Pipeline> {
     bus.onConfigChange((c) => monitoring.changed(c, true));
     // The bus waits for the evaluation only; alert transactions and derived readings follow off the
     // stage's queue (the batch is acknowledged when they are done).
-    await bus.consume(async (batch, ack) => {
-      await s.accept(batch, ack);
-    });
+    if (coordinator) await coordinator.start(s);
+    else
+      await bus.consume(async (batch, ack) => {
+        await s.accept(batch, ack);
+      });
   }
 
   // Publishing keeps commit order; statuses get their patient here (from the device cache, a query
@@ -170,8 +194,9 @@ export async function createPipeline(o: PipelineOptions): Promise<Pipeline> {
     },
     stop: async () => {
       await chain;
-      await bus.stopConsuming();
+      await (coordinator ?? bus).stopConsuming();
       await stage?.stop();
+      await coordinator?.release();
       await bus.close();
     },
   };

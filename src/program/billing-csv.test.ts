@@ -50,7 +50,14 @@ it('the alert metrics CSV neutralises a team id that starts a formula', () => {
         escalatedAlerts: 0,
       },
     ],
-    burden: { alerts: 3, patientDays: 10, alertsPerPatientDay: 0.3 },
+    burden: {
+      alerts: 3,
+      patientDays: 10,
+      alertsPerPatientDay: 0.3,
+      notifications: 4,
+      notificationsPerPatientDay: 0.4,
+      notificationsPerAlert: 4 / 3,
+    },
   });
   const [table] = csv.split('\r\n\r\n');
   const rows = parse(`${table}\r\n`, { columns: true }) as Array<Record<string, string>>;

@@ -1,4 +1,5 @@
 import type { Actor, Alert, AlertEvent, AlertState } from '../alerts/alert.ts';
+import { openSecret, sealSecret } from '../core/secret-box.ts';
 import type { Severity } from '../core/severity.ts';
 import { type Database, type Sql, toJsonParam } from './database.ts';
 
@@ -411,11 +412,11 @@ function toDelivery(r: Record<string, unknown>): DeliveryRow {
   };
 }
 
-function toWebhook(r: Record<string, unknown>): WebhookRow {
+function toWebhook(r: Record<string, unknown>, db: object): WebhookRow {
   return {
     id: r['id'] as string,
     url: r['url'] as string,
-    secret: r['secret'] as string,
+    secret: openSecret(db, r['secret'] as string, 'webhook'),
     description: (r['description'] as string | null) ?? null,
     severities: (r['severities'] as Severity[] | null) ?? null,
     enabled: Boolean(r['enabled']),
@@ -901,7 +902,7 @@ export class AlertRepository {
       [
         w.id,
         w.url,
-        w.secret,
+        sealSecret(this.db, w.secret, 'webhook'),
         w.description,
         w.severities ? json(w.severities) : null,
         w.enabled,
@@ -933,12 +934,12 @@ export class AlertRepository {
   async webhook(id: string, sql: Sql = this.db): Promise<WebhookRow | undefined> {
     if (!isUuid(id)) return undefined;
     const rows = await sql.query('select * from webhook_subscription where id = $1', [id]);
-    return rows[0] ? toWebhook(rows[0]) : undefined;
+    return rows[0] ? toWebhook(rows[0], this.db) : undefined;
   }
 
   async webhooks(sql: Sql = this.db): Promise<WebhookRow[]> {
     const rows = await sql.query('select * from webhook_subscription order by created_at');
-    return rows.map(toWebhook);
+    return rows.map((r) => toWebhook(r, this.db));
   }
 
   async deleteWebhook(id: string): Promise<boolean> {

@@ -1,4 +1,4 @@
-import type { Database } from './database.ts';
+import type { Database, Sql } from './database.ts';
 
 /** Rule-engine state per patient (plain JSON from the detect engine's snapshot). */
 export class EngineStateRepository {
@@ -8,9 +8,18 @@ export class EngineStateRepository {
   }
 
   async save(states: ReadonlyArray<{ patientId: string; state: unknown }>, savedAt: string): Promise<void> {
+    await this.saveIn(this.#db, states, savedAt);
+  }
+
+  /** The same inside a caller's transaction (with a partition checkpoint). */
+  async saveIn(
+    sql: Sql,
+    states: ReadonlyArray<{ patientId: string; state: unknown }>,
+    savedAt: string,
+  ): Promise<void> {
     if (states.length === 0) return;
     const rows = states.map((s) => ({ patient_id: s.patientId, state: s.state }));
-    await this.#db.query(
+    await sql.query(
       `insert into engine_state (patient_id, state, saved_at)
        select x.patient_id, x.state, $2::timestamptz from jsonb_to_recordset($1::jsonb) as x(patient_id text, state jsonb)
        on conflict (patient_id) do update set state = excluded.state, saved_at = excluded.saved_at`,

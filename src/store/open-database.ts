@@ -9,7 +9,13 @@ import { PostgresDatabase } from './postgres/postgres-database.ts';
 export async function openDatabase(opts: {
   databaseUrl?: string | undefined;
   dataDir?: string;
+  /** PostgreSQL server: bound on every query / transaction (VIGIL_DATABASE_TIMEOUT_MS). */
+  timeoutMs?: number;
 }): Promise<Database> {
-  if (opts.databaseUrl) return PostgresDatabase.open(opts.databaseUrl);
+  if (opts.databaseUrl)
+    return PostgresDatabase.open(
+      opts.databaseUrl,
+      opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs },
+    );
   return PgliteWorkerDatabase.open(opts.dataDir);
 }

@@ -236,6 +236,14 @@ describeEachDatabase('alert workers and metrics', (factory) => {
     assert.equal(all?.resolveP50Seconds, 120);
     assert.equal(all?.escalations, 1);
     assert.equal(team?.alerts, 2);
-    assert.deepEqual(m.burden, { alerts: 2, patientDays: 2, alertsPerPatientDay: 1 });
+    // Notified: two raised, one escalated (acknowledgements and the resolution notify nobody).
+    assert.deepEqual(m.burden, {
+      alerts: 2,
+      patientDays: 2,
+      alertsPerPatientDay: 1,
+      notifications: 3,
+      notificationsPerPatientDay: 1.5,
+      notificationsPerAlert: 1.5,
+    });
   });
 });

@@ -170,6 +170,11 @@ describe('alerts API', () => {
     const csv = await call('nurse', 'GET', '/api/v1/alerts/metrics?format=csv');
     assert.match(String(csv.headers['content-type']), /text\/csv/);
     assert.match(csv.text.split('\r\n')[0] as string, /^severity,team,alerts,acknowledged/);
+    assert.ok(m.json.burden.notifications >= high.alerts, 'each raised alert notified');
+    assert.match(
+      csv.text,
+      /\r\nsince,until,alerts,patientDays,alertsPerPatientDay,notifications,notificationsPerPatientDay,/,
+    );
   });
 
   it('manages webhooks (secret shown once) for admins only', async () => {

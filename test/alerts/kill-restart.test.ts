@@ -62,7 +62,7 @@ async function ready(base: string, proc: { child: ChildProcess; output: () => st
       }
     },
     'vigil to answer /health',
-    60_000,
+    110_000, // a loaded CI machine can take long to start a process
   );
 }
 

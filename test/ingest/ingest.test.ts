@@ -56,13 +56,12 @@ for (const backend of ['pglite', 'postgres'] as const) {
       const a = r.json() as IngestAnswer;
       assert.deepEqual(
         a.results.map((x) => x.status),
-        ['accepted', 'accepted', 'rejected', 'rejected', 'accepted'],
+        ['accepted', 'duplicate', 'rejected', 'rejected', 'accepted'],
+        'the same reading twice in one batch: accepted once, then duplicate',
       );
-      assert.equal(
-        a.results[0]?.ids?.[0],
-        a.results[1]?.ids?.[0],
-        'the same reading twice in a batch is stored once',
-      );
+      assert.deepEqual(a.results[1]?.ids, a.results[0]?.ids, 'the duplicate answers with the original id');
+      assert.equal(a.accepted, 2);
+      assert.equal(a.duplicate, 1);
       assert.equal(a.results[2]?.reason, 'VIGIL_ERR_INGEST_IMPLAUSIBLE_VALUE');
       assert.match(a.results[3]?.reason ?? '', /^VIGIL_ERR_INGEST_/);
 

@@ -1,35 +1,16 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
 import mqtt from 'mqtt';
 import WebSocket from 'ws';
-import { createFreshPostgresDatabase, testDatabaseUrl } from '../support/databases.ts';
+import { createFreshPostgresDatabase } from '../support/databases.ts';
 import { type RunningVigil, startVigilProcess } from '../support/process.ts';
+import { deleteStream, natsUrl, scaledOutSkip as skip, uniquePrefix } from './nats-support.ts';
 import { call, eventually, signIn } from './support.ts';
-
-const natsUrl = process.env['VIGIL_TEST_NATS_URL'] || undefined;
-const skip = !natsUrl
-  ? 'VIGIL_TEST_NATS_URL is not set: scaled-out (NATS JetStream) test skipped'
-  : !testDatabaseUrl
-    ? 'VIGIL_TEST_DATABASE_URL is not set: the scaled-out roles need a shared PostgreSQL; test skipped'
-    : false;
 
 interface AlertView {
   conditionKey: string;
   severity: string;
   state: string;
-}
-
-/** Deletes the readings stream so this run starts from an empty stream and fresh durable consumers. */
-async function resetStream(url: string): Promise<void> {
-  const nc = await connect({ servers: url });
-  try {
-    const jsm = await jetstreamManager(nc);
-    await jsm.streams.delete('VIGIL_READINGS').catch(() => false);
-  } finally {
-    await nc.close();
-  }
 }
 
 describe('scaled out: ingest and detect roles in two processes over NATS JetStream and PostgreSQL', {
@@ -43,14 +24,15 @@ describe('scaled out: ingest and detect roles in two processes over NATS JetStre
   });
 
   it('a reading published over MQTT to the ingest process raises an alert through the detect process; a detect restart loses nothing', async () => {
-    await resetStream(natsUrl as string);
-    cleanups.push(() => resetStream(natsUrl as string));
+    const prefix = uniquePrefix();
+    cleanups.push(() => deleteStream(prefix));
     const db = await createFreshPostgresDatabase();
     cleanups.push(db.drop);
     const password = 'scaled-out-test-password';
     const common = {
       VIGIL_DATABASE_URL: db.url,
       VIGIL_NATS_URL: natsUrl as string,
+      VIGIL_NATS_PREFIX: prefix,
       VIGIL_ADMIN_PASSWORD: password,
       VIGIL_LOG_LEVEL: 'warn',
     };

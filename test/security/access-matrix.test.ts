@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { SignJWT } from 'jose';
 import {
   type Access,
   type MatrixRole,
@@ -213,5 +214,65 @@ describe('access matrix', () => {
       token: w.tokens.clinician,
     });
     assert.ok((own.json()['readings'] as unknown[]).length >= 1);
+  });
+  test("a clinician reads no other team's device assignment (and so no patient id of theirs)", async () => {
+    for (const role of ['clinician', 'nurse'] as const) {
+      for (const url of [
+        `/api/v1/devices/${w.devices.other}/assignments`,
+        `/api/v1/devices/${w.devices.other}`,
+      ]) {
+        const r = await call(h.vigil, 'GET', url, { token: w.tokens[role] });
+        assert.ok(r.status === 200 || r.status === 403 || r.status === 404, `${role} ${url}: ${r.status}`);
+        assert.doesNotMatch(r.body, new RegExp(w.other), `${role} ${url} reveals the other team's patient`);
+      }
+      const own = await call(h.vigil, 'GET', `/api/v1/devices/${w.devices.own}/assignments`, {
+        token: w.tokens[role],
+      });
+      assert.equal(own.status, 200);
+      assert.deepEqual(
+        (own.json()['assignments'] as Array<{ patientId: string }>).map((a) => a.patientId),
+        [w.own],
+      );
+    }
+    const admin = await call(h.vigil, 'GET', `/api/v1/devices/${w.devices.other}/assignments`, {
+      token: w.tokens.admin,
+    });
+    assert.deepEqual(
+      (admin.json()['assignments'] as Array<{ patientId: string }>).map((a) => a.patientId),
+      [w.other],
+    );
+  });
+
+  test('a correctly signed token whose token id, session id or subject is not a UUID is refused with 401', async () => {
+    const key = (
+      await h.vigil.db.query<{ value: string }>(`select value from server_key where name = 'jwt-hs256'`)
+    )[0]?.value as string;
+    const now = Math.floor(Date.now() / 1000);
+    const sign = (claims: Record<string, unknown>, jti: string, sub: string) =>
+      new SignJWT({ kind: 'user', roles: ['admin'], scope: '', ...claims })
+        .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+        .setIssuer('vigil')
+        .setAudience('vigil-api')
+        .setSubject(sub)
+        .setJti(jti)
+        .setIssuedAt(now)
+        .setExpirationTime(now + 600)
+        .sign(Buffer.from(key, 'base64'));
+    const session = (
+      await h.vigil.db.query<{ id: string; user_id: string }>('select id, user_id from auth_session limit 1')
+    )[0] as { id: string; user_id: string };
+    const uuid = '0190a0a0-0000-7000-8000-000000000001';
+    const cases: Record<string, string> = {
+      'token id not a UUID': await sign({ sid: session.id }, 'not-a-uuid', session.user_id),
+      'session id not a UUID': await sign({ sid: "x'; select 1; --" }, uuid, session.user_id),
+      'subject not a UUID': await sign({ sid: session.id }, uuid, 'admin'),
+      'session id not a string': await sign({ sid: 42 }, uuid, session.user_id),
+    };
+    for (const [name, token] of Object.entries(cases)) {
+      for (const url of ['/api/v1/users', '/fhir/Patient']) {
+        const r = await call(h.vigil, 'GET', url, { token });
+        assert.equal(r.status, 401, `${name} at ${url}: ${r.status} ${r.body.slice(0, 200)}`);
+      }
+    }
   });
 });

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { toAuditEvent } from '../../src/audit/audit-event.ts';
 import { auditEventsAsFhir } from '../../src/audit/audit-fhir.ts';
-import { AuditLog, verifyAuditChain } from '../../src/audit/audit-log.ts';
+import { AuditLog, chainHash, verifyAuditChain } from '../../src/audit/audit-log.ts';
 import { FakeClock } from '../../src/core/clock.ts';
+import { newId } from '../../src/core/ids.ts';
 import { createLogger } from '../../src/core/logger.ts';
 import { describeEachDatabase } from '../support/databases.ts';
 import { validateFhir } from '../support/fhir-validator.ts';
@@ -107,5 +109,99 @@ describeEachDatabase('audit chain', (factory) => {
       const issues = validateFhir(e);
       assert.deepEqual(issues, [], JSON.stringify(issues));
     }
+  });
+});
+
+describeEachDatabase('audit chain covers who and whom', (factory) => {
+  const record = (audit: AuditLog, i: number) =>
+    audit.record({
+      kind: 'rest',
+      subtype: 'read',
+      action: 'R',
+      outcome: 'success',
+      agent: { kind: 'user', id: `user-${i}`, name: 'dr', address: '10.0.0.1' },
+      patientId: `patient-${i}`,
+      entities: [{ type: 'Observation', id: `o${i}` }],
+    });
+
+  for (const [column, value] of [
+    ['agent_id', 'someone-else'],
+    ['patient_id', 'another-patient'],
+    ['agent_address', '10.9.9.9'],
+    ['recorded', '2001-01-01T00:00:00Z'],
+    ['entity_id', 'o-other'],
+  ] as const) {
+    test(`an edited ${column} column breaks the chain`, async () => {
+      const db = await factory.open();
+      const audit = new AuditLog(db, new FakeClock(), createLogger('silent'));
+      for (let i = 0; i < 4; i++) await record(audit, i);
+      assert.equal((await audit.verifyChain()).ok, true);
+      await db.exec(`alter table audit_event disable trigger audit_event_append_only`);
+      await db.query(`update audit_event set ${column} = $1 where seq = 3`, [value]);
+      await db.exec(`alter table audit_event enable trigger audit_event_append_only`);
+      const v = await verifyAuditChain(db);
+      assert.equal(v.ok, false, `${column} edit not detected`);
+      assert.equal(v.broken?.seq, 3);
+    });
+  }
+
+  test('records written before columns were hashed (v1) still verify; an edited column of theirs is detected', async () => {
+    const db = await factory.open();
+    // A chain written by the v1 writer: hash over the content only.
+    let prev = '0'.repeat(64);
+    for (let seq = 1; seq <= 3; seq++) {
+      const event = toAuditEvent(
+        {
+          kind: 'rest',
+          subtype: 'read',
+          action: 'R',
+          outcome: 'success',
+          agent: { kind: 'user', id: `legacy-${seq}`, name: 'dr', address: '10.0.0.2' },
+          patientId: `legacy-patient-${seq}`,
+          entities: [{ type: 'Observation', id: `lo${seq}` }],
+        },
+        newId(),
+        new Date(Date.UTC(2024, 0, seq)).toISOString(),
+      );
+      const hash = chainHash(seq, prev, event);
+      await db.query(
+        `insert into audit_event (seq, id, recorded, type_code, subtype_code, action, outcome, agent_id, agent_address,
+           patient_id, entity_type, entity_id, content, prev_hash, hash)
+         values ($1, $2, $3, 'rest', 'read', 'R', '0', $4, '10.0.0.2', $5, 'Observation', $6, $7::jsonb, $8, $9)`,
+        [
+          seq,
+          event.id,
+          event.recorded,
+          `legacy-${seq}`,
+          `legacy-patient-${seq}`,
+          `lo${seq}`,
+          JSON.stringify(event),
+          prev,
+          hash,
+        ],
+      );
+      prev = hash;
+    }
+    await db.query('update audit_chain_head set last_seq = 3, last_hash = $1, columns_hashed_from = 4', [
+      prev,
+    ]);
+    const audit = new AuditLog(db, new FakeClock(), createLogger('silent'));
+    for (let i = 0; i < 3; i++) await record(audit, i);
+    const good = await audit.verifyChain();
+    assert.equal(good.ok, true, JSON.stringify(good.broken));
+    assert.equal(good.checked, 6);
+    for (const column of ['patient_id', 'agent_id']) {
+      await db.exec(`alter table audit_event disable trigger audit_event_append_only`);
+      await db.query(`update audit_event set ${column} = 'x' where seq = 2`);
+      const v = await verifyAuditChain(db);
+      assert.equal(v.ok, false, `${column} edit of a v1 record not detected`);
+      assert.equal(v.broken?.seq, 2);
+      assert.match(v.broken?.reason ?? '', new RegExp(column));
+      await db.query(`update audit_event set ${column} = $1 where seq = 2`, [
+        column === 'patient_id' ? 'legacy-patient-2' : 'legacy-2',
+      ]);
+      await db.exec(`alter table audit_event enable trigger audit_event_append_only`);
+    }
+    assert.equal((await verifyAuditChain(db)).ok, true);
   });
 });

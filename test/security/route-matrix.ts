@@ -93,6 +93,70 @@ export const routeMatrix: RouteCase[] = [
   },
   { method: 'POST', url: '/auth/revoke', access: everyone, body: () => ({ token: 'vgr_unknown' }) },
 
+  // ── SMART App Launch and Backend Services (test/smart/) ─────────────────────────────────────
+  { method: 'GET', url: '/.well-known/smart-configuration', access: everyone },
+  { method: 'GET', url: '/fhir/.well-known/smart-configuration', access: everyone },
+  { method: 'GET', url: '/.well-known/openid-configuration', access: everyone },
+  { method: 'GET', url: '/oauth/jwks', access: everyone },
+  { method: 'GET', url: '/fhir/metadata', access: everyone },
+  {
+    method: 'GET',
+    url: '/oauth/authorize',
+    access: everyone,
+    separately: 'test/smart/smart-app-launch.test.ts (a browser flow: sign-in and consent pages)',
+  },
+  {
+    method: 'POST',
+    url: '/oauth/authorize',
+    access: everyone,
+    separately: 'test/smart/smart-app-launch.test.ts',
+  },
+  {
+    method: 'POST',
+    url: '/oauth/authorize/sign-in',
+    access: everyone,
+    separately: 'test/smart/smart-app-launch.test.ts (the user signs in with password and TOTP)',
+  },
+  {
+    method: 'POST',
+    url: '/oauth/authorize/consent',
+    access: everyone,
+    separately: 'test/smart/smart-app-launch.test.ts (needs the ticket of a signed-in authorization)',
+  },
+  {
+    method: 'POST',
+    url: '/oauth/token',
+    access: everyone,
+    separately: 'test/smart/smart-app-launch.test.ts (OAuth client authentication, RFC 6749 errors)',
+  },
+  {
+    method: 'POST',
+    url: '/api/v1/smart/launch',
+    access: { admin: 'all', clinician: 'own', nurse: 'own' },
+    patientScoped: true,
+    phi: true,
+    body: (w, t) => ({ patientId: t === 'own' ? w.own : w.other }),
+  },
+  { method: 'GET', url: '/api/v1/smart/clients', access: admin },
+  {
+    method: 'POST',
+    url: '/api/v1/smart/clients',
+    access: admin,
+    body: (_w, _t, n) => ({
+      id: `mx-app-${n}`,
+      name: 'x',
+      kind: 'public',
+      redirectUris: ['http://127.0.0.1:9/cb'],
+      scopes: ['openid'],
+    }),
+  },
+  {
+    method: 'POST',
+    url: '/api/v1/smart/clients/:id/revoke',
+    access: admin,
+    path: () => '/api/v1/smart/clients/ghost/revoke',
+  },
+
   // ── own account ─────────────────────────────────────────────────────────────────────────────
   { method: 'GET', url: '/auth/me', access: signedIn },
   { method: 'POST', url: '/auth/logout', access: signedIn, endsSessions: true },
@@ -640,6 +704,7 @@ export const routeMatrix: RouteCase[] = [
     body: () => ({ payload: '00' }),
     headers: json,
   },
+  { method: 'GET', url: '/api/v1/status', access: staff },
   {
     method: 'GET',
     url: '/api/v1/live',

@@ -26,6 +26,17 @@ export function tempDir(prefix = 'vigil-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
+/**
+ * Every process a test started: killed when the test file's process exits, so a test that fails
+ * before its own cleanup cannot leave a server holding ports (and the test runner waiting on it).
+ */
+const started = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const p of started) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+});
+/** How long a starting process may take to say it is running (a loaded CI machine is slow). */
+const startTimeoutMs = 110_000;
+
 export interface RunningVigil {
   proc: ChildProcess;
   httpUrl: string;
@@ -61,6 +72,8 @@ export async function startVigilProcess(
     ...opts.env,
   });
   const proc = spawn(process.execPath, [vigilBin, 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  started.add(proc);
+  proc.once('exit', () => started.delete(proc));
   let out = '';
   let err = '';
   proc.stdout?.on('data', (d: Buffer) => {
@@ -73,10 +86,10 @@ export async function startVigilProcess(
     proc.on('exit', (code, signal) => resolve({ code, signal })),
   );
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`vigil did not start within 60 s\n${out}\n${err}`)),
-      60_000,
-    );
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`vigil did not start within ${startTimeoutMs / 1000} s\n${out}\n${err}`));
+    }, startTimeoutMs);
     const check = () => {
       if (out.includes('Vigil is running')) {
         clearTimeout(timer);

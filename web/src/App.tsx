@@ -5,6 +5,7 @@ import {
   get,
   type LiveState,
   type Me,
+  type MonitoringStatus,
   onSignedOut,
   qs,
   resume,
@@ -12,7 +13,7 @@ import {
   type Worklist as WorklistData,
 } from './api.ts';
 import { AlertActions } from './components.tsx';
-import { ago, zoneLabel } from './format.ts';
+import { ago, clock, zoneLabel } from './format.ts';
 import { AlertsInbox } from './views/Alerts.tsx';
 import { Devices } from './views/Devices.tsx';
 import { PatientView } from './views/Patient.tsx';
@@ -40,6 +41,9 @@ export function App() {
   const [tick, setTick] = useState(0);
   const [sound, setSound] = useState(false);
   const [updatedAt, setUpdatedAt] = useState<string | null>(null);
+  const [monitoring, setMonitoring] = useState<MonitoringStatus | null>(null);
+  // The first failed refresh since the last good one: the screen may be out of date from then on.
+  const [unreachableSince, setUnreachableSince] = useState<string | null>(null);
   const [, setNow] = useState(0);
   const soundRef = useRef(sound);
   soundRef.current = sound;
@@ -78,8 +82,10 @@ export function App() {
       setWorklist(w);
       setAlerts(a.alerts);
       setUpdatedAt(w.generatedAt);
+      setUnreachableSince(null);
+      get<MonitoringStatus>('/api/v1/status').then(setMonitoring, () => {});
     } catch {
-      /* shown as stale by the header's "updated" time */
+      setUnreachableSince((prev) => prev ?? new Date().toISOString());
     } finally {
       setLoading(false);
     }
@@ -104,6 +110,7 @@ export function App() {
   useEffect(() => {
     if (phase !== 'signed-in') return;
     return connectLive((m) => {
+      if (m.type === 'monitoring') setMonitoring(m.status);
       if (m.type !== 'alert') return;
       setAlerts((prev) => {
         const rest = prev.filter((a) => a.id !== m.alert.id);
@@ -224,6 +231,8 @@ export function App() {
         </div>
       </header>
 
+      <MonitoringBanner status={monitoring} unreachableSince={unreachableSince} />
+
       {critical.length > 0 && (
         <div className="critical-banner" role="alert" aria-live="assertive">
           <span className="critical-icon" aria-hidden="true">
@@ -320,4 +329,24 @@ function beep(): void {
   } catch {
     /* no audio */
   }
+}
+
+/**
+ * Vigil's own health where clinicians look: when the server cannot be reached, or monitoring is
+ * delayed or stopped, every screen says so and since when, and points to the downtime procedure.
+ */
+function MonitoringBanner(props: { status: MonitoringStatus | null; unreachableSince: string | null }) {
+  const { status, unreachableSince } = props;
+  let text: string | null = null;
+  if (unreachableSince)
+    text = `Vigil cannot be reached since ${clock(unreachableSince)}: what this screen shows may be out of date.`;
+  else if (status && (status.state === 'delayed' || status.state === 'stopped'))
+    text = `${status.state === 'stopped' ? 'Monitoring stopped' : 'Monitoring delayed'}${status.since ? ` since ${clock(status.since)}` : ''}: ${status.message}.`;
+  if (!text) return null;
+  return (
+    <div className="monitoring-banner" role="alert">
+      <strong>{text}</strong> Follow the downtime procedure: check patients at the bedside or by phone until
+      this clears.
+    </div>
+  );
 }

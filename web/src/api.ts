@@ -224,8 +224,17 @@ export interface AlertEvent {
   note: string | null;
 }
 
+/** GET /api/v1/status: is monitoring working for the whole deployment. */
+export interface MonitoringStatus {
+  state: 'ok' | 'delayed' | 'stopped' | 'unknown';
+  since: string | null;
+  message: string;
+  checkedAt: string;
+}
+
 export type LiveMessage =
   | { type: 'ready'; scope: string }
+  | { type: 'monitoring'; status: MonitoringStatus }
   | { type: 'alert'; alert: Alert; event: { type: string; at: string; toState: string } }
   | { type: 'error'; error: { code: string; message: string } };
 

@@ -1,5 +1,5 @@
 import type { Resource } from '@medplum/fhirtypes';
-import type { PatientAction, PolicySnapshot } from '../../auth/access-policy.ts';
+import { type PatientAction, type PolicySnapshot, smartLimit } from '../../auth/access-policy.ts';
 import type { Principal } from '../../auth/token-service.ts';
 import type { SearchFilter } from '../../store/fhir-search-filter.ts';
 import { forbidden } from './outcomes.ts';
@@ -95,6 +95,11 @@ export function decideFhir(
       code: 'VIGIL_ERR_AUTH_FORBIDDEN',
       reason: 'bulk export is for admins and integrations',
     };
+  // A SMART app's token: no bulk export; its scopes must name the type (the patient is checked below).
+  if (interaction === 'export' && principal.smartClientId)
+    return { allowed: false, code: 'VIGIL_ERR_AUTH_SCOPE', reason: "bulk export is not for an app's token" };
+  const appLimit = smartLimit(principal, resourceType, action, undefined);
+  if (appLimit) return appLimit;
   if (compartmentPatientId !== undefined) return snap.decide(resourceType, action, compartmentPatientId);
   // Not known yet: decided on the type; the patient is checked once the resource (or search) names it.
   if (!snap.patientBound || !patientCompartmentTypes.has(resourceType) || resourceType === 'AuditEvent')

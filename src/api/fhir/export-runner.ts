@@ -1,4 +1,7 @@
 import type { Group, Resource } from '@medplum/fhirtypes';
+import type { AuditEventResource } from '../../audit/audit-event.ts';
+import { AuditLog } from '../../audit/audit-log.ts';
+import { systemClock } from '../../core/clock.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { Database } from '../../store/database.ts';
 import { FhirObservationRepository } from '../../store/fhir-observation-repository.ts';
@@ -10,6 +13,12 @@ import type { ResourceStore } from './resource-store.ts';
 import type { SupportedType } from './search/params.ts';
 
 const page = 1000;
+
+/** The patient an AuditEvent is about (its entity in the Patient role). */
+function auditPatientOf(e: AuditEventResource): string | null {
+  const ref = e.entity?.find((x) => x.role?.code === '1')?.what?.reference;
+  return ref?.startsWith('Patient/') ? ref.slice('Patient/'.length) : null;
+}
 const perFile = 10_000;
 
 /**
@@ -66,7 +75,19 @@ export async function runExport(
         lines.push(JSON.stringify(r));
         if (lines.length >= perFile) await flush();
       };
-      if (type === 'Observation') {
+      if (type === 'AuditEvent') {
+        // The whole log, oldest first, paged by sequence number (keyset) — not the FHIR search,
+        // which reaches only the newest 1000 matches. Group level: each member's records.
+        const audit = new AuditLog(db, systemClock, log);
+        const scopes = patients ? patients.map((patient) => ({ patient })) : [{}];
+        for (const scope of scopes) {
+          for await (const r of audit.export({ ...scope, ...(since ? { since } : {}) })) {
+            const patient = auditPatientOf(r.event);
+            if (job.level === 'patient' && !patient) continue;
+            if (shared(patient)) await add(r.event as unknown as Resource);
+          }
+        }
+      } else if (type === 'Observation') {
         const repo = new FhirObservationRepository();
         let after: string | null = null;
         for (;;) {

@@ -4,6 +4,7 @@ import { ConsentService } from '../../consent/consent-service.ts';
 import type { RoutePlugin } from '../app.ts';
 import type { ApiContext } from '../context.ts';
 import { bindPolicy } from './access.ts';
+import { patientsOfFhir } from './audit-patients.ts';
 import { runExport } from './export-runner.ts';
 import { badRequest, outcome, unauthorized } from './outcomes.ts';
 import { ResourceStore } from './resource-store.ts';
@@ -51,7 +52,7 @@ async function principalOf(ctx: ApiContext, request: FastifyRequest): Promise<Pr
   const m = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '');
   if (!m?.[1]) throw unauthorized();
   // The one authentication of every API: signature, expiry, and revocation (session, token, account).
-  return ctx.security.authenticate(m[1]);
+  return ctx.security.authenticate(m[1], { allowSmartApp: true });
 }
 
 function send(reply: FastifyReply, res: FhirResponse): FastifyReply {
@@ -136,6 +137,8 @@ export const fhirRoutes: RoutePlugin = async (app: FastifyInstance, ctx: ApiCont
       // A principal object of this request's own, bound to the access policy's decisions for it
       // (care teams, consent refusals read now — a revocation applies to the next request).
       principal = { ...(await principalOf(ctx, request)) };
+      // The audit record of this interaction names the authenticated agent (security-plugin.ts).
+      request.principal = principal;
       bindPolicy(principal, await ctx.security.policy.snapshot(principal));
     } catch (e) {
       return send(reply, errorResponse(e, svc));
@@ -153,11 +156,31 @@ export const fhirRoutes: RoutePlugin = async (app: FastifyInstance, ctx: ApiCont
       baseUrl: baseUrl(request),
     };
     const res = await handleFhir(req, svc);
+    const patients = patientsOfFhir(req, res);
+    if (patients.length) request.auditPatientIds = patients;
     // A CareTeam written here changes who may see whom: the next request must not see a cached team.
     if (request.method !== 'GET' && request.method !== 'HEAD' && res.status < 300)
       ctx.security.careTeams.invalidate();
     return send(reply, res);
   };
+  // The CapabilityStatement is public (SMART App Launch: clients discover the OAuth endpoints
+  // before they have a token); it holds no patient data, so it is not an audit record.
+  app.get('/fhir/metadata', async (request, reply) => {
+    const anonymous: Principal = { kind: 'user', id: 'anonymous', roles: [], scopes: [] };
+    const url = new URL(request.url, 'http://local');
+    const res = await handleFhir(
+      {
+        method: 'GET',
+        path: 'metadata',
+        query: url.searchParams,
+        headers: { accept: request.headers.accept },
+        principal: anonymous,
+        baseUrl: baseUrl(request),
+      },
+      svc,
+    );
+    return send(reply, res);
+  });
   // Every FHIR interaction is an audit record (security-plugin.ts); handlers may name the patient.
   const config = { audit: { entity: 'FHIR' } };
   app.route({ method: [...methods], url: '/fhir', handler, config });

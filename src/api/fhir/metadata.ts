@@ -90,6 +90,17 @@ export async function capabilityStatement(req: FhirRequest): Promise<FhirRespons
         mode: 'server',
         security: {
           cors: true,
+          // SMART App Launch: the OAuth endpoints (the same as /.well-known/smart-configuration).
+          extension: [
+            {
+              url: 'http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris',
+              extension: [
+                { url: 'authorize', valueUri: `${req.baseUrl.replace(/\/fhir$/, '')}/oauth/authorize` },
+                { url: 'token', valueUri: `${req.baseUrl.replace(/\/fhir$/, '')}/oauth/token` },
+                { url: 'revoke', valueUri: `${req.baseUrl.replace(/\/fhir$/, '')}/auth/revoke` },
+              ],
+            },
+          ],
           service: [
             {
               coding: [
@@ -102,7 +113,7 @@ export async function capabilityStatement(req: FhirRequest): Promise<FhirRespons
             },
           ],
           description:
-            'Every request needs a bearer access token (Authorization: Bearer …). Staff roles (admin, clinician, nurse) have full access; integrations need SMART system scopes (system/<Type>.read|write, system/*.*); a patient reads their own compartment.',
+            'SMART App Launch 2 and Backend Services (see /fhir/.well-known/smart-configuration). Every request but metadata needs a bearer access token (Authorization: Bearer …). Staff roles (admin, clinician, nurse) see their care teams (admins all); integrations and backend services need SMART system scopes (system/<Type>.read|rs, system/*.*); a patient reads their own compartment; a SMART app is limited by its patient/ or user/ scopes on top of its user’s access.',
         },
         resource: resourceTypes.map(resource),
         interaction: [{ code: 'transaction' }, { code: 'batch' }],

@@ -81,10 +81,25 @@ export async function deviceRoutes(app: FastifyInstance, ctx: ApiContext): Promi
     },
   );
 
-  app.get('/api/v1/devices/:id', { preValidation: staff, schema: { params: Id } }, async (request) => {
-    const { id } = request.params as { id: string };
-    return { device: await ctx.devices.get(id), assignments: await ctx.devices.assignments(id) };
-  });
+  // An assignment names its patient: only those of patients the caller may read (access policy:
+  // care teams for staff, all for administrators), each one audited.
+  const visibleAssignments = async (request: FastifyRequest, id: string) => {
+    const readable = await sec.policy.readablePatients(request.principal, 'Device');
+    const all = await ctx.devices.assignments(id);
+    const visible = readable === 'all' ? all : all.filter((a) => readable.has(a.patientId));
+    request.auditPatientIds = [...new Set(visible.map((a) => a.patientId))];
+    return visible;
+  };
+
+  app.get(
+    '/api/v1/devices/:id',
+    { preValidation: staff, config: { audit: { entity: 'Device' } }, schema: { params: Id } },
+    async (request) => {
+      const { id } = request.params as { id: string };
+      const device = await ctx.devices.get(id);
+      return { device, assignments: await visibleAssignments(request, id) };
+    },
+  );
 
   app.post(
     '/api/v1/devices/:id/rotate',
@@ -148,11 +163,11 @@ export async function deviceRoutes(app: FastifyInstance, ctx: ApiContext): Promi
 
   app.get(
     '/api/v1/devices/:id/assignments',
-    { preValidation: staff, schema: { params: Id } },
+    { preValidation: staff, config: { audit: { entity: 'Device' } }, schema: { params: Id } },
     async (request) => {
       const { id } = request.params as { id: string };
       await ctx.devices.get(id);
-      return { assignments: await ctx.devices.assignments(id) };
+      return { assignments: await visibleAssignments(request, id) };
     },
   );
 

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { VigilError } from '../../core/errors.ts';
 import type { ItemResult } from '../../ingest/ingest-service.ts';
+import { templateNamePattern } from '../../ingest/vendor-templates.ts';
 import { requireDevice } from '../auth-hooks.ts';
 import type { ApiContext } from '../context.ts';
 
@@ -70,6 +71,22 @@ export async function ingestRoutes(app: FastifyInstance, ctx: ApiContext): Promi
     return reply.status(whole ? 400 : 200).send(out);
   });
 
+  // A vendor's own JSON, mapped by a stored template assigned to this device or its model.
+  app.post('/ingest/v1/vendor/:template', async (request, reply) => {
+    const { template } = request.params as { template: string };
+    if (!templateNamePattern.test(template)) {
+      throw new VigilError(
+        'VIGIL_ERR_INGEST_UNKNOWN_TEMPLATE',
+        'template names are kebab-case: a-z, 0-9, - (at most 64)',
+        404,
+      );
+    }
+    const out = await run(request, `template:${template}`);
+    const first = out.results[0];
+    const whole = out.results.length === 1 && first?.status === 'rejected' && payloadUnusable(first.reason);
+    return reply.status(whole ? 400 : 200).send(out);
+  });
+
   // Raw Bluetooth GATT characteristic value forwarded by a hub (body: the bytes, or hex text).
   app.post('/ingest/v1/gatt/:characteristic', async (request, reply) => {
     const { characteristic } = request.params as { characteristic: string };
@@ -95,6 +112,9 @@ export async function ingestRoutes(app: FastifyInstance, ctx: ApiContext): Promi
 function payloadUnusable(reason: string): boolean {
   return (
     reason === 'VIGIL_ERR_INGEST_MALFORMED_JSON' ||
+    reason === 'VIGIL_ERR_INGEST_TOO_DEEP' ||
+    reason === 'VIGIL_ERR_INGEST_UNKNOWN_TEMPLATE' ||
+    reason === 'VIGIL_ERR_INGEST_TEMPLATE_NOT_ASSIGNED' ||
     reason === 'VIGIL_ERR_INGEST_EMPTY' ||
     reason === 'VIGIL_ERR_INGEST_TOO_MANY'
   );

@@ -1,10 +1,25 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { VigilError } from '../../core/errors.ts';
+import { isVigilError, VigilError } from '../../core/errors.ts';
+import { SqlDeviceLookup } from '../../devices/device-lookup.ts';
+import { type Hl7v2Header, resolveHl7v2Device } from '../../ingest/hl7v2/mllp-server.ts';
 import type { IngestEnvelope } from '../../ingest/ingest-service.ts';
+import { inspectPcd01 } from '../../normalize/profiles/hl7v2-pcd01.ts';
 import { requireRoles } from '../auth-hooks.ts';
 import type { ApiContext } from '../context.ts';
 import { readingToJson } from '../reading-json.ts';
+
+async function hl7v2DeviceOf(payload: Buffer, devices: SqlDeviceLookup): Promise<string | VigilError> {
+  let header: Hl7v2Header;
+  try {
+    header = inspectPcd01(payload);
+  } catch (e) {
+    return isVigilError(e)
+      ? e
+      : new VigilError('VIGIL_ERR_HL7V2_MALFORMED', 'the message could not be read as HL7 v2', 422);
+  }
+  return resolveHl7v2Device(header, devices);
+}
 
 /** Readings and dead letters through the management API. */
 export async function readingRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
@@ -84,7 +99,21 @@ export async function readingRoutes(app: FastifyInstance, ctx: ApiContext): Prom
       const { id } = request.params as { id: string };
       const l = await ctx.deadLetters.get(id);
       if (!l) throw new VigilError('VIGIL_ERR_API_NOT_FOUND', `dead letter ${id} not found`, 404);
-      if (!l.deviceId)
+      let deviceId = l.deviceId;
+      if (!deviceId && (l.format === 'hl7v2' || l.transport === 'hl7v2')) {
+        // HL7 v2 has no credential: refused before its device was known (unregistered, unreadable),
+        // it is identified again from the message itself (OBX-18 equipment, MSH-3 sender), as MLLP does.
+        const found = await hl7v2DeviceOf(l.payload, new SqlDeviceLookup(ctx.db));
+        if (found instanceof VigilError) {
+          throw new VigilError(
+            'VIGIL_ERR_INGEST_REPLAY_NO_DEVICE',
+            `dead letter has no device to replay as (${found.code}: ${found.message})`,
+            409,
+          );
+        }
+        deviceId = found;
+      }
+      if (!deviceId)
         throw new VigilError(
           'VIGIL_ERR_INGEST_REPLAY_NO_DEVICE',
           'dead letter has no device to replay as',
@@ -102,7 +131,7 @@ export async function readingRoutes(app: FastifyInstance, ctx: ApiContext): Prom
           : 'json';
       const results = await ctx.ingest.ingest({
         transport: l.transport as IngestEnvelope['transport'],
-        deviceId: l.deviceId,
+        deviceId,
         format,
         payload: l.payload,
         topic: l.topic ?? undefined,

@@ -157,7 +157,7 @@ export const command: Command = {
             'resolveP90Seconds',
             'escalations',
           ]);
-          return `${r.since} → ${r.until}\n${t}\n\nalarm burden: ${r.burden['alerts']} alerts / ${r.burden['patientDays']} patient-days = ${r.burden['alertsPerPatientDay'] ?? '-'} per patient-day`;
+          return `${r.since} → ${r.until}\n${t}\n\nalarm burden: ${r.burden['alerts']} alerts / ${r.burden['patientDays']} patient-days = ${r.burden['alertsPerPatientDay'] ?? '-'} per patient-day; notifications: ${r.burden['notifications'] ?? '-'} = ${r.burden['notificationsPerPatientDay'] ?? '-'} per patient-day, ${r.burden['notificationsPerAlert'] ?? '-'} per alert`;
         });
         return 0;
       }

@@ -17,6 +17,7 @@ export const commands: Record<string, () => Promise<{ command: Command }>> = {
   patient: () => import('./patient.ts'),
   user: () => import('./user.ts'),
   integration: () => import('./integration.ts'),
+  'smart-client': () => import('./smart-client.ts'),
   monitoring: () => import('./monitoring.ts'),
   program: () => import('./program.ts'),
   'care-time': () => import('./care-time.ts'),

@@ -216,7 +216,7 @@ export class MllpServer {
       log.info({ reason: err.code }, 'HL7 v2 message refused: unreadable');
       return this.#ack(undefined, 'reject', { code: err.code, message: err.message });
     }
-    const device = await this.#resolveDevice(header);
+    const device = await resolveHl7v2Device(header, this.#opts.devices);
     if (device instanceof VigilError) {
       const topic = `mllp/${header.senderEui64 ?? header.equipmentEui64[0] ?? 'unknown'}`;
       await this.#opts.ingest.refuse(this.#envelope('', bytes, receivedAt, topic), device);
@@ -251,33 +251,37 @@ export class MllpServer {
     log.debug({ deviceId: device, status: r.status, readings: r.ids.length }, 'HL7 v2 message acknowledged');
     return this.#ack(header, 'accept');
   }
+}
 
-  /**
-   * The Vigil device a message belongs to: the registered equipment of OBX-18 when exactly one is
-   * registered; otherwise the sender (MSH-3), which speaks for all its equipment; otherwise none.
-   */
-  async #resolveDevice(h: Hl7v2Header): Promise<string | VigilError> {
-    const candidates = [...new Set([...h.equipmentEui64, ...(h.senderEui64 ? [h.senderEui64] : [])])];
-    const found = (await this.#opts.devices.byIdentifiers(candidates)).filter((d) => d.active);
-    const equipment = [
-      ...new Set(found.filter((d) => h.equipmentEui64.includes(d.identifier)).map((d) => d.id)),
-    ];
-    const sender = found.find((d) => d.identifier === h.senderEui64)?.id;
-    if (equipment.length === 1) return equipment[0] as string;
-    if (sender) return sender;
-    if (equipment.length > 1) {
-      return new VigilError(
-        'VIGIL_ERR_HL7V2_AMBIGUOUS_DEVICE',
-        'the message names several registered devices in OBX-18 and its sender (MSH-3) is not registered',
-        422,
-      );
-    }
+/**
+ * The Vigil device a message belongs to: the registered equipment of OBX-18 when exactly one is
+ * registered; otherwise the sender (MSH-3), which speaks for all its equipment; otherwise none.
+ * Used by the listener and by the replay of a dead letter (kept without a device when refused).
+ */
+export async function resolveHl7v2Device(
+  h: Hl7v2Header,
+  devices: DeviceDirectory,
+): Promise<string | VigilError> {
+  const candidates = [...new Set([...h.equipmentEui64, ...(h.senderEui64 ? [h.senderEui64] : [])])];
+  const found = (await devices.byIdentifiers(candidates)).filter((d) => d.active);
+  const equipment = [
+    ...new Set(found.filter((d) => h.equipmentEui64.includes(d.identifier)).map((d) => d.id)),
+  ];
+  const sender = found.find((d) => d.identifier === h.senderEui64)?.id;
+  if (equipment.length === 1) return equipment[0] as string;
+  if (sender) return sender;
+  if (equipment.length > 1) {
     return new VigilError(
-      'VIGIL_ERR_HL7V2_UNKNOWN_DEVICE',
-      'no registered device has the EUI-64 of MSH-3 or OBX-18 as its identifier',
-      403,
+      'VIGIL_ERR_HL7V2_AMBIGUOUS_DEVICE',
+      'the message names several registered devices in OBX-18 and its sender (MSH-3) is not registered',
+      422,
     );
   }
+  return new VigilError(
+    'VIGIL_ERR_HL7V2_UNKNOWN_DEVICE',
+    'no registered device has the EUI-64 of MSH-3 or OBX-18 as its identifier',
+    403,
+  );
 }
 
 /** The `OBX[8]-2` a normalize message starts with, for ERR-2. */

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { createServer as createNetServer, type Server } from 'node:net';
+import { createServer as createNetServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { devicePublishAllowed } from '../../auth/access-policy.ts';
@@ -7,6 +7,7 @@ import { VigilError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { Metrics } from '../../core/metrics.ts';
 import type { IngestService } from '../ingest-service.ts';
+import { limitPacketSize, packetLimitFor } from './packet-limit.ts';
 import { parseDeviceTopic } from './topics.ts';
 
 export interface DeviceAuthenticator {
@@ -130,12 +131,45 @@ export class EmbeddedBroker {
     });
     aedes.on('client', () => metrics.mqttClients.inc());
     aedes.on('clientDisconnect', () => metrics.mqttClients.dec());
+    // The packet limit is enforced in the parser, when a fixed header announces its length: an
+    // oversized packet closes the connection before its body is read, and is kept as a dead letter
+    // of its header (never the body).
+    const maxPacketBytes = packetLimitFor(maxPayloadBytes);
+    const handle = (socket: Socket) => {
+      const client = (aedes.handle as (s: unknown) => Client)(socket);
+      limitPacketSize(client, maxPacketBytes, (p) => {
+        socket.destroy();
+        const deviceId = deviceOf.get(client);
+        const topic = p.topic ? parseDeviceTopic(p.topic) : undefined;
+        log.warn(
+          { deviceId, event: 'mqtt-packet-too-large', cmd: p.cmd, announced: p.announced },
+          'MQTT packet over the size limit: connection closed before reading it',
+        );
+        ingest
+          .refuse(
+            {
+              transport: 'mqtt',
+              deviceId: deviceId ?? '',
+              format: topic?.format ?? 'json',
+              payload: p.head,
+              topic: p.topic,
+              receivedAt: Date.now(),
+            },
+            new VigilError(
+              'VIGIL_ERR_INGEST_OVERSIZE',
+              `MQTT ${p.cmd} announcing ${p.announced} bytes exceeds the ${maxPacketBytes}-byte packet limit ` +
+                `(VIGIL_MAX_PAYLOAD_BYTES ${maxPayloadBytes}); connection closed unread, first ${p.head.length} bytes kept`,
+            ),
+          )
+          .catch((err: unknown) => log.error({ err }, 'oversized MQTT packet not recorded'));
+      });
+    };
     const server = opts.tls
       ? createTlsServer(
           { cert: readFileSync(opts.tls.certFile), key: readFileSync(opts.tls.keyFile) },
-          aedes.handle as (s: unknown) => void,
+          handle,
         )
-      : createNetServer(aedes.handle as (s: unknown) => void);
+      : createNetServer(handle);
     return new EmbeddedBroker(aedes, server, log);
   }
 

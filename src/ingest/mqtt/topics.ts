@@ -3,10 +3,11 @@
  *   devices/{deviceId}/readings              native JSON readings
  *   devices/{deviceId}/gatt/{characteristic} raw Bluetooth GATT characteristic value (hub/phone forward)
  *   devices/{deviceId}/mdc                   IEEE 11073 MDC-coded JSON from a gateway
+ *   devices/{deviceId}/vendor/{template}     a vendor's own JSON, mapped by a stored template
  */
 export interface DeviceTopic {
   deviceId: string;
-  /** Normalizer format: 'json', 'gatt:<characteristic>', 'mdc'. */
+  /** Normalizer format: 'json', 'gatt:<characteristic>', 'mdc', 'template:<name>'. */
   format: string;
 }
 
@@ -24,7 +25,15 @@ export function parseDeviceTopic(topic: string): DeviceTopic | undefined {
   ) {
     return { deviceId, format: `gatt:${parts[3]}` };
   }
+  if (parts.length === 4 && parts[2] === 'vendor' && parts[3] && /^[a-z0-9][a-z0-9-]{0,63}$/.test(parts[3])) {
+    return { deviceId, format: `template:${parts[3]}` };
+  }
   return undefined;
 }
 
-export const deviceSubscriptions = ['devices/+/readings', 'devices/+/gatt/+', 'devices/+/mdc'];
+export const deviceSubscriptions = [
+  'devices/+/readings',
+  'devices/+/gatt/+',
+  'devices/+/mdc',
+  'devices/+/vendor/+',
+];

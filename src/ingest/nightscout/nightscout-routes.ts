@@ -16,7 +16,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Clock } from '../../core/clock.ts';
 import { VigilError } from '../../core/errors.ts';
-import type { IngestEnvelope, ItemResult } from '../ingest-service.ts';
+import { jsonTooDeep } from '../../core/json-depth.ts';
+import { type IngestEnvelope, type ItemResult, tooDeep } from '../ingest-service.ts';
 import type { NightscoutCredentials } from './nightscout-credentials.ts';
 
 export interface NightscoutContext {
@@ -103,6 +104,11 @@ export function nightscoutUploadRoutes(credentials: NightscoutCredentials) {
         contentType: request.headers['content-type'],
         receivedAt: ctx.clock.now(),
       });
+      if (jsonTooDeep(payload)) {
+        const err = tooDeep();
+        await ctx.ingest.refuse(env(payload), err);
+        return reply.status(err.status).send({ error: { code: err.code, message: err.message } });
+      }
       let parsed: unknown;
       try {
         parsed = JSON.parse(payload.toString('utf8'));

@@ -1,3 +1,4 @@
+import { describeValue } from '../../core/json-depth.ts';
 /**
  * One Nightscout `entries` record (API v1, as xDrip+, Spike, OpenAPS and other uploaders post it;
  * schema in corpora/cgm/nightscout/api-v1-swagger.yaml). Format `nightscout`.
@@ -91,7 +92,7 @@ export function nightscoutProfile(payload: unknown, ctx: ProfileContext): Profil
       status: { deviceId: ctx.deviceId, patientId: null, effective: time.iso, received: time.iso },
     };
   }
-  if (type !== 'sgv' && type !== 'mbg') invalid('type', `${JSON.stringify(type)} is not sgv, mbg or cal`);
+  if (type !== 'sgv' && type !== 'mbg') invalid('type', `${describeValue(type)} is not sgv, mbg or cal`);
 
   const field = type;
   const value = numberOf(entry[field], field);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isVigilError } from '../../core/errors.ts';
 import { normalize } from '../normalize.ts';
-import { EXAMPLE_TEMPLATES } from '../templates/index.ts';
+import { EXAMPLE_TEMPLATES, VENDOR_TEMPLATE_SPECS } from '../templates/index.ts';
 import { compilePath, loadTemplate, type TemplateSpec } from './template.ts';
 
 const RECEIVED = Date.parse('2025-01-15T08:00:00Z');
@@ -172,4 +172,52 @@ test('example home-cuff template: BP panel + pulse; missing required value refus
       ),
     (e) => isVigilError(e) && e.code === 'VIGIL_ERR_INGEST_UNSUPPORTED_FORMAT',
   );
+});
+
+test('Withings Getmeas: typed measures selected by type, values scaled by 10^unit', () => {
+  const withings = loadTemplate(VENDOR_TEMPLATE_SPECS[0] as TemplateSpec);
+  // the response shape of Withings' Measure - Getmeas (body.measuregrps[].measures[])
+  const payload = {
+    status: 0,
+    body: {
+      updatetime: 1736928000,
+      timezone: 'Europe/Paris',
+      measuregrps: [
+        {
+          grpid: 5512001,
+          attrib: 0,
+          date: 1736924400,
+          created: 1736924460,
+          category: 1,
+          deviceid: 'a1b2',
+          measures: [
+            { value: 72450, type: 1, unit: -3 },
+            { value: 64, type: 11, unit: 0 },
+            { value: 1830, type: 6, unit: -2 },
+          ],
+        },
+        {
+          grpid: 5512002,
+          attrib: 0,
+          date: 1736926200,
+          category: 1,
+          measures: [{ value: 7235, type: 1, unit: -2 }],
+        },
+      ],
+    },
+  };
+  const out = normalize(
+    { format: 'template:withings-getmeas', payload, deviceId: 'scale-w', receivedAt: RECEIVED },
+    { templates: new Map([[withings.name, withings]]) },
+  );
+  assert.deepEqual(
+    out.readings.map((r) => [r.code, r.value, r.unit, r.effective, r.messageId]),
+    [
+      ['29463-7', 72.45, 'kg', '2025-01-15T07:00:00.000Z', '5512001:29463-7'],
+      ['8867-4', 64, '/min', '2025-01-15T07:00:00.000Z', '5512001:8867-4'],
+      ['29463-7', 72.35, 'kg', '2025-01-15T07:30:00.000Z', '5512002:29463-7'],
+    ],
+  );
+  assert.deepEqual(compilePath('$.m[?(@.type==1)].value'), ['m', { key: 'type', equals: 1 }, 'value']);
+  assert.deepEqual(compilePath("$.m[?(@.kind=='bp')]"), ['m', { key: 'kind', equals: 'bp' }]);
 });

@@ -8,10 +8,13 @@
  * must belong to the panel, paths must parse. A template mapping diastolic pressure (mmHg, or as a
  * component of the BP panel) to the heart-rate code is refused there.
  *
- * Paths are a small JSONPath subset: `$`, `.name`, `['name']`, `[0]`, and `[*]` only in `records`.
+ * Paths are a small JSONPath subset: `$`, `.name`, `['name']`, `[0]`, `[?(@.name==literal)]` (the
+ * first element of an array whose member equals a number or a 'string': vendor arrays of typed
+ * measures such as Withings' `measures`), and `[*]` only in `records`.
  * Hand-written because the subset is tiny and the general libraries evaluate expressions
  * (jsonpath-plus has had code-execution advisories); a vendor template is data, never code.
  */
+import { describeValue } from '../../core/json-depth.ts';
 import type { Coding } from '../../core/reading.ts';
 import { BP_COMPONENT_NAMES, type CodeDef, FRIENDLY_NAMES, getCode } from '../codes.ts';
 import { IngestError, ingestError } from '../errors.ts';
@@ -37,6 +40,11 @@ export interface TemplateMeasurementSpec {
   unit?: string;
   /** … or a path to the unit in the payload (checked per payload). */
   unitPath?: string;
+  /**
+   * Path to a power-of-ten exponent: the value is `value × 10^exponent` (vendors that send integers
+   * with a scale, e.g. Withings `{value: 72450, unit: -3}` = 72.450).
+   */
+  exponent?: string;
   /** Panel members (blood pressure): type/code + value path (+ unit, default the panel's). */
   components?: { type?: string; code?: { system: string; code: string }; value: string; unit?: string }[];
   /** When true, a record without this value is fine; otherwise it is refused. */
@@ -68,7 +76,7 @@ export interface MappingTemplate {
 
 export type TemplateRegistry = ReadonlyMap<string, MappingTemplate>;
 
-type Segment = string | number | '*';
+type Segment = string | number | '*' | { key: string; equals: string | number };
 
 function bad(template: string, where: string, message: string): never {
   throw ingestError(IngestError.invalidTemplate, `template ${template}: ${where}: ${message}`, {
@@ -81,7 +89,8 @@ function bad(template: string, where: string, message: string): never {
 export function compilePath(path: string, allowWildcard = false): Segment[] {
   if (typeof path !== 'string' || !path.startsWith('$')) throw new Error(`path must start with $: ${path}`);
   const segs: Segment[] = [];
-  const re = /\.([A-Za-z_][\w-]*)|\[(\d+)\]|\['([^']+)'\]|\[(\*)\]/y;
+  const re =
+    /\.([A-Za-z_][\w-]*)|\[(\d+)\]|\['([^']+)'\]|\[(\*)\]|\[\?\(@\.([A-Za-z_][\w-]*)==(-?\d+(?:\.\d+)?|'[^']*')\)\]/y;
   re.lastIndex = 1;
   while (re.lastIndex < path.length) {
     const m = re.exec(path);
@@ -89,7 +98,10 @@ export function compilePath(path: string, allowWildcard = false): Segment[] {
     if (m[1] !== undefined) segs.push(m[1]);
     else if (m[2] !== undefined) segs.push(Number(m[2]));
     else if (m[3] !== undefined) segs.push(m[3]);
-    else {
+    else if (m[5] !== undefined && m[6] !== undefined) {
+      const lit = m[6];
+      segs.push({ key: m[5], equals: lit.startsWith("'") ? lit.slice(1, -1) : Number(lit) });
+    } else {
       if (!allowWildcard) throw new Error(`[*] is only allowed in "records": ${path}`);
       segs.push('*');
     }
@@ -97,14 +109,31 @@ export function compilePath(path: string, allowWildcard = false): Segment[] {
   return segs;
 }
 
+/** The first element of an array whose member `key` equals the literal. */
+function select(cur: unknown, f: { key: string; equals: string | number }): unknown {
+  if (!Array.isArray(cur)) return undefined;
+  return cur.find(
+    (el) => el !== null && typeof el === 'object' && (el as Record<string, unknown>)[f.key] === f.equals,
+  );
+}
+
 function get(root: unknown, segs: Segment[]): unknown {
   let cur: unknown = root;
   for (const s of segs) {
     if (cur === null || typeof cur !== 'object') return undefined;
-    cur =
-      typeof s === 'number' ? (Array.isArray(cur) ? cur[s] : undefined) : (cur as Record<string, unknown>)[s];
+    if (typeof s === 'object') {
+      cur = select(cur, s);
+      continue;
+    }
+    if (s === '*') return undefined; // compilePath allows it only in records (getAll)
+    cur = typeof s === 'number' ? (Array.isArray(cur) ? cur[s] : undefined) : own(cur, s);
   }
   return cur;
+}
+
+/** A member the payload itself holds (never an inherited one such as `constructor`). */
+function own(cur: object, key: string): unknown {
+  return Object.hasOwn(cur, key) ? (cur as Record<string, unknown>)[key] : undefined;
 }
 
 function getAll(root: unknown, segs: Segment[]): unknown[] {
@@ -115,14 +144,8 @@ function getAll(root: unknown, segs: Segment[]): unknown[] {
       if (cur === null || typeof cur !== 'object') continue;
       if (s === '*') {
         if (Array.isArray(cur)) next.push(...cur);
-      } else
-        next.push(
-          typeof s === 'number'
-            ? Array.isArray(cur)
-              ? cur[s]
-              : undefined
-            : (cur as Record<string, unknown>)[s],
-        );
+      } else if (typeof s === 'object') next.push(select(cur, s));
+      else next.push(typeof s === 'number' ? (Array.isArray(cur) ? cur[s] : undefined) : own(cur, s));
     }
     items = next.filter((x) => x !== undefined);
   }
@@ -135,6 +158,7 @@ interface CompiledMeasurement {
   value?: Segment[];
   unit?: string;
   unitPath?: Segment[];
+  exponent?: Segment[];
   components?: { def: CodeDef; codings: Coding[]; value: Segment[]; unit?: string }[];
   optional: boolean;
   where: string;
@@ -159,14 +183,14 @@ function resolve(
     }
   }
   const def = code ? getCode(code) : undefined;
-  if (!def) bad(name, where, `unknown code ${JSON.stringify(spec.type ?? spec.code)}`);
+  if (!def) bad(name, where, `unknown code ${describeValue(spec.type ?? spec.code?.code)}`);
   return { def, codings };
 }
 
 /** The unit must exist and fit the code (glucose: either concentration dimension). */
 function checkUnit(name: string, where: string, def: CodeDef, unit: string): string {
   const ucum = toUcum(unit);
-  if (!ucum) bad(name, where, `unknown unit ${JSON.stringify(unit)}`);
+  if (!ucum) bad(name, where, `unknown unit ${describeValue(unit)}`);
   const dim = unitDimension(ucum);
   const fits = def.glucose
     ? dim === 'mass-concentration' || dim === 'substance-concentration'
@@ -234,6 +258,7 @@ export function loadTemplate(spec: TemplateSpec): MappingTemplate {
       if (m.unit !== undefined) out.unit = checkUnit(name, `${where}.unit`, def, m.unit);
       else if (m.unitPath !== undefined) out.unitPath = path(name, `${where}.unitPath`, m.unitPath);
       else bad(name, where, 'needs "unit" or "unitPath"');
+      if (m.exponent !== undefined) out.exponent = path(name, `${where}.exponent`, m.exponent);
     } else {
       bad(name, where, `${def.display} (coded) is not supported in templates yet`);
     }
@@ -321,7 +346,15 @@ function applyMeasurement(
   const unit = m.unit ?? get(rec, m.unitPath as Segment[]);
   if (typeof unit !== 'string')
     throw ingestError(IngestError.unitMismatch, `${field}: unit missing`, { field });
-  return quantityDraft({ ...common, code: m.def.code, value: v, unit, field }, ctx);
+  let value = v;
+  if (m.exponent) {
+    const e = get(rec, m.exponent);
+    if (typeof e !== 'number' || !Number.isInteger(e) || Math.abs(e) > 12)
+      throw ingestError(IngestError.notANumber, `${field}: exponent is not an integer`, { field });
+    // decimal scaling without binary noise: 72450 × 10^-3 → 72.45
+    value = Number(`${v}e${e}`);
+  }
+  return quantityDraft({ ...common, code: m.def.code, value, unit, field }, ctx);
 }
 
 function readTime(v: unknown, format: 'iso' | 'epoch-s' | 'epoch-ms', field: string): string {
@@ -330,6 +363,28 @@ function readTime(v: unknown, format: 'iso' | 'epoch-s' | 'epoch-ms', field: str
     throw ingestError(IngestError.invalidTime, `${field}: expected ${format} as a number`, { field });
   }
   return new Date(format === 'epoch-s' ? v * 1000 : v).toISOString();
+}
+
+const compiled = new Map<string, MappingTemplate>();
+
+/**
+ * A stored template version, compiled once and kept (versions are immutable, so `name@version`
+ * always means the same spec): the registry normalize needs for `template:<name>`.
+ */
+export function storedTemplateRegistry(t: {
+  name: string;
+  version: number;
+  spec: unknown;
+}): TemplateRegistry {
+  const key = `${t.name}@${t.version}`;
+  let m = compiled.get(key);
+  if (!m) {
+    m = loadTemplate(t.spec as TemplateSpec);
+    if (m.name !== t.name) bad(t.name, 'name', `the stored spec is named ${m.name}`);
+    if (compiled.size >= 1000) compiled.clear();
+    compiled.set(key, m);
+  }
+  return new Map([[t.name, m]]);
 }
 
 /** Loads several templates into a registry; duplicate names are refused. */
