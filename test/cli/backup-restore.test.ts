@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -43,6 +44,9 @@ describe('vigil backup / vigil restore (embedded database)', () => {
     const file = join(tempDir(), 'vigil.tar.gz');
     const b = await vigil(dataDir, 'backup', file);
     assert.equal(b.code, 0, b.stderr);
+    assert.ok(existsSync(file));
+    const key = readFileSync(join(`${dataDir}-keys`, 'secrets.key'), 'utf8').trim();
+    assert.ok(!readFileSync(file).includes(key), 'the secrets key is not in the backup');
     assert.match(b.stdout, /backed up .* \(\d+ bytes\)/);
 
     const restored = join(tempDir(), 'restored');
@@ -52,6 +56,9 @@ describe('vigil backup / vigil restore (embedded database)', () => {
     assert.equal(again.code, 1, 'never over live data');
     assert.match(again.stderr, /is not empty/);
 
+    // the secrets key is kept apart from the backup; the restored instance gets the original one
+    mkdirSync(`${restored}-keys`, { recursive: true });
+    copyFileSync(join(`${dataDir}-keys`, 'secrets.key'), join(`${restored}-keys`, 'secrets.key'));
     const back = await startVigilProcess({ dataDir: restored });
     try {
       assert.equal(printedAdminPassword(back.stdout()), undefined, 'the accounts came back too');

@@ -5,6 +5,8 @@ import type { Command } from '../command.ts';
 
 const usage = `vigil backup FILE      dump the embedded database (VIGIL_DATA_DIR) to FILE (.tar.gz); Vigil stopped
 vigil restore FILE     restore FILE into VIGIL_DATA_DIR, which must be empty or absent
+The secrets key (<data dir>-keys/secrets.key, or VIGIL_SECRETS_KEY) is not in the backup: keep it
+apart and give it to the restored instance.
 On PostgreSQL (VIGIL_DATABASE_URL) use the server's own tools: pg_dump / pg_basebackup with WAL
 archiving for point-in-time restore (docs/operations.md).`;
 
@@ -46,7 +48,9 @@ export const restore: Command = {
     const dataDir = embeddedOnly();
     if (!dataDir) return 2;
     await restoreDataDir(file, dataDir);
-    process.stdout.write(`restored ${file} into ${dataDir}; start Vigil on it (migrations run at start)\n`);
+    process.stdout.write(
+      `restored ${file} into ${dataDir}; start Vigil on it with the secrets key it was sealed with: copy the original <data dir>-keys/secrets.key to ${dataDir}-keys/secrets.key, or set VIGIL_SECRETS_KEY(_FILE)\n`,
+    );
     return 0;
   },
 };
