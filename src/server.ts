@@ -363,6 +363,7 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
     });
     cleanups.push(() => pipeline.stop());
     listeners.push(pipeline.onCommitted);
+    ctx.readingsStored = (rs) => pipeline.onCommitted(rs, []); // Observations written through FHIR
     const attribute = observations.attribute.bind(observations); // late assignment: evaluate old readings too
     observations.attribute = async (...a) => {
       const rs = await attribute(...a);

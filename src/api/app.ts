@@ -1,6 +1,8 @@
 import helmet from '@fastify/helmet';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { VigilError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
+import { jsonTooDeep, maxJsonDepth } from '../core/json-depth.ts';
 import type { ApiContext } from './context.ts';
 import { registerErrorHandler } from './errors.ts';
 import { registerOpenApi } from './openapi.ts';
@@ -43,6 +45,17 @@ export async function buildApp(
   });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
+  });
+  // JSON bodies of the management API: depth judged on the text before anything recursive (schema
+  // validation, serialization) touches them; then Fastify's own parser (prototype-poisoning checks).
+  const jsonParser = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (jsonTooDeep(body as string))
+      return done(
+        new VigilError('VIGIL_ERR_API_TOO_DEEP', `JSON nested deeper than ${maxJsonDepth} levels`, 400),
+        undefined,
+      );
+    return jsonParser(request, body as string, done);
   });
   app.addHook('onResponse', async (request, reply) => {
     ctx.metrics.httpRequests.inc({

@@ -2,6 +2,7 @@ import type { TokenService } from '../auth/token-service.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Metrics } from '../core/metrics.ts';
+import type { Reading } from '../core/reading.ts';
 import type { DeviceService } from '../devices/device-service.ts';
 import type { IngestService } from '../ingest/ingest-service.ts';
 import type { Database } from '../store/database.ts';
@@ -27,6 +28,8 @@ export interface ApiContext {
   maxPayloadBytes: number;
   /** Readiness of parts other than the database (the MQTT broker or its connection). */
   readiness: Array<{ name: string; check: () => Promise<boolean> | boolean }>;
+  /** Readings stored outside ingest (FHIR), after their commit: to detection (set by server.ts). */
+  readingsStored?: (readings: Reading[]) => void;
   /** Longest `/ready` waits for each check before counting it failing, ms (VIGIL_READY_TIMEOUT_MS). */
   readyTimeoutMs?: number;
 }

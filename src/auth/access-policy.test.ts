@@ -82,6 +82,32 @@ test('the snapshot names the patients searches may return', async () => {
   assert.deepEqual((await policy.snapshot(undefined)).patients, { only: new Set() });
 });
 
+test('a device on FHIR (PHD gateway): creates Observations for its assigned patient or none, and Devices; nothing else', async () => {
+  const gw: Principal = { kind: 'device', id: 'gw', roles: ['device'], scopes: [], patientId: 'p1' };
+  const snap = await policy.snapshot(gw);
+  const d = (type: string, action: 'read' | 'write', patient: string | null, interaction?: string) =>
+    snap.decide(type, action, patient, interaction).allowed;
+  assert.equal(d('Observation', 'write', 'p1', 'create'), true, 'its assigned patient');
+  assert.equal(d('Observation', 'write', null, 'create'), true, 'no patient (coincident time stamp)');
+  assert.equal(d('Observation', 'write', 'p3', 'create'), false, 'another patient');
+  assert.equal(d('Observation', 'read', 'p1', 'read'), true, 'what its conditional create matched');
+  assert.equal(d('Observation', 'read', 'p3', 'read'), false);
+  assert.equal(d('Device', 'write', null, 'create'), true);
+  assert.equal(d('Patient', 'write', 'p1', 'create'), false, 'creates no Patient');
+  assert.equal(d('Patient', 'read', 'p1', 'read'), false, 'reads no Patient');
+  assert.equal(d('Observation', 'write', 'p1', 'update'), false, 'no update');
+  assert.equal(d('Observation', 'write', 'p1', 'delete'), false, 'no delete');
+  assert.equal(d('AuditEvent', 'read', null, 'search'), false);
+  // The same answers from the asynchronous hook.
+  assert.equal((await policy.authorizeFhir(gw, 'Observation', 'write', 'p1')).allowed, true);
+  assert.equal((await policy.authorizeFhir(gw, 'Observation', 'write', 'p3')).allowed, false);
+  const unassigned: Principal = { ...gw, patientId: null };
+  assert.equal(
+    (await policy.snapshot(unassigned)).decide('Observation', 'write', 'p1', 'create').allowed,
+    false,
+  );
+});
+
 test('a SMART app token: the person’s access, further limited by the app’s patient/ and user/ scopes', async () => {
   const app = (scopes: string[], launchPatient?: string): Principal => ({
     ...(principals['admin'] as Principal),

@@ -19,7 +19,13 @@ export interface SharingConsent {
  * refusals) so that synchronous code — the FHIR handlers — can ask per resource without I/O.
  */
 export interface PolicySnapshot {
-  decide(resourceType: string, action: PatientAction, patientId?: string | null): AccessDecision;
+  /** `interaction`: the FHIR interaction when known ('create', 'update', …): devices may only create. */
+  decide(
+    resourceType: string,
+    action: PatientAction,
+    patientId?: string | null,
+    interaction?: string,
+  ): AccessDecision;
   /** Whether decisions depend on the patient (then search results must be checked per patient). */
   patientBound: boolean;
   /**
@@ -99,7 +105,9 @@ function limitPatients(p: Principal | undefined, set: PatientSet): PatientSet {
  * - clinician, nurse: the patients of the care teams they are an active participant of;
  * - patient: their own data, read only;
  * - integration: resource types its SMART scopes name, for patients whose consent permits sharing;
- * - device: no API reads at all; it publishes only readings for itself (`devicePublishAllowed`).
+ * - device: publishes readings for itself (`devicePublishAllowed`); on FHIR (a gateway posting
+ *   PHD bundles, `deviceFhir`) it only creates Observations for the patient it is assigned to now
+ *   (or for none) and Device resources, and reads only what its conditional creates match.
  */
 export class AccessPolicy {
   readonly #careTeams: CareTeamLookup;
@@ -216,6 +224,7 @@ export class AccessPolicy {
     patientId?: string | null,
   ): Promise<AccessDecision> {
     if (!p) return deny('VIGIL_ERR_AUTH_REQUIRED', 'not signed in');
+    if (p.kind === 'device') return deviceFhir(p, resourceType, action, patientId ?? null);
     if (resourceType === 'AuditEvent') {
       return p.roles.includes('admin') && action === 'read'
         ? allow('admin')
@@ -250,16 +259,19 @@ export class AccessPolicy {
       resourceType: string,
       action: PatientAction,
       patientId?: string | null,
+      interaction?: string,
     ): AccessDecision => {
-      const d = decideByRole(resourceType, action, patientId);
+      const d = decideByRole(resourceType, action, patientId, interaction);
       return (d.allowed && p && smartLimit(p, resourceType, action, patientId)) || d;
     };
     const decideByRole = (
       resourceType: string,
       action: PatientAction,
       patientId?: string | null,
+      interaction?: string,
     ): AccessDecision => {
       if (!p) return deny('VIGIL_ERR_AUTH_REQUIRED', 'not signed in');
+      if (p.kind === 'device') return deviceFhir(p, resourceType, action, patientId ?? null, interaction);
       if (resourceType === 'AuditEvent') {
         return p.roles.includes('admin') && action === 'read'
           ? allow('admin')
@@ -320,6 +332,34 @@ export class AccessPolicy {
   canSubscribePatient(p: Principal | undefined, patientId: string): Promise<AccessDecision> {
     return this.canAccessPatient(p, patientId, 'read');
   }
+}
+
+/**
+ * A device on the FHIR API (a PHD gateway posting its bundles): creates Observations for the patient
+ * it is assigned to now (`p.patientId`, read when it authenticated) or for none (the PHD IG's
+ * coincident-time Observation has the device as subject), and Device resources (the PHD and the
+ * gateway); reads only those (what its conditional creates match); nothing else — no update, no
+ * delete, no search of other data.
+ */
+export function deviceFhir(
+  p: Principal,
+  resourceType: string,
+  action: PatientAction,
+  patientId: string | null,
+  interaction?: string,
+): AccessDecision {
+  if (interaction !== undefined && interaction !== 'create' && interaction !== 'read')
+    return deny('VIGIL_ERR_AUTH_FORBIDDEN', `devices may not ${interaction} through FHIR`);
+  if (resourceType === 'Device') return allow('device registers devices of its bundle');
+  if (resourceType !== 'Observation')
+    return deny('VIGIL_ERR_AUTH_FORBIDDEN', `devices may not ${action} ${resourceType}`);
+  if (patientId === null)
+    return action === 'write'
+      ? allow('device observation without a patient')
+      : deny('VIGIL_ERR_AUTH_FORBIDDEN', 'devices read only their own observations');
+  return patientId === p.patientId
+    ? allow('the patient the device is assigned to')
+    : deny('VIGIL_ERR_AUTH_FORBIDDEN', 'not the patient this device is assigned to');
 }
 
 /** MQTT and HTTP ingest: a device publishes only for itself. */

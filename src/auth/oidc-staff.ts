@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { createRemoteJWKSet, type JWTPayload, jwtVerify } from 'jose';
-import type { OidcConfig } from '../config/config.ts';
 import type { Clock } from '../core/clock.ts';
 import { VigilError } from '../core/errors.ts';
 import { newId, newSecret } from '../core/ids.ts';
@@ -8,6 +7,16 @@ import type { Database } from '../store/database.ts';
 import { hashPassword, randomPassword } from './passwords.ts';
 import { pkceS256 } from './smart-authorization.ts';
 import type { Role } from './token-service.ts';
+
+/** The identity provider settings (VIGIL_OIDC_*, parsed in src/config/config.ts). */
+export interface OidcConfig {
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
+  groupRoles: Record<string, string[]>;
+  groupsClaim: string;
+  practitionerClaim: string | undefined;
+}
 
 const sha256 = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
 const loginMs = 10 * 60_000;

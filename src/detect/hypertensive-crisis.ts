@@ -1,12 +1,23 @@
+import { toIso } from '../core/clock.ts';
 import type { Severity } from '../core/severity.ts';
 import { Loinc } from './codes.ts';
 import { noUnknownKeys, num, type Raw, severity, strList } from './config-fields.ts';
 import { hasAnyFlag, readingValue } from './reading-values.ts';
-import { BASE_KEYS, type RuleBase, type RuleKind, readBase } from './rule-kind.ts';
+import { BASE_KEYS, type RuleBase, type RuleContext, type RuleKind, readBase } from './rule-kind.ts';
 
 /**
  * Hypertensive crisis: systolic > 180 and/or diastolic > 120 mmHg (clinical-reference §8, V —
  * 2017 ACC/AHA wording). The clear levels are program defaults (hysteresis), not guideline values.
+ *
+ * Confirm before alarming at home (`confirmRepeatMinutes` > 0; clinical-reference §9, S — consumer
+ * guidance attributed to the AHA: a home reading ≥ 180/120, wait five minutes and measure again):
+ * a first crisis reading that is not extreme opens a MEASUREMENT REQUEST instead of the alert —
+ * condition `request:repeat-bp` (`info`, `data.class: 'measurement-request'`, `data.after`,
+ * `data.dueBy`) for the patient channel. The crisis alert then fires when a repeat taken at least
+ * `confirmRepeatMinutes` later confirms it, or when no repeat arrives within `confirmWithinMinutes`
+ * (on the tick at that time); a repeat below crisis levels closes the request (`data.outcome`:
+ * confirmed / not-confirmed / no-repeat). Readings above `extremeSystolic` / `extremeDiastolic`
+ * alarm at once (the reference gives no such value: both are off — 0 — unless a program sets them).
  */
 export interface HypertensiveCrisisConfig extends RuleBase {
   kind: 'hypertensive-crisis';
@@ -16,7 +27,18 @@ export interface HypertensiveCrisisConfig extends RuleBase {
   clearDiastolic: number;
   severity: Severity;
   ignoreFlags: string[];
+  confirmRepeatMinutes: number;
+  confirmWithinMinutes: number;
+  extremeSystolic: number;
+  extremeDiastolic: number;
 }
+
+export interface HypertensiveCrisisState {
+  /** A first crisis reading awaiting its repeat. */
+  pending?: { t: number; id: string; sys: number | null; dia: number | null };
+}
+
+const REQUEST_KEY = 'request:repeat-bp';
 
 /** Threshold alerts (threshold.ts `thresholdKey`) the crisis supersedes by default. */
 export const CRISIS_SUPERSEDES = [
@@ -32,9 +54,13 @@ const KEYS = [
   'clearDiastolic',
   'severity',
   'ignoreFlags',
+  'confirmRepeatMinutes',
+  'confirmWithinMinutes',
+  'extremeSystolic',
+  'extremeDiastolic',
 ] as const;
 
-export const hypertensiveCrisis: RuleKind<HypertensiveCrisisConfig, Record<string, never>> = {
+export const hypertensiveCrisis: RuleKind<HypertensiveCrisisConfig, HypertensiveCrisisState> = {
   kind: 'hypertensive-crisis',
   validate(raw: Raw, path: string): HypertensiveCrisisConfig {
     noUnknownKeys(raw, path, KEYS);
@@ -48,10 +74,32 @@ export const hypertensiveCrisis: RuleKind<HypertensiveCrisisConfig, Record<strin
       clearDiastolic: num(raw, 'clearDiastolic', path, 110),
       severity: severity(raw, 'severity', path, 'high'),
       ignoreFlags: strList(raw, 'ignoreFlags', path, []),
+      confirmRepeatMinutes: num(raw, 'confirmRepeatMinutes', path, 0, { min: 0 }),
+      confirmWithinMinutes: num(raw, 'confirmWithinMinutes', path, 30, { min: 1 }),
+      extremeSystolic: num(raw, 'extremeSystolic', path, 0, { min: 0 }),
+      extremeDiastolic: num(raw, 'extremeDiastolic', path, 0, { min: 0 }),
     };
   },
   init: () => ({}),
-  onReading(ctx, cfg, _state, r) {
+  onTick(ctx, cfg, state, nowMs) {
+    const p = state.pending;
+    if (p === undefined) return;
+    const dueBy = p.t + cfg.confirmWithinMinutes * 60_000;
+    if (nowMs < dueBy) return;
+    delete state.pending;
+    request(ctx, cfg, dueBy, false, 'no-repeat', p.id, p.t);
+    const bp = `${p.sys ?? '?'}/${p.dia ?? '?'} mmHg`;
+    ctx.assess(cfg, {
+      key: 'hypertensive-crisis',
+      active: true,
+      severity: cfg.severity,
+      atMs: dueBy,
+      summary: `BP ${bp}: hypertensive crisis, no repeat reading within ${cfg.confirmWithinMinutes} min`,
+      evidence: [p.id],
+      data: { systolic: p.sys, diastolic: p.dia, confirmation: 'no-repeat' },
+    });
+  },
+  onReading(ctx, cfg, state, r) {
     if (r.code !== Loinc.bpPanel || hasAnyFlag(r.reading, cfg.ignoreFlags)) return;
     const sys = readingValue(r.reading, Loinc.systolic);
     const dia = readingValue(r.reading, Loinc.diastolic);
@@ -62,6 +110,26 @@ export const hypertensiveCrisis: RuleKind<HypertensiveCrisisConfig, Record<strin
     const crisis = s > cfg.systolicAbove || d > cfg.diastolicAbove;
     const active = crisis || (ctx.isOpen(key) && (s > cfg.clearSystolic || d > cfg.clearDiastolic));
     const bp = `${sys ?? '?'}/${dia ?? '?'} mmHg`;
+    const evidence = [r.reading.id];
+    const data: Record<string, unknown> = { systolic: sys, diastolic: dia };
+    if (cfg.confirmRepeatMinutes > 0 && !ctx.isOpen(key)) {
+      const p = state.pending;
+      const extreme =
+        (cfg.extremeSystolic > 0 && s > cfg.extremeSystolic) ||
+        (cfg.extremeDiastolic > 0 && d > cfg.extremeDiastolic);
+      if (p !== undefined) {
+        // Too soon to be the repeat the protocol asks for: neither confirms nor refutes.
+        if (r.t - p.t < cfg.confirmRepeatMinutes * 60_000 && !extreme) return;
+        delete state.pending;
+        request(ctx, cfg, r.t, false, crisis ? 'confirmed' : 'not-confirmed', r.reading.id, p.t);
+        evidence.unshift(p.id);
+        data.confirmation = crisis ? 'confirmed by a repeat' : 'not confirmed';
+      } else if (crisis && !extreme) {
+        state.pending = { t: r.t, id: r.reading.id, sys, dia };
+        request(ctx, cfg, r.t, true, 'requested', r.reading.id, r.t, bp);
+        return;
+      } else if (crisis) data.confirmation = 'extreme: at once';
+    }
     ctx.assess(cfg, {
       key,
       active,
@@ -72,8 +140,42 @@ export const hypertensiveCrisis: RuleKind<HypertensiveCrisisConfig, Record<strin
         : active
           ? `BP ${bp}: below crisis levels, not yet at or below the clear levels (${cfg.clearSystolic}/${cfg.clearDiastolic})`
           : `BP ${bp}: below crisis levels`,
-      evidence: [r.reading.id],
-      data: { systolic: sys, diastolic: dia },
+      evidence,
+      data,
     });
   },
 };
+
+function request(
+  ctx: RuleContext,
+  cfg: HypertensiveCrisisConfig,
+  atMs: number,
+  active: boolean,
+  outcome: 'requested' | 'confirmed' | 'not-confirmed' | 'no-repeat',
+  id: string,
+  firstAt: number,
+  bp?: string,
+): void {
+  const after = firstAt + cfg.confirmRepeatMinutes * 60_000;
+  const dueBy = firstAt + cfg.confirmWithinMinutes * 60_000;
+  ctx.assess(cfg, {
+    key: REQUEST_KEY,
+    active,
+    severity: 'info',
+    atMs,
+    summary: active
+      ? `Home BP ${bp}: rest and measure again in ${cfg.confirmRepeatMinutes} min (before ${toIso(dueBy).slice(11, 16)} UTC)`
+      : `Repeat BP request closed: ${outcome}`,
+    evidence: [id],
+    data: {
+      class: 'measurement-request',
+      request: 'repeat-bp',
+      after: toIso(after),
+      dueBy: toIso(dueBy),
+      outcome,
+    },
+    persistSeconds: 0,
+    persistReadings: 1,
+    clearSeconds: 0,
+  });
+}

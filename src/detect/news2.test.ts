@@ -235,3 +235,38 @@ describe('NEWS2 freshness per parameter, partial scores, observations due', () =
 function T0ms(sec: number): number {
   return T0 + sec * 1000;
 }
+
+describe('NEWS2 smoothing for continuous monitoring', () => {
+  it('smoothMinutes: half a minute of RR 28 (talking) inside 5 min of RR 16 does not move the score', () => {
+    const e = engineWith([{ ...rule, unrecordedConsciousness: 'assume-alert', smoothMinutes: 5 }]);
+    const scores: Array<number | null> = [];
+    for (let s = 0; s <= 300; s += 5) {
+      const rr = s >= 240 && s < 270 ? 28 : 16;
+      for (const r of [
+        reading('9279-1', rr, s),
+        reading('2708-6', 97, s, { unit: '%' }),
+        bp(120, 70, s),
+        reading('8867-4', 70, s),
+        reading('8310-5', 37, s, { unit: 'Cel' }),
+      ])
+        for (const d of e.onReading(r).derived) scores.push(d.value);
+    }
+    assert.ok(scores.length > 0);
+    assert.deepEqual([...new Set(scores)], [0]);
+    // Without smoothing the same stream scores RR 28 as 3.
+    const raw = engineWith([{ ...rule, unrecordedConsciousness: 'assume-alert' }]);
+    let worst = 0;
+    for (let s = 0; s <= 300; s += 5) {
+      const rr = s >= 240 && s < 270 ? 28 : 16;
+      for (const r of [
+        reading('9279-1', rr, s),
+        reading('2708-6', 97, s, { unit: '%' }),
+        bp(120, 70, s),
+        reading('8867-4', 70, s),
+        reading('8310-5', 37, s, { unit: 'Cel' }),
+      ])
+        for (const d of raw.onReading(r).derived) worst = Math.max(worst, d.value ?? 0);
+    }
+    assert.equal(worst, 3);
+  });
+});

@@ -51,6 +51,13 @@ export interface News2Config extends RuleBase {
   dueHours: { zero: number; low: number; lowMedium: number; urgent: number; emergency: number };
   /** Observations due on (ward programs) or off (home programs with their own schedule). */
   observationsDue: boolean;
+  /**
+   * Continuous monitoring: score each numeric parameter on the MEDIAN of its readings of the last
+   * `smoothMinutes` (sampled at most every 10 s), as a nurse counts a rate over a minute rather than
+   * reading one beat — a 1 Hz value crossing a band edge with each breath, or half a minute of
+   * talking on impedance respiration, does not move the score. 0 = the last value (spot checks).
+   */
+  smoothMinutes: number;
   overdueGraceMinutes: number;
   severityOverdue: Severity;
   /** Without a fresh ACVPU observation: skip the score, or assume Alert (flagged in the draft). */
@@ -74,6 +81,8 @@ export interface News2State {
   lastScoreSig: string;
   /** The band of the last score computed (drives observations due). */
   band?: News2Band;
+  /** smoothMinutes > 0: recent [t, value] per numeric parameter. */
+  hist?: Partial<Record<Param, Array<[number, number]>>>;
 }
 
 const MEASURED: ReadonlyArray<Param> = ['respRate', 'spo2', 'systolic', 'pulse', 'temperature'];
@@ -100,6 +109,7 @@ const KEYS = [
   'minParameters',
   'dueHours',
   'observationsDue',
+  'smoothMinutes',
   'overdueGraceMinutes',
   'severityOverdue',
 ] as const;
@@ -173,6 +183,7 @@ export const news2Rule: RuleKind<News2Config, News2State> = {
       minParameters: num(raw, 'minParameters', path, 5, { min: 1, max: 5, integer: true }),
       dueHours: readDueHours(raw, path),
       observationsDue: bool(raw, 'observationsDue', path, true),
+      smoothMinutes: num(raw, 'smoothMinutes', path, 0, { min: 0, max: 60 }),
       overdueGraceMinutes: num(raw, 'overdueGraceMinutes', path, 30, { min: 0 }),
       severityOverdue: severity(raw, 'severityOverdue', path, 'low'),
     };
@@ -183,7 +194,10 @@ export const news2Rule: RuleKind<News2Config, News2State> = {
     if (got === null) return;
     const prev = state.latest[got[0]];
     if (prev !== undefined && prev.t > r.t) return; // late reading: the newer value stays
-    state.latest[got[0]] = { v: got[1], t: r.t, id: r.reading.id };
+    let v = got[1];
+    if (cfg.smoothMinutes > 0 && typeof v === 'number')
+      v = smoothed(state, got[0], r.t, v, cfg.smoothMinutes);
+    state.latest[got[0]] = { v, t: r.t, id: r.reading.id };
 
     const L = state.latest;
     const f = (p: Param) => fresh(L[p], r.t, freshMs(cfg, p));
@@ -401,4 +415,20 @@ function bandText(b: News2Band): string {
     low: 'low risk',
     none: 'no trigger',
   }[b];
+}
+
+const SMOOTH_SAMPLE_MS = 10_000;
+
+/** Median of the parameter's samples of the last `minutes` (one kept per 10 s), this one included. */
+function smoothed(st: News2State, p: Param, t: number, v: number, minutes: number): number {
+  st.hist ??= {};
+  const h = (st.hist[p] ?? []).filter(([pt]) => pt > t - minutes * 60_000 && pt <= t);
+  const last = h[h.length - 1];
+  if (last === undefined || t - last[0] >= SMOOTH_SAMPLE_MS) h.push([t, v]);
+  st.hist[p] = h;
+  const xs = h.map(([, x]) => x);
+  if (last !== undefined && t - last[0] < SMOOTH_SAMPLE_MS) xs.push(v);
+  xs.sort((a, b) => a - b);
+  const m = xs.length >> 1;
+  return xs.length % 2 ? (xs[m] as number) : ((xs[m - 1] as number) + (xs[m] as number)) / 2;
 }

@@ -83,7 +83,8 @@ describe('replay', () => {
     const out: ReplayEvent[] = [];
     for await (const e of replay([JSON.stringify(obs)], {
       ...config,
-      defaultEnrolment: { programs: ['hypertension'] },
+      // At once, as in a clinic (the home program asks for a repeat first: confirm-at-home.test.ts).
+      defaultEnrolment: { programs: ['hypertension'], rules: { 'bp-crisis': { confirmRepeatMinutes: 0 } } },
     }))
       out.push(e);
     assert.deepEqual(

@@ -202,6 +202,21 @@ export class NatsBus implements ReadingBus {
     });
   }
 
+  /**
+   * Upgrade from one detect worker per stream: the acknowledged floor of the durable consumer
+   * `detect-p<p>` that read this partition before partition leases (its engine state is saved up to
+   * there), or undefined when there is none.
+   */
+  async legacyAckFloor(partition: number): Promise<number | undefined> {
+    try {
+      const jsm = await jetstreamManager(this.#nc);
+      const info = await jsm.consumers.info(this.#o.stream, `detect-p${partition}`);
+      return info.ack_floor.stream_seq;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Stops reading a partition; resolves once the handler of a batch in flight has returned. */
   async stopPartition(partition: number): Promise<void> {
     const c = this.#consumers.get(partition);

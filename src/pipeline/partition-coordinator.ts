@@ -131,7 +131,10 @@ export class PartitionCoordinator {
       const c = await leases.claim(this.workerId, p, this.#leaseMs, bus.streamCreated);
       if (!c) continue; // still held by another worker: it hands over, or its lease runs out
       this.#held.set(p, c.epoch);
-      claims.push({ partition: p, seq: c.evaluatedSeq });
+      // First claim on this stream: a worker of the previous design may have evaluated (and saved
+      // the state of) the partition up to its durable consumer's acknowledged floor.
+      const legacy = c.fresh && c.evaluatedSeq === 0 ? await bus.legacyAckFloor(p) : undefined;
+      claims.push({ partition: p, seq: legacy ?? c.evaluatedSeq });
     }
     if (claims.length === 0) return;
     await stage.claimPartitions(claims);

@@ -11,10 +11,23 @@ export interface Sql {
   exec(text: string): Promise<void>;
 }
 
+/**
+ * `unbounded`: exempt from the store timeout (VIGIL_DATABASE_TIMEOUT_MS) — migrations and waiting for
+ * the migration lock, which may rightly take longer than any request should wait.
+ */
+export interface StoreCallOptions {
+  unbounded?: boolean;
+}
+
 export interface Database extends Sql {
   readonly kind: 'pglite' | 'postgres';
+  query<T = Record<string, unknown>>(
+    text: string,
+    params?: readonly unknown[],
+    opts?: StoreCallOptions,
+  ): Promise<T[]>;
   /** Runs fn in one transaction; commits when it resolves, rolls back when it throws. */
-  transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: Sql) => Promise<T>, opts?: StoreCallOptions): Promise<T>;
   /** Cheap round trip for readiness checks. */
   ping(): Promise<void>;
   /**

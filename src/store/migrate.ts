@@ -23,6 +23,9 @@ export function listMigrations(dir = migrationsDir): Migration[] {
     .map((name) => ({ name, sql: readFileSync(`${dir}/${name}`, 'utf8') }));
 }
 
+// migrations and the migration lock may rightly outlast the request timeout
+const unbounded = { unbounded: true };
+
 export async function migrate(db: Database, migrations = listMigrations()): Promise<string[]> {
   // A runtime role without CREATE on the schema (docs/operations.md) starts on an up-to-date
   // schema: `create table if not exists` would be refused even when the table exists.
@@ -32,10 +35,12 @@ export async function migrate(db: Database, migrations = listMigrations()): Prom
       `create table if not exists schema_migrations (name text primary key, applied_at timestamptz not null default now())`,
     );
   // One migrator at a time on a shared server (several workers may start together).
-  if (db.kind === 'postgres') await db.query('select pg_advisory_lock(7426001)');
+  if (db.kind === 'postgres') await db.query('select pg_advisory_lock(7426001)', [], unbounded);
   try {
     const done = new Set(
-      (await db.query<{ name: string }>('select name from schema_migrations')).map((r) => r.name),
+      (await db.query<{ name: string }>('select name from schema_migrations', [], unbounded)).map(
+        (r) => r.name,
+      ),
     );
     const applied: string[] = [];
     for (const m of migrations) {
@@ -44,7 +49,7 @@ export async function migrate(db: Database, migrations = listMigrations()): Prom
         await db.transaction(async (tx) => {
           await tx.exec(m.sql);
           await tx.query('insert into schema_migrations (name) values ($1)', [m.name]);
-        });
+        }, unbounded);
       } catch (e) {
         if ((e as { code?: string }).code === '42501')
           throw new VigilError(
@@ -58,6 +63,6 @@ export async function migrate(db: Database, migrations = listMigrations()): Prom
     }
     return applied;
   } finally {
-    if (db.kind === 'postgres') await db.query('select pg_advisory_unlock(7426001)');
+    if (db.kind === 'postgres') await db.query('select pg_advisory_unlock(7426001)', [], unbounded);
   }
 }

@@ -5,6 +5,8 @@ export interface PartitionClaim {
   epoch: number;
   /** Stream sequence of the last message whose evaluation is in the saved engine state (0 = none). */
   evaluatedSeq: number;
+  /** No checkpoint was ever written for this stream (first claim after an upgrade or a new stream). */
+  fresh: boolean;
 }
 
 /**
@@ -97,6 +99,7 @@ export class PartitionLeaseRepository {
       epoch: Number(r.epoch),
       evaluatedSeq:
         r.stream_created === null || r.stream_created === streamCreated ? Number(r.evaluated_seq) : 0,
+      fresh: r.stream_created !== streamCreated,
     };
   }
 

@@ -89,7 +89,7 @@ describe('packet size limits before the bytes are buffered', () => {
   });
   after(async () => t?.stop());
 
-  it('MQTT: a PUBLISH announcing 256 MB closes the connection unread, no PUBACK, a dead letter of its header', async () => {
+  it('MQTT: a PUBLISH announcing 256 MB closes the connection unread, no PUBACK, a dead letter of its header', async (tc) => {
     const s = await open(t.vigil.mqttPort as number);
     const received: Buffer[] = [];
     s.on('data', (d) => received.push(d));
@@ -114,6 +114,9 @@ describe('packet size limits before the bytes are buffered', () => {
     const rssBefore = process.memoryUsage().rss;
     const taken = await flood(s, header, announced + 5, () => false);
     const rssGrowth = process.memoryUsage().rss - rssBefore;
+    tc.diagnostic(
+      `server took ${taken} of ${announced} bytes; RSS grew ${(rssGrowth / 2 ** 20).toFixed(1)} MiB`,
+    );
     assert.ok(s.destroyed || s.readableEnded || s.writableEnded, 'the server closed the connection');
     assert.ok(taken < 32 * 2 ** 20, `the server took ${taken} of ${announced} bytes before closing`);
     assert.ok(rssGrowth < 128 * 2 ** 20, `RSS grew ${rssGrowth} bytes`);
@@ -149,7 +152,7 @@ describe('packet size limits before the bytes are buffered', () => {
     assert.equal(n[0]?.n, 1);
   });
 
-  it('HTTP: a body announcing 256 MB is answered 413 before it is read', async () => {
+  it('HTTP: a body announcing 256 MB is answered 413 before it is read', async (tc) => {
     const addr = t.vigil.app.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : 0;
     const s = await open(port);
@@ -164,6 +167,7 @@ describe('packet size limits before the bytes are buffered', () => {
     const taken = await flood(s, head, 268_435_456, () => response.includes('\r\n\r\n'));
     while (!response.includes('\r\n\r\n') && !s.destroyed) await new Promise((r) => s.once('data', r));
     s.destroy();
+    tc.diagnostic(`server took ${taken} bytes before answering`);
     assert.match(response, /^HTTP\/1\.1 413 /);
     assert.match(response, /VIGIL_ERR_INGEST_OVERSIZE/);
     assert.ok(taken < 32 * 2 ** 20, `the server took ${taken} bytes before answering`);

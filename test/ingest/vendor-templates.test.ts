@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import mqtt from 'mqtt';
+import { VendorTemplateRepository } from '../../src/store/vendor-template-repository.ts';
 import { validateFhir } from '../support/fhir-validator.ts';
 import { type InProcess, insertPatient, startInProcess } from '../support/in-process.ts';
 
@@ -235,6 +236,18 @@ describe('vendor templates from the wire to FHIR', () => {
         ['withings-1', null, 1],
       ],
     );
+    // what ingest resolves: the device's own pin (v1) wins over its model's assignment (newest, v2)
+    const repo = new VendorTemplateRepository(t.vigil.db);
+    const pinned = await repo.forDevice('withings-1', 'withings-getmeas');
+    assert.equal(pinned !== 'unassigned' && pinned?.version, 1);
+    await t.inject({
+      method: 'POST',
+      url: '/api/v1/devices',
+      headers: h(),
+      payload: { id: 'withings-2', kind: 'scale', model: 'Body+' },
+    });
+    const byModel = await repo.forDevice('withings-2', 'withings-getmeas');
+    assert.equal(byModel !== 'unassigned' && byModel?.version, 2);
     const rows = await t.vigil.db.query<{ profile: string }>(
       `select data->>'profile' as profile from observation where device_id = 'withings-1' limit 1`,
     );

@@ -277,6 +277,23 @@ export const routeMatrix: RouteCase[] = [
     access: { device: 'all' as const },
     path: () => `/nightscout/dev-own/api/v1/${p}`,
   })),
+  // Nightscout reads for follower apps: the same credential; entries are patient data (audited).
+  ...['entries', 'entries.json', 'entries/:spec'].map((p) => ({
+    method: 'GET',
+    url: `/nightscout/:deviceId/api/v1/${p}`,
+    access: { device: 'all' as const },
+    path: () => `/nightscout/dev-own/api/v1/${p.replace(':spec', 'sgv.json')}`,
+    phi: true,
+  })),
+  ...['GET', 'POST'].flatMap((method) =>
+    ['treatments', 'treatments.json'].map((p) => ({
+      method,
+      url: `/nightscout/:deviceId/api/v1/${p}`,
+      access: { device: 'all' as const },
+      path: () => `/nightscout/dev-own/api/v1/${p}`,
+      ...(method === 'POST' ? { body: () => [{ eventType: 'Note' }], headers: json } : {}),
+    })),
+  ),
   ...['devicestatus', 'devicestatus.json'].map((p) => ({
     method: 'POST',
     url: `/nightscout/:deviceId/api/v1/${p}`,
@@ -658,6 +675,56 @@ export const routeMatrix: RouteCase[] = [
     path: alertPath('/assign'),
     body: (w) => ({ userId: w.users.nurse.id }),
     phi: true,
+  },
+  // Vendor JSON through mapping templates (docs/reading-format.md): devices post, admins manage.
+  {
+    method: 'POST',
+    url: '/ingest/v1/vendor/:template',
+    access: { device: 'all' },
+    path: () => '/ingest/v1/vendor/matrix-template',
+    body: () => ({ weight: 70 }),
+    headers: json,
+  },
+  {
+    method: 'POST',
+    url: '/api/v1/vendor-templates/validate',
+    access: admin,
+    body: () => ({ template: { name: 'matrix-template' } }),
+    headers: json,
+  },
+  {
+    method: 'POST',
+    url: '/api/v1/vendor-templates',
+    access: admin,
+    body: () => ({ template: { name: 'matrix-template' } }),
+    headers: json,
+  },
+  { method: 'GET', url: '/api/v1/vendor-templates', access: admin },
+  {
+    method: 'GET',
+    url: '/api/v1/vendor-templates/:name',
+    access: admin,
+    path: () => '/api/v1/vendor-templates/ghost-template',
+  },
+  {
+    method: 'POST',
+    url: '/api/v1/vendor-templates/:name/assignments',
+    access: admin,
+    path: () => '/api/v1/vendor-templates/ghost-template/assignments',
+    body: () => ({ deviceId: 'dev-ghost' }),
+    headers: json,
+  },
+  {
+    method: 'GET',
+    url: '/api/v1/vendor-templates/:name/assignments',
+    access: admin,
+    path: () => '/api/v1/vendor-templates/ghost-template/assignments',
+  },
+  {
+    method: 'DELETE',
+    url: '/api/v1/vendor-templates/:name/assignments/:id',
+    access: admin,
+    path: () => '/api/v1/vendor-templates/ghost-template/assignments/00000000-0000-7000-8000-000000000000',
   },
   // LoRaWAN (docs/lorawan.md): network servers authenticate with their integration secret, which
   // no matrix role holds; uplinks are tested with it in test/lorawan/lorawan.test.ts.

@@ -100,6 +100,8 @@ export function decideFhir(
     return { allowed: false, code: 'VIGIL_ERR_AUTH_SCOPE', reason: "bulk export is not for an app's token" };
   const appLimit = smartLimit(principal, resourceType, action, undefined);
   if (appLimit) return appLimit;
+  if (principal.kind === 'device')
+    return snap.decide(resourceType, action, compartmentPatientId ?? null, interaction);
   if (compartmentPatientId !== undefined) return snap.decide(resourceType, action, compartmentPatientId);
   // Not known yet: decided on the type; the patient is checked once the resource (or search) names it.
   if (!snap.patientBound || !patientCompartmentTypes.has(resourceType) || resourceType === 'AuditEvent')

@@ -1,7 +1,7 @@
 import type { Bundle, BundleEntry, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { newId } from '../../core/ids.ts';
 import { createResource } from './create.ts';
-import { badRequest, isFhirError, preconditionFailed } from './outcomes.ts';
+import { badRequest, forbidden, isFhirError, preconditionFailed } from './outcomes.ts';
 import { errorResponse, handleFhir, route } from './router.ts';
 import { isSupportedType } from './search/params.ts';
 import { conditionalMatches } from './search.ts';
@@ -136,6 +136,18 @@ async function resolveIds(plan: Planned[], svc: FhirServices): Promise<Map<strin
   for (const p of plan) {
     const type = p.req.path.split('/')[0] ?? '';
     const fullUrl = p.entry.fullUrl;
+    if (p.req.method === 'POST' && type === 'Patient' && p.req.principal.kind === 'device') {
+      // A device's gateway bundle names its patient as a conditional create (PHD IG): for a device
+      // that is the patient it is assigned to, whatever the criteria; it creates no Patient.
+      const assigned = p.req.principal.patientId;
+      if (!assigned)
+        throw forbidden(
+          'VIGIL_ERR_AUTH_FORBIDDEN: this device is not assigned to a patient; its bundle cannot name one',
+        );
+      p.matched = { status: 200, headers: { location: `${p.req.baseUrl}/Patient/${assigned}` } };
+      if (fullUrl) refs.set(fullUrl, `Patient/${assigned}`);
+      continue;
+    }
     if (p.req.method === 'POST' && isSupportedType(type) && !p.req.path.includes('/')) {
       const criteria = p.req.headers['if-none-exist'];
       if (criteria) {

@@ -9,6 +9,7 @@ import { runExport } from './export-runner.ts';
 import { badRequest, outcome, unauthorized } from './outcomes.ts';
 import { ResourceStore } from './resource-store.ts';
 import { errorResponse, handleFhir } from './router.ts';
+import { withStoredReadings } from './stored-readings.ts';
 import type { FhirRequest, FhirResponse, FhirServices } from './types.ts';
 
 const fhirJson = 'application/fhir+json; charset=utf-8';
@@ -16,8 +17,10 @@ const methods = ['GET', 'POST', 'PUT', 'DELETE'] as const;
 
 /** Services for FHIR handlers outside HTTP too (CLI, tests, bench). */
 export function createFhirServices(
-  ctx: Pick<ApiContext, 'db' | 'clock' | 'log'>,
+  base: Pick<ApiContext, 'db' | 'clock' | 'log'> & Partial<Pick<ApiContext, 'readingsStored'>>,
 ): FhirServices & { exportsIdle(): Promise<void> } {
+  // Observations committed through FHIR reach detection like every other stored reading.
+  const ctx = { ...base, db: withStoredReadings(base.db, () => base.readingsStored) };
   const store = new ResourceStore(ctx);
   const running = new Set<Promise<void>>();
   const log = ctx.log.child({ component: 'fhir' });
@@ -52,7 +55,16 @@ async function principalOf(ctx: ApiContext, request: FastifyRequest): Promise<Pr
   const m = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '');
   if (!m?.[1]) throw unauthorized();
   // The one authentication of every API: signature, expiry, and revocation (session, token, account).
-  return ctx.security.authenticate(m[1], { allowSmartApp: true });
+  try {
+    return await ctx.security.authenticate(m[1], { allowSmartApp: true });
+  } catch (e) {
+    // A device's own secret (a PHD gateway posting its bundles): the patient it is assigned to now
+    // bounds what it may write (the access policy's deviceFhir).
+    const deviceId = m[1].includes('.') ? undefined : await ctx.devices.authenticateBearer(m[1]);
+    if (!deviceId) throw e;
+    const patientId = await ctx.devices.patientAt(deviceId, new Date(ctx.clock.now()).toISOString());
+    return { kind: 'device', id: deviceId, roles: ['device'], scopes: [], patientId };
+  }
 }
 
 function send(reply: FastifyReply, res: FhirResponse): FastifyReply {

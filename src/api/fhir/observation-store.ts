@@ -22,6 +22,7 @@ import {
 import { encodeCursor } from './search/cursor.ts';
 import { dateRange } from './search/date.ts';
 import { normalizeReference } from './search/parse.ts';
+import { noteStoredObservation } from './stored-readings.ts';
 
 /** An observation row as FHIR: the stored JSON, or an ingest reading rendered by normalize. */
 export function renderRow(row: ObservationRow): Stored {
@@ -132,6 +133,12 @@ export class ObservationStore implements TypeStore {
   async create(sql: Sql, resource: Resource, id: string) {
     const obs = resource as Observation;
     const content = contentOf(obs);
+    const stored = await this.#create(sql, obs, content, id);
+    if (stored.created) noteStoredObservation(sql, obs, id, stored.stored.lastUpdated);
+    return stored;
+  }
+
+  async #create(sql: Sql, obs: Observation, content: ReturnType<typeof contentOf>, id: string) {
     const { row, created } = await this.#repo.insert(
       sql,
       id,
@@ -183,7 +190,9 @@ export class ObservationStore implements TypeStore {
         >,
     );
     if (!row) throw preconditionFailed(`Observation/${id} is not at version ${ifVersion} (If-Match)`);
-    return { stored: renderRow(row), created: false };
+    const stored = renderRow(row);
+    noteStoredObservation(sql, obs, id, stored.lastUpdated); // a corrected value is evaluated too
+    return { stored, created: false };
   }
 
   async delete(sql: Sql, id: string) {

@@ -7,6 +7,7 @@ import { nightscoutUploadRoutes } from '../../ingest/nightscout/nightscout-route
 import type { RoutePlugin } from '../app.ts';
 import { requireRoles } from '../auth-hooks.ts';
 import type { ApiContext } from '../context.ts';
+import { nightscoutReadRoutes } from './nightscout-read.ts';
 
 /**
  * Nightscout compatibility: the uploader routes (src/ingest/nightscout) and the admin operation that
@@ -19,7 +20,11 @@ import type { ApiContext } from '../context.ts';
  */
 export function nightscoutRoutes(credentials: NightscoutCredentials): RoutePlugin {
   return async (app: FastifyInstance, ctx: ApiContext) => {
-    await app.register(async (a) => nightscoutUploadRoutes(credentials)(a, ctx));
+    // Reads share the uploads' plugin: its credential hook authenticates them the same way.
+    await app.register(async (a) => {
+      await nightscoutUploadRoutes(credentials)(a, ctx);
+      await nightscoutReadRoutes(a, ctx);
+    });
     const admin = requireRoles(ctx, ['admin']);
     app.post(
       '/api/v1/devices/:id/nightscout',

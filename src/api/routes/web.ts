@@ -11,6 +11,7 @@ export const reservedPrefixes = [
   '/fhir',
   '/auth',
   '/ingest',
+  '/nightscout',
   '/health',
   '/ready',
   '/metrics',

@@ -7,7 +7,7 @@ import { VigilError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { Metrics } from '../../core/metrics.ts';
 import type { IngestService } from '../ingest-service.ts';
-import { limitPacketSize, packetLimitFor } from './packet-limit.ts';
+import { limitPacketSize, type OversizePacket, packetLimitFor } from './packet-limit.ts';
 import { parseDeviceTopic } from './topics.ts';
 
 export interface DeviceAuthenticator {
@@ -137,7 +137,14 @@ export class EmbeddedBroker {
     const maxPacketBytes = packetLimitFor(maxPayloadBytes);
     const handle = (socket: Socket) => {
       const client = (aedes.handle as (s: unknown) => Client)(socket);
-      limitPacketSize(client, maxPacketBytes, (p) => {
+      try {
+        limitPacketSize(client, maxPacketBytes, onOversize);
+      } catch (err) {
+        // never serve a connection without the limit (an Aedes upgrade changed its parser)
+        log.error({ err }, 'MQTT packet limit unavailable: connection refused');
+        socket.destroy();
+      }
+      function onOversize(p: OversizePacket): void {
         socket.destroy();
         const deviceId = deviceOf.get(client);
         const topic = p.topic ? parseDeviceTopic(p.topic) : undefined;
@@ -162,7 +169,7 @@ export class EmbeddedBroker {
             ),
           )
           .catch((err: unknown) => log.error({ err }, 'oversized MQTT packet not recorded'));
-      });
+      }
     };
     const server = opts.tls
       ? createTlsServer(

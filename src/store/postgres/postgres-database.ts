@@ -1,6 +1,6 @@
 import postgres from 'postgres';
 import { VigilError } from '../../core/errors.ts';
-import type { Database, Sql } from '../database.ts';
+import type { Database, Sql, StoreCallOptions } from '../database.ts';
 
 /** How long a client should wait before retrying while the database is unavailable (Retry-After). */
 export const storeRetryAfterSeconds = 5;
@@ -95,7 +95,21 @@ export class PostgresDatabase implements Database {
   }
 
   /** Runs `work` within the store timeout; connection failures and the timeout become a coded 503. */
-  async #bounded<T>(what: string, work: () => Promise<T>, cancel?: () => void): Promise<T> {
+  async #bounded<T>(
+    what: string,
+    work: () => Promise<T>,
+    cancel?: () => void,
+    opts?: StoreCallOptions,
+  ): Promise<T> {
+    if (opts?.unbounded) {
+      try {
+        return await work();
+      } catch (e) {
+        if (unreachable(e))
+          throw storeUnavailable(`PostgreSQL is unreachable (${(e as { code: string }).code})`);
+        throw e;
+      }
+    }
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
@@ -118,12 +132,13 @@ export class PostgresDatabase implements Database {
     }
   }
 
-  async query<T>(text: string, params: readonly unknown[] = []): Promise<T[]> {
+  async query<T>(text: string, params: readonly unknown[] = [], opts?: StoreCallOptions): Promise<T[]> {
     const q = this.#sql.unsafe(text, params as Params);
     return (await this.#bounded(
       'query',
       async () => await q,
       () => dequeue(q),
+      opts,
     )) as unknown as T[];
   }
 
@@ -131,8 +146,8 @@ export class PostgresDatabase implements Database {
     await this.#sql.unsafe(text);
   }
 
-  transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
-    return this.#bounded('transaction', () => this.#begin(fn));
+  transaction<T>(fn: (tx: Sql) => Promise<T>, opts?: StoreCallOptions): Promise<T> {
+    return this.#bounded('transaction', () => this.#begin(fn), undefined, opts);
   }
 
   #begin<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
