@@ -4,11 +4,14 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { setPatientAccessPolicy } from './alerts/access.ts';
 import { Alerting } from './alerts/alerting.ts';
-import { RecordingNotifier } from './alerts/notifier.ts';
+import { EmailNotifier } from './alerts/email-notifier.ts';
+import { type Notifier, RecordingNotifier } from './alerts/notifier.ts';
+import { SmsNotifier } from './alerts/sms-notifier.ts';
 import { buildApp, type RoutePlugin } from './api/app.ts';
 import type { ApiContext } from './api/context.ts';
 import { fhirRoutes } from './api/fhir/http.ts';
 import { alertRoutes } from './api/routes/alerts.ts';
+import { contactMethodRoutes } from './api/routes/contact-methods.ts';
 import { dashboardRoutes } from './api/routes/dashboard.ts';
 import { lorawanRoutes } from './api/routes/lorawan.ts';
 import { monitoringRoutes } from './api/routes/monitoring.ts';
@@ -320,7 +323,19 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       readyTimeoutMs: config.readyTimeoutMs,
     };
     // Changes reach every worker's live feed (NATS, else PostgreSQL NOTIFY); VIGIL_NOTIFY_FILE records notifications.
-    const notifiers = config.notifyFile ? [new RecordingNotifier('recording', config.notifyFile)] : [];
+    const notifiers: Notifier[] = config.notifyFile
+      ? [new RecordingNotifier('recording', config.notifyFile)]
+      : [];
+    if (config.smtpUrl && config.smtpFrom)
+      notifiers.push(
+        new EmailNotifier({
+          db,
+          smtpUrl: config.smtpUrl,
+          from: config.smtpFrom,
+          publicUrl: config.publicUrl,
+        }),
+      );
+    if (config.sms) notifiers.push(new SmsNotifier({ db, ...config.sms, publicUrl: config.publicUrl }));
     const alerting = new Alerting({
       db,
       clock,
@@ -376,6 +391,7 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       monitoringRoutes(pipeline.monitoring),
       dashboardRoutes,
       programRoutes,
+      contactMethodRoutes,
       smartRoutes,
       oidcRoutes(config.oidc),
       nightscoutRoutes(new NightscoutCredentials(db)),

@@ -94,6 +94,14 @@ export interface Config {
    * recording notifier, an outbox channel like a pager gateway). Unset: off.
    */
   notifyFile: string | undefined;
+  /** E-mail notifications over SMTP (smtp://user:pass@host:587 or smtps://…:465); unset: off. */
+  smtpUrl: string | undefined;
+  /** Sender address of notification e-mail; required with the SMTP URL. */
+  smtpFrom: string | undefined;
+  /** SMS gateway (`twilio`: Twilio-compatible Messages API base URL; `json`: a neutral JSON gateway); unset: off. */
+  sms:
+    | { kind: 'twilio' | 'json'; url: string; account: string | undefined; token: string; from: string }
+    | undefined;
   /** Staff sign-in through the hospital's OpenID Connect provider (docs/oidc.md); undefined = off. */
   oidc: OidcConfig | undefined;
   /** Outbound dead-man's switch (signed status pings); undefined = off. */
@@ -142,6 +150,13 @@ export const configVariables = [
   'VIGIL_MLLP_ALLOW',
   'VIGIL_MLLP_ACK_MODE',
   'VIGIL_NOTIFY_FILE',
+  'VIGIL_SMTP_URL',
+  'VIGIL_SMTP_FROM',
+  'VIGIL_SMS_GATEWAY',
+  'VIGIL_SMS_URL',
+  'VIGIL_SMS_ACCOUNT',
+  'VIGIL_SMS_TOKEN',
+  'VIGIL_SMS_FROM',
   'VIGIL_SECRETS_KEY',
   'VIGIL_SECRETS_KEY_FILE',
   'VIGIL_WATCHDOG_URL',
@@ -196,6 +211,28 @@ function url(env: Env, name: string, protocols: string[]): string | undefined {
   }
   if (!protocols.includes(u.protocol)) bad(name, u.protocol, `a URL with scheme ${protocols.join(', ')}`);
   return raw;
+}
+
+function sms(env: Env): Config['sms'] {
+  const smsUrl = url(env, 'VIGIL_SMS_URL', ['https:', 'http:']);
+  if (!smsUrl) return undefined;
+  const kind = oneOf(env, 'VIGIL_SMS_GATEWAY', 'twilio', ['twilio', 'json']);
+  const token = env['VIGIL_SMS_TOKEN'] || '';
+  const from = env['VIGIL_SMS_FROM'] || '';
+  const account = env['VIGIL_SMS_ACCOUNT'] || undefined;
+  if (!token) bad('VIGIL_SMS_TOKEN', '', 'the gateway token (set with VIGIL_SMS_URL)');
+  if (!from) bad('VIGIL_SMS_FROM', '', 'the sender number or id (set with VIGIL_SMS_URL)');
+  if (kind === 'twilio' && !account)
+    bad('VIGIL_SMS_ACCOUNT', '', 'the account id of the Twilio-compatible API');
+  return { kind, url: smsUrl, account, token, from };
+}
+
+function smtp(env: Env) {
+  const smtpUrl = url(env, 'VIGIL_SMTP_URL', ['smtp:', 'smtps:']);
+  const smtpFrom = env['VIGIL_SMTP_FROM'] || undefined;
+  if (smtpUrl && !(smtpFrom && /^[^\s@<>]+@[^\s@<>]+$/.test(smtpFrom)))
+    bad('VIGIL_SMTP_FROM', smtpFrom ?? '', 'the sender e-mail address (set with VIGIL_SMTP_URL)');
+  return { smtpUrl, smtpFrom };
 }
 
 function clientId(env: Env): string {
@@ -350,6 +387,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     mllpAllow: mllpAllow(env),
     mllpAckMode: oneOf(env, 'VIGIL_MLLP_ACK_MODE', 'original', ['original', 'enhanced']),
     notifyFile: env['VIGIL_NOTIFY_FILE'] ? resolve(cwd, env['VIGIL_NOTIFY_FILE']) : undefined,
+    ...smtp(env),
+    sms: sms(env),
     oidc: oidcConfig(env),
     watchdog: watchdogConfig(env),
     secretsKey: str(env, 'VIGIL_SECRETS_KEY'),

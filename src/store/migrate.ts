@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { VigilError } from '../core/errors.ts';
 import type { Database } from './database.ts';
 
 const migrationsDir = fileURLToPath(new URL('./migrations/', import.meta.url));
@@ -26,9 +27,13 @@ export function listMigrations(dir = migrationsDir): Migration[] {
 const unbounded = { unbounded: true };
 
 export async function migrate(db: Database, migrations = listMigrations()): Promise<string[]> {
-  await db.exec(
-    `create table if not exists schema_migrations (name text primary key, applied_at timestamptz not null default now())`,
-  );
+  // A runtime role without CREATE on the schema (docs/operations.md) starts on an up-to-date
+  // schema: `create table if not exists` would be refused even when the table exists.
+  const [reg] = await db.query<{ t: string | null }>(`select to_regclass('schema_migrations')::text as t`);
+  if (!reg?.t)
+    await db.exec(
+      `create table if not exists schema_migrations (name text primary key, applied_at timestamptz not null default now())`,
+    );
   // One migrator at a time on a shared server (several workers may start together).
   if (db.kind === 'postgres') await db.query('select pg_advisory_lock(7426001)', [], unbounded);
   try {
@@ -40,10 +45,20 @@ export async function migrate(db: Database, migrations = listMigrations()): Prom
     const applied: string[] = [];
     for (const m of migrations) {
       if (done.has(m.name)) continue;
-      await db.transaction(async (tx) => {
-        await tx.exec(m.sql);
-        await tx.query('insert into schema_migrations (name) values ($1)', [m.name]);
-      }, unbounded);
+      try {
+        await db.transaction(async (tx) => {
+          await tx.exec(m.sql);
+          await tx.query('insert into schema_migrations (name) values ($1)', [m.name]);
+        }, unbounded);
+      } catch (e) {
+        if ((e as { code?: string }).code === '42501')
+          throw new VigilError(
+            'VIGIL_ERR_CONFIG_MIGRATION_DENIED',
+            `migration ${m.name} is pending and this database role may not change the schema: run \`vigil migrate\` with the migration role first`,
+            1,
+          );
+        throw e;
+      }
       applied.push(m.name);
     }
     return applied;

@@ -505,6 +505,21 @@ export const routeMatrix: RouteCase[] = [
   { method: 'GET', url: '/api/v1/program/metrics', access: staff },
   { method: 'GET', url: '/api/v1/program/fleet', access: staff },
 
+  // ── contact methods for notifications (admin) ─────────────────────────────────────────────
+  {
+    method: 'GET',
+    url: '/api/v1/users/:id/contact-methods',
+    access: admin,
+    path: (w) => `/api/v1/users/${w.users.nurse.id}/contact-methods`,
+  },
+  {
+    method: 'PUT',
+    url: '/api/v1/users/:id/contact-methods',
+    access: admin,
+    path: (w) => `/api/v1/users/${w.users.nurse.id}/contact-methods`,
+    body: () => ({ methods: [{ kind: 'email', address: 'nurse@example.org' }] }),
+  },
+
   // ── API description (public: it describes routes, carries no data) ──────────────────────────
   { method: 'GET', url: '/openapi.json', access: everyone },
   { method: 'GET', url: '/docs', access: everyone },

@@ -4,6 +4,8 @@ import type { Command } from '../command.ts';
 export const commands: Record<string, () => Promise<{ command: Command }>> = {
   start: () => import('./start.ts'),
   migrate: () => import('./migrate.ts'),
+  backup: () => import('./backup.ts'),
+  restore: () => import('./restore.ts'),
   login: () => import('./login.ts'),
   device: () => import('./device.ts'),
   'dead-letters': () => import('./dead-letters.ts'),

@@ -1,7 +1,9 @@
 import { userInfo } from 'node:os';
+import { join } from 'node:path';
 import { loadConfig } from '../../config/config.ts';
 import { systemClock } from '../../core/clock.ts';
 import { createLogger } from '../../core/logger.ts';
+import { configureSecretBox, loadSecretsKey, SecretBox } from '../../core/secret-box.ts';
 import { openDatabase } from '../../store/open-database.ts';
 import { usageError } from '../args.ts';
 import { serverArgs } from '../client.ts';
@@ -125,6 +127,13 @@ async function resetLocal(username: string, json: boolean): Promise<number> {
   const config = loadConfig();
   const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   try {
+    // the signing key and TOTP seeds are sealed: open them with the key the server uses
+    const secretsKey = loadSecretsKey({
+      key: config.secretsKey,
+      keyFile: config.secretsKeyFile,
+      defaultFile: config.databaseUrl ? undefined : join(`${config.dataDir}-keys`, 'secrets.key'),
+    });
+    if (secretsKey) configureSecretBox(db, new SecretBox(secretsKey.key));
     let operator: string | undefined;
     try {
       operator = userInfo().username;
