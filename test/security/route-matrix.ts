@@ -49,6 +49,7 @@ export interface RouteCase {
 const people = { admin: 'all', clinician: 'all', nurse: 'all', patient: 'all' } as const;
 const everyone = { ...people, integration: 'all', device: 'all', anonymous: 'all' } as const;
 const signedIn = { ...people, integration: 'all' } as const;
+const fhirCallers = { ...signedIn, device: 'all' } as const;
 const admin = { admin: 'all' } as const;
 const staff = { admin: 'all', clinician: 'all', nurse: 'all' } as const;
 const careTeam = { admin: 'all', clinician: 'own', nurse: 'own' } as const;
@@ -535,16 +536,18 @@ export const routeMatrix: RouteCase[] = [
   { method: 'GET', url: '/*', access: everyone, path: () => '/' },
 
   // ── FHIR R4 API (module: fhir; one wildcard route per method) ───────────────────────────────
-  { method: 'GET', url: '/fhir', access: signedIn },
+  // Devices authenticate on /fhir to post their gateway bundles (docs/pipeline.md); what a device may
+  // write is the policy's deviceFhir rule, so the base interactions reach their input checks (405/200).
+  { method: 'GET', url: '/fhir', access: fhirCallers },
   {
     method: 'POST',
     url: '/fhir',
-    access: signedIn,
+    access: fhirCallers,
     body: () => ({ resourceType: 'Bundle', type: 'batch', entry: [] }),
   },
-  { method: 'PUT', url: '/fhir', access: signedIn, body: () => ({}) },
-  { method: 'DELETE', url: '/fhir', access: signedIn },
-  { method: 'PATCH', url: '/fhir', access: signedIn, body: () => [] },
+  { method: 'PUT', url: '/fhir', access: fhirCallers, body: () => ({}) },
+  { method: 'DELETE', url: '/fhir', access: fhirCallers },
+  { method: 'PATCH', url: '/fhir', access: fhirCallers, body: () => [] },
   {
     method: 'GET',
     url: '/fhir/*',
@@ -556,7 +559,8 @@ export const routeMatrix: RouteCase[] = [
   {
     method: 'POST',
     url: '/fhir/*',
-    access: careTeam,
+    // A device may create Observations for the patient it is assigned to (its own), nobody else's.
+    access: { ...careTeam, device: 'own' },
     patientScoped: true,
     path: () => '/fhir/Observation',
     body: (w, t) => ({
