@@ -78,7 +78,7 @@ describe('the database stops answering', {
       mqtt: true,
       env: {
         VIGIL_DATABASE_URL: viaProxy.toString(),
-        VIGIL_DATABASE_TIMEOUT_MS: '400',
+        VIGIL_DATABASE_TIMEOUT_MS: '2000',
         VIGIL_READY_TIMEOUT_MS: '300',
         VIGIL_LOG_LEVEL: 'silent',
       },
@@ -156,6 +156,15 @@ describe('the database stops answering', {
       headers: { authorization: `Bearer ${admin}` },
     });
     assert.equal(api.statusCode, 503, api.body);
+    // and the FHIR API: an OperationOutcome with Retry-After
+    const fhir = await t.inject({
+      method: 'GET',
+      url: '/fhir/Patient?_count=1',
+      headers: { authorization: `Bearer ${admin}` },
+    });
+    assert.equal(fhir.statusCode, 503, fhir.body);
+    assert.equal((fhir.json() as { resourceType: string }).resourceType, 'OperationOutcome');
+    assert.match(String(fhir.headers['retry-after']), /^\d+$/);
 
     proxy.restore();
     let again = await post('d-1');

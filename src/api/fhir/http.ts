@@ -170,6 +170,8 @@ function send(reply: FastifyReply, res: FhirResponse): FastifyReply {
   reply.status(res.status);
   for (const [k, v] of Object.entries(res.headers ?? {})) reply.header(k, v);
   if (res.status === 401) reply.header('www-authenticate', 'Bearer realm="vigil-fhir"');
+  // temporarily unavailable (the database): tell the client when to retry, as the management API does
+  if (res.status === 503 && !reply.hasHeader('retry-after')) reply.header('retry-after', '5');
   if (res.raw) return reply.type(res.raw.contentType).send(res.raw.body);
   if (!res.resource) return reply.send();
   return reply.type(fhirJson).send(JSON.stringify(res.resource));
