@@ -70,7 +70,10 @@ export class ServiceHealth {
 
   /** BatchWriter listener: readings committed by this process. */
   readonly onCommitted = (readings: readonly Reading[]): void => {
-    if (readings.length > 0) this.#lastCommitted = this.#clock.now();
+    // Only what detection will evaluate: attributed readings, not Vigil's own derived ones
+    // (unattributed readings are evaluated when an assignment covers them).
+    if (readings.some((r) => r.patientId !== null && r.transport !== 'derived'))
+      this.#lastCommitted = this.#clock.now();
   };
 
   /** Detection stage listener: a batch evaluated. */
@@ -174,7 +177,7 @@ export class ServiceHealth {
       return {
         state: 'stopped',
         since: fmt(since),
-        message: 'detection has stopped: new readings are stored but not checked by the rules',
+        message: 'new readings are stored but not checked by the rules',
         checkedAt,
         processes,
       };
@@ -185,7 +188,7 @@ export class ServiceHealth {
       return {
         state: 'stopped',
         since: fmt(since),
-        message: 'ingest has stopped: devices cannot deliver readings',
+        message: 'devices cannot deliver readings (ingest has stopped)',
         checkedAt,
         processes,
       };
@@ -195,7 +198,7 @@ export class ServiceHealth {
       return {
         state: 'delayed',
         since: fmt(since),
-        message: 'monitoring is delayed: readings that arrived since then are not yet checked by the rules',
+        message: 'readings that arrived since then are not yet checked by the rules',
         checkedAt,
         processes,
       };

@@ -8,7 +8,8 @@ import type { Database } from '../../src/store/database.ts';
 import { describeEachDatabase } from '../support/databases.ts';
 
 const log = createLogger('silent');
-const reading = (received: number) => ({ received: new Date(received).toISOString() }) as Reading;
+const reading = (received: number, patientId: string | null = 'pat-1') =>
+  ({ received: new Date(received).toISOString(), patientId, transport: 'mqtt' }) as Reading;
 
 /**
  * The deployment's monitoring status from every process's heartbeat, in event time (a fake clock):
@@ -78,11 +79,25 @@ describeEachDatabase('service health', (factory) => {
     const s = await ingest.status();
     assert.equal(s.state, 'stopped');
     assert.equal(s.since, lastDetectBeat);
-    assert.match(s.message, /detection has stopped/);
+    assert.match(s.message, /not checked by the rules/);
     // A second detect worker that beats brings it back (it then has to catch up: delayed, not ok).
     const other = proc('detect', 'detect-2');
     await other.beat();
     assert.notEqual((await ingest.status()).state, 'stopped');
+  });
+
+  it('unattributed and derived readings are not waited for (detection evaluates them only once attributed)', async () => {
+    const { clock, proc } = await make();
+    const all = proc('all');
+    all.onCommitted([
+      reading(clock.now(), null),
+      { ...reading(clock.now()), transport: 'derived' } as Reading,
+    ]);
+    await all.beat();
+    clock.advance(120_000);
+    all.onCommitted([reading(clock.now(), null)]);
+    await all.beat();
+    assert.equal((await all.status()).state, 'ok');
   });
 
   it('no readings at all is not a delay (silence is the missing-data rules’ job)', async () => {
