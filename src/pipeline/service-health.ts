@@ -167,7 +167,9 @@ export class ServiceHealth {
       beatAt: new Date(p.beatAt).toISOString(),
       alive: p.alive,
     }));
-    const lastCommitted = Math.max(0, ...procs.map((p) => p.committed));
+    // What live processes committed (a dead process's last commit says nothing about now: its
+    // absence is the `stopped` check's concern); how far any detector has got, alive or not.
+    const lastCommitted = Math.max(0, ...procs.filter((p) => p.alive).map((p) => p.committed));
     const detectors = procs.filter((p) => detectRoles.has(p.role));
     const aliveDetectors = detectors.filter((p) => p.alive);
     const evaluated = Math.max(0, ...detectors.map((p) => p.evaluatedReceived));

@@ -100,6 +100,17 @@ describeEachDatabase('service health', (factory) => {
     assert.equal((await all.status()).state, 'ok');
   });
 
+  it('a dead process’s last commit does not keep the status delayed once a new process runs', async () => {
+    const { clock, proc } = await make();
+    const old = proc('all', 'all-old');
+    old.onCommitted([reading(clock.now())]);
+    await old.beat();
+    clock.advance(old.staleMs + 120_000);
+    const fresh = proc('all', 'all-new');
+    await fresh.beat();
+    assert.equal((await fresh.status()).state, 'ok');
+  });
+
   it('no readings at all is not a delay (silence is the missing-data rules’ job)', async () => {
     const { clock, proc } = await make();
     const all = proc('all');
