@@ -224,6 +224,16 @@ describe('detection pipeline end to end (in-process bus)', () => {
       practitionerId: 'nurse-e2e',
     });
     assert.ok(nurse.status < 300, JSON.stringify(nurse.body));
+    // The care team names a stored Practitioner (FHIR writes check local references).
+    const practitioner = await call(
+      url,
+      token,
+      'PUT',
+      '/fhir/Practitioner/nurse-e2e',
+      { resourceType: 'Practitioner', id: 'nurse-e2e', name: [{ family: 'Nurse' }] },
+      'application/fhir+json',
+    );
+    assert.ok(practitioner.status < 300, JSON.stringify(practitioner.body));
     const team = await call(
       url,
       token,
