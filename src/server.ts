@@ -3,19 +3,23 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { setPatientAccessPolicy } from './alerts/access.ts';
+import { AckLinks } from './alerts/ack-links.ts';
 import { Alerting } from './alerts/alerting.ts';
-import { EmailNotifier } from './alerts/email-notifier.ts';
+import type { ContactChannel } from './alerts/contact-channel.ts';
+import { DirectNotifier } from './alerts/direct-notifier.ts';
+import { EmailChannel } from './alerts/email-channel.ts';
 import { type Notifier, RecordingNotifier } from './alerts/notifier.ts';
-import { SmsNotifier } from './alerts/sms-notifier.ts';
+import { loadVapidKeys, PushChannel } from './alerts/push-channel.ts';
+import { SmsChannel } from './alerts/sms-channel.ts';
 import { buildApp, type RoutePlugin } from './api/app.ts';
 import type { ApiContext } from './api/context.ts';
 import { fhirRoutes } from './api/fhir/http.ts';
 import { alertRoutes } from './api/routes/alerts.ts';
-import { contactMethodRoutes } from './api/routes/contact-methods.ts';
 import { dashboardRoutes } from './api/routes/dashboard.ts';
 import { lorawanRoutes } from './api/routes/lorawan.ts';
 import { monitoringRoutes } from './api/routes/monitoring.ts';
 import { nightscoutRoutes } from './api/routes/nightscout.ts';
+import { notificationRoutes } from './api/routes/notifications.ts';
 import { oidcRoutes } from './api/routes/oidc.ts';
 import { programRoutes } from './api/routes/program.ts';
 import { serviceStatusRoutes } from './api/routes/service-status.ts';
@@ -326,16 +330,21 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
     const notifiers: Notifier[] = config.notifyFile
       ? [new RecordingNotifier('recording', config.notifyFile)]
       : [];
-    if (config.smtpUrl && config.smtpFrom)
-      notifiers.push(
-        new EmailNotifier({
-          db,
-          smtpUrl: config.smtpUrl,
-          from: config.smtpFrom,
-          publicUrl: config.publicUrl,
-        }),
-      );
-    if (config.sms) notifiers.push(new SmsNotifier({ db, ...config.sms, publicUrl: config.publicUrl }));
+    // People are reached on their own contact methods, in their order (direct-notifier.ts).
+    const channels: ContactChannel[] = [];
+    const push = config.pushSubject
+      ? new PushChannel({ keys: await loadVapidKeys(db), subject: config.pushSubject })
+      : undefined;
+    if (push) channels.push(push);
+    if (config.sms) channels.push(new SmsChannel(config.sms));
+    if (config.smtpUrl && config.smtpFrom) {
+      const email = new EmailChannel({ smtpUrl: config.smtpUrl, from: config.smtpFrom });
+      channels.push(email);
+      cleanups.push(async () => email.close());
+    }
+    const ackLinks = await AckLinks.load(db, clock);
+    if (channels.length > 0)
+      notifiers.push(new DirectNotifier({ db, clock, channels, ackLinks, publicUrl: config.publicUrl }));
     const alerting = new Alerting({
       db,
       clock,
@@ -391,7 +400,7 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       monitoringRoutes(pipeline.monitoring),
       dashboardRoutes,
       programRoutes,
-      contactMethodRoutes,
+      notificationRoutes({ alerting, ackLinks, push }),
       smartRoutes,
       oidcRoutes(config.oidc),
       nightscoutRoutes(new NightscoutCredentials(db)),

@@ -97,33 +97,6 @@ export async function careTeamsOfPatient(sql: Sql, patientId: string, now = Date
   return rows.filter((r) => isCurrentTeam(r.content, now)).map((r) => r.id);
 }
 
-/** Recipients of a tier: care-team members with one of its roles, plus practitioners named directly. */
-export async function tierRecipients(
-  sql: Sql,
-  patientId: string,
-  tier: { roles: string[]; practitioners?: string[] | undefined },
-): Promise<Recipient[]> {
-  const wanted = new Set(tier.roles.map((r) => r.toLowerCase()));
-  const members = await careTeamMembers(sql, patientId);
-  const seen = new Map<string, Recipient>();
-  for (const m of members) {
-    const role = m.roles.find((r) => wanted.has(r));
-    if (role && !seen.has(m.practitioner)) seen.set(m.practitioner, { practitioner: m.practitioner, role });
-  }
-  for (const p of tier.practitioners ?? []) if (!seen.has(p)) seen.set(p, { practitioner: p, role: 'named' });
-  const list = [...seen.values()];
-  if (list.length > 0) {
-    const ids = list.map((r) => r.practitioner.slice('Practitioner/'.length));
-    const users = await sql.query<{ id: string; practitioner_id: string }>(
-      'select id, practitioner_id from app_user where practitioner_id = any($1::text[]) and not disabled',
-      [ids],
-    );
-    for (const r of list)
-      r.userId = users.find((u) => `Practitioner/${u.practitioner_id}` === r.practitioner)?.id;
-  }
-  return list;
-}
-
 /**
  * Care teams of several patients and the user accounts of their members (and of `named`
  * practitioners), read in one statement each so a batch of alert changes needs no query per alert.
@@ -168,9 +141,11 @@ export async function recipientContext(
           [namedIds],
         ),
   ]);
+  const teamsOf = new Map<string, string[]>(); // care team → its patients
   for (const r of teams) {
     const patientId = r.content.subject?.reference?.replace(/^Patient\//, '');
     if (!patientId || !isCurrentTeam(r.content, now)) continue;
+    teamsOf.set(r.id, [...(teamsOf.get(r.id) ?? []), patientId]);
     const list = members.get(patientId) ?? [];
     for (const p of r.content.participant ?? []) {
       if (!isCurrentParticipant(p, now)) continue;
@@ -184,10 +159,48 @@ export async function recipientContext(
   }
   for (const u of named_)
     if (!users.has(`Practitioner/${u.practitioner_id}`)) users.set(`Practitioner/${u.practitioner_id}`, u.id);
+  await addOnCall(sql, teamsOf, members, users, now);
   return { members, users };
 }
 
-/** `tierRecipients` from a prefetched context (no I/O). */
+/**
+ * The people on call for the patients' care teams at `now` (table care_team_on_call) join the team
+ * for the escalation tiers: a tier whose roles include the shift's role (by default `on-call`)
+ * reaches whoever holds the shift, whether or not they are a participant of the CareTeam resource.
+ */
+async function addOnCall(
+  sql: Sql,
+  teamsOf: Map<string, string[]>,
+  members: Map<string, CareTeamMember[]>,
+  users: Map<string, string>,
+  now: number,
+): Promise<void> {
+  if (teamsOf.size === 0) return;
+  const at = new Date(now).toISOString();
+  const shifts = await sql.query<{
+    care_team_id: string;
+    role: string;
+    user_id: string;
+    practitioner_id: string;
+  }>(
+    `select s.care_team_id, s.role, u.id as user_id, u.practitioner_id
+       from care_team_on_call s join app_user u on u.id = s.user_id
+      where s.care_team_id = any($1::text[]) and s.starts_at <= $2 and s.ends_at > $2
+        and not u.disabled and u.practitioner_id is not null
+      order by s.starts_at, s.id`,
+    [[...teamsOf.keys()], at],
+  );
+  for (const s of shifts) {
+    const practitioner = `Practitioner/${s.practitioner_id}`;
+    for (const patientId of teamsOf.get(s.care_team_id) ?? [])
+      members
+        .get(patientId)
+        ?.push({ careTeamId: s.care_team_id, practitioner, roles: [s.role.toLowerCase()] });
+    users.set(practitioner, s.user_id);
+  }
+}
+
+/** The recipients of a tier from a prefetched context (no I/O): members with one of its roles, plus practitioners named directly. */
 export function recipientsFrom(
   ctx: RecipientContext,
   patientId: string,

@@ -84,9 +84,9 @@ function invalid(path: string, message: string): never {
   });
 }
 
-const hhmm = /^([01]\d|2[0-3]):[0-5]\d$/;
+export const hhmm = /^([01]\d|2[0-3]):[0-5]\d$/;
 
-function validTimeZone(tz: string): boolean {
+export function validTimeZone(tz: string): boolean {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: tz });
     return true;
@@ -194,12 +194,16 @@ function formatter(timeZone: string | undefined): Intl.DateTimeFormat {
   return f;
 }
 
+/** The weekday (1 = Monday … 7 = Sunday) and 'HH:MM' of `now` in a time zone. */
+export function localClock(timeZone: string, now: number): { day: number; time: string } {
+  const parts = formatter(timeZone).formatToParts(new Date(now));
+  const get = (t: string) => parts.find((x) => x.type === t)?.value ?? '';
+  return { day: weekdays[get('weekday')] ?? 0, time: `${get('hour')}:${get('minute')}` };
+}
+
 /** Whether `now` falls in the policy's working hours, in its time zone. An end before the start spans midnight. */
 export function isWorkingHours(p: EscalationPolicy, now: number): boolean {
-  const parts = formatter(p.timeZone).formatToParts(new Date(now));
-  const get = (t: string) => parts.find((x) => x.type === t)?.value ?? '';
-  const day = weekdays[get('weekday')] ?? 0;
-  const time = `${get('hour')}:${get('minute')}`;
+  const { day, time } = localClock(p.timeZone, now);
   const { start, end, days } = p.workingHours;
   if (start <= end) return days.includes(day) && time >= start && time < end;
   // Overnight window: the part after midnight belongs to the previous day's shift.

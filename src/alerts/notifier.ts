@@ -40,6 +40,8 @@ export interface DeliveryResult {
   ok: boolean;
   statusCode?: number | undefined;
   error?: string | undefined;
+  /** Retrying cannot help (nobody to send to): the delivery expires now instead of backing off. */
+  permanent?: boolean | undefined;
 }
 
 /**

@@ -137,7 +137,7 @@ export class Outbox {
       result = { ok: false, error: errorMessage(e) };
     }
     const end = this.#clock.now();
-    const expired = expireNow || (!result.ok && end >= Date.parse(d.expiresAt));
+    const expired = !result.ok && (expireNow || result.permanent === true || end >= Date.parse(d.expiresAt));
     const next =
       result.ok || expired
         ? end

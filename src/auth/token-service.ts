@@ -3,8 +3,8 @@ import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import type { Clock } from '../core/clock.ts';
 import { VigilError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
-import { openSecret, sealSecret } from '../core/secret-box.ts';
 import type { Database } from '../store/database.ts';
+import { loadServerKey } from '../store/server-keys.ts';
 
 export const Role = {
   admin: 'admin',
@@ -66,14 +66,7 @@ export class TokenService {
   }
 
   static async load(db: Database, clock: Clock, accessTtlSeconds = 900): Promise<TokenService> {
-    const fresh = randomBytes(32).toString('base64');
-    await db.query(
-      `insert into server_key (name, value) values ('jwt-hs256', $1) on conflict (name) do nothing`,
-      [sealSecret(db, fresh, 'server_key')],
-    );
-    const rows = await db.query<{ value: string }>(`select value from server_key where name = 'jwt-hs256'`);
-    const value = rows[0] ? openSecret(db, rows[0].value, 'server_key') : undefined;
-    if (!value) throw new Error('token signing key missing');
+    const value = await loadServerKey(db, 'jwt-hs256', () => randomBytes(32).toString('base64'));
     return new TokenService(Buffer.from(value, 'base64'), clock, accessTtlSeconds);
   }
 

@@ -102,6 +102,11 @@ export interface Config {
   sms:
     | { kind: 'twilio' | 'json'; url: string; account: string | undefined; token: string; from: string }
     | undefined;
+  /**
+   * Web Push contact (VAPID `sub`): a mailto: or https: URL push services can reach the operator at.
+   * Default: mailto: the SMTP sender, else VIGIL_PUBLIC_URL when it is https; none = Web Push off.
+   */
+  pushSubject: string | undefined;
   /** Staff sign-in through the hospital's OpenID Connect provider (docs/oidc.md); undefined = off. */
   oidc: OidcConfig | undefined;
   /** Outbound dead-man's switch (signed status pings); undefined = off. */
@@ -157,6 +162,7 @@ export const configVariables = [
   'VIGIL_SMS_ACCOUNT',
   'VIGIL_SMS_TOKEN',
   'VIGIL_SMS_FROM',
+  'VIGIL_PUSH_SUBJECT',
   'VIGIL_SECRETS_KEY',
   'VIGIL_SECRETS_KEY_FILE',
   'VIGIL_WATCHDOG_URL',
@@ -233,6 +239,21 @@ function smtp(env: Env) {
   if (smtpUrl && !(smtpFrom && /^[^\s@<>]+@[^\s@<>]+$/.test(smtpFrom)))
     bad('VIGIL_SMTP_FROM', smtpFrom ?? '', 'the sender e-mail address (set with VIGIL_SMTP_URL)');
   return { smtpUrl, smtpFrom };
+}
+
+function pushSubject(
+  env: Env,
+  smtpFrom: string | undefined,
+  publicUrl: string | undefined,
+): string | undefined {
+  const raw = env['VIGIL_PUSH_SUBJECT'];
+  if (raw) {
+    if (!/^mailto:[^\s@<>]+@[^\s@<>]+$/.test(raw) && url(env, 'VIGIL_PUSH_SUBJECT', ['https:']) === undefined)
+      bad('VIGIL_PUSH_SUBJECT', raw, 'a mailto: address or an https: URL');
+    return raw;
+  }
+  if (smtpFrom) return `mailto:${smtpFrom}`;
+  return publicUrl?.startsWith('https://') ? publicUrl : undefined;
 }
 
 function clientId(env: Env): string {
@@ -388,6 +409,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     mllpAckMode: oneOf(env, 'VIGIL_MLLP_ACK_MODE', 'original', ['original', 'enhanced']),
     notifyFile: env['VIGIL_NOTIFY_FILE'] ? resolve(cwd, env['VIGIL_NOTIFY_FILE']) : undefined,
     ...smtp(env),
+    pushSubject: pushSubject(env, smtp(env).smtpFrom, url(env, 'VIGIL_PUBLIC_URL', ['http:', 'https:'])),
     sms: sms(env),
     oidc: oidcConfig(env),
     watchdog: watchdogConfig(env),

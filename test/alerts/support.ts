@@ -41,6 +41,30 @@ export async function seedCareTeam(sql: Sql, patientId = 'pat-1', id = 'team-1')
   );
 }
 
+/**
+ * A CareTeam whose one practitioner, `doc-1`, holds the nurse, clinician and on-call roles: the first
+ * tier of the default policies reaches them in working hours and after hours alike.
+ */
+export async function seedAllHoursTeam(sql: Sql, patientId = 'pat-1', id = 'team-1'): Promise<void> {
+  const content = {
+    resourceType: 'CareTeam',
+    id,
+    status: 'active',
+    subject: { reference: `Patient/${patientId}` },
+    participant: [
+      {
+        role: [{ coding: [{ code: 'nurse' }, { code: 'clinician' }, { code: 'on-call' }] }],
+        member: { reference: 'Practitioner/doc-1' },
+      },
+    ],
+  };
+  await sql.query(
+    `insert into fhir_resource (resource_type, id, version_id, last_updated, content) values ('CareTeam', $1, 1, now(), $2::jsonb)
+     on conflict (resource_type, id) do update set content = excluded.content`,
+    [id, JSON.stringify(content)],
+  );
+}
+
 export const adminPassword = 'a-long-test-password';
 
 /**

@@ -520,6 +520,85 @@ export const routeMatrix: RouteCase[] = [
     path: (w) => `/api/v1/users/${w.users.nurse.id}/contact-methods`,
     body: () => ({ methods: [{ kind: 'email', address: 'nurse@example.org' }] }),
   },
+  {
+    method: 'GET',
+    url: '/api/v1/me/contact-methods',
+    access: staff,
+  },
+  {
+    method: 'PUT',
+    url: '/api/v1/me/contact-methods',
+    access: staff,
+    body: () => ({ methods: [{ kind: 'sms', address: '+15005550006' }] }),
+  },
+  {
+    method: 'GET',
+    url: '/api/v1/users/:id/notification-settings',
+    access: admin,
+    path: (w) => `/api/v1/users/${w.users.nurse.id}/notification-settings`,
+  },
+  {
+    method: 'PUT',
+    url: '/api/v1/users/:id/notification-settings',
+    access: admin,
+    path: (w) => `/api/v1/users/${w.users.nurse.id}/notification-settings`,
+    body: () => ({ quietHours: { start: '22:00', end: '07:00', timeZone: 'Europe/Paris' } }),
+  },
+  { method: 'GET', url: '/api/v1/me/notification-settings', access: staff },
+  {
+    method: 'PUT',
+    url: '/api/v1/me/notification-settings',
+    access: staff,
+    body: () => ({ quietHours: null }),
+  },
+  { method: 'GET', url: '/api/v1/push/public-key', access: staff },
+  {
+    method: 'POST',
+    url: '/api/v1/me/push-subscriptions',
+    access: staff,
+    body: () => ({
+      endpoint: 'https://push.example.org/sub/matrix',
+      keys: { p256dh: `B${'A'.repeat(86)}`, auth: 'AAAAAAAAAAAAAAAAAAAAAA' },
+    }),
+  },
+  {
+    method: 'DELETE',
+    url: '/api/v1/me/push-subscriptions',
+    access: staff,
+    path: () => '/api/v1/me/push-subscriptions?endpoint=https%3A%2F%2Fpush.example.org%2Fsub%2Fmatrix',
+  },
+  {
+    method: 'GET',
+    url: '/api/v1/care-teams/:id/on-call',
+    access: staff,
+    path: () => '/api/v1/care-teams/team-own/on-call',
+  },
+  {
+    method: 'POST',
+    url: '/api/v1/care-teams/:id/on-call',
+    access: admin,
+    path: () => '/api/v1/care-teams/team-own/on-call',
+    body: (w) => ({
+      userId: w.users.nurse.id,
+      start: '2026-01-01T20:00:00Z',
+      end: '2026-01-02T08:00:00Z',
+    }),
+  },
+  {
+    method: 'DELETE',
+    url: '/api/v1/care-teams/:id/on-call/:shiftId',
+    access: admin,
+    path: () => `/api/v1/care-teams/team-own/on-call/${ghostUuid}`,
+  },
+  // acknowledge links: the signed token is the credential (test/alerts/notification-routing.test.ts)
+  { method: 'GET', url: '/ack', access: everyone, path: () => '/ack?token=not.a.token' },
+  { method: 'POST', url: '/ack', access: everyone, path: () => '/ack?token=not.a.token' },
+  {
+    method: 'POST',
+    url: '/api/v1/alerts/acknowledge-with-link',
+    access: everyone,
+    body: () => ({ token: 'not.a.token' }),
+  },
 
   // ── API description (public: it describes routes, carries no data) ──────────────────────────
   { method: 'GET', url: '/openapi.json', access: everyone },

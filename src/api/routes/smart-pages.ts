@@ -1,6 +1,6 @@
-/** Server-rendered pages of the SMART authorization endpoint: sign-in, consent, errors. No script. */
+/** Server-rendered pages without script: SMART sign-in and consent, errors, the acknowledge-link pages. */
 
-const esc = (s: string) =>
+export const esc = (s: string) =>
   s.replace(
     /[&<>"']/g,
     (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string,
@@ -11,7 +11,7 @@ h1{font-size:1.4rem}label{display:block;margin:.8rem 0 .2rem}input[type=text],in
 button{margin-top:1rem;padding:.5rem 1.2rem;font-size:1rem}.app{background:#eef3f8;padding:.8rem;border-radius:.4rem}
 ul.scopes li{margin:.3rem 0}.err{color:#a00}.patient{display:flex;gap:.5rem;align-items:center;margin:.3rem 0}`;
 
-function page(title: string, body: string): string {
+export function page(title: string, body: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${esc(title)} · Vigil</title><style>${style}</style></head><body>${body}</body></html>`;
 }

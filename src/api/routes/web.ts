@@ -21,6 +21,7 @@ export const reservedPrefixes = [
   '/oauth',
   '/docs',
   '/openapi.json',
+  '/ack',
 ] as const;
 
 const defaultDist = fileURLToPath(new URL('../../../web/dist/', import.meta.url));

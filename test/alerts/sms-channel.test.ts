@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
-import { SmsNotifier } from '../../src/alerts/sms-notifier.ts';
+import { SmsChannel } from '../../src/alerts/sms-channel.ts';
 import { eventually } from '../pipeline/support.ts';
 import { type InProcess, startInProcess } from '../support/in-process.ts';
-import { firing, seedCareTeam } from './support.ts';
+import { firing, seedAllHoursTeam } from './support.ts';
 
 /** A fake SMS provider that records every request (method, path, headers, body). */
 async function fakeProvider(status = 201) {
@@ -28,7 +28,7 @@ async function fakeProvider(status = 201) {
 }
 
 async function clinicianWithPhone(t: InProcess, username: string, phone: string): Promise<void> {
-  await seedCareTeam(t.vigil.db);
+  await seedAllHoursTeam(t.vigil.db);
   const token = await t.token();
   const u = await t.inject({
     method: 'POST',
@@ -81,7 +81,8 @@ describe('SMS notifications through an HTTP gateway', () => {
     assert.ok(!(form.get('Body') ?? '').includes('pat-1'));
     const delivered = await eventually('the delivery recorded', async () => {
       const rows = await t.vigil.db.query<{ status: string }>(
-        `select status from alert_delivery where target = 'sms' and status = 'delivered'`,
+        `select d.status from alert_delivery d join notification_send s on s.notification_id = d.notification_id
+          where d.target = 'direct' and d.status = 'delivered' and s.channel = 'sms' and s.outcome = 'sent'`,
       );
       return rows[0];
     });
@@ -91,37 +92,38 @@ describe('SMS notifications through an HTTP gateway', () => {
   it('a provider error is a failed delivery with its status; the neutral JSON gateway gets one request', async () => {
     const failing = await fakeProvider(503);
     closers.push(failing.close);
-    const db = { query: async () => [{ address: '+441234567890' }] } as never;
+    const to = { userId: 'u-1', kind: 'sms' as const, address: '+441234567890', details: null };
     const n = {
-      id: 'n-1',
-      reason: 'raised',
-      tier: 1,
-      tierName: 'clinician',
-      recipients: [{ practitioner: 'Practitioner/doc-1', role: 'clinician' }],
-      alert: { id: 'a-1', severity: 'critical', summary: 'NEWS2 7', patientId: 'pat-9' },
+      notification: {
+        id: 'n-1',
+        reason: 'raised',
+        tier: 1,
+        tierName: 'clinician',
+        recipients: [{ practitioner: 'Practitioner/doc-1', role: 'clinician' }],
+        alert: { id: 'a-1', severity: 'critical', summary: 'NEWS2 7', patientId: 'pat-9' },
+      },
+      ackUrl: 'https://vigil.example/ack/t0k3n',
     } as never;
-    const twilio = new SmsNotifier({
-      db,
+    const twilio = new SmsChannel({
       kind: 'twilio',
       url: failing.base,
       account: 'AC1',
       token: 't',
       from: '+1500',
     });
-    const r = await twilio.send(n);
+    const r = await twilio.send(to, n);
     assert.equal(r.ok, false);
     assert.equal(r.statusCode, 503);
 
     const relay = await fakeProvider(202);
     closers.push(relay.close);
-    const json = new SmsNotifier({
-      db,
+    const json = new SmsChannel({
       kind: 'json',
       url: `${relay.base}/send`,
       token: 'relay-token',
       from: 'VIGIL',
     });
-    assert.equal((await json.send(n)).ok, true);
+    assert.equal((await json.send(to, n)).ok, true);
     const req = relay.got[0];
     assert.ok(req);
     assert.equal(req.headers.authorization, 'Bearer relay-token');
@@ -129,5 +131,9 @@ describe('SMS notifications through an HTTP gateway', () => {
     assert.deepEqual(body.to, ['+441234567890']);
     assert.equal(body.eventId, 'n-1');
     assert.ok(!String(body.text).includes('pat-9'));
+    assert.ok(
+      String(body.text).endsWith('Ack: https://vigil.example/ack/t0k3n'),
+      'the acknowledge link is whole',
+    );
   });
 });

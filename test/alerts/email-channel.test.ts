@@ -4,7 +4,7 @@ import { after, describe, it } from 'node:test';
 import { SMTPServer } from 'smtp-server';
 import { eventually } from '../pipeline/support.ts';
 import { startInProcess } from '../support/in-process.ts';
-import { firing, seedCareTeam } from './support.ts';
+import { firing, seedAllHoursTeam } from './support.ts';
 
 interface Mail {
   from: string;
@@ -55,7 +55,7 @@ describe('e-mail notifications over SMTP', () => {
       },
     });
     closers.push(t.stop);
-    await seedCareTeam(t.vigil.db);
+    await seedAllHoursTeam(t.vigil.db);
     const token = await t.token();
     const nurse = await t.inject({
       method: 'POST',
@@ -90,11 +90,13 @@ describe('e-mail notifications over SMTP', () => {
     const body = mail.data.replace(/=\r?\n/g, ''); // quoted-printable soft line breaks
     assert.ok(body.includes(`https://vigil.hospital.example/alerts/${alert.id}`), body);
     assert.ok(!body.includes('pat-1'), 'no patient identifier in the e-mail');
-    assert.doesNotMatch(mail.data, /^Bcc:/m, 'recipients do not see each other');
+    assert.match(body, /Acknowledge: https:\/\/vigil\.hospital\.example\/ack\?token=[\w-]+\.[\w-]+\.[\w-]+/);
 
     const deliveries = await eventually('the delivery recorded as delivered', async () => {
       const rows = await t.vigil.db.query<{ status: string; target: string }>(
-        `select status, target from alert_delivery where target = 'email'`,
+        `select d.status, s.channel as target from alert_delivery d
+           join notification_send s on s.notification_id = d.notification_id and s.outcome = 'sent'
+          where d.target = 'direct'`,
       );
       return rows.find((r) => r.status === 'delivered');
     });
@@ -109,7 +111,7 @@ describe('e-mail notifications over SMTP', () => {
       env: { VIGIL_SMTP_URL: `smtp://127.0.0.1:${port}`, VIGIL_SMTP_FROM: 'vigil@hospital.example' },
     });
     closers.push(t.stop);
-    await seedCareTeam(t.vigil.db);
+    await seedAllHoursTeam(t.vigil.db);
     const token = await t.token();
     const nurse = await t.inject({
       method: 'POST',
@@ -127,12 +129,18 @@ describe('e-mail notifications over SMTP', () => {
     const attempt = await eventually('a failed attempt', async () => {
       const rows = await t.vigil.db.query<{ ok: boolean; error: string | null; status: string }>(
         `select a.ok, a.error, d.status from alert_delivery_attempt a join alert_delivery d on d.id = a.delivery_id
-          where d.target = 'email'`,
+          where d.target = 'direct'`,
       );
       return rows[0];
     });
     assert.equal(attempt.ok, false);
-    assert.match(attempt.error ?? '', /^SMTP: /);
+    assert.match(attempt.error ?? '', /not reached on any channel yet/);
+    const [send] = await t.vigil.db.query<{ channel: string; outcome: string; error: string }>(
+      `select channel, outcome, error from notification_send order by at limit 1`,
+    );
+    assert.equal(send?.channel, 'email');
+    assert.equal(send?.outcome, 'failed');
+    assert.match(send?.error ?? '', /^SMTP: /);
     assert.equal(attempt.status, 'pending', 'retried with backoff until it expires');
   });
 });

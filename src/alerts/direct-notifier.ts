@@ -1,0 +1,215 @@
+import type { Clock } from '../core/clock.ts';
+import { newId } from '../core/ids.ts';
+import { isSeverity } from '../core/severity.ts';
+import type { Sql } from '../store/database.ts';
+import type { AckLinks } from './ack-links.ts';
+import {
+  type ChannelKind,
+  type ChannelResult,
+  type Contact,
+  type ContactChannel,
+  defaultChannelOrder,
+  type PersonalMessage,
+} from './contact-channel.ts';
+import type { DeliveryResult, Notification, Notifier } from './notifier.ts';
+import { channelAllowed, type QuietHours } from './quiet-hours.ts';
+
+type Outcome = 'sent' | 'failed' | 'quiet-hours' | 'no-contact-method' | 'channel-off' | 'subscription-gone';
+
+interface Person {
+  userId: string;
+  contacts: Contact[];
+  quiet: QuietHours | undefined;
+}
+
+/**
+ * Notifications to people, on their own channels: for every recipient of a notification, their
+ * contact methods in their order (by default push, then SMS, then e-mail) until one send succeeds —
+ * a channel that fails, is not configured here, or is held back by the person's quiet hours falls
+ * through to the next. Every send is a row of `notification_send` with its outcome. Retried by the
+ * outbox: a person already reached for this notification is not sent it again.
+ */
+export class DirectNotifier implements Notifier {
+  readonly name = 'direct';
+  readonly #db: Sql;
+  readonly #clock: Clock;
+  readonly #channels: Map<ChannelKind, ContactChannel>;
+  readonly #ackLinks: AckLinks | undefined;
+  readonly #publicUrl: string | undefined;
+
+  constructor(o: {
+    db: Sql;
+    clock: Clock;
+    channels: ContactChannel[];
+    ackLinks?: AckLinks | undefined;
+    publicUrl?: string | undefined;
+  }) {
+    this.#db = o.db;
+    this.#clock = o.clock;
+    this.#channels = new Map(o.channels.map((c) => [c.kind, c]));
+    this.#ackLinks = o.ackLinks;
+    this.#publicUrl = o.publicUrl?.replace(/\/$/, '');
+  }
+
+  /** The enabled accounts behind a notification's recipients (by user id or linked Practitioner). */
+  async #people(n: Notification): Promise<Person[]> {
+    const userIds = n.recipients.map((r) => r.userId).filter((x): x is string => Boolean(x));
+    const practitioners = n.recipients
+      .map((r) => r.practitioner?.replace(/^Practitioner\//, ''))
+      .filter((p): p is string => Boolean(p));
+    if (userIds.length === 0 && practitioners.length === 0) return [];
+    const rows = await this.#db.query<{
+      user_id: string;
+      kind: ChannelKind | null;
+      address: string | null;
+      details: Record<string, unknown> | null;
+      quiet_start: string | null;
+      quiet_end: string | null;
+      time_zone: string | null;
+      breakthrough_severity: string | null;
+    }>(
+      `select u.id as user_id, c.kind, c.address, c.details,
+              s.quiet_start, s.quiet_end, s.time_zone, s.breakthrough_severity
+         from app_user u
+         left join user_contact_method c on c.user_id = u.id
+         left join user_notification_settings s on s.user_id = u.id
+        where not u.disabled and (u.id::text = any($1::text[]) or u.practitioner_id = any($2::text[]))
+        order by u.id, c.priority, array_position($3::text[], c.kind), c.created_at, c.address`,
+      [userIds, practitioners, [...defaultChannelOrder]],
+    );
+    const people = new Map<string, Person>();
+    for (const r of rows) {
+      let p = people.get(r.user_id);
+      if (!p) {
+        p = {
+          userId: r.user_id,
+          contacts: [],
+          quiet:
+            r.quiet_start && r.quiet_end
+              ? {
+                  start: r.quiet_start,
+                  end: r.quiet_end,
+                  timeZone: r.time_zone ?? 'UTC',
+                  breakthrough: isSeverity(r.breakthrough_severity) ? r.breakthrough_severity : 'high',
+                }
+              : undefined,
+        };
+        people.set(r.user_id, p);
+      }
+      if (r.kind && r.address)
+        p.contacts.push({ userId: r.user_id, kind: r.kind, address: r.address, details: r.details });
+    }
+    return [...people.values()];
+  }
+
+  async #record(
+    n: Notification,
+    c: { userId: string; kind: string; address: string | null },
+    outcome: Outcome,
+    r?: ChannelResult,
+  ): Promise<void> {
+    await this.#db.query(
+      `insert into notification_send (id, notification_id, user_id, channel, address, outcome, status_code, error, at)
+       values ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      [
+        newId(),
+        n.id,
+        c.userId,
+        c.kind,
+        c.address,
+        outcome,
+        r?.statusCode ?? null,
+        r?.error?.slice(0, 500) ?? null,
+        new Date(this.#clock.now()).toISOString(),
+      ],
+    );
+  }
+
+  async #message(n: Notification, userId: string): Promise<PersonalMessage> {
+    const alertPath = `/alerts/${encodeURIComponent(n.alert.id)}`;
+    const ackToken = this.#ackLinks
+      ? await this.#ackLinks.issue({ alertId: n.alert.id, userId, notificationId: n.id })
+      : undefined;
+    return {
+      notification: n,
+      alertUrl: this.#publicUrl ? `${this.#publicUrl}${alertPath}` : undefined,
+      ackUrl: this.#publicUrl && ackToken ? `${this.#publicUrl}/ack?token=${ackToken}` : undefined,
+      ackToken,
+    };
+  }
+
+  /** Tries one person's channels in order; 'reached', 'held' (nothing more to do) or 'retry'. */
+  async #reach(n: Notification, p: Person): Promise<'reached' | 'held' | 'retry'> {
+    if (p.contacts.length === 0) {
+      await this.#record(n, { userId: p.userId, kind: 'none', address: null }, 'no-contact-method');
+      return 'held';
+    }
+    const now = this.#clock.now();
+    const message = await this.#message(n, p.userId);
+    let failed = false;
+    for (const c of p.contacts) {
+      const channel = this.#channels.get(c.kind);
+      if (!channel) {
+        await this.#record(n, c, 'channel-off');
+        continue;
+      }
+      if (!channelAllowed(p.quiet, c.kind, n.alert.severity, now)) {
+        await this.#record(n, c, 'quiet-hours');
+        continue;
+      }
+      const r = await channel.send(c, message);
+      if (r.ok) {
+        await this.#record(n, c, 'sent', r);
+        return 'reached';
+      }
+      if (r.gone) {
+        await this.#record(n, c, 'subscription-gone', r);
+        await this.#db.query(
+          'delete from user_contact_method where user_id = $1 and kind = $2 and address = $3',
+          [c.userId, c.kind, c.address],
+        );
+      } else {
+        await this.#record(n, c, 'failed', r);
+        failed = true;
+      }
+    }
+    return failed ? 'retry' : 'held';
+  }
+
+  async send(n: Notification): Promise<DeliveryResult> {
+    const people = await this.#people(n);
+    if (people.length === 0)
+      return { ok: false, permanent: true, error: 'no recipient has a Vigil account to notify' };
+    const done = new Set(
+      (
+        await this.#db.query<{ user_id: string }>(
+          `select distinct user_id from notification_send
+            where notification_id = $1 and outcome in ('sent', 'no-contact-method')`,
+          [n.id],
+        )
+      ).map((r) => r.user_id),
+    );
+    const todo = people.filter((p) => !done.has(p.userId));
+    const results = await Promise.all(todo.map((p) => this.#reach(n, p)));
+    const retry = results.filter((r) => r === 'retry').length;
+    const reached = done.size + results.filter((r) => r === 'reached').length;
+    if (retry > 0)
+      return {
+        ok: false,
+        error: `${retry} of ${people.length} recipients not reached on any channel yet (retried)`,
+      };
+    if (reached === 0 && results.every((r) => r === 'held')) {
+      const quiet = await this.#db.query<{ n: number }>(
+        `select count(*)::int as n from notification_send where notification_id = $1 and outcome = 'quiet-hours'`,
+        [n.id],
+      );
+      if ((quiet[0]?.n ?? 0) > 0) return { ok: true }; // held back by the people's own quiet hours
+      return {
+        ok: false,
+        permanent: true,
+        error: 'no recipient has a contact method on a channel this server sends',
+      };
+    }
+    return { ok: true };
+  }
+}
