@@ -16,7 +16,7 @@ export interface Running {
   stop(): Promise<void>;
 }
 
-export async function startTestVigil(): Promise<Running> {
+export async function startTestVigil(env: Record<string, string> = {}): Promise<Running> {
   const dir = mkdtempSync(join(tmpdir(), 'vigil-dash-'));
   const vigil = await startVigil(
     loadConfig({
@@ -26,6 +26,7 @@ export async function startTestVigil(): Promise<Running> {
       VIGIL_LOG_LEVEL: 'silent',
       VIGIL_ADMIN_PASSWORD: ADMIN_PASSWORD,
       VIGIL_DATA_DIR: dir,
+      ...env,
     }),
     { print: () => {} },
   );

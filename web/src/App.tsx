@@ -14,6 +14,7 @@ import {
 } from './api.ts';
 import { AlertActions } from './components.tsx';
 import { ago, clock, zoneLabel } from './format.ts';
+import { PushToggle } from './push.tsx';
 import { AlertsInbox } from './views/Alerts.tsx';
 import { Devices } from './views/Devices.tsx';
 import { PatientView } from './views/Patient.tsx';
@@ -31,7 +32,10 @@ const POLL_MS = 15_000;
 export function App() {
   const [phase, setPhase] = useState<'starting' | 'signed-out' | 'signed-in'>('starting');
   const [me, setMe] = useState<Me | null>(null);
-  const [view, setView] = useState<View>('worklist');
+  // a notification's link (/alerts/<id>) opens the alerts inbox
+  const [view, setView] = useState<View>(() =>
+    window.location.pathname.startsWith('/alerts') ? 'alerts' : 'worklist',
+  );
   const [patientId, setPatientId] = useState<string | null>(null);
   const [filters, setFilters] = useState({ program: '', careTeam: '' });
   const [worklist, setWorklist] = useState<WorklistData | null>(null);
@@ -217,6 +221,7 @@ export function App() {
           <span className="tz" title="All times are shown in this time zone">
             {zoneLabel()}
           </span>
+          <PushToggle />
           <label className="sound">
             <input type="checkbox" checked={sound} onChange={(e) => setSound(e.target.checked)} /> Sound for
             critical

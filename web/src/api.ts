@@ -142,6 +142,7 @@ export async function request<T>(method: string, path: string, body?: unknown): 
     for (const l of signedOutListeners) l();
   }
   if (!res.ok) throw await errorOf(res);
+  if (res.status === 204) return undefined as T;
   return (await res.json()) as T;
 }
 
