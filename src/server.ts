@@ -344,7 +344,16 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
     }
     const ackLinks = await AckLinks.load(db, clock);
     if (channels.length > 0)
-      notifiers.push(new DirectNotifier({ db, clock, channels, ackLinks, publicUrl: config.publicUrl }));
+      notifiers.push(
+        new DirectNotifier({
+          db,
+          clock,
+          channels,
+          ackLinks,
+          publicUrl: config.publicUrl,
+          onSend: (channel, outcome) => metrics.notificationSends.inc({ channel, outcome }),
+        }),
+      );
     const alerting = new Alerting({
       db,
       clock,

@@ -14,7 +14,13 @@ import {
 import type { DeliveryResult, Notification, Notifier } from './notifier.ts';
 import { channelAllowed, type QuietHours } from './quiet-hours.ts';
 
-type Outcome = 'sent' | 'failed' | 'quiet-hours' | 'no-contact-method' | 'channel-off' | 'subscription-gone';
+export type Outcome =
+  | 'sent'
+  | 'failed'
+  | 'quiet-hours'
+  | 'no-contact-method'
+  | 'channel-off'
+  | 'subscription-gone';
 
 interface Person {
   userId: string;
@@ -36,6 +42,7 @@ export class DirectNotifier implements Notifier {
   readonly #channels: Map<ChannelKind, ContactChannel>;
   readonly #ackLinks: AckLinks | undefined;
   readonly #publicUrl: string | undefined;
+  readonly #onSend: ((channel: string, outcome: Outcome) => void) | undefined;
 
   constructor(o: {
     db: Sql;
@@ -43,7 +50,10 @@ export class DirectNotifier implements Notifier {
     channels: ContactChannel[];
     ackLinks?: AckLinks | undefined;
     publicUrl?: string | undefined;
+    /** Called after each send is recorded (metrics). */
+    onSend?: (channel: string, outcome: Outcome) => void;
   }) {
+    this.#onSend = o.onSend;
     this.#db = o.db;
     this.#clock = o.clock;
     this.#channels = new Map(o.channels.map((c) => [c.kind, c]));
@@ -123,6 +133,7 @@ export class DirectNotifier implements Notifier {
         new Date(this.#clock.now()).toISOString(),
       ],
     );
+    this.#onSend?.(c.kind, outcome);
   }
 
   async #message(n: Notification, userId: string): Promise<PersonalMessage> {

@@ -117,6 +117,12 @@ export function createMetrics() {
       labelNames: ['channel', 'outcome'] as const,
       registers: [registry],
     }),
+    notificationSends: new Counter({
+      name: 'vigil_notification_sends_total',
+      help: 'Sends of notifications to one person on one channel, by channel and outcome (sent, failed, quiet-hours, …)',
+      labelNames: ['channel', 'outcome'] as const,
+      registers: [registry],
+    }),
     notificationFailures: new Counter({
       name: 'vigil_notification_failures_total',
       help: 'Failed delivery attempts of notifications (each retry counts)',

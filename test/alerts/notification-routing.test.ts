@@ -228,6 +228,19 @@ describe('notifications to people: Web Push, fall-through, quiet hours, on-call,
       ],
     );
     await unsubscribe('/push/fail-1');
+    const detail = await api('GET', `/api/v1/alerts/${a1.id}`, doc.token);
+    assert.deepEqual(
+      detail
+        .json()
+        .notifications[0].sends.map((x: { channel: string; outcome: string }) => [x.channel, x.outcome]),
+      [
+        ['push', 'failed'],
+        ['sms', 'sent'],
+      ],
+      'the alert shows every send with its outcome',
+    );
+    const metrics = await t.inject({ method: 'GET', url: '/metrics' });
+    assert.match(metrics.body, /vigil_notification_sends_total\{channel="push",outcome="failed"\} [1-9]/);
 
     await subscribe('/push/gone-1');
     const a2 = await fire();

@@ -381,7 +381,17 @@ export function alertRoutes(alerting: Alerting): RoutePlugin {
         const notifications = [];
         for (const n of await repo.notifications(alert.id)) {
           const { payload: _payload, ...rest } = n;
-          notifications.push({ ...rest, deliveries: await repo.deliveries({ notificationId: n.id }) });
+          notifications.push({
+            ...rest,
+            deliveries: await repo.deliveries({ notificationId: n.id }),
+            // to people: one row per person and channel tried (docs/notifications.md)
+            sends: await ctx.db.query(
+              `select user_id as "userId", channel, outcome, status_code as "statusCode", error,
+                      to_char(at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as at
+                 from notification_send where notification_id = $1 order by at, id`,
+              [n.id],
+            ),
+          });
         }
         return {
           alert,
