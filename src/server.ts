@@ -16,6 +16,7 @@ import type { ApiContext } from './api/context.ts';
 import { fhirRoutes } from './api/fhir/http.ts';
 import { alertRoutes } from './api/routes/alerts.ts';
 import { dashboardRoutes } from './api/routes/dashboard.ts';
+import { invitationRoutes } from './api/routes/invitations.ts';
 import { lorawanRoutes } from './api/routes/lorawan.ts';
 import { monitoringRoutes } from './api/routes/monitoring.ts';
 import { nightscoutRoutes } from './api/routes/nightscout.ts';
@@ -325,6 +326,7 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       maxPayloadBytes: config.maxPayloadBytes,
       readiness,
       readyTimeoutMs: config.readyTimeoutMs,
+      publicUrl: config.publicUrl,
     };
     // Changes reach every worker's live feed (NATS, else PostgreSQL NOTIFY); VIGIL_NOTIFY_FILE records notifications.
     const notifiers: Notifier[] = config.notifyFile
@@ -410,6 +412,7 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       dashboardRoutes,
       programRoutes,
       notificationRoutes({ alerting, ackLinks, push }),
+      invitationRoutes,
       smartRoutes,
       oidcRoutes(config.oidc),
       nightscoutRoutes(new NightscoutCredentials(db)),

@@ -32,4 +32,6 @@ export interface ApiContext {
   readingsStored?: (readings: Reading[]) => void;
   /** Longest `/ready` waits for each check before counting it failing, ms (VIGIL_READY_TIMEOUT_MS). */
   readyTimeoutMs?: number;
+  /** VIGIL_PUBLIC_URL: the address people reach this server at (links in messages, invitations). */
+  publicUrl?: string | undefined;
 }

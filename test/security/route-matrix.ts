@@ -590,6 +590,22 @@ export const routeMatrix: RouteCase[] = [
     access: admin,
     path: () => `/api/v1/care-teams/team-own/on-call/${ghostUuid}`,
   },
+  // patient app invitations (test/patient/invitations.test.ts)
+  {
+    method: 'POST',
+    url: '/api/v1/patients/:id/invitations',
+    access: careTeam,
+    patientScoped: true,
+    phi: true,
+    path: patientPath('/invitations'),
+    body: () => ({}),
+  },
+  {
+    method: 'POST',
+    url: '/auth/invitations/accept',
+    access: everyone,
+    body: () => ({ code: 'NOT-A-CODE', username: 'matrix.invitee', password: 'a-long-enough-password' }),
+  },
   // acknowledge links: the signed token is the credential (test/alerts/notification-routing.test.ts)
   { method: 'GET', url: '/ack', access: everyone, path: () => '/ack?token=not.a.token' },
   { method: 'POST', url: '/ack', access: everyone, path: () => '/ack?token=not.a.token' },
