@@ -10,7 +10,19 @@ export default defineConfig({
   root: import.meta.dirname,
   base: '/',
   plugins: [react()],
-  build: { outDir: 'dist', emptyOutDir: true, sourcemap: false, chunkSizeWarningLimit: 800 },
+  build: {
+    outDir: 'dist',
+    emptyOutDir: true,
+    sourcemap: false,
+    chunkSizeWarningLimit: 800,
+    // the clinician dashboard at /, the patient app at /patient/
+    rollupOptions: {
+      input: {
+        dashboard: `${import.meta.dirname}/index.html`,
+        patient: `${import.meta.dirname}/patient/index.html`,
+      },
+    },
+  },
   server: {
     proxy: Object.fromEntries(
       ['/api', '/auth', '/fhir', '/health'].map((p) => [p, { target, changeOrigin: true, ws: p === '/api' }]),

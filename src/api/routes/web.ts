@@ -63,7 +63,10 @@ export function webRoutes(dist = defaultDist): RoutePlugin {
         return reply.sendFile(rel, { cacheControl: false });
       }
       // SPA fallback: the app decides what to show; no patient data ever travels in the path.
-      return reply.header('cache-control', 'no-cache').sendFile('index.html', { cacheControl: false });
+      // /patient/… is the patient app (docs/patient-app.md), everything else the clinician dashboard.
+      if (path === '/patient') return reply.redirect('/patient/', 301);
+      const app = path.startsWith('/patient/') ? 'patient/index.html' : 'index.html';
+      return reply.header('cache-control', 'no-cache').sendFile(app, { cacheControl: false });
     };
     app.get('/*', handler);
   };

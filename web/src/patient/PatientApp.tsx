@@ -1,0 +1,363 @@
+import { type FormEvent, useCallback, useEffect, useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import { ApiError, get, onSignedOut, resume, signIn, signOut } from '../api.ts';
+import { type Language, languages } from './i18n.ts';
+import {
+  type Kind,
+  latestByKind,
+  type Observation,
+  type PatientReading,
+  readingOf,
+  type Units,
+} from './readings.ts';
+
+interface Me {
+  username: string | null;
+  roles: string[];
+  patientId: string | null;
+}
+interface MeasurementRequest {
+  id: string;
+  status: string;
+  kind?: string;
+  code?: string;
+  dueAt?: string;
+  expiresAt?: string;
+}
+
+const pref = <T extends string>(key: string, fallback: T): T => {
+  try {
+    return (localStorage.getItem(key) as T | null) ?? fallback;
+  } catch {
+    return fallback;
+  }
+};
+const save = (key: string, v: string) => {
+  try {
+    localStorage.setItem(key, v);
+  } catch {
+    /* private mode */
+  }
+};
+
+function Safety() {
+  const { t } = useTranslation();
+  return (
+    <aside className="safety" aria-label="Safety">
+      <p>
+        <strong>{t('safety.emergency')}</strong>
+      </p>
+      <p>{t('safety.watch')}</p>
+    </aside>
+  );
+}
+
+function Settings(props: { large: boolean; setLarge: (v: boolean) => void }) {
+  const { t, i18n } = useTranslation();
+  return (
+    <div className="settings">
+      <label>
+        {t('app.language')}{' '}
+        <select value={i18n.language} onChange={(e) => void i18n.changeLanguage(e.target.value as Language)}>
+          {languages.map((l) => (
+            <option key={l.code} value={l.code} lang={l.code}>
+              {l.name}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        <input type="checkbox" checked={props.large} onChange={(e) => props.setLarge(e.target.checked)} />{' '}
+        {t('app.largeText')}
+      </label>
+    </div>
+  );
+}
+
+function SignInScreen(props: { onSignedIn: () => void; invite: string | null }) {
+  const { t } = useTranslation();
+  const [mode, setMode] = useState<'sign-in' | 'invite'>(props.invite ? 'invite' : 'sign-in');
+  const [code, setCode] = useState(props.invite ?? '');
+  const [username, setUsername] = useState('');
+  const [password, setPassword] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      if (mode === 'invite') {
+        const res = await fetch('/auth/invitations/accept', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ code, username, password }),
+        });
+        if (!res.ok) {
+          const body = (await res.json().catch(() => ({}))) as { error?: { message?: string } };
+          throw new Error(t('invite.failed', { reason: body.error?.message ?? res.statusText }));
+        }
+        window.history.replaceState(null, '', '/patient/');
+      }
+      await signIn(username, password);
+      props.onSignedIn();
+    } catch (err) {
+      setError(
+        err instanceof ApiError ? t('signIn.failed') : err instanceof Error ? err.message : String(err),
+      );
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <main id="main" className="card">
+      <h1>{mode === 'invite' ? t('invite.title') : t('signIn.title')}</h1>
+      {mode === 'invite' && <p>{t('invite.intro')}</p>}
+      <form onSubmit={(e) => void submit(e)}>
+        {mode === 'invite' && (
+          <label>
+            {t('invite.code')}
+            <input
+              value={code}
+              onChange={(e) => setCode(e.target.value)}
+              autoComplete="one-time-code"
+              required
+            />
+          </label>
+        )}
+        <label>
+          {mode === 'invite' ? t('invite.username') : t('signIn.username')}
+          <input
+            value={username}
+            onChange={(e) => setUsername(e.target.value)}
+            autoComplete="username"
+            autoCapitalize="none"
+            required
+          />
+        </label>
+        <label>
+          {mode === 'invite' ? t('invite.password') : t('signIn.password')}
+          <input
+            type="password"
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+            autoComplete={mode === 'invite' ? 'new-password' : 'current-password'}
+            minLength={mode === 'invite' ? 12 : undefined}
+            required
+          />
+        </label>
+        {error && (
+          <p className="error" role="alert">
+            {error}
+          </p>
+        )}
+        <button type="submit" className="primary" disabled={busy}>
+          {mode === 'invite' ? t('invite.submit') : t('signIn.submit')}
+        </button>
+      </form>
+      <button
+        type="button"
+        className="link"
+        onClick={() => setMode(mode === 'invite' ? 'sign-in' : 'invite')}
+      >
+        {mode === 'invite' ? t('invite.back') : t('signIn.haveCode')}
+      </button>
+    </main>
+  );
+}
+
+function useReadings(patientId: string, units: Units, locale: string) {
+  const [obs, setObs] = useState<Observation[] | null>(null);
+  const [requests, setRequests] = useState<MeasurementRequest[]>([]);
+  const [failed, setFailed] = useState(false);
+  const load = useCallback(async () => {
+    try {
+      const b = await get<{ entry?: Array<{ resource: Observation }> }>(
+        `/fhir/Observation?patient=${encodeURIComponent(patientId)}&_sort=-date&_count=100`,
+      );
+      setObs((b.entry ?? []).map((e) => e.resource));
+      setFailed(false);
+    } catch {
+      setFailed(true);
+    }
+    try {
+      const r = await get<{ requests?: MeasurementRequest[]; measurementRequests?: MeasurementRequest[] }>(
+        `/api/v1/patients/${encodeURIComponent(patientId)}/measurement-requests`,
+      );
+      setRequests(r.requests ?? r.measurementRequests ?? []);
+    } catch {
+      setRequests([]); // this server has no measurement requests
+    }
+  }, [patientId]);
+  useEffect(() => {
+    void load();
+    const h = setInterval(() => void load(), 30_000);
+    return () => clearInterval(h);
+  }, [load]);
+  const readings = (obs ?? [])
+    .map((o) => readingOf(o, units, locale))
+    .filter((r): r is PatientReading => r !== undefined);
+  return { readings, loaded: obs !== null, failed, requests };
+}
+
+const kindOfRequest = (r: MeasurementRequest): Kind => {
+  const k = `${r.kind ?? ''} ${r.code ?? ''}`.toLowerCase();
+  if (k.includes('blood') || k.includes('85354') || k.includes('8480')) return 'bloodPressure';
+  if (k.includes('weight') || k.includes('29463')) return 'weight';
+  if (k.includes('spo2') || k.includes('oxygen') || k.includes('59408')) return 'spo2';
+  if (k.includes('glucose')) return 'glucose';
+  return 'other';
+};
+
+function Home(props: { me: Me; units: Units; setUnits: (u: Units) => void }) {
+  const { t, i18n } = useTranslation();
+  const [tab, setTab] = useState<'today' | 'readings'>('today');
+  const patientId = props.me.patientId as string;
+  const { readings, loaded, failed, requests } = useReadings(patientId, props.units, i18n.language);
+  const when = (iso: string) =>
+    new Intl.DateTimeFormat(i18n.language, { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(iso));
+  const time = (iso: string) =>
+    new Intl.DateTimeFormat(i18n.language, { timeStyle: 'short' }).format(new Date(iso));
+  const open = requests.filter((r) => r.status === 'open' || r.status === 'active');
+  const latest = latestByKind(readings);
+  const row = (r: PatientReading) => (
+    <li key={r.id}>
+      <span className="what">{t(`kind.${r.kind}`)}</span>
+      <span className="value" dir="ltr">
+        {r.text}
+      </span>
+      <span className="when">{when(r.at)}</span>
+    </li>
+  );
+  return (
+    <>
+      <nav className="tabs" aria-label={t('app.title')}>
+        <button
+          type="button"
+          aria-current={tab === 'today' ? 'page' : undefined}
+          onClick={() => setTab('today')}
+        >
+          {t('nav.today')}
+        </button>
+        <button
+          type="button"
+          aria-current={tab === 'readings' ? 'page' : undefined}
+          onClick={() => setTab('readings')}
+        >
+          {t('nav.readings')}
+        </button>
+      </nav>
+      <Safety />
+      <main id="main">
+        {failed && (
+          <p className="error" role="alert">
+            {t('error.load')}
+          </p>
+        )}
+        {tab === 'today' ? (
+          <section aria-labelledby="today-h">
+            <h1 id="today-h">{t('today.title')}</h1>
+            {open.length === 0 ? (
+              <p className="card ok">{t('today.nothing')}</p>
+            ) : (
+              <ul className="requests">
+                {open.map((r) => (
+                  <li key={r.id} className="card todo">
+                    <p>
+                      <strong>{t('today.request', { what: t(`kind.${kindOfRequest(r)}`) })}</strong>
+                    </p>
+                    {(r.dueAt ?? r.expiresAt) && (
+                      <p>{t('today.requestDue', { time: time((r.dueAt ?? r.expiresAt) as string) })}</p>
+                    )}
+                  </li>
+                ))}
+              </ul>
+            )}
+            <h2>{t('today.last')}</h2>
+            {loaded && latest.length === 0 ? (
+              <p>{t('readings.none')}</p>
+            ) : (
+              <ul className="readings">{latest.map(row)}</ul>
+            )}
+          </section>
+        ) : (
+          <section aria-labelledby="readings-h">
+            <h1 id="readings-h">{t('readings.title')}</h1>
+            <label className="units">
+              {t('readings.units')}{' '}
+              <select value={props.units} onChange={(e) => props.setUnits(e.target.value as Units)}>
+                <option value="metric">{t('readings.unitsMetric')}</option>
+                <option value="us">{t('readings.unitsUS')}</option>
+              </select>
+            </label>
+            {loaded && readings.length === 0 ? (
+              <p>{t('readings.none')}</p>
+            ) : (
+              <ul className="readings">{readings.slice(0, 50).map(row)}</ul>
+            )}
+          </section>
+        )}
+      </main>
+    </>
+  );
+}
+
+/** The patient app (docs/patient-app.md): phone first, plain words, the patient's language and units. */
+export function PatientApp() {
+  const { t } = useTranslation();
+  const [phase, setPhase] = useState<'starting' | 'signed-out' | 'signed-in'>('starting');
+  const [me, setMe] = useState<Me | null>(null);
+  const [large, setLargeState] = useState(pref<string>('vigil.patient.large', 'no') === 'yes');
+  const [units, setUnitsState] = useState<Units>(pref<Units>('vigil.patient.units', 'metric'));
+  const invite = new URLSearchParams(window.location.search).get('invite');
+  const setLarge = (v: boolean) => {
+    setLargeState(v);
+    save('vigil.patient.large', v ? 'yes' : 'no');
+  };
+  const setUnits = (u: Units) => {
+    setUnitsState(u);
+    save('vigil.patient.units', u);
+  };
+  const start = useCallback(async () => {
+    try {
+      const m = await get<Me>('/auth/me');
+      if (!m.roles.includes('patient') || !m.patientId) {
+        await signOut();
+        setPhase('signed-out');
+        return;
+      }
+      setMe(m);
+      setPhase('signed-in');
+    } catch {
+      setPhase('signed-out');
+    }
+  }, []);
+  useEffect(() => {
+    const off = onSignedOut(() => setPhase('signed-out'));
+    void resume().then((ok) => (ok && !invite ? start() : setPhase('signed-out')));
+    return () => {
+      off();
+    };
+  }, [start, invite]);
+  useEffect(() => {
+    document.documentElement.classList.toggle('large-text', large);
+  }, [large]);
+
+  return (
+    <div className="patient-app">
+      <header>
+        <span className="brand">{t('app.title')}</span>
+        {phase === 'signed-in' && (
+          <button type="button" className="link" onClick={() => void signOut()}>
+            {t('app.signOut')}
+          </button>
+        )}
+      </header>
+      <Settings large={large} setLarge={setLarge} />
+      {phase === 'signed-out' && <SignInScreen onSignedIn={() => void start()} invite={invite} />}
+      {phase === 'signed-in' && me && <Home me={me} units={units} setUnits={setUnits} />}
+    </div>
+  );
+}
