@@ -1,0 +1,172 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { BrowserContext, Page } from 'playwright-core';
+import {
+  addDevice,
+  addPatient,
+  addStaff,
+  must,
+  push,
+  type Running,
+  startTestVigil,
+} from '../dashboard/seed.ts';
+import { CHROMIUM, launchChromium } from '../support/chromium.ts';
+
+/**
+ * The patient app in real Chromium at a phone's width: an invitation from the care team, the first
+ * sign-in, the patient's own readings in plain words; the same in Spanish and in Arabic
+ * (right-to-left, nothing wider than a 320 px screen); axe-core finds no serious or critical
+ * accessibility violation on any screen. Screenshots: test-results/screenshots/patient-*.png.
+ */
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const shots = join(root, 'test-results', 'screenshots');
+const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} not found: install Debian's chromium`;
+
+async function axeSerious(page: Page): Promise<string[]> {
+  await page.addScriptTag({ path: axePath });
+  const violations = await page.evaluate(async () => {
+    const r = await (
+      window as unknown as {
+        axe: {
+          run: () => Promise<{ violations: Array<{ id: string; impact: string | null; nodes: unknown[] }> }>;
+        };
+      }
+    ).axe.run();
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, n: v.nodes.length }));
+  });
+  return violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}, ${v.n})`);
+}
+
+const overflow = (page: Page) =>
+  page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+
+describe('patient app in Chromium', { skip }, () => {
+  let s: Running;
+  let context: BrowserContext;
+  let page: Page;
+  let profileDir: string;
+  let patientId: string;
+  let inviteUrl: string;
+
+  before(async () => {
+    if (!existsSync(join(root, 'web', 'dist', 'patient', 'index.html')))
+      execFileSync(join(root, 'node_modules', '.bin', 'vite'), ['build', 'web', '--logLevel', 'warn'], {
+        cwd: root,
+      });
+    mkdirSync(shots, { recursive: true });
+    s = await startTestVigil();
+    const { practitionerId } = await addStaff(
+      s.url,
+      s.admin,
+      'nurse.ortiz',
+      'nurse',
+      { given: 'Lucia', family: 'Ortiz' },
+      'nurse-password-2026',
+    );
+    patientId = await addPatient(
+      s.url,
+      s.admin,
+      { given: 'Maria', family: 'Garcia', program: 'hypertension' },
+      [practitionerId],
+    );
+    const now = Date.now();
+    const secret = await addDevice(
+      s.url,
+      s.admin,
+      { id: 'cuff-maria', kind: 'blood-pressure-cuff' },
+      patientId,
+      now - 86_400_000,
+    );
+    await push(s.url, secret, [
+      {
+        messageId: 'bp-1',
+        time: new Date(now - 3600_000).toISOString(),
+        type: 'blood-pressure',
+        unit: 'mmHg',
+        components: { systolic: 142, diastolic: 91 },
+      },
+      {
+        messageId: 'w-1',
+        time: new Date(now - 3000_000).toISOString(),
+        type: 'weight',
+        value: 70,
+        unit: 'kg',
+      },
+    ]);
+    const inv = await must<{ url: string }>(
+      s.url,
+      s.admin,
+      'POST',
+      `/api/v1/patients/${patientId}/invitations`,
+      {},
+    );
+    inviteUrl = inv.url.replace(/^https?:\/\/[^/]+/, s.url);
+    profileDir = mkdtempSync(join(tmpdir(), 'vigil-patient-chromium-'));
+    context = await launchChromium(profileDir, { locale: 'en-US' });
+    page = context.pages()[0] ?? (await context.newPage());
+    await page.setViewportSize({ width: 390, height: 844 });
+  });
+  after(async () => {
+    await context?.close().catch(() => {});
+    if (profileDir) rmSync(profileDir, { recursive: true, force: true });
+    await s?.stop();
+  });
+
+  it('invitation → own account → own readings in plain words, with the safety notice', async () => {
+    await page.goto(inviteUrl);
+    await page.getByRole('heading', { name: 'Set up your account' }).waitFor();
+    assert.deepEqual(await axeSerious(page), []);
+    await page.getByLabel('Pick a user name').fill('maria.garcia');
+    await page.getByLabel(/Pick a password/).fill('maria-password-2026');
+    await page.screenshot({ path: join(shots, 'patient-01-invitation.png'), fullPage: true });
+    await page.getByRole('button', { name: 'Make my account' }).click();
+    await page.getByRole('heading', { name: 'Today' }).waitFor();
+    await page.getByText('142/91 mmHg').waitFor();
+    assert.ok(await page.getByText('blood pressure').first().isVisible());
+    assert.ok(await page.getByText(/Do not use this app in an emergency/).isVisible());
+    assert.ok(await page.getByText('Nothing to do right now. Well done.').isVisible());
+    assert.deepEqual(await axeSerious(page), [], 'today screen');
+    await page.screenshot({ path: join(shots, 'patient-02-today-en.png'), fullPage: true });
+
+    await page.getByRole('button', { name: 'My readings' }).click();
+    await page.getByText('70 kg').waitFor();
+    await page.getByLabel('Units').selectOption('us');
+    await page.getByText('154.3 lb').waitFor();
+    assert.deepEqual(await axeSerious(page), [], 'readings screen');
+    await page.screenshot({ path: join(shots, 'patient-03-readings-en.png'), fullPage: true });
+  });
+
+  it('in Spanish and in Arabic (right to left, no horizontal overflow at 320 px), dates and numbers in the locale', async () => {
+    await page.getByLabel('Language').selectOption('es');
+    await page.getByRole('heading', { name: 'Mis mediciones' }).waitFor();
+    assert.equal(await page.evaluate(() => document.documentElement.lang), 'es');
+    assert.ok(await page.getByText('154,3 lb').isVisible(), 'Spanish decimal comma');
+    assert.deepEqual(await axeSerious(page), [], 'Spanish readings');
+    await page.screenshot({ path: join(shots, 'patient-04-readings-es.png'), fullPage: true });
+
+    await page.setViewportSize({ width: 320, height: 700 });
+    await page.getByLabel('Idioma').selectOption('ar');
+    await page.getByRole('heading', { name: 'قياساتي' }).waitFor();
+    assert.equal(await page.evaluate(() => document.documentElement.dir), 'rtl');
+    assert.equal(await page.evaluate(() => document.documentElement.lang), 'ar');
+    assert.ok((await overflow(page)) <= 0, `horizontal overflow ${await overflow(page)} px at 320 px`);
+    await page.getByRole('button', { name: 'اليوم' }).click();
+    await page.getByRole('heading', { name: 'اليوم' }).waitFor();
+    assert.ok((await overflow(page)) <= 0, 'today in Arabic fits 320 px');
+    assert.deepEqual(await axeSerious(page), [], 'Arabic today');
+    await page.screenshot({ path: join(shots, 'patient-05-today-ar-320.png'), fullPage: true });
+
+    await page.getByLabel('خط كبير').check();
+    assert.ok((await overflow(page)) <= 0, 'large text fits 320 px');
+    await page.screenshot({ path: join(shots, 'patient-06-today-ar-large.png'), fullPage: true });
+  });
+});
