@@ -22,6 +22,7 @@ import { monitoringRoutes } from './api/routes/monitoring.ts';
 import { nightscoutRoutes } from './api/routes/nightscout.ts';
 import { notificationRoutes } from './api/routes/notifications.ts';
 import { oidcRoutes } from './api/routes/oidc.ts';
+import { passkeyRoutes } from './api/routes/passkeys.ts';
 import { programRoutes } from './api/routes/program.ts';
 import { serviceStatusRoutes } from './api/routes/service-status.ts';
 import { smartRoutes } from './api/routes/smart.ts';
@@ -413,6 +414,7 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       programRoutes,
       notificationRoutes({ alerting, ackLinks, push }),
       invitationRoutes,
+      passkeyRoutes,
       smartRoutes,
       oidcRoutes(config.oidc),
       nightscoutRoutes(new NightscoutCredentials(db)),

@@ -169,4 +169,43 @@ describe('patient app in Chromium', { skip }, () => {
     assert.ok((await overflow(page)) <= 0, 'large text fits 320 px');
     await page.screenshot({ path: join(shots, 'patient-06-today-ar-large.png'), fullPage: true });
   });
+  it('adds a passkey and signs in with it (Chromium virtual authenticator, user verified)', async () => {
+    // WebAuthn needs a domain, not an IP address: the same server as http://localhost
+    const origin = s.url.replace('127.0.0.1', 'localhost');
+    const p = await context.newPage();
+    await p.setViewportSize({ width: 390, height: 844 });
+    const cdp = await context.newCDPSession(p);
+    await cdp.send('WebAuthn.enable');
+    await cdp.send('WebAuthn.addVirtualAuthenticator', {
+      options: {
+        protocol: 'ctap2',
+        transport: 'internal',
+        hasResidentKey: true,
+        hasUserVerification: true,
+        isUserVerified: true,
+      },
+    });
+    await p.goto(`${origin}/patient/`);
+    await p.getByLabel('Language').selectOption('en');
+    await p.getByLabel('User name').fill('maria.garcia');
+    await p.getByLabel('Password').fill('maria-password-2026');
+    await p.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await p.getByRole('heading', { name: 'Today' }).waitFor();
+    await p.getByRole('button', { name: 'Add a passkey to this phone' }).click();
+    await p.getByText(/Next time you can sign in with this phone's lock/).waitFor();
+    await p.getByRole('button', { name: 'Sign out' }).click();
+    await p.getByRole('button', { name: 'Sign in with a passkey' }).click();
+    await p.getByRole('heading', { name: 'Today' }).waitFor();
+    await p.getByText('142/91 mmHg').waitFor();
+    await p.screenshot({ path: join(shots, 'patient-07-passkey-signed-in.png'), fullPage: true });
+    const audit = await s.vigil.db.query<{ outcome: string }>(
+      `select outcome from audit_event where subtype_code = 'login-passkey'`,
+    );
+    assert.deepEqual(
+      audit.map((a) => a.outcome),
+      ['0'],
+      'one successful passkey sign-in audited',
+    );
+    await p.close();
+  });
 });

@@ -606,6 +606,28 @@ export const routeMatrix: RouteCase[] = [
     access: everyone,
     body: () => ({ code: 'NOT-A-CODE', username: 'matrix.invitee', password: 'a-long-enough-password' }),
   },
+  // passkeys (test/e2e/patient-app.test.ts drives them through Chromium's virtual authenticator)
+  { method: 'POST', url: '/auth/passkeys/register/options', access: people },
+  {
+    method: 'POST',
+    url: '/auth/passkeys/register/verify',
+    access: people,
+    body: () => ({ challengeId: ghostUuid, response: {} }),
+  },
+  { method: 'GET', url: '/api/v1/me/passkeys', access: people },
+  {
+    method: 'DELETE',
+    url: '/api/v1/me/passkeys/:id',
+    access: signedIn,
+    path: () => '/api/v1/me/passkeys/nope',
+  },
+  { method: 'POST', url: '/auth/passkeys/sign-in/options', access: everyone },
+  {
+    method: 'POST',
+    url: '/auth/passkeys/sign-in/verify',
+    access: everyone,
+    body: () => ({ challengeId: ghostUuid, response: { id: 'nope' } }),
+  },
   // acknowledge links: the signed token is the credential (test/alerts/notification-routing.test.ts)
   { method: 'GET', url: '/ack', access: everyone, path: () => '/ack?token=not.a.token' },
   { method: 'POST', url: '/ack', access: everyone, path: () => '/ack?token=not.a.token' },

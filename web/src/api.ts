@@ -71,6 +71,17 @@ async function errorOf(res: Response): Promise<ApiError> {
   return new ApiError(res.status, code, message);
 }
 
+/** Signs in with the token pair another ceremony produced (a passkey sign-in). */
+export async function signInWithTokens(path: string, body: unknown): Promise<void> {
+  const res = await fetch(path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (!res.ok) throw await errorOf(res);
+  storeTokens((await res.json()) as { access_token: string; refresh_token?: string });
+}
+
 export async function signIn(username: string, password: string, totp?: string): Promise<void> {
   const res = await fetch('/auth/token', {
     method: 'POST',

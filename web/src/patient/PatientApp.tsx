@@ -1,6 +1,7 @@
+import { startAuthentication, startRegistration } from '@simplewebauthn/browser';
 import { type FormEvent, useCallback, useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { ApiError, get, onSignedOut, resume, signIn, signOut } from '../api.ts';
+import { ApiError, get, onSignedOut, post, resume, signIn, signInWithTokens, signOut } from '../api.ts';
 import { type Language, languages } from './i18n.ts';
 import {
   type Kind,
@@ -39,6 +40,50 @@ const save = (key: string, v: string) => {
     /* private mode */
   }
 };
+
+const passkeysSupported = () => typeof window !== 'undefined' && 'PublicKeyCredential' in window;
+
+/** Adds a passkey (the phone's own lock) to the signed-in account. */
+function AddPasskey() {
+  const { t } = useTranslation();
+  const [state, setState] = useState<'idle' | 'busy' | 'done' | 'failed'>('idle');
+  if (!passkeysSupported()) return null;
+  const add = async () => {
+    setState('busy');
+    try {
+      const o = await post<{
+        challengeId: string;
+        options: Parameters<typeof startRegistration>[0]['optionsJSON'];
+      }>('/auth/passkeys/register/options');
+      const response = await startRegistration({ optionsJSON: o.options });
+      await post('/auth/passkeys/register/verify', {
+        challengeId: o.challengeId,
+        response,
+        name: navigator.platform || undefined,
+      });
+      setState('done');
+    } catch {
+      setState('failed');
+    }
+  };
+  return (
+    <section className="card" aria-label={t('passkey.add')}>
+      <p>{t('passkey.help')}</p>
+      {state === 'done' ? (
+        <p role="status">{t('passkey.added')}</p>
+      ) : (
+        <button type="button" className="secondary" disabled={state === 'busy'} onClick={() => void add()}>
+          {t('passkey.add')}
+        </button>
+      )}
+      {state === 'failed' && (
+        <p className="error" role="alert">
+          {t('passkey.failed')}
+        </p>
+      )}
+    </section>
+  );
+}
 
 function Safety() {
   const { t } = useTranslation();
@@ -111,6 +156,24 @@ function SignInScreen(props: { onSignedIn: () => void; invite: string | null }) 
     }
   };
 
+  const passkeySignIn = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      const o = (await (await fetch('/auth/passkeys/sign-in/options', { method: 'POST' })).json()) as {
+        challengeId: string;
+        options: Parameters<typeof startAuthentication>[0]['optionsJSON'];
+      };
+      const response = await startAuthentication({ optionsJSON: o.options });
+      await signInWithTokens('/auth/passkeys/sign-in/verify', { challengeId: o.challengeId, response });
+      props.onSignedIn();
+    } catch {
+      setError(t('passkey.failed'));
+    } finally {
+      setBusy(false);
+    }
+  };
+
   return (
     <main id="main" className="card">
       <h1>{mode === 'invite' ? t('invite.title') : t('signIn.title')}</h1>
@@ -157,6 +220,11 @@ function SignInScreen(props: { onSignedIn: () => void; invite: string | null }) 
           {mode === 'invite' ? t('invite.submit') : t('signIn.submit')}
         </button>
       </form>
+      {mode === 'sign-in' && passkeysSupported() && (
+        <button type="button" className="secondary" disabled={busy} onClick={() => void passkeySignIn()}>
+          {t('passkey.signIn')}
+        </button>
+      )}
       <button
         type="button"
         className="link"
@@ -275,6 +343,7 @@ function Home(props: { me: Me; units: Units; setUnits: (u: Units) => void }) {
                 ))}
               </ul>
             )}
+            <AddPasskey />
             <h2>{t('today.last')}</h2>
             {loaded && latest.length === 0 ? (
               <p>{t('readings.none')}</p>
