@@ -618,7 +618,7 @@ export const routeMatrix: RouteCase[] = [
   {
     method: 'DELETE',
     url: '/api/v1/me/passkeys/:id',
-    access: signedIn,
+    access: people,
     path: () => '/api/v1/me/passkeys/nope',
   },
   { method: 'POST', url: '/auth/passkeys/sign-in/options', access: everyone },
