@@ -582,7 +582,7 @@ function obsFilterSql(terms: CodingTerminology, f: SearchFilter, params: Params,
       } else if (f.param === 'combo-code') {
         sqlText = `(${f.values.flatMap((v) => [...codeBranches(terms, v, params), componentCodeSql(terms, v, params)]).join(' or ') || 'false'})`;
       } else sqlText = 'false';
-      return f.not ? `not ${sqlText}` : sqlText;
+      return f.not ? `not coalesce(${sqlText}, false)` : sqlText;
     }
     case 'string':
       return 'false';
@@ -725,7 +725,7 @@ function quantityParamSql(
       'o.value',
       {
         code: 'o.unit',
-        system: `coalesce(o.resource -> 'valueQuantity' ->> 'system', ${params.add(UCUM)})`,
+        system: `coalesce(o.resource -> 'valueQuantity' ->> 'system', '${UCUM}')`,
         unit: `(o.resource -> 'valueQuantity' ->> 'unit')`,
       },
       params,
