@@ -260,6 +260,30 @@ export function parseSearch(type: SupportedType, query: URLSearchParams, lenient
   return { filters, options, include, revinclude, chains, has, ignored, ...presentation };
 }
 
+/** The modifiers a parameter of `type` accepts (what toFilter takes; the CapabilityStatement lists them). */
+export function modifiersFor(type: SupportedType, def: SearchParamDef): string[] {
+  const kind = storeKind(type);
+  const out: string[] = [];
+  if (def.name === '_id' || def.name === '_lastUpdated') return out;
+  switch (def.type) {
+    case 'token':
+      if (type !== 'AuditEvent') out.push('not');
+      if (kind === 'observation' && observationText.has(def.name)) out.push('text');
+      break;
+    case 'reference':
+      if (kind === 'observation' && observationIdentifier.has(def.name)) out.push('identifier');
+      out.push(...(def.targets ?? []).filter(isSupportedType));
+      break;
+    case 'string':
+      out.push('exact', 'contains');
+      break;
+    default:
+      break;
+  }
+  if (answersMissing(type, def)) out.push('missing');
+  return out;
+}
+
 function answersMissing(type: SupportedType, def: SearchParamDef): boolean {
   const kind = storeKind(type);
   if (kind === 'observation') return observationMissing.has(def.name);
@@ -346,7 +370,7 @@ function toFilter(
           ? { kind: 'tokenText', param: def.name, values }
           : undefined;
       if (modifier && modifier !== 'not') return undefined;
-      if (modifier === 'not' && type === 'Observation' && def.name === 'identifier') return undefined;
+      if (modifier === 'not' && type === 'AuditEvent') return undefined;
       return {
         kind: 'token',
         param: def.name,
