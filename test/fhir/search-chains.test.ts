@@ -159,6 +159,12 @@ describeEachFhir('FHIR chained search, _has, _include and _revinclude', (get) =>
         q,
       );
     }
+    // conditional criteria take plain parameters only: a chain is refused, never ignored
+    const cond = await h.call('POST', '/fhir/Observation', obs(p1, '8867-4', 61, '/min'), {
+      'if-none-exist': `code=8867-4&subject.identifier=urn:mrn|C-1-${tag}`,
+    });
+    assert.equal(cond.status, 400, cond.text);
+    assert.equal(cond.json.issue[0].details.coding[0].code, 'VIGIL_ERR_FHIR_NOT_SUPPORTED');
     // a chained value that is itself malformed is a 400 naming the whole parameter
     const bad = await h.call('GET', '/fhir/Observation?subject.birthdate=notadate');
     assert.equal(bad.status, 400);

@@ -2,7 +2,7 @@ import type { Bundle, BundleEntry, BundleLink, Resource } from '@medplum/fhirtyp
 import type { Principal } from '../../auth/token-service.ts';
 import type { SearchFilter } from '../../store/fhir-search-filter.ts';
 import { compartmentOf, isCompartmentBound, requireFhirAccess, restrictSearch } from './access.ts';
-import { badRequest, isFhirError, outcome, tooCostly } from './outcomes.ts';
+import { badRequest, isFhirError, notSupported, outcome, tooCostly } from './outcomes.ts';
 import type { Stored } from './resource-store.ts';
 import { isLenient } from './respond.ts';
 import { valuesAt } from './search/index-values.ts';
@@ -319,6 +319,13 @@ export async function conditionalMatches(
 ): Promise<Stored[]> {
   const query = new URLSearchParams(criteria.replace(/^\?/, ''));
   const parsed = parseSearch(type, query, false);
+  // Conditional criteria are plain parameters: a chain, _has or _revinclude there is refused rather
+  // than silently ignored (which could match the wrong resource).
+  const indirect = [...parsed.chains.map((c) => c.key), ...parsed.has.map((x) => x.key)];
+  if (parsed.revinclude.length) indirect.push('_revinclude');
+  if (parsed.include.length) indirect.push('_include');
+  if (indirect.length)
+    throw notSupported(`conditional criteria '${criteria}' cannot use ${indirect.join(', ')}`);
   if (parsed.filters.length === 0)
     throw badRequest(`conditional criteria '${criteria}' select nothing specific`);
   const r = await svc.store
