@@ -141,6 +141,10 @@ describeEachFhir('FHIR Observation value, component and composite search', (get)
     assert.deepEqual(await find('value-quantity=ap60'), []);
     // comma = or
     assert.deepEqual(await find('value-quantity=72,130'), of('hrA', 'hrB'));
+    // extremes stay finite or compare as infinities, never an error
+    assert.deepEqual(await find('value-quantity=ap1.7e308'), []);
+    assert.deepEqual(await find('value-quantity=ap-1.7e308'), []);
+    assert.deepEqual(await find('code=8867-4&value-quantity=gt-1.7e308'), of('hrA', 'hrB', 'ingestHrA'));
   });
 
   test('value-quantity with units: system|code, code alone, UCUM conversions, another system', async () => {
