@@ -159,6 +159,17 @@ describeEachFhir('FHIR chained search, _has, _include and _revinclude', (get) =>
         q,
       );
     }
+    // an unsupported modifier inside a chain keeps its code; lenient drops the whole chain
+    const inner = await h.call('GET', '/fhir/Observation?subject.name:below=x');
+    assert.equal(inner.status, 400);
+    assert.equal(inner.json.issue[0].details.coding[0].code, 'VIGIL_ERR_FHIR_NOT_SUPPORTED');
+    assert.match(inner.json.issue[0].diagnostics, /subject\.name:below/);
+    const dropped = await h.call('GET', `/fhir/Observation?patient=${p2}&subject.name:below=x`, undefined, {
+      prefer: 'handling=lenient',
+    });
+    assert.equal(dropped.status, 200, dropped.text);
+    assert.deepEqual(byMode(dropped.json, 'match'), [id['hr2'], id['spo2']].sort());
+    assert.ok(dropped.json.entry.some((e: Json) => e.search?.mode === 'outcome'));
     // conditional criteria take plain parameters only: a chain is refused, never ignored
     const cond = await h.call('POST', '/fhir/Observation', obs(p1, '8867-4', 61, '/min'), {
       'if-none-exist': `code=8867-4&subject.identifier=urn:mrn|C-1-${tag}`,

@@ -2,7 +2,7 @@ import type { Bundle, BundleEntry, BundleLink, Resource } from '@medplum/fhirtyp
 import type { Principal } from '../../auth/token-service.ts';
 import type { SearchFilter } from '../../store/fhir-search-filter.ts';
 import { compartmentOf, isCompartmentBound, requireFhirAccess, restrictSearch } from './access.ts';
-import { badRequest, isFhirError, notSupported, outcome, tooCostly } from './outcomes.ts';
+import { badRequest, FhirError, isFhirError, notSupported, outcome, tooCostly } from './outcomes.ts';
 import type { Stored } from './resource-store.ts';
 import { isLenient } from './respond.ts';
 import { valuesAt } from './search/index-values.ts';
@@ -185,19 +185,41 @@ function isAllowedSearch(principal: Principal, type: SupportedType): boolean {
  * become a reference (chain) or `_id` (`_has`) filter of the outer search.
  */
 async function resolveIndirect(req: FhirRequest, svc: FhirServices, parsed: ParsedSearch): Promise<void> {
-  for (const c of parsed.chains) parsed.filters.push(await resolveChain(req, svc, c));
-  for (const h of parsed.has) parsed.filters.push(await resolveHas(req, svc, h));
+  // Under lenient handling an inner parameter or modifier that is not supported drops the whole
+  // chain (reported like any ignored parameter) — ignoring only the inner part would match all.
+  const lenient = (e: unknown, key: string) => {
+    if (!isLenient(req) || !isFhirError(e) || e.outcome.issue?.[0]?.code !== 'not-supported') throw e;
+    parsed.ignored.push(key);
+  };
+  for (const c of parsed.chains) {
+    try {
+      parsed.filters.push(await resolveChain(req, svc, c));
+    } catch (e) {
+      lenient(e, c.key);
+    }
+  }
+  for (const h of parsed.has) {
+    try {
+      parsed.filters.push(await resolveHas(req, svc, h));
+    } catch (e) {
+      lenient(e, h.key);
+    }
+  }
 }
 
-/** The inner search's filters, its errors naming the whole parameter. */
+/** The inner search's filters, its errors naming the whole parameter (with their own code). */
 function innerFilters(req: FhirRequest, type: SupportedType, key: string, chained: string, value: string) {
   try {
     const inner = parseSearch(type, new URLSearchParams([[chained, value]]), false);
     return restrictSearch(req.principal, type, inner.filters);
   } catch (e) {
-    if (isFhirError(e) && e.status === 400)
-      throw badRequest(`${key}: ${e.outcome.issue?.[0]?.diagnostics ?? 'invalid'}`, key);
-    throw e;
+    const issue = isFhirError(e) && e.status === 400 ? e.outcome.issue?.[0] : undefined;
+    if (!issue) throw e;
+    const code = issue.details?.coding?.[0]?.code;
+    throw new FhirError(
+      400,
+      outcome('error', issue.code, `${key}: ${issue.diagnostics ?? 'invalid'}`, key, code),
+    );
   }
 }
 
