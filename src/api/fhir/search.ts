@@ -198,9 +198,12 @@ async function resolveIndirect(req: FhirRequest, svc: FhirServices, parsed: Pars
       lenient(e, c.key);
     }
   }
+  // An outer `_id` narrows the inner search of `_has` to those targets (the result is intersected
+  // with it anyway), so `Patient?_id=a,b&_has:Observation:…` reads only a's and b's rows.
+  const ids = parsed.filters.find((f) => f.kind === 'id');
   for (const h of parsed.has) {
     try {
-      parsed.filters.push(await resolveHas(req, svc, h));
+      parsed.filters.push(await resolveHas(req, svc, h, ids?.kind === 'id' ? ids.values : undefined));
     } catch (e) {
       lenient(e, h.key);
     }
@@ -246,9 +249,16 @@ async function resolveChain(req: FhirRequest, svc: FhirServices, c: ChainSpec): 
   return { kind: 'reference', param: c.param, values: refs };
 }
 
-async function resolveHas(req: FhirRequest, svc: FhirServices, h: HasSpec): Promise<SearchFilter> {
+async function resolveHas(
+  req: FhirRequest,
+  svc: FhirServices,
+  h: HasSpec,
+  outerIds?: readonly string[],
+): Promise<SearchFilter> {
   requireFhirAccess(req.principal, 'search', h.from);
   const filters = innerFilters(req, h.from, h.key, h.on, h.value);
+  if (outerIds)
+    filters.push({ kind: 'reference', param: h.param, values: outerIds.map((id) => `${h.target}/${id}`) });
   const target = h.target;
   const store = svc.store.for(h.from);
   const now = svc.clock.now();
