@@ -79,6 +79,12 @@ describeEachFhir('FHIR chained search, _has, _include and _revinclude', (get) =>
     assert.deepEqual(await matches(`Observation?subject.name:exact=Chainsecond&code=8867-4`), [id['hr2']]);
     assert.deepEqual(await matches(`Observation?subject.name:exact=chainsecond`), []);
     assert.deepEqual(await matches(`Observation?subject.identifier=urn:mrn|nobody`), []);
+    // the same through POST [type]/_search (form body)
+    const post = await h.call('POST', '/fhir/Observation/_search', `subject.identifier=urn:mrn|C-1-${tag}`, {
+      'content-type': 'application/x-www-form-urlencoded',
+    });
+    assert.equal(post.status, 200, post.text);
+    assert.deepEqual(byMode(post.json, 'match'), [id['hr1']]);
     // a chain on a generic type
     assert.deepEqual(await matches(`CareTeam?participant:Practitioner.name=carer`), [`CareTeam/ct-${tag}`]);
   });
