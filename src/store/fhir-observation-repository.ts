@@ -3,6 +3,8 @@ import type { Sql } from './database.ts';
 import {
   Params,
   pointDateSql,
+  type QuantityValue,
+  quantitySql,
   type SearchFilter,
   type SearchOptions,
   type TokenValue,
@@ -49,6 +51,7 @@ export const isUuid = (s: string) => uuidRe.test(s);
 const obsColumns = `${readingColumns}, version_id, last_updated, resource`;
 /** FHIR-written rows' codings (partial GIN index observation_fhir_codings, 0110_fhir_codings.sql). */
 const fhirCodings = `(o.resource -> 'code' -> 'coding')`;
+const UCUM = 'http://unitsofmeasure.org';
 
 /**
  * What the terminology says about ingest rows' codings (they have no coding index): see
@@ -65,6 +68,10 @@ export interface CodingTerminology {
   primariesOf(system: string): string[];
   /** Primary codes of ingest rows that may carry an extra coding of that system. */
   carriersOfSystem(system: string): string[];
+  /** Primary codes of panels (the only ingest rows with components); undefined: unknown. */
+  panelCodes?: string[];
+  /** Codes ingest writes whose display matches (`:text`): starts with the text, or a word of it does. */
+  codesWithText?(text: string): string[];
 }
 
 /** Without a terminology: primary codes are LOINC, extra codings of ingest rows are not searched. */
@@ -330,21 +337,7 @@ export class FhirObservationRepository {
     nowMs: number,
   ): Promise<{ rows: Array<ObservationRow & { sortKey: string }>; total?: number }> {
     const params = new Params();
-    const where: string[] = [];
-    let branches: string[] = ['true'];
-    let branched = false;
-    let disjoint = true;
-    for (const f of filters) {
-      if (f.kind === 'token' && f.param === 'code' && !f.not && !branched) {
-        branched = true;
-        branches = f.values.flatMap((v) => codeBranches(this.#terms, v, params));
-        disjoint = f.values.length === 1;
-        if (!branches.length) branches = ['false'];
-        continue;
-      }
-      where.push(obsFilterSql(this.#terms, f, params, nowMs));
-    }
-    const common = where.length ? where.join(' and ') : 'true';
+    const { common, branches, disjoint } = this.#conditions(filters, params, nowMs);
     if (opts.countOnly) {
       const sqlText =
         branches.length === 1
@@ -387,6 +380,45 @@ export class FhirObservationRepository {
     }
     const rows = await sql.query<{ r: unknown }>(text, params.values);
     return { rows: rows.map((x) => unpack(x.r)) };
+  }
+
+  /** The WHERE of a search: the code filter as disjoint branches (see search), the rest AND-ed. */
+  #conditions(filters: readonly SearchFilter[], params: Params, nowMs: number) {
+    const where: string[] = [];
+    let branches: string[] = ['true'];
+    let branched = false;
+    let disjoint = true;
+    for (const f of filters) {
+      if (f.kind === 'token' && f.param === 'code' && !f.not && !branched) {
+        branched = true;
+        branches = f.values.flatMap((v) => codeBranches(this.#terms, v, params));
+        disjoint = f.values.length === 1;
+        if (!branches.length) branches = ['false'];
+        continue;
+      }
+      where.push(obsFilterSql(this.#terms, f, params, nowMs));
+    }
+    return { common: where.length ? where.join(' and ') : 'true', branches, disjoint };
+  }
+
+  /**
+   * The distinct patients (`patient_id`) or devices (`device_id`) of the observations matching the
+   * filters, at most `limit` (for `_has`).
+   */
+  async distinct(
+    sql: Sql,
+    filters: readonly SearchFilter[],
+    column: 'patient_id' | 'device_id',
+    limit: number,
+    nowMs: number,
+  ): Promise<string[]> {
+    const params = new Params();
+    const { common, branches } = this.#conditions(filters, params, nowMs);
+    const rows = await sql.query<{ v: string }>(
+      `select distinct o.${column} as v from observation o where ${common} and (${branches.join(' or ')}) and o.${column} is not null limit ${params.add(limit)}`,
+      params.values,
+    );
+    return rows.map((r) => r.v);
   }
 
   /** Keyset scan by id (bulk export): rows after `afterId`, optionally only these patients' (or any attributed one). */
@@ -545,11 +577,38 @@ function obsFilterSql(terms: CodingTerminology, f: SearchFilter, params: Params,
           : 'true';
       } else if (f.param === 'identifier') {
         sqlText = `(${f.values.map((v) => identifierSql(terms, v, params)).join(' or ') || 'false'})`;
+      } else if (f.param === 'component-code') {
+        sqlText = `(${f.values.map((v) => componentCodeSql(terms, v, params)).join(' or ') || 'false'})`;
+      } else if (f.param === 'combo-code') {
+        sqlText = `(${f.values.flatMap((v) => [...codeBranches(terms, v, params), componentCodeSql(terms, v, params)]).join(' or ') || 'false'})`;
       } else sqlText = 'false';
-      return f.not ? `not ${sqlText}` : sqlText;
+      return f.not ? `not coalesce(${sqlText}, false)` : sqlText;
     }
     case 'string':
       return 'false';
+    case 'quantity':
+      return `(${f.values.map((q) => quantityParamSql(f.param, undefined, q, params)).join(' or ') || 'false'})`;
+    case 'composite': {
+      const qty = compositeQuantity[f.param];
+      if (!qty) return 'false';
+      return `(${f.values.map((v) => quantityParamSql(qty, v.code, v.quantity, params, terms)).join(' or ') || 'false'})`;
+    }
+    case 'missing': {
+      const cond = missingSql(terms, f.param, params);
+      return f.missing ? `(${cond})` : `not (${cond})`;
+    }
+    case 'tokenText':
+      return `(${f.values.map((v) => textSql(terms, f.param, v, params)).join(' or ') || 'false'})`;
+    case 'referenceIdentifier': {
+      const el = f.param === 'patient' ? 'subject' : f.param;
+      const conds = f.values.map((v) => {
+        const ident: Record<string, string> = {};
+        if (v.system) ident['system'] = v.system;
+        if (v.code !== undefined) ident['value'] = v.code;
+        return `(o.resource -> ${params.add(el)} -> 'identifier') @> ${params.add(JSON.stringify(ident))}::jsonb`;
+      });
+      return `(o.resource is not null and (${conds.join(' or ') || 'false'}))`;
+    }
     case 'notPatients':
       // Access restriction (FHIR access layer): no row of these patients; unattributed rows pass.
       return f.ids.length
@@ -558,6 +617,216 @@ function obsFilterSql(terms: CodingTerminology, f: SearchFilter, params: Params,
     default:
       return exhaustive(f);
   }
+}
+
+/** The quantity half of each composite parameter (the code half is the same element's code). */
+const compositeQuantity: Record<string, string> = {
+  'code-value-quantity': 'value-quantity',
+  'component-code-value-quantity': 'component-value-quantity',
+  'combo-code-value-quantity': 'combo-value-quantity',
+};
+
+/** A jsonb number as float8 (null when it is not a number, so a stray string never fails a query). */
+const num = (j: string) => `(case when jsonb_typeof(${j}) = 'number' then (${j})::text::float8 end)`;
+const comps = (j: string) =>
+  `jsonb_array_elements(case when jsonb_typeof(${j}) = 'array' then ${j} else '[]'::jsonb end)`;
+const ingestComponents = comps(`o.data -> 'components'`);
+const fhirComponents = comps(`o.resource -> 'component'`);
+
+/**
+ * The unit part of a quantity value against a value, its unit code, and (FHIR-written) its system
+ * and unit text: with UCUM or no system the stored code (ingest rows are UCUM); another system
+ * only FHIR-written quantities of that system; no system also matches the unit text.
+ */
+function unitSql(
+  q: { system?: string },
+  code: string | undefined,
+  cols: { code: string; system: string | null; unit: string | null },
+  params: Params,
+): string {
+  const parts: string[] = [];
+  if (q.system !== undefined) {
+    if (cols.system === null) {
+      if (q.system !== UCUM) return 'false';
+    } else parts.push(`${cols.system} = ${params.add(q.system)}`);
+  }
+  if (code !== undefined) {
+    const c = params.add(code);
+    parts.push(
+      q.system === undefined && cols.unit !== null
+        ? `(${cols.code} = ${c} or ${cols.unit} = ${c})`
+        : `${cols.code} = ${c}`,
+    );
+  }
+  return parts.length ? parts.join(' and ') : 'true';
+}
+
+/** Each unit the value may be stored in (its own and its UCUM equivalents), OR-ed. */
+function valueInUnits(
+  q: QuantityValue,
+  valueCol: string,
+  cols: { code: string; system: string | null; unit: string | null },
+  params: Params,
+): string {
+  const alts: Array<{
+    code: string | undefined;
+    v: { value: number; low: number; high: number; prefix: QuantityValue['prefix'] };
+  }> = [
+    { code: q.code, v: q },
+    ...(q.equivalents ?? []).map((e) => ({ code: e.code, v: { ...e, prefix: q.prefix } })),
+  ];
+  return `(${alts.map((a) => `(${quantitySql(valueCol, a.v, params)} and ${unitSql(q, a.code, cols, params)})`).join(' or ')})`;
+}
+
+/** A component code (token) against an ingest component `c` ({code, codings}). */
+function ingestComponentCode(v: TokenValue, params: Params): string {
+  if (v.system === null) return 'false';
+  if (v.code === undefined)
+    return v.system === LOINC
+      ? 'true'
+      : `coalesce(c -> 'codings', '[]'::jsonb) @> ${params.add(JSON.stringify([{ system: v.system }]))}::jsonb`;
+  const parts: string[] = [];
+  if (v.system === undefined || v.system === LOINC) parts.push(`c ->> 'code' = ${params.add(v.code)}`);
+  const coding = v.system ? { system: v.system, code: v.code } : { code: v.code };
+  parts.push(`coalesce(c -> 'codings', '[]'::jsonb) @> ${params.add(JSON.stringify([coding]))}::jsonb`);
+  return `(${parts.join(' or ')})`;
+}
+
+/** A code (token) against a FHIR CodeableConcept expression. */
+function conceptCode(concept: string, v: TokenValue, params: Params): string {
+  if (v.system === null)
+    return `exists (select 1 from ${comps(`${concept} -> 'coding'`)} x where x ->> 'code' = ${params.add(v.code ?? '')} and not (x ? 'system'))`;
+  const coding: Record<string, string> = {};
+  if (v.system !== undefined) coding['system'] = v.system;
+  if (v.code !== undefined) coding['code'] = v.code;
+  return `(${concept} -> 'coding') @> ${params.add(JSON.stringify([coding]))}::jsonb`;
+}
+
+function panelGuard(terms: CodingTerminology, params: Params): string {
+  return terms.panelCodes ? ` and o.code = any(${params.add(terms.panelCodes)}::text[])` : '';
+}
+
+/**
+ * value-quantity, component-value-quantity and combo-value-quantity, optionally with a code that
+ * must hold of the same element (the composite parameters): the Observation's own code and value,
+ * or one component's.
+ */
+function quantityParamSql(
+  param: string,
+  code: TokenValue | undefined,
+  q: QuantityValue,
+  params: Params,
+  terms: CodingTerminology = noTerminology,
+): string {
+  const parts: string[] = [];
+  if (param === 'value-quantity' || param === 'combo-value-quantity') {
+    const own = valueInUnits(
+      q,
+      'o.value',
+      {
+        code: 'o.unit',
+        system: `coalesce(o.resource -> 'valueQuantity' ->> 'system', '${UCUM}')`,
+        unit: `(o.resource -> 'valueQuantity' ->> 'unit')`,
+      },
+      params,
+    );
+    const codeCond = code ? ` and (${codeBranches(terms, code, params).join(' or ') || 'false'})` : '';
+    parts.push(`(${own}${codeCond})`);
+  }
+  if (param === 'component-value-quantity' || param === 'combo-value-quantity') {
+    const ingest = valueInUnits(
+      q,
+      num(`c -> 'value'`),
+      { code: `(c ->> 'unit')`, system: null, unit: null },
+      params,
+    );
+    const ingestCode = code ? ` and ${ingestComponentCode(code, params)}` : '';
+    parts.push(
+      `(o.resource is null${panelGuard(terms, params)} and exists (select 1 from ${ingestComponents} c where ${ingest}${ingestCode}))`,
+    );
+    const fhir = valueInUnits(
+      q,
+      num(`c -> 'valueQuantity' -> 'value'`),
+      {
+        code: `(c -> 'valueQuantity' ->> 'code')`,
+        system: `(c -> 'valueQuantity' ->> 'system')`,
+        unit: `(c -> 'valueQuantity' ->> 'unit')`,
+      },
+      params,
+    );
+    const fhirCode = code ? ` and ${conceptCode(`(c -> 'code')`, code, params)}` : '';
+    parts.push(
+      `(o.resource is not null and exists (select 1 from ${fhirComponents} c where ${fhir}${fhirCode}))`,
+    );
+  }
+  return `(${parts.join(' or ') || 'false'})`;
+}
+
+/** component-code (and the component half of combo-code). */
+function componentCodeSql(terms: CodingTerminology, v: TokenValue, params: Params): string {
+  return `((o.resource is null${panelGuard(terms, params)} and exists (select 1 from ${ingestComponents} c where ${ingestComponentCode(v, params)}))
+    or (o.resource is not null and exists (select 1 from ${fhirComponents} c where ${conceptCode(`(c -> 'code')`, v, params)})))`;
+}
+
+/** `:missing=true`: the element is absent (ingest rows by what they render). */
+function missingSql(terms: CodingTerminology, param: string, params: Params): string {
+  const fhirAbsent = (el: string) => `(o.resource -> ${params.add(el)}) is null`;
+  const split = (ingest: string, el: string) =>
+    `(case when o.resource is null then ${ingest} else ${fhirAbsent(el)} end)`;
+  switch (param) {
+    case 'patient':
+      return 'o.patient_id is null';
+    case 'subject':
+      return split('o.patient_id is null', 'subject');
+    case 'device':
+      return split('false', 'device');
+    case 'encounter':
+      return split('true', 'encounter');
+    case 'category':
+      return split('false', 'category');
+    case 'identifier':
+      return split('false', 'identifier');
+    case 'value-quantity':
+      return split('(o.value is null or o.unit is null)', 'valueQuantity');
+    case 'component-code':
+      return split(
+        terms.panelCodes
+          ? `not (o.code = any(${params.add(terms.panelCodes)}::text[]))`
+          : `not exists (select 1 from ${ingestComponents} c)`,
+        'component',
+      );
+    case 'component-value-quantity':
+      return `(case when o.resource is null then not exists (select 1 from ${ingestComponents} c where ${num(`c -> 'value'`)} is not null)
+        else not exists (select 1 from ${fhirComponents} c where c -> 'valueQuantity' is not null) end)`;
+    default:
+      return 'false';
+  }
+}
+
+/** `:text`: a CodeableConcept's text or a coding's display starts with the text, or a word in it does. */
+function textSql(terms: CodingTerminology, param: string, text: string, params: Params): string {
+  const t = text.toLowerCase().replace(/[%_\\]/g, '\\$&');
+  const start = params.add(`${t}%`);
+  const word = params.add(`% ${t}%`);
+  const like = (e: string) => `(lower(${e}) like ${start} or lower(${e}) like ${word})`;
+  const concept = (c: string) =>
+    `(${like(`${c} ->> 'text'`)} or exists (select 1 from ${comps(`${c} -> 'coding'`)} x where ${like(`x ->> 'display'`)}))`;
+  const codes = terms.codesWithText?.(text) ?? [];
+  const parts: string[] = [];
+  if (param === 'code' || param === 'combo-code') {
+    if (codes.length) parts.push(`(o.resource is null and o.code = any(${params.add(codes)}::text[]))`);
+    parts.push(`(o.resource is not null and ${concept(`(o.resource -> 'code')`)})`);
+  }
+  if (param === 'component-code' || param === 'combo-code') {
+    if (codes.length)
+      parts.push(
+        `(o.resource is null and exists (select 1 from ${ingestComponents} c where c ->> 'code' = any(${params.add(codes)}::text[])))`,
+      );
+    parts.push(
+      `(o.resource is not null and exists (select 1 from ${fhirComponents} c where ${concept(`(c -> 'code')`)}))`,
+    );
+  }
+  return `(${parts.join(' or ') || 'false'})`;
 }
 
 /**

@@ -19,6 +19,23 @@ export interface TokenValue {
   code?: string;
 }
 
+/**
+ * A number or quantity search value: the number as given, the range its precision denotes
+ * ([low, high): `5.4` is [5.35, 5.45)), and the unit. `equivalents` are the same value converted
+ * to the other units of the same dimension (UCUM), any of which matches.
+ */
+export interface QuantityValue {
+  prefix: DatePrefix;
+  value: number;
+  low: number;
+  high: number;
+  /** undefined = any system. */
+  system?: string;
+  /** undefined = any unit; matched against the quantity's code or, without a system, its unit. */
+  code?: string;
+  equivalents?: Array<{ code: string; value: number; low: number; high: number }>;
+}
+
 export type SearchFilter =
   | { kind: 'id'; values: string[] }
   | { kind: 'lastUpdated'; values: DateValue[] }
@@ -26,6 +43,15 @@ export type SearchFilter =
   | { kind: 'reference'; param: string; values: string[] } // 'Type/id' or bare id
   | { kind: 'string'; param: string; values: string[]; mode: 'prefix' | 'exact' | 'contains' }
   | { kind: 'date'; param: string; values: DateValue[] }
+  | { kind: 'quantity'; param: string; values: QuantityValue[] }
+  /** A composite `code$value` (code-value-quantity …): both parts hold of the same element. */
+  | { kind: 'composite'; param: string; values: Array<{ code: TokenValue; quantity: QuantityValue }> }
+  /** `:missing=true|false`: the element is absent (true) or present (false). */
+  | { kind: 'missing'; param: string; missing: boolean }
+  /** `:text` on a token: the CodeableConcept's text or a coding's display starts with a value. */
+  | { kind: 'tokenText'; param: string; values: string[] }
+  /** `:identifier` on a reference: the Reference.identifier (system|value). */
+  | { kind: 'referenceIdentifier'; param: string; values: TokenValue[] }
   /**
    * Access restriction, set by the FHIR access layer (never parsed from a query): nothing in the
    * compartment of these patients — a Patient by its id, anything else by its `patient` reference.
@@ -116,6 +142,40 @@ export function rangeDateSql(
     case 'ap': {
       const [a, b] = approximate(v, nowMs);
       return `(${lowCol} < ${params.add(b)}::timestamptz and ${highCol} > ${params.add(a)}::timestamptz)`;
+    }
+    default:
+      return exhaustive(v.prefix);
+  }
+}
+
+/**
+ * SQL for a quantity value against a numeric expression (`col`, a point value). `ap` is within 10 %
+ * of the value; `sa`/`eb` of a point are `gt`/`lt`.
+ */
+export function quantitySql(
+  col: string,
+  v: { value: number; low: number; high: number; prefix: DatePrefix },
+  params: Params,
+): string {
+  const n = (x: number) => `${params.add(x)}::float8`;
+  switch (v.prefix) {
+    case 'eq':
+      return `(${col} >= ${n(v.low)} and ${col} < ${n(v.high)})`;
+    case 'ne':
+      return `not (${col} >= ${n(v.low)} and ${col} < ${n(v.high)})`;
+    case 'lt':
+    case 'eb':
+      return `${col} < ${n(v.value)}`;
+    case 'le':
+      return `${col} <= ${n(v.value)}`;
+    case 'gt':
+    case 'sa':
+      return `${col} > ${n(v.value)}`;
+    case 'ge':
+      return `${col} >= ${n(v.value)}`;
+    case 'ap': {
+      const slack = Math.max(Math.abs(v.value) * 0.1, (v.high - v.low) / 2);
+      return `(${col} >= ${n(v.value - slack)} and ${col} <= ${n(v.value + slack)})`;
     }
     default:
       return exhaustive(v.prefix);

@@ -151,7 +151,11 @@ describe('FHIR search', () => {
     assert.deepEqual(ids(await search('Patient?identifier=urn:mrn|S-1')), [patient]);
     assert.deepEqual(ids(await search('Patient?identifier=S-1')), [patient]);
     assert.deepEqual(ids(await search('Patient?name=ali')), [patient]);
-    assert.deepEqual(ids(await search('Patient?name:exact=ng')), [patient]);
+    assert.deepEqual(ids(await search('Patient?name:exact=Ng')), [patient]);
+    // :exact is case-sensitive (R4); the plain search is not.
+    assert.deepEqual(ids(await search('Patient?name:exact=ng')), []);
+    assert.deepEqual(ids(await search('Patient?name=NG')), [patient]);
+    assert.deepEqual(ids(await search('Patient?name:contains=lic')), [patient]);
     assert.deepEqual(ids(await search('Patient?birthdate=1970-03')), [patient]);
     assert.deepEqual(ids(await search('Patient?birthdate=lt1970-03-04')), []);
     assert.deepEqual(ids(await search('Patient?birthdate=ge1970-03-04')), [patient]);

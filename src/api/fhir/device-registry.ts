@@ -148,7 +148,12 @@ function filterSql(f: SearchFilter, params: Params, nowMs: number): string {
       return `(${conds.join(' or ')})`;
     }
     case 'date':
-      return 'false';
+    case 'quantity':
+    case 'composite':
+    case 'missing':
+    case 'tokenText':
+    case 'referenceIdentifier':
+      return 'false'; // refused by the parser for Device (storeKind view)
     case 'notPatients':
       return f.ids.length
         ? `(a.patient_id is null or a.patient_id <> all(${params.add(f.ids)}::text[]))`

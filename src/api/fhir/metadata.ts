@@ -6,7 +6,7 @@ import {
   searchParams,
   unsupportedCommon,
 } from './search/params.ts';
-import { includesFor, sortsFor } from './search/parse.ts';
+import { includesFor, modifiersFor, revincludesFor, sortsFor } from './search/parse.ts';
 import type { FhirRequest, FhirResponse } from './types.ts';
 
 function resource(type: (typeof resourceTypes)[number]): CapabilityStatementRestResource {
@@ -38,16 +38,35 @@ function resource(type: (typeof resourceTypes)[number]): CapabilityStatementRest
     conditionalRead: 'not-supported',
     referencePolicy: ['literal', 'local'],
     searchInclude: [...includesFor(type)],
+    searchRevInclude: [...revincludesFor(type)],
     searchParam: [
       ...Object.values(commonParams).filter((p) => !unsupportedCommon[type]?.includes(p.name)),
       ...Object.values(searchParams[type]),
-    ].map((p) => ({
-      name: p.name,
-      definition: `http://hl7.org/fhir/SearchParameter/${p.name.startsWith('_') ? `Resource-${p.name.slice(1)}` : `${type}-${p.name}`}`,
-      type: p.type,
-      documentation: p.documentation,
-    })),
+    ].map((p) => {
+      const modifiers = modifiersFor(type, p);
+      return {
+        name: p.name,
+        definition: `http://hl7.org/fhir/SearchParameter/${p.name.startsWith('_') ? `Resource-${p.name.slice(1)}` : `${type}-${p.name}`}`,
+        type: p.type,
+        documentation: modifiers.length
+          ? `${p.documentation}. Modifiers: ${modifiers.map((m) => `:${m}`).join(' ')}`
+          : p.documentation,
+      };
+    }),
   };
+  const chains = Object.values(searchParams[type])
+    .filter((p) => p.type === 'reference')
+    .map((p) => p.name);
+  const searchNotes = [
+    chains.length
+      ? `Chaining one level deep on ${chains.join(', ')} (e.g. ${chains[0]}.identifier=, ${chains[0]}:<Type>.<param>=); a deeper chain is refused (not-supported).`
+      : '',
+    r.searchRevInclude?.length
+      ? `_has one level deep over ${r.searchRevInclude.join(', ')} (_has:<Type>:<param>:<its parameter>=).`
+      : '',
+    'Chains and _has resolve to at most 1000 resources (beyond: too-costly). Prefer: handling=strict (default) refuses an unknown parameter or modifier with a 400; handling=lenient ignores it and reports it in an OperationOutcome entry.',
+  ].filter((x) => x !== '');
+  r.documentation = searchNotes.join(' ');
   const validate = {
     name: 'validate',
     definition: 'http://hl7.org/fhir/OperationDefinition/Resource-validate',
@@ -58,19 +77,23 @@ function resource(type: (typeof resourceTypes)[number]): CapabilityStatementRest
       { name: 'lastn', definition: 'http://hl7.org/fhir/OperationDefinition/Observation-lastn' },
       validate,
     ];
-    r.documentation = `Readings from connected devices and Observations written here share one store and one id space. Sort: ${sortsFor(type).join(', ')} (prefix - for descending). Ids are server-assigned UUIDs (no update-as-create with a client id).`;
+    r.documentation = `${r.documentation} Readings from connected devices and Observations written here share one store and one id space. Sort: ${sortsFor(type).join(', ')} (prefix - for descending). Ids are server-assigned UUIDs (no update-as-create with a client id).`;
   }
   if (type === 'Flag')
     r.documentation =
+      `${r.documentation} ` +
       'Vigil alerts, read-only (same id as /api/v1/alerts): status active while open, acknowledged, snoozed or escalated; inactive once resolved. Newest first. Only the current version is kept (history and vread answer it alone).';
   if (type === 'Communication')
     r.documentation =
+      `${r.documentation} ` +
       'Alert notifications, read-only: about the Flag of their alert; status from their deliveries (completed once any channel delivered, not-done when all expired). Newest first.';
   if (type === 'AuditEvent')
     r.documentation =
+      `${r.documentation} ` +
       'The audit log, read-only, for administrators: newest first; search pages reach the newest 1000 matches (the whole log: /api/v1/audit/export). One value per parameter.';
   if (type === 'Device')
     r.documentation =
+      `${r.documentation} ` +
       'Devices of the Vigil device registry are listed here read-only (same id); Devices written through FHIR are stored as sent.';
   if (type === 'Patient' || type === 'Group')
     r.operation = [
@@ -134,8 +157,21 @@ export async function capabilityStatement(req: FhirRequest): Promise<FhirRespons
           { name: '_count', type: 'number', documentation: 'Page size (max 1000)' },
           { name: '_offset', type: 'number', documentation: 'Paging offset (next links carry it)' },
           { name: '_sort', type: 'string', documentation: 'Sort keys' },
-          { name: '_summary', type: 'token', documentation: 'count only' },
-          { name: '_include', type: 'special', documentation: 'See searchInclude per type' },
+          { name: '_cursor', type: 'string', documentation: 'Keyset paging position (next links carry it)' },
+          { name: '_summary', type: 'token', documentation: 'true, text, data, count or false' },
+          { name: '_elements', type: 'string', documentation: 'Top-level elements to return' },
+          { name: '_total', type: 'token', documentation: 'none, estimate or accurate (Bundle.total)' },
+          { name: '_include', type: 'special', documentation: 'See searchInclude per type (no :iterate)' },
+          {
+            name: '_revinclude',
+            type: 'special',
+            documentation: 'See searchRevInclude per type (no :iterate; at most 1000 per page and value)',
+          },
+          {
+            name: '_has',
+            type: 'special',
+            documentation: 'One level: _has:<Type>:<reference param>:<param>=value (see each type)',
+          },
         ],
         operation: [
           { name: 'export', definition: 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export' },

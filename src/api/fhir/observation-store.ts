@@ -219,6 +219,22 @@ export class ObservationStore implements TypeStore {
     };
   }
 
+  async referenced(
+    sql: Sql,
+    filters: readonly SearchFilter[],
+    param: string,
+    targetType: string,
+    limit: number,
+    nowMs: number,
+  ) {
+    // Patients and devices are columns; other references (encounter, a Group subject) by search.
+    if ((param === 'patient' || param === 'subject') && targetType === 'Patient')
+      return this.#repo.distinct(sql, filters, 'patient_id', limit, nowMs);
+    if (param === 'device' && targetType === 'Device')
+      return this.#repo.distinct(sql, filters, 'device_id', limit, nowMs);
+    return undefined;
+  }
+
   async lastn(
     sql: Sql,
     patientId: string,

@@ -6,7 +6,11 @@ import type { Logger } from '../../core/logger.ts';
 import { AlertRepository } from '../../store/alert-repository.ts';
 import type { Database, Sql } from '../../store/database.ts';
 import { FhirObservationRepository } from '../../store/fhir-observation-repository.ts';
-import { FhirResourceRepository, type ResourceVersion } from '../../store/fhir-resource-repository.ts';
+import {
+  distinctTargets,
+  FhirResourceRepository,
+  type ResourceVersion,
+} from '../../store/fhir-resource-repository.ts';
 import type { SearchFilter, SearchOptions } from '../../store/fhir-search-filter.ts';
 import { AuditEventView, CommunicationView, FlagView } from './alert-views.ts';
 import { RegistryDeviceView } from './device-registry.ts';
@@ -58,6 +62,18 @@ export interface TypeStore {
     opts: SearchOptions,
     nowMs: number,
   ): Promise<{ stored: Stored[]; total?: number; cursors?: string[] }>;
+  /**
+   * Ids of `targetType` the matching resources refer to by `param`, at most `limit` (`_has`); a
+   * store without it is answered from a search (search.ts).
+   */
+  referenced?(
+    sql: Sql,
+    filters: readonly SearchFilter[],
+    param: string,
+    targetType: string,
+    limit: number,
+    nowMs: number,
+  ): Promise<string[] | undefined>;
 }
 
 /** resourceType, id, meta (with versionId, lastUpdated) first, then the content as written. */
@@ -156,6 +172,16 @@ export class GenericStore implements TypeStore {
   async search(sql: Sql, filters: readonly SearchFilter[], opts: SearchOptions, nowMs: number) {
     const r = await this.#repo.search(sql, this.#type, filters, opts, nowMs);
     return { stored: r.versions.map(toStored), ...(r.total !== undefined ? { total: r.total } : {}) };
+  }
+  async referenced(
+    sql: Sql,
+    filters: readonly SearchFilter[],
+    param: string,
+    targetType: string,
+    limit: number,
+    nowMs: number,
+  ) {
+    return distinctTargets(sql, this.#type, filters, param, targetType, limit, nowMs);
   }
 }
 

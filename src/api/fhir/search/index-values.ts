@@ -45,13 +45,16 @@ export function indexValues(type: SupportedType, resource: Resource): IndexRows 
             break;
           }
           case 'string':
-            for (const s of stringsOf(v)) rows.strings.push({ param: def.name, value: s.toLowerCase() });
+            for (const s of stringsOf(v))
+              rows.strings.push({ param: def.name, value: s.toLowerCase(), raw: s });
             break;
           case 'date': {
             const r = datesOf(v);
             if (r) rows.dates.push({ param: def.name, ...r });
             break;
           }
+          default:
+            break; // quantity and composite: Observation only (its own table)
         }
       }
     }

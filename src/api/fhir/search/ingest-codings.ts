@@ -17,6 +17,17 @@ import type { CodingTerminology } from '../../../store/fhir-observation-reposito
  */
 export const ingestTerminology: CodingTerminology = {
   idempotencySystem: VIGIL_IDEMPOTENCY,
+  panelCodes: [...CODES.values()].filter((d) => d.kind === 'panel').map((d) => d.code),
+  codesWithText(text) {
+    const t = text.toLowerCase();
+    if (!t) return [];
+    return [...CODES.values()]
+      .filter((d) => {
+        const display = d.display.toLowerCase();
+        return display.startsWith(t) || display.includes(` ${t}`);
+      })
+      .map((d) => d.code);
+  },
   systemOf(code) {
     return getCode(code)?.system;
   },

@@ -3,7 +3,7 @@
  * write from `paths` (see index-values.ts); Observation and registry Devices are searched through
  * their columns, the definitions here name and describe them for parsing and the CapabilityStatement.
  */
-export type ParamType = 'token' | 'reference' | 'string' | 'date';
+export type ParamType = 'token' | 'reference' | 'string' | 'date' | 'quantity' | 'composite';
 
 export interface SearchParamDef {
   name: string;
@@ -13,6 +13,10 @@ export interface SearchParamDef {
   /** Reference targets, for a bare id (`patient=123`). */
   targets?: string[];
   documentation: string;
+  /** Composite parameters: the token and the quantity parameter of its two parts (`code$value`). */
+  components?: [string, string];
+  /** The FHIR R4 SearchParameter this one implements, when its name does not say it. */
+  definition?: string;
 }
 
 const p = (
@@ -152,6 +156,53 @@ export const searchParams: Record<SupportedType, Record<string, SearchParamDef>>
       'A business identifier (system|value); ingest readings by their idempotency key',
     ),
     p('encounter', 'reference', ['encounter'], 'The encounter', ['Encounter']),
+    p(
+      'value-quantity',
+      'quantity',
+      ['valueQuantity'],
+      'The value ([prefix]number[|system|code]; prefixes eq ne lt gt le ge sa eb ap; UCUM units convert within a dimension)',
+    ),
+    p('component-code', 'token', ['component.code'], 'A component code (system|code)'),
+    p('combo-code', 'token', ['code', 'component.code'], 'The code or a component code'),
+    p(
+      'component-value-quantity',
+      'quantity',
+      ['component.valueQuantity'],
+      'A component value (as value-quantity)',
+    ),
+    p(
+      'combo-value-quantity',
+      'quantity',
+      ['valueQuantity', 'component.valueQuantity'],
+      'The value or a component value (as value-quantity)',
+    ),
+    {
+      ...p(
+        'code-value-quantity',
+        'composite',
+        [],
+        'Code and value together: code$value-quantity (e.g. http://loinc.org|8867-4$gt100)',
+      ),
+      components: ['code', 'value-quantity'],
+    },
+    {
+      ...p(
+        'component-code-value-quantity',
+        'composite',
+        [],
+        'A component with that code and value: code$value-quantity (e.g. http://loinc.org|8480-6$ge140)',
+      ),
+      components: ['component-code', 'component-value-quantity'],
+    },
+    {
+      ...p(
+        'combo-code-value-quantity',
+        'composite',
+        [],
+        'The Observation or one of its components with that code and value',
+      ),
+      components: ['combo-code', 'combo-value-quantity'],
+    },
   ],
   // Flag and Communication are views of the alert tables: only what those views can answer.
   Flag: [
@@ -241,4 +292,18 @@ export const resultParams = new Set([
   '_format',
   '_pretty',
   '_elements',
+  '_revinclude',
 ]);
+
+/**
+ * Which stores answer which modifiers (beyond the plain parameter): `generic` is the indexed
+ * fhir_resource store, Observation its own table, the rest views of other tables (no modifiers but
+ * `:not` on tokens and the reference type modifier).
+ */
+export type StoreKind = 'observation' | 'generic' | 'view';
+export function storeKind(type: SupportedType): StoreKind {
+  if (type === 'Observation') return 'observation';
+  if (type === 'Flag' || type === 'Communication' || type === 'AuditEvent' || type === 'Device')
+    return 'view';
+  return 'generic';
+}

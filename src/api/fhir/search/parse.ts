@@ -1,21 +1,63 @@
-import type { SearchFilter, SearchOptions, TokenValue } from '../../../store/fhir-search-filter.ts';
-import { badRequest } from '../outcomes.ts';
+import {
+  type DatePrefix,
+  datePrefixes,
+  type QuantityValue,
+  type SearchFilter,
+  type SearchOptions,
+  type TokenValue,
+} from '../../../store/fhir-search-filter.ts';
+import { badRequest, notSupported } from '../outcomes.ts';
 import { decodeCursor } from './cursor.ts';
 import { parseDateValue } from './date.ts';
 import {
   commonParams,
+  isSupportedType,
+  resourceTypes,
   resultParams,
   type SearchParamDef,
   type SupportedType,
   searchParams,
+  storeKind,
   unsupportedCommon,
 } from './params.ts';
+import { unitEquivalents } from './units.ts';
+
+/** A chained parameter (`subject.identifier=…`, `subject:Patient.name=…`), resolved by search.ts. */
+export interface ChainSpec {
+  /** The query key as sent (for messages and the lenient report). */
+  key: string;
+  /** The reference parameter of the searched type. */
+  param: string;
+  /** The types the chain may go to (the type modifier, or every supported target). */
+  targets: SupportedType[];
+  /** The parameter on the target (`identifier`, `name:exact`) and its raw value. */
+  chained: string;
+  value: string;
+}
+
+/** A reverse chain (`_has:Observation:subject:code=…`), resolved by search.ts. */
+export interface HasSpec {
+  key: string;
+  /** The searched type (what `param` points at). */
+  target: SupportedType;
+  /** The type whose resources refer to the searched one. */
+  from: SupportedType;
+  /** The reference parameter of `from` that points at the searched resource. */
+  param: string;
+  /** The parameter on `from` and its raw value. */
+  on: string;
+  value: string;
+}
 
 export interface ParsedSearch {
   filters: SearchFilter[];
   options: SearchOptions;
   /** `_include` values (`Observation:patient`). */
   include: string[];
+  /** `_revinclude` values (`Observation:subject`). */
+  revinclude: string[];
+  chains: ChainSpec[];
+  has: HasSpec[];
   /** Parameters ignored under `Prefer: handling=lenient` (reported as a warning). */
   ignored: string[];
   /** `_total`: accurate and estimate both count in SQL; none leaves Bundle.total out. */
@@ -37,15 +79,55 @@ const sortable: Partial<Record<SupportedType, readonly string[]>> = {
   AuditEvent: [],
 };
 const genericSortable = ['_lastUpdated', '_id'];
-const supportedIncludes: Partial<Record<SupportedType, readonly string[]>> = {
-  Observation: ['Observation:patient', 'Observation:subject', 'Observation:device'],
-  CareTeam: ['CareTeam:participant', 'CareTeam:patient'],
-  PractitionerRole: ['PractitionerRole:practitioner', 'PractitionerRole:organization'],
-};
-
-export function includesFor(type: SupportedType): readonly string[] {
-  return supportedIncludes[type] ?? [];
+/** Reference parameters of `type` whose targets include a supported type. */
+function referenceParams(type: SupportedType) {
+  return Object.values(searchParams[type]).filter(
+    (d) => d.type === 'reference' && (d.targets ?? []).some(isSupportedType),
+  );
 }
+
+/** `_include=Type:param`: every reference parameter of the type whose targets Vigil stores. */
+export function includesFor(type: SupportedType): readonly string[] {
+  return referenceParams(type).map((d) => `${type}:${d.name}`);
+}
+
+/**
+ * `_revinclude=Other:param`: every reference parameter of another type that can point at `type`,
+ * where the other type's store can search by it (the views answer `patient`/`subject` only, and
+ * AuditEvent's are single-valued, so not there).
+ */
+export function revincludesFor(type: SupportedType): readonly string[] {
+  const out: string[] = [];
+  for (const from of resourceTypes) {
+    if (from === 'AuditEvent') continue;
+    for (const d of referenceParams(from)) {
+      if (!(d.targets ?? []).includes(type)) continue;
+      if (storeKind(from) === 'view' && !(d.name === 'patient' || d.name === 'subject')) continue;
+      if (from === 'Device' && d.name !== 'patient') continue;
+      out.push(`${from}:${d.name}`);
+    }
+  }
+  return out;
+}
+
+/** Parameters answering `:missing`, per store. */
+const observationMissing = new Set([
+  'patient',
+  'subject',
+  'device',
+  'encounter',
+  'category',
+  'identifier',
+  'value-quantity',
+  'component-code',
+  'component-value-quantity',
+]);
+/** Observation token parameters answering `:text`. */
+const observationText = new Set(['code', 'component-code', 'combo-code']);
+/** Observation reference parameters answering `:identifier`. */
+const observationIdentifier = new Set(['patient', 'subject', 'device', 'encounter']);
+/** Most targets a chain or `_has` may resolve to (beyond: too costly). */
+export const maxChainMatches = 1000;
 export function sortsFor(type: SupportedType): readonly string[] {
   return sortable[type] ?? genericSortable;
 }
@@ -60,13 +142,28 @@ export function parseSearch(type: SupportedType, query: URLSearchParams, lenient
   const ignored: string[] = [];
   const options: SearchOptions = { count: defaultCount, offset: 0, sort: [], countOnly: false };
   const include: string[] = [];
+  const revinclude: string[] = [];
+  const chains: ChainSpec[] = [];
+  const has: HasSpec[] = [];
   const presentation: Pick<ParsedSearch, 'total' | 'summary' | 'elements'> = {};
-  const reject = (msg: string, key: string) => {
-    if (!lenient) throw badRequest(msg, key);
+  const reject = (msg: string, key: string, unsupported = false) => {
+    if (!lenient) throw unsupported ? notSupported(msg) : badRequest(msg, key);
     ignored.push(key);
   };
 
   for (const [key, raw] of query) {
+    if (key.startsWith('_has:')) {
+      const h = parseHas(type, key, raw);
+      if (typeof h === 'string') reject(h, key, true);
+      else has.push(h);
+      continue;
+    }
+    if (key.includes('.')) {
+      const c = parseChain(type, key, raw);
+      if (typeof c === 'string') reject(c, key, true);
+      else chains.push(c);
+      continue;
+    }
     const [name = '', modifier] = key.split(':', 2) as [string, string | undefined];
     if (resultParams.has(name)) {
       switch (name) {
@@ -101,9 +198,24 @@ export function parseSearch(type: SupportedType, query: URLSearchParams, lenient
             reject(`_summary=${raw} is not a _summary value (true, text, data, count, false)`, '_summary');
           break;
         case '_include':
-          if (!includesFor(type).includes(raw))
-            reject(`_include=${raw} is not supported for ${type}`, '_include');
+          if (modifier) reject(`_include:${modifier} is not supported (no iterate)`, key, true);
+          else if (!includesFor(type).includes(raw))
+            reject(
+              `_include=${raw} is not supported for ${type} (supported: ${includesFor(type).join(', ') || 'none'})`,
+              '_include',
+              true,
+            );
           else include.push(raw);
+          break;
+        case '_revinclude':
+          if (modifier) reject(`_revinclude:${modifier} is not supported (no iterate)`, key, true);
+          else if (!revincludesFor(type).includes(raw))
+            reject(
+              `_revinclude=${raw} is not supported for ${type} (supported: ${revincludesFor(type).join(', ') || 'none'})`,
+              '_revinclude',
+              true,
+            );
+          else revinclude.push(raw);
           break;
         case '_total':
           if (raw === 'accurate' || raw === 'estimate' || raw === 'none') presentation.total = raw;
@@ -131,13 +243,91 @@ export function parseSearch(type: SupportedType, query: URLSearchParams, lenient
       reject(`unknown search parameter '${name}' for ${type}`, key);
       continue;
     }
+    if (modifier === 'missing') {
+      if (raw !== 'true' && raw !== 'false')
+        throw badRequest(`${key} takes true or false, got '${raw}'`, key);
+      if (!answersMissing(type, def))
+        reject(`modifier ':missing' is not supported on '${name}' of ${type}`, key, true);
+      else filters.push({ kind: 'missing', param: def.name, missing: raw === 'true' });
+      continue;
+    }
     const values = splitValues(raw);
     if (values.length === 0) continue;
-    const filter = toFilter(def, modifier, values, key);
+    const filter = toFilter(type, def, modifier, values, key);
     if (filter) filters.push(filter);
-    else reject(`modifier ':${modifier}' is not supported on '${name}'`, key);
+    else reject(`modifier ':${modifier}' is not supported on '${name}' of ${type}`, key, true);
   }
-  return { filters, options, include, ignored, ...presentation };
+  return { filters, options, include, revinclude, chains, has, ignored, ...presentation };
+}
+
+/** The modifiers a parameter of `type` accepts (what toFilter takes; the CapabilityStatement lists them). */
+export function modifiersFor(type: SupportedType, def: SearchParamDef): string[] {
+  const kind = storeKind(type);
+  const out: string[] = [];
+  if (def.name === '_id' || def.name === '_lastUpdated') return out;
+  switch (def.type) {
+    case 'token':
+      if (type !== 'AuditEvent') out.push('not');
+      if (kind === 'observation' && observationText.has(def.name)) out.push('text');
+      break;
+    case 'reference':
+      if (kind === 'observation' && observationIdentifier.has(def.name)) out.push('identifier');
+      out.push(...(def.targets ?? []).filter(isSupportedType));
+      break;
+    case 'string':
+      out.push('exact', 'contains');
+      break;
+    default:
+      break;
+  }
+  if (answersMissing(type, def)) out.push('missing');
+  return out;
+}
+
+function answersMissing(type: SupportedType, def: SearchParamDef): boolean {
+  const kind = storeKind(type);
+  if (kind === 'observation') return observationMissing.has(def.name);
+  return kind === 'generic' && !def.name.startsWith('_');
+}
+
+/** `ref[:Type].param[:modifier]` — one level only. */
+function parseChain(type: SupportedType, key: string, value: string): ChainSpec | string {
+  const dot = key.indexOf('.');
+  const head = key.slice(0, dot);
+  const chained = key.slice(dot + 1);
+  const [param = '', typeModifier] = head.split(':', 2) as [string, string | undefined];
+  const def = searchParams[type][param];
+  if (def?.type !== 'reference')
+    return `chained parameter '${key}': '${param}' is not a reference search parameter of ${type}`;
+  if (chained.includes('.') || chained.startsWith('_has'))
+    return `chained parameter '${key}': chains go one level deep (${param}.<parameter>)`;
+  let targets = (def.targets ?? []).filter(isSupportedType);
+  if (typeModifier) {
+    if (!isSupportedType(typeModifier) || !targets.includes(typeModifier))
+      return `chained parameter '${key}': ${typeModifier} is not a type '${param}' refers to`;
+    targets = [typeModifier];
+  }
+  const name = chained.split(':', 1)[0] ?? '';
+  targets = targets.filter((t) => commonParams[name] ?? searchParams[t][name]);
+  if (!targets.length)
+    return `chained parameter '${key}': no type '${param}' refers to has a search parameter '${name}'`;
+  return { key, param, targets, chained, value };
+}
+
+/** `_has:Type:ref:param[:modifier]` — one level only. */
+function parseHas(type: SupportedType, key: string, value: string): HasSpec | string {
+  const [, from = '', param = '', ...rest] = key.split(':');
+  const on = rest.join(':');
+  if (!isSupportedType(from)) return `'${key}': ${from || '(none)'} is not a supported resource type`;
+  const def = searchParams[from][param];
+  if (def?.type !== 'reference' || !(def.targets ?? []).includes(type))
+    return `'${key}': '${param}' is not a reference search parameter of ${from} that refers to ${type}`;
+  if (on === '') return `'${key}': name the parameter of ${from} to test (_has:${from}:${param}:<parameter>)`;
+  if (on.startsWith('_has') || on.includes('.'))
+    return `'${key}': _has goes one level deep (no nested _has or chain)`;
+  if (!revincludesFor(type).includes(`${from}:${param}`))
+    return `'${key}': ${from} cannot be searched by '${param}' here`;
+  return { key, target: type, from, param, on, value };
 }
 
 /** Splits a comma list, honouring `\,` escapes. */
@@ -158,11 +348,13 @@ function splitValues(raw: string): string[] {
 }
 
 function toFilter(
+  type: SupportedType,
   def: SearchParamDef,
   modifier: string | undefined,
   values: string[],
   key: string,
 ): SearchFilter | undefined {
+  const kind = storeKind(type);
   if (def.name === '_id') {
     if (modifier) return undefined;
     return { kind: 'id', values };
@@ -173,7 +365,12 @@ function toFilter(
   }
   switch (def.type) {
     case 'token':
+      if (modifier === 'text')
+        return kind === 'observation' && observationText.has(def.name)
+          ? { kind: 'tokenText', param: def.name, values }
+          : undefined;
       if (modifier && modifier !== 'not') return undefined;
+      if (modifier === 'not' && type === 'AuditEvent') return undefined;
       return {
         kind: 'token',
         param: def.name,
@@ -181,6 +378,10 @@ function toFilter(
         ...(modifier === 'not' ? { not: true } : {}),
       };
     case 'reference': {
+      if (modifier === 'identifier')
+        return kind === 'observation' && observationIdentifier.has(def.name)
+          ? { kind: 'referenceIdentifier', param: def.name, values: values.map(parseToken) }
+          : undefined;
       if (modifier && !(def.targets ?? []).includes(modifier)) return undefined;
       const refs = values.map((v) =>
         normalizeReference(modifier && !v.includes('/') ? `${modifier}/${v}` : v),
@@ -198,9 +399,90 @@ function toFilter(
     case 'date':
       if (modifier) return undefined;
       return { kind: 'date', param: def.name, values: values.map((v) => dateOrThrow(v, key)) };
+    case 'quantity':
+      if (modifier || kind !== 'observation') return undefined;
+      return { kind: 'quantity', param: def.name, values: values.map((v) => quantityOrThrow(v, key)) };
+    case 'composite': {
+      if (modifier || kind !== 'observation') return undefined;
+      return {
+        kind: 'composite',
+        param: def.name,
+        values: values.map((v) => {
+          const dollar = v.indexOf('$');
+          if (dollar < 0)
+            throw badRequest(
+              `'${v}' is not a composite value: code$value-quantity (e.g. http://loinc.org|8867-4$gt100)`,
+              key,
+            );
+          const code = parseToken(v.slice(0, dollar));
+          if (code.code === undefined) throw badRequest(`'${v}': the code part needs a code`, key);
+          return { code, quantity: quantityOrThrow(v.slice(dollar + 1), key) };
+        }),
+      };
+    }
     default:
       return undefined;
   }
+}
+
+const numberRe = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+
+/**
+ * `[prefix]number[|system|code]`. The number's precision gives its range (`5.4` is [5.35, 5.45),
+ * `100` is [99.5, 100.5), `1e2` is [50, 150)); a UCUM unit Vigil knows also matches its
+ * conversions to the other units of its dimension.
+ */
+export function parseQuantity(raw: string): QuantityValue | undefined {
+  const bar = raw.indexOf('|');
+  const head = bar < 0 ? raw : raw.slice(0, bar);
+  let prefix: DatePrefix = 'eq';
+  let num = head;
+  const m = /^([a-z]{2})(.*)$/.exec(head);
+  if (m) {
+    if (!datePrefixes.includes(m[1] as DatePrefix)) return undefined;
+    prefix = m[1] as DatePrefix;
+    num = m[2] as string;
+  }
+  if (!numberRe.test(num)) return undefined;
+  const value = Number(num);
+  if (!Number.isFinite(value)) return undefined;
+  const half = precisionHalf(num);
+  const out: QuantityValue = { prefix, value, low: value - half, high: value + half };
+  if (bar >= 0) {
+    const rest = raw.slice(bar + 1);
+    const bar2 = rest.indexOf('|');
+    if (bar2 < 0) return undefined;
+    const system = rest.slice(0, bar2);
+    const code = rest.slice(bar2 + 1);
+    if (code.includes('|')) return undefined;
+    if (system) out.system = system;
+    if (code) out.code = code;
+    if (code && (!system || system === UCUM_SYSTEM)) {
+      const eq = unitEquivalents(code, out);
+      if (eq.length) out.equivalents = eq;
+    }
+  }
+  return out;
+}
+
+const UCUM_SYSTEM = 'http://unitsofmeasure.org';
+
+/** Half of the last significant digit's unit: 5.4 → 0.05, 100 → 0.5, 1e2 → 50. */
+function precisionHalf(num: string): number {
+  const [mant = '', exp = '0'] = num.replace(/^[+-]/, '').split(/[eE]/);
+  const dot = mant.indexOf('.');
+  const decimals = dot < 0 ? 0 : mant.length - dot - 1;
+  return 0.5 * 10 ** (Number(exp) - decimals);
+}
+
+function quantityOrThrow(v: string, key: string): QuantityValue {
+  const q = parseQuantity(v);
+  if (!q)
+    throw badRequest(
+      `'${v}' is not a valid quantity search value (optional prefix eq|ne|lt|gt|le|ge|sa|eb|ap, a number, then optionally |system|code)`,
+      key,
+    );
+  return q;
 }
 
 function dateOrThrow(v: string, key: string) {
