@@ -13,6 +13,7 @@ import { fhirRoutes } from './api/fhir/http.ts';
 import { alertRoutes } from './api/routes/alerts.ts';
 import { contactMethodRoutes } from './api/routes/contact-methods.ts';
 import { dashboardRoutes } from './api/routes/dashboard.ts';
+import { deviceModelRoutes } from './api/routes/device-models.ts';
 import { lorawanRoutes } from './api/routes/lorawan.ts';
 import { monitoringRoutes } from './api/routes/monitoring.ts';
 import { nightscoutRoutes } from './api/routes/nightscout.ts';
@@ -52,6 +53,7 @@ import { ServiceHealth } from './pipeline/service-health.ts';
 import { startWatchdog } from './pipeline/watchdog.ts';
 import type { Database } from './store/database.ts';
 import { DeadLetterRepository } from './store/dead-letter-repository.ts';
+import { DeviceModelRepository } from './store/device-model-repository.ts';
 import { DeviceRepository } from './store/device-repository.ts';
 import { migrate } from './store/migrate.ts';
 import { ObservationRepository } from './store/observation-repository.ts';
@@ -397,6 +399,7 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       nightscoutRoutes(new NightscoutCredentials(db)),
       lorawanRoutes,
       vendorTemplateRoutes(vendorTemplates, templateResolver),
+      deviceModelRoutes(new DeviceModelRepository(db)),
       serviceStatusRoutes(health),
       ...(opts.routes ?? []),
       webRoutes(),
