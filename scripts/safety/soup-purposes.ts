@@ -55,7 +55,10 @@ export const soupPurposes: Record<string, { role: 'runtime' | 'dashboard' | 'too
   '@types/react-dom': { role: 'tool', purpose: 'React DOM type definitions' },
   '@types/smtp-server': { role: 'tool', purpose: 'smtp-server type definitions' },
   '@vitejs/plugin-react': { role: 'tool', purpose: 'builds the dashboard (JSX)' },
-  'csv-parse': { role: 'runtime', purpose: 'reads CSV imports (device-model catalogue, recalls and advisories)' },
+  'csv-parse': {
+    role: 'runtime',
+    purpose: 'reads CSV imports (device-model catalogue, recalls and advisories)',
+  },
   'fhir-kit-client': { role: 'tool', purpose: 'independent FHIR client in tests' },
   fhirclient: { role: 'tool', purpose: 'SMART on FHIR client in browser tests' },
   'oidc-provider': { role: 'tool', purpose: 'OpenID Connect provider for sign-in tests' },
