@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'csv-parse/sync';
+import { validateFhir } from '../support/fhir-validator.ts';
 import { type InProcess, startInProcess } from '../support/in-process.ts';
 
 /**
@@ -319,6 +320,66 @@ for (const db of databases) {
       });
       const after = await must('GET', '/api/v1/device-models/findings', admin);
       assert.ok(!(after['devices'] as Array<{ deviceId: string }>).some((d) => d.deviceId === 'cuff-1'));
+    });
+
+    it('FHIR: DeviceDefinition read and search (UDI-DI, kind), Device points at it, writes refused', async () => {
+      const fhir = async (method: string, url: string, token = nurse, body?: unknown) => {
+        const r = await v.inject({
+          method: method as 'GET',
+          url,
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json' },
+          ...(body !== undefined ? { payload: JSON.stringify(body) } : {}),
+        });
+        return {
+          status: r.statusCode,
+          body: r.json() as Record<string, unknown> & {
+            entry?: Array<{ resource: Record<string, unknown> }>;
+          },
+        };
+      };
+      const dd = await fhir('GET', '/fhir/DeviceDefinition/nova-ox-1');
+      assert.equal(dd.status, 200);
+      assert.deepEqual(validateFhir(dd.body as never), []);
+      assert.equal(dd.body['manufacturerString'], 'Nova');
+      assert.deepEqual(dd.body['udiDeviceIdentifier'], [
+        {
+          deviceIdentifier: '4006381333931',
+          issuer: 'http://hl7.org/fhir/NamingSystem/gs1-di',
+          jurisdiction: 'http://hl7.org/fhir/NamingSystem/fda-udi',
+        },
+      ]);
+      const props = Object.fromEntries(
+        (
+          dd.body['property'] as Array<{
+            type: { coding: Array<{ code: string }> };
+            valueCode: Array<{ text: string }>;
+          }>
+        ).map((p) => [p.type.coding[0]!.code, p.valueCode[0]!.text]),
+      );
+      assert.equal(props['fda-number'], 'K190001');
+      assert.equal(props['eu-mdr-class'], 'IIb');
+      assert.equal(props['end-of-support'], '2001-03-31');
+      assert.equal(props['open-field-safety-notice'], 'FSN-2026-07: SpO2 reads high below 80 %');
+      const byUdi = await fhir(
+        'GET',
+        '/fhir/DeviceDefinition?identifier=http://hl7.org/fhir/NamingSystem/gs1-di|4006381333931',
+      );
+      assert.deepEqual(
+        byUdi.body.entry?.map((e) => e.resource['id']),
+        ['nova-ox-1'],
+      );
+      const byKind = await fhir('GET', '/fhir/DeviceDefinition?type=scale');
+      assert.deepEqual(
+        byKind.body.entry?.map((e) => e.resource['id']),
+        ['old-scale'],
+      );
+      const device = await fhir('GET', '/fhir/Device/ox-1');
+      assert.deepEqual(device.body['definition'], { reference: 'DeviceDefinition/nova-ox-1' });
+      const write = await fhir('POST', '/fhir/DeviceDefinition', admin, { resourceType: 'DeviceDefinition' });
+      assert.equal(write.status, 405);
+      assert.equal(write.body['resourceType'], 'OperationOutcome');
+      const missing = await fhir('GET', '/fhir/DeviceDefinition/ghost');
+      assert.equal(missing.status, 404);
     });
 
     it('staff read, only administrators write; every write is audited', async () => {
