@@ -815,8 +815,22 @@ export const hazards: Hazard[] = [
           { file: 'src/program/fleet.test.ts', name: 'never seen, revoked, low battery below 20 %' },
         ],
       },
+      {
+        what: 'Each device can point at its model in the device-model catalogue; the findings list devices with no model, no clearance, end of support reached, or an open recall or advisory.',
+        code: ['src/devices/device-models.ts', 'src/api/routes/device-models.ts'],
+        tests: [
+          {
+            file: 'src/devices/device-models.test.ts',
+            name: 'a model lacking a clearance, past end of support, or with open notices is a finding',
+          },
+          {
+            file: 'test/devices/device-models.test.ts',
+            name: 'findings: no model, no clearance, end of support, open recall or advisory — JSON, filter and CSV',
+          },
+        ],
+      },
     ],
     residual:
-      "Failures are not predicted ahead of time; device regulatory status (recalls, end of support) is tracked in the device-model catalogue but acting on it is the organisation's.",
+      "Failures are not predicted ahead of time; the device-model catalogue is what the organisation records (Vigil checks its shape, not that a clearance exists), and acting on a finding is the organisation's.",
   },
 ];

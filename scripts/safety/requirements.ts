@@ -310,6 +310,25 @@ export const requirements: Requirement[] = [
   },
   {
     id: 'R20',
+    text: 'Each device model has a regulatory record (UDI-DI, FDA and EU MDR status, SBOM, end of support, recalls and advisories); a CSV import is refused whole with each bad row named by number and reason.',
+    doc: 'docs/device-models.md',
+    tests: [
+      {
+        file: 'test/devices/device-models.test.ts',
+        name: 'CSV import: bad rows refused by row number and reason, nothing stored; a good file imports once',
+      },
+      {
+        file: 'test/devices/device-models.test.ts',
+        name: 'FHIR: DeviceDefinition read and search (UDI-DI, kind), Device points at it, writes refused',
+      },
+      {
+        file: 'src/devices/device-models.test.ts',
+        name: 'GS1 check digits: the published examples pass, a changed last digit fails',
+      },
+    ],
+  },
+  {
+    id: 'R21',
     text: 'The safety file is true to the code: every control and requirement cites files and tests that exist, and the SOUP list matches the lockfile.',
     doc: 'docs/safety/README.md',
     tests: [
