@@ -188,7 +188,7 @@ export function deviceModelRoutes(repo: DeviceModelRepository): RoutePlugin {
       {
         preValidation: admin,
         config: { audit: { entity, action: 'U' as const, subtype: 'import' } },
-        schema: { body: CsvBody },
+        schema: { body: CsvBody, consumes: ['text/csv'] },
       },
       async (request) => {
         const { rows, problems } = csvRecords(parseCsv(request.body as string), modelCsvColumns, [
@@ -327,7 +327,7 @@ export function deviceModelRoutes(repo: DeviceModelRepository): RoutePlugin {
       {
         preValidation: admin,
         config: { audit: { entity, action: 'U' as const, subtype: 'advisory-import' } },
-        schema: { body: CsvBody },
+        schema: { body: CsvBody, consumes: ['text/csv'] },
       },
       async (request) => {
         const { rows, problems } = csvRecords(parseCsv(request.body as string), advisoryCsvColumns, [
