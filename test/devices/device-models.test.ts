@@ -223,8 +223,24 @@ for (const db of databases) {
       assert.equal(noModel.json().error.code, 'VIGIL_ERR_DEVICE_MODEL_NOT_FOUND');
       const noDevice = await call('PUT', '/api/v1/devices/ghost/model', admin, { modelId: 'acme-bp-200' });
       assert.equal(noDevice.json().error.code, 'VIGIL_ERR_DEVICE_NOT_FOUND');
+      // registered with its model at once; an unknown model registers nothing
+      const unknown = await call('POST', '/api/v1/devices', admin, {
+        id: 'cuff-2',
+        kind: 'blood-pressure-cuff',
+        modelId: 'ghost',
+      });
+      assert.equal(unknown.json().error.code, 'VIGIL_ERR_DEVICE_MODEL_NOT_FOUND');
+      assert.equal((await call('GET', '/api/v1/devices/cuff-2', admin)).statusCode, 404);
+      const reg = await must('POST', '/api/v1/devices', admin, {
+        id: 'cuff-2',
+        kind: 'blood-pressure-cuff',
+        modelId: 'acme-bp-200',
+      });
+      assert.equal((reg['device'] as { modelId: string }).modelId, 'acme-bp-200');
+      const shown = await must('GET', '/api/v1/devices/cuff-1', admin);
+      assert.equal((shown['device'] as { modelId: string }).modelId, 'acme-bp-200');
       const read = await must('GET', '/api/v1/device-models/acme-bp-200', admin);
-      assert.deepEqual(read['devices'], ['cuff-1']);
+      assert.deepEqual(read['devices'], ['cuff-1', 'cuff-2']);
     });
 
     it('recalls and advisories: by hand, by CSV naming the model by UDI-DI, closed by hand', async () => {
@@ -272,11 +288,12 @@ for (const db of databases) {
       );
       assert.deepEqual(byDevice, {
         'cuff-1': ['open-recall'],
+        'cuff-2': ['open-recall'],
         'ox-1': ['end-of-support', 'open-advisory'],
         'cgm-1': ['no-fda-clearance', 'no-eu-certificate'],
         'unknown-1': ['no-model'],
       });
-      assert.equal(f['devicesChecked'], 5);
+      assert.equal(f['devicesChecked'], 6);
       const recalls = await must(
         'GET',
         '/api/v1/device-models/findings?reason=open-recall,end-of-support',
@@ -284,7 +301,7 @@ for (const db of databases) {
       );
       assert.deepEqual(
         (recalls['devices'] as Array<{ deviceId: string }>).map((d) => d.deviceId),
-        ['cuff-1', 'ox-1'],
+        ['cuff-1', 'cuff-2', 'ox-1'],
       );
       const unknown = await call('GET', '/api/v1/device-models/findings?reason=broken', admin);
       assert.equal(unknown.json().error.code, 'VIGIL_ERR_API_VALIDATION');
@@ -296,6 +313,7 @@ for (const db of databases) {
         [
           ['cgm-1', 'no-fda-clearance no-eu-certificate', ''],
           ['cuff-1', 'open-recall', 'recall Z-0421-2026'],
+          ['cuff-2', 'open-recall', 'recall Z-0421-2026'],
           ['ox-1', 'end-of-support open-advisory', 'field-safety-notice FSN-2026-07'],
           ['unknown-1', 'no-model', ''],
         ],
