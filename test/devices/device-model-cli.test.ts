@@ -46,7 +46,7 @@ describe('vigil device-model … against the running server', () => {
     writeFileSync(bad, 'id,manufacturer,model,udi_di\nox-a,Nova,OX-1,4006381333932\nox-b,,OX-2,\n');
     const refused = await vigil('device-model', 'import', bad);
     assert.equal(refused.code, 1);
-    assert.match(refused.stderr, /^row 2: udiDi .*\[VIGIL_ERR_DEVICE_MODEL_INVALID_UDI\]$/m);
+    assert.match(refused.stderr, /^row 2: udi_di .*\[VIGIL_ERR_DEVICE_MODEL_INVALID_UDI\]$/m);
     assert.match(refused.stderr, /^row 3: manufacturer is required \[VIGIL_ERR_DEVICE_MODEL_INVALID\]$/m);
     assert.match(refused.stderr, /\[VIGIL_ERR_DEVICE_MODEL_CSV_INVALID\]\n$/);
 

@@ -159,13 +159,13 @@ for (const db of databases) {
       assert.equal(r.statusCode, 400, r.body);
       const e = r.json().error;
       assert.equal(e.code, 'VIGIL_ERR_DEVICE_MODEL_CSV_INVALID');
-      assert.match(e.message, /^row 3: udiDi .*nothing was imported$/);
+      assert.match(e.message, /^row 3: udi_di .*nothing was imported$/);
       assert.deepEqual(
         e.details.rows.map((p: { row: number; field: string; code: string }) => [p.row, p.field, p.code]),
         [
-          [3, 'udiDi', 'VIGIL_ERR_DEVICE_MODEL_INVALID_UDI'],
-          [4, 'fdaNumber', 'VIGIL_ERR_DEVICE_MODEL_INVALID_CLEARANCE'],
-          [4, 'endOfSupport', 'VIGIL_ERR_DEVICE_MODEL_INVALID'],
+          [3, 'udi_di', 'VIGIL_ERR_DEVICE_MODEL_INVALID_UDI'],
+          [4, 'fda_number', 'VIGIL_ERR_DEVICE_MODEL_INVALID_CLEARANCE'],
+          [4, 'end_of_support', 'VIGIL_ERR_DEVICE_MODEL_INVALID'],
           [5, 'id', 'VIGIL_ERR_DEVICE_MODEL_CSV_INVALID'],
           [6, 'udi_di', 'VIGIL_ERR_DEVICE_MODEL_UDI_TAKEN'],
           [7, 'row', 'VIGIL_ERR_DEVICE_MODEL_CSV_INVALID'],

@@ -79,6 +79,14 @@ function refuseRows(problems: RowProblem[]): never {
   );
 }
 
+/** An API field name as the CSV column a spreadsheet user sees (udiDi → udi_di). */
+const columnOf = (columns: Record<string, string>) => {
+  const back = new Map(Object.entries(columns).map(([col, field]) => [field, col]));
+  return (field: string) => back.get(field) ?? field;
+};
+const modelColumn = columnOf(modelCsvColumns);
+const advisoryColumn = columnOf(advisoryCsvColumns);
+
 const today = (ctx: ApiContext) => new Date(ctx.clock.now()).toISOString().slice(0, 10);
 
 /**
@@ -200,7 +208,8 @@ export function deviceModelRoutes(repo: DeviceModelRepository): RoutePlugin {
         for (const r of rows) {
           const parsed = parseDeviceModel(r.values);
           if (parsed.model) models.push({ row: r.row, model: parsed.model });
-          else for (const p of parsed.problems) problems.push({ row: r.row, ...p });
+          else
+            for (const p of parsed.problems) problems.push({ row: r.row, ...p, field: modelColumn(p.field) });
         }
         // one model per id and per UDI-DI within the file, and no UDI-DI held by another model
         const seenId = new Map<string, number>();
@@ -373,7 +382,9 @@ export function deviceModelRoutes(repo: DeviceModelRepository): RoutePlugin {
           v['modelId'] = model.id;
           const parsed = parseAdvisory(v);
           if (parsed.advisory) advisories.push({ row: r.row, advisory: parsed.advisory });
-          else for (const p of parsed.problems) problems.push({ row: r.row, ...p });
+          else
+            for (const p of parsed.problems)
+              problems.push({ row: r.row, ...p, field: advisoryColumn(p.field) });
         }
         const seen = new Map<string, number>();
         for (const { row, advisory } of advisories) {
