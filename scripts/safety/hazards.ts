@@ -798,6 +798,7 @@ export const hazards: Hazard[] = [
       'clock drift',
       'device error codes',
       'a device that never connected after provisioning',
+      'a model under recall, without a clearance, or past its end of support (no security updates)',
     ],
     controls: [
       {
