@@ -16,6 +16,7 @@ import type { ApiContext } from './api/context.ts';
 import { fhirRoutes } from './api/fhir/http.ts';
 import { alertRoutes } from './api/routes/alerts.ts';
 import { dashboardRoutes } from './api/routes/dashboard.ts';
+import { deviceModelRoutes } from './api/routes/device-models.ts';
 import { invitationRoutes } from './api/routes/invitations.ts';
 import { lorawanRoutes } from './api/routes/lorawan.ts';
 import { monitoringRoutes } from './api/routes/monitoring.ts';
@@ -58,6 +59,7 @@ import { ServiceHealth } from './pipeline/service-health.ts';
 import { startWatchdog } from './pipeline/watchdog.ts';
 import type { Database } from './store/database.ts';
 import { DeadLetterRepository } from './store/dead-letter-repository.ts';
+import { DeviceModelRepository } from './store/device-model-repository.ts';
 import { DeviceRepository } from './store/device-repository.ts';
 import { migrate } from './store/migrate.ts';
 import { ObservationRepository } from './store/observation-repository.ts';
@@ -420,6 +422,7 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       nightscoutRoutes(new NightscoutCredentials(db)),
       lorawanRoutes,
       vendorTemplateRoutes(vendorTemplates, templateResolver),
+      deviceModelRoutes(new DeviceModelRepository(db)),
       serviceStatusRoutes(health),
       ...(opts.routes ?? []),
       webRoutes(),

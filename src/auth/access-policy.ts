@@ -47,6 +47,7 @@ export const directoryTypes: ReadonlySet<string> = new Set([
   'PractitionerRole',
   'Organization',
   'Device',
+  'DeviceDefinition',
   'DeviceMetric',
 ]);
 

@@ -71,6 +71,16 @@ export class ApiClient {
     }
   }
 
+  /** A request whose body is text of its own type (a CSV import), sent as it is. */
+  async requestText<T = unknown>(
+    method: string,
+    path: string,
+    text: string,
+    contentType: string,
+  ): Promise<T> {
+    return this.request<T>(method, path, new RawBody(text, contentType));
+  }
+
   /** Trades the saved refresh token for a new pair and saves it; false when the session has ended. */
   async #refresh(): Promise<boolean> {
     const saved = this.#saved;
@@ -100,7 +110,8 @@ export class ApiClient {
 
   async #request<T = unknown>(method: string, path: string, body?: unknown, auth = true): Promise<T> {
     const headers: Record<string, string> = { accept: 'application/json' };
-    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (body !== undefined)
+      headers['content-type'] = body instanceof RawBody ? body.contentType : 'application/json';
     if (auth) {
       if (!this.#token)
         throw new VigilError(
@@ -115,7 +126,7 @@ export class ApiClient {
       res = await fetch(`${this.url}${path}`, {
         method,
         headers,
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        ...(body !== undefined ? { body: body instanceof RawBody ? body.text : JSON.stringify(body) } : {}),
       });
     } catch (e) {
       throw new VigilError(
@@ -132,7 +143,9 @@ export class ApiClient {
       json = text;
     }
     if (!res.ok) {
-      const err = (json as { error?: { code?: string; message?: string } } | undefined)?.error;
+      const err = (
+        json as { error?: { code?: string; message?: string; details?: Record<string, unknown> } } | undefined
+      )?.error;
       const issue = (json as { issue?: Array<{ diagnostics?: string }> } | undefined)?.issue?.[0]
         ?.diagnostics;
       throw Object.assign(
@@ -140,11 +153,22 @@ export class ApiClient {
           err?.code ?? `VIGIL_ERR_HTTP_${res.status}`,
           err?.message ?? issue ?? `HTTP ${res.status}`,
           1,
+          err?.details,
         ),
         { status: res.status },
       );
     }
     return json as T;
+  }
+}
+
+/** A body sent as text with its own content type (see ApiClient.requestText). */
+class RawBody {
+  readonly text: string;
+  readonly contentType: string;
+  constructor(text: string, contentType: string) {
+    this.text = text;
+    this.contentType = contentType;
   }
 }
 

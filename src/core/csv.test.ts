@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parse } from 'csv-parse/sync';
-import { neutraliseFormula, toCsv } from './csv.ts';
+import { neutraliseFormula, parseCsv, toCsv } from './csv.ts';
+import { isVigilError } from './errors.ts';
 
-describe('CSV exports', () => {
+describe('CSV exports and imports', () => {
   it('neutralises every formula start a spreadsheet runs: = + - @ tab CR', () => {
     for (const bad of ['=HYPERLINK("http://x","y")', '+1+1', '-2+3', '@SUM(A1)', '\tx', '\rx'])
       assert.equal(neutraliseFormula(bad), `'${bad}`);
@@ -29,5 +30,19 @@ describe('CSV exports', () => {
       none: '',
     });
     assert.deepEqual(back[1], { id: "'=cmd|calc", note: "'@x", n: '0', ok: 'false', none: '' });
+  });
+
+  it('reads CSV back: BOM dropped, quoted commas and line breaks, ragged rows kept; bad quoting is coded', () => {
+    assert.deepEqual(parseCsv('\uFEFFid,note\r\na,"x, y"\r\nb,"two\nlines"\r\nc\r\n'), [
+      ['id', 'note'],
+      ['a', 'x, y'],
+      ['b', 'two\nlines'],
+      ['c'],
+    ]);
+    assert.deepEqual(parseCsv(toCsv(['n'], [['=1+1']])), [['n'], ["'=1+1"]]);
+    assert.throws(
+      () => parseCsv('id,note\na,"never closed\n'),
+      (e) => isVigilError(e) && e.code === 'VIGIL_ERR_API_CSV_MALFORMED' && e.status === 400,
+    );
   });
 });

@@ -1,4 +1,6 @@
+import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
+import { VigilError } from './errors.ts';
 
 /** A cell a spreadsheet would run as a formula (OWASP "CSV injection"): = + - @, tab, carriage return. */
 const formulaStart = /^[=+\-@\t\r]/;
@@ -23,4 +25,23 @@ export function toCsv(header: readonly string[], rows: ReadonlyArray<readonly un
       object: (v) => neutraliseFormula(JSON.stringify(v)),
     },
   });
+}
+
+/**
+ * RFC 4180 CSV text → records of cells (csv-parse): CRLF or LF, quoted cells with doubled quotes and
+ * line breaks, a UTF-8 byte-order mark dropped. Rows of any length are returned as they are (the
+ * caller checks them against its header). Malformed quoting is a coded 400 naming the line.
+ */
+export function parseCsv(text: string): string[][] {
+  try {
+    return parse(text, { bom: true, relax_column_count: true, skip_empty_lines: false }) as string[][];
+  } catch (e) {
+    const line = (e as { lines?: number }).lines;
+    throw new VigilError(
+      'VIGIL_ERR_API_CSV_MALFORMED',
+      `the CSV cannot be read${line ? ` (line ${line})` : ''}: ${(e as Error).message.split('\n')[0]}`,
+      400,
+      line ? { line } : undefined,
+    );
+  }
 }

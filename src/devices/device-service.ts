@@ -32,6 +32,8 @@ export interface RegisterDevice {
   model?: string | undefined;
   serial?: string | undefined;
   firmware?: string | undefined;
+  /** The device-model catalogue entry (docs/device-models.md); must exist. */
+  modelId?: string | undefined;
 }
 
 /** Whether a patient exists (the FHIR Patient store). */
@@ -106,6 +108,8 @@ export class DeviceService {
         400,
       );
     }
+    if (input.modelId !== undefined && !(await this.#repo.modelExists(input.modelId)))
+      throw new VigilError('VIGIL_ERR_DEVICE_MODEL_NOT_FOUND', `no device model ${input.modelId}`, 404);
     const { secret, hash } = issueDeviceSecret();
     const device = await this.#repo.insert(
       {
@@ -116,6 +120,7 @@ export class DeviceService {
         model: input.model ?? null,
         serial: input.serial ?? null,
         firmware: input.firmware ?? null,
+        modelId: input.modelId ?? null,
       },
       hash,
     );

@@ -8,6 +8,8 @@ export interface DeviceRow {
   model: string | null;
   serial: string | null;
   firmware: string | null;
+  /** The device-model catalogue entry this device is (docs/device-models.md). */
+  modelId: string | null;
   credentialIssuedAt: string | null;
   revokedAt: string | null;
   lastSeen: string | null;
@@ -37,6 +39,7 @@ function toDevice(r: Record<string, unknown>): DeviceRow {
     model: (r['model'] as string | null) ?? null,
     serial: (r['serial'] as string | null) ?? null,
     firmware: (r['firmware'] as string | null) ?? null,
+    modelId: (r['model_id'] as string | null) ?? null,
     credentialIssuedAt: iso(r['credential_issued_at']),
     revokedAt: iso(r['revoked_at']),
     lastSeen: iso(r['last_seen']),
@@ -57,7 +60,7 @@ function toAssignment(r: Record<string, unknown>): AssignmentRow {
   };
 }
 
-const deviceColumns = `id, identifier, kind, manufacturer, model, serial, firmware, credential_issued_at, revoked_at,
+const deviceColumns = `id, identifier, kind, manufacturer, model, serial, firmware, model_id, credential_issued_at, revoked_at,
   last_seen, battery_percent, clock_offset_seconds, status, created_at`;
 
 /** Device registry, credentials and time-bounded device↔patient assignments. */
@@ -68,14 +71,26 @@ export class DeviceRepository {
   }
 
   async insert(
-    d: Pick<DeviceRow, 'id' | 'identifier' | 'kind' | 'manufacturer' | 'model' | 'serial' | 'firmware'>,
+    d: Pick<DeviceRow, 'id' | 'identifier' | 'kind' | 'manufacturer' | 'model' | 'serial' | 'firmware'> & {
+      modelId?: string | null;
+    },
     secretHash: string | null,
   ): Promise<DeviceRow> {
     const rows = await this.#db.query(
-      `insert into device (id, identifier, kind, manufacturer, model, serial, firmware, secret_hash, credential_issued_at)
-       values ($1, $2, $3, $4, $5, $6, $7, $8, case when $8::text is null then null else now() end)
+      `insert into device (id, identifier, kind, manufacturer, model, serial, firmware, secret_hash, credential_issued_at, model_id)
+       values ($1, $2, $3, $4, $5, $6, $7, $8, case when $8::text is null then null else now() end, $9)
        on conflict (id) do nothing returning ${deviceColumns}`,
-      [d.id, d.identifier, d.kind, d.manufacturer, d.model, d.serial, d.firmware, secretHash],
+      [
+        d.id,
+        d.identifier,
+        d.kind,
+        d.manufacturer,
+        d.model,
+        d.serial,
+        d.firmware,
+        secretHash,
+        d.modelId ?? null,
+      ],
     );
     return rows[0] ? toDevice(rows[0]) : (null as never);
   }
@@ -83,6 +98,12 @@ export class DeviceRepository {
   async get(id: string): Promise<DeviceRow | undefined> {
     const rows = await this.#db.query(`select ${deviceColumns} from device where id = $1`, [id]);
     return rows[0] ? toDevice(rows[0]) : undefined;
+  }
+
+  /** Whether the device-model catalogue holds this model. */
+  async modelExists(modelId: string): Promise<boolean> {
+    const rows = await this.#db.query('select 1 from device_model where id = $1', [modelId]);
+    return rows.length > 0;
   }
 
   async list(opts: { limit?: number; offset?: number; kind?: string } = {}): Promise<DeviceRow[]> {

@@ -14,6 +14,7 @@ const scanned = [
   'src',
   'test',
   'bench',
+  'scripts',
   'web',
   'docs',
   'deploy',

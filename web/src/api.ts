@@ -255,6 +255,17 @@ export interface DeviceState extends FleetDevice {
   patientName?: string | null;
 }
 
+/** A device of GET /api/v1/device-models/findings: why its model needs a look (docs/device-models.md). */
+export interface DeviceFinding {
+  deviceId: string;
+  modelId: string | null;
+  reasons: Array<
+    'no-model' | 'no-fda-clearance' | 'no-eu-certificate' | 'end-of-support' | 'open-recall' | 'open-advisory'
+  >;
+  advisories: Array<{ kind: string; reference: string; title: string; issuedOn: string }>;
+  endOfSupport: string | null;
+}
+
 export type WorklistPatient = WorklistRow;
 
 export interface Worklist {

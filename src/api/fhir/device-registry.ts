@@ -25,7 +25,7 @@ const kindByMdc = new Map(Object.entries(mdcByKind).map(([k, v]) => [v.code, k])
 
 const iso = (d: unknown) => (d instanceof Date ? d.toISOString() : String(d));
 
-const select = `select d.id, d.identifier, d.kind, d.manufacturer, d.model, d.serial, d.firmware, d.revoked_at, d.updated_at, a.patient_id
+const select = `select d.id, d.identifier, d.kind, d.manufacturer, d.model, d.serial, d.firmware, d.revoked_at, d.updated_at, d.model_id, a.patient_id
   from device d left join lateral (
     select patient_id from device_assignment a
     where a.device_id = d.id and a.period_start <= now() and (a.period_end is null or a.period_end > now())
@@ -56,6 +56,8 @@ export function registryDevice(r: Record<string, unknown>): Stored {
     },
     ...(r['firmware'] ? { version: [{ type: { text: 'firmware' }, value: r['firmware'] as string }] } : {}),
     ...(r['patient_id'] ? { patient: { reference: `Patient/${r['patient_id'] as string}` } } : {}),
+    // the catalogue model (regulatory record) this device is
+    ...(r['model_id'] ? { definition: { reference: `DeviceDefinition/${r['model_id'] as string}` } } : {}),
   };
   return { resource: device, versionId: 1, lastUpdated };
 }

@@ -95,6 +95,9 @@ function resource(type: (typeof resourceTypes)[number]): CapabilityStatementRest
     r.documentation =
       `${r.documentation} ` +
       'Devices of the Vigil device registry are listed here read-only (same id); Devices written through FHIR are stored as sent.';
+  if (type === 'DeviceDefinition')
+    r.documentation =
+      'The device-model catalogue, read-only (same id as /api/v1/device-models): UDI-DI, the FDA and EU MDR regulatory record, SBOM and end of support, and open recalls and advisories as properties. Only the current version is kept.';
   if (type === 'Patient' || type === 'Group')
     r.operation = [
       ...(r.operation ?? []),

@@ -13,6 +13,7 @@ import {
 } from '../../store/fhir-resource-repository.ts';
 import type { SearchFilter, SearchOptions } from '../../store/fhir-search-filter.ts';
 import { AuditEventView, CommunicationView, FlagView } from './alert-views.ts';
+import { DeviceDefinitionView } from './device-definitions.ts';
 import { RegistryDeviceView } from './device-registry.ts';
 import { ObservationStore } from './observation-store.ts';
 import { conflict, preconditionFailed } from './outcomes.ts';
@@ -276,6 +277,7 @@ export class ResourceStore {
     } else
       for (const t of ['Flag', 'Communication', 'AuditEvent'] as const)
         this.#stores.set(t, new GenericStore(t, repo));
+    this.#stores.set('DeviceDefinition', new DeviceDefinitionView());
     this.#stores.set('Device', new DeviceStore(new GenericStore('Device', repo), new RegistryDeviceView()));
     this.#stores.set('Observation', new ObservationStore(new FhirObservationRepository(ingestTerminology)));
   }

@@ -48,6 +48,9 @@ export async function deviceRoutes(app: FastifyInstance, ctx: ApiContext): Promi
             model: Type.Optional(Type.String({ maxLength: 200 })),
             serial: Type.Optional(Type.String({ maxLength: 200 })),
             firmware: Type.Optional(Type.String({ maxLength: 200 })),
+            modelId: Type.Optional(
+              Type.String({ minLength: 1, maxLength: 64, description: 'device-model catalogue id' }),
+            ),
           },
           { additionalProperties: false },
         ),

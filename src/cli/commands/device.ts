@@ -5,6 +5,7 @@ import { out, table } from '../output.ts';
 
 const usage = `vigil device <action> [options]   (talks to the running server; --url, --token, --json on every action)
   register --id ID --kind KIND [--identifier X] [--manufacturer X] [--model X] [--serial X] [--firmware X]
+           [--model-id CATALOGUE_ID]   (the device-model catalogue: vigil device-model)
   list [--kind KIND]
   show ID
   assign ID --patient PATIENT_ID [--start ISO] [--end ISO]
@@ -42,11 +43,13 @@ export const command: Command = {
             model: { type: 'string' },
             serial: { type: 'string' },
             firmware: { type: 'string' },
+            'model-id': { type: 'string' },
           },
           usage,
         );
         if (!values.id || !values.kind) return usageError(usage);
-        const { url: _url, token: _token, json: _json, ...body } = values;
+        const { url: _url, token: _token, json: _json, 'model-id': modelId, ...fields } = values;
+        const body = { ...fields, ...(modelId ? { modelId } : {}) };
         const r = await client.request<{ device: Device; secret: string }>('POST', '/api/v1/devices', body);
         out(json, r, () =>
           [

@@ -8,6 +8,7 @@ export const commands: Record<string, () => Promise<{ command: Command }>> = {
   restore: () => import('./restore.ts'),
   login: () => import('./login.ts'),
   device: () => import('./device.ts'),
+  'device-model': () => import('./device-model.ts'),
   'dead-letters': () => import('./dead-letters.ts'),
   replay: () => import('./replay.ts'),
   alerts: () => import('./alerts.ts'),

@@ -1,20 +1,31 @@
 import { useEffect, useState } from 'react';
-import { type DeviceState, get } from '../api.ts';
+import { type DeviceFinding, type DeviceState, get } from '../api.ts';
 import { Empty } from '../components.tsx';
 import { ago, clock } from '../format.ts';
 
 export function Devices({ onOpenPatient, tick }: { onOpenPatient: (id: string) => void; tick: number }) {
   const [devices, setDevices] = useState<DeviceState[] | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const [show, setShow] = useState<'all' | 'offline' | 'battery'>('all');
+  const [show, setShow] = useState<'all' | 'offline' | 'battery' | 'regulatory'>('all');
+  const [findings, setFindings] = useState<Map<string, DeviceFinding> | null>(null);
   // biome-ignore lint/correctness/useExhaustiveDependencies: tick drives the refresh
   useEffect(() => {
     get<{ devices: DeviceState[] }>('/api/v1/dashboard/devices')
       .then((r) => setDevices(r.devices))
       .catch((e: Error) => setError(e.message));
+    // The regulatory record of each device's model; the list works without it.
+    get<{ devices: DeviceFinding[] }>('/api/v1/device-models/findings')
+      .then((r) => setFindings(new Map(r.devices.map((f) => [f.deviceId, f]))))
+      .catch(() => setFindings(null));
   }, [tick]);
   const list = (devices ?? []).filter((d) =>
-    show === 'offline' ? !d.online : show === 'battery' ? d.battery !== null && d.battery < 20 : true,
+    show === 'offline'
+      ? !d.online
+      : show === 'battery'
+        ? d.battery !== null && d.battery < 20
+        : show === 'regulatory'
+          ? (findings?.has(d.id) ?? false)
+          : true,
   );
   const online = (devices ?? []).filter((d) => d.online).length;
   return (
@@ -24,6 +35,7 @@ export function Devices({ onOpenPatient, tick }: { onOpenPatient: (id: string) =
           <h1 id="devices-title">Devices</h1>
           <p className="subtle">
             {devices ? `${online} of ${devices.length} online (seen in the last hour)` : 'Loading…'}
+            {devices && findings ? ` · ${findings.size} with regulatory findings` : ''}
           </p>
         </div>
         <label className="filters">
@@ -32,6 +44,7 @@ export function Devices({ onOpenPatient, tick }: { onOpenPatient: (id: string) =
             <option value="all">All devices</option>
             <option value="offline">Offline only</option>
             <option value="battery">Battery below 20 %</option>
+            <option value="regulatory">Regulatory findings</option>
           </select>
         </label>
       </div>
@@ -55,6 +68,7 @@ export function Devices({ onOpenPatient, tick }: { onOpenPatient: (id: string) =
                   Battery <span className="unit-head">%</span>
                 </th>
                 <th scope="col">Firmware</th>
+                <th scope="col">Regulatory</th>
                 <th scope="col">Last seen</th>
                 <th scope="col">Assigned patient</th>
               </tr>
@@ -72,6 +86,9 @@ export function Devices({ onOpenPatient, tick }: { onOpenPatient: (id: string) =
                     <Battery level={d.battery} />
                   </td>
                   <td className="mono">{d.firmware ?? '—'}</td>
+                  <td data-regulatory={d.id}>
+                    <Regulatory finding={findings?.get(d.id)} known={findings !== null} />
+                  </td>
                   <td>
                     {d.lastSeen ? (
                       <>
@@ -126,6 +143,41 @@ export function Battery({ level }: { level: number | null }) {
         <span style={{ width: `${Math.max(4, Math.min(100, level))}%` }} />
       </span>
       {level} %{level < 20 ? ' low' : ''}
+    </span>
+  );
+}
+
+const reasonText: Record<DeviceFinding['reasons'][number], string> = {
+  'no-model': 'No model recorded',
+  'no-fda-clearance': 'No FDA clearance',
+  'no-eu-certificate': 'No CE certificate',
+  'end-of-support': 'End of support',
+  'open-recall': 'Open recall',
+  'open-advisory': 'Open advisory',
+};
+
+/** Why the device's model needs a look, one pill per reason; the open notices in the tooltip. */
+export function Regulatory({ finding, known }: { finding: DeviceFinding | undefined; known: boolean }) {
+  if (!known) return <span className="subtle">—</span>;
+  if (!finding) return <span className="subtle">Recorded</span>;
+  const notices = finding.advisories.map((a) => `${a.reference}: ${a.title}`).join('\n');
+  return (
+    <span className="pills">
+      {finding.reasons.map((r) => (
+        <span
+          key={r}
+          className={r === 'open-recall' || r === 'end-of-support' ? 'pill pill-warn' : 'pill pill-grey'}
+          title={
+            r.startsWith('open-')
+              ? notices
+              : r === 'end-of-support'
+                ? `since ${finding.endOfSupport}`
+                : undefined
+          }
+        >
+          {reasonText[r]}
+        </span>
+      ))}
     </span>
   );
 }

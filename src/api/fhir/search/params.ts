@@ -51,6 +51,7 @@ export const resourceTypes = [
   'Organization',
   'CareTeam',
   'Device',
+  'DeviceDefinition',
   'DeviceMetric',
   'Observation',
   'Flag',
@@ -64,15 +65,22 @@ export type SupportedType = (typeof resourceTypes)[number];
 
 /**
  * Read and search only: written by the server itself — Flag (alerts) and Communication
- * (notifications) are views of the alert tables, AuditEvent of the audit log (alert-views.ts).
+ * (notifications) are views of the alert tables, AuditEvent of the audit log (alert-views.ts),
+ * DeviceDefinition of the device-model catalogue (device-definitions.ts).
  */
-export const readOnlyTypes: ReadonlySet<string> = new Set(['AuditEvent', 'Flag', 'Communication']);
+export const readOnlyTypes: ReadonlySet<string> = new Set([
+  'AuditEvent',
+  'Flag',
+  'Communication',
+  'DeviceDefinition',
+]);
 
 /** Common parameters a type's store cannot answer (rejected as unknown, left out of metadata). */
 export const unsupportedCommon: Partial<Record<SupportedType, readonly string[]>> = {
   Flag: ['_lastUpdated'],
   Communication: ['_lastUpdated'],
   AuditEvent: ['_lastUpdated'],
+  DeviceDefinition: ['_lastUpdated'],
 };
 
 export function isSupportedType(t: string): t is SupportedType {
@@ -123,6 +131,15 @@ export const searchParams: Record<SupportedType, Record<string, SearchParamDef>>
     p('type', 'token', ['type'], 'The type of device'),
     p('manufacturer', 'string', ['manufacturer'], 'The manufacturer'),
     p('model', 'string', ['modelNumber'], 'The model number'),
+  ],
+  DeviceDefinition: [
+    p(
+      'identifier',
+      'token',
+      ['identifier'],
+      'The model id (urn:vigil:device-model-id) or the UDI-DI (GS1 or HIBCC system)',
+    ),
+    p('type', 'token', ['type'], 'The kind of device (urn:vigil:device-kind)'),
   ],
   DeviceMetric: [
     identifier,
