@@ -37,7 +37,19 @@ interface PatientContent {
   name?: Array<{ use?: string; family?: string; given?: string[]; text?: string }>;
   birthDate?: string;
   gender?: string;
-  identifier?: Array<{ system?: string; value?: string }>;
+  identifier?: Array<{ system?: string; value?: string; type?: { coding?: Array<{ code?: string }> } }>;
+}
+
+/**
+ * The identifier a clinician tells patients apart by: the medical record number (identifier of type
+ * MR), else the first identifier with a value, else Vigil's own id. Names are not unique.
+ */
+export function primaryIdentifier(c: PatientContent, id: string): { label: string; value: string } {
+  const ids = (c.identifier ?? []).filter((i) => i.value);
+  const mrn = ids.find((i) => i.type?.coding?.some((x) => x.code === 'MR'));
+  if (mrn?.value) return { label: 'MRN', value: mrn.value };
+  if (ids[0]?.value) return { label: 'ID', value: ids[0].value };
+  return { label: 'Vigil ID', value: id };
 }
 
 export function displayName(c: PatientContent): string {
@@ -80,6 +92,8 @@ export interface LatestVital {
 export interface WorklistRow {
   patientId: string;
   name: string;
+  /** Shown beside the name everywhere: names are not unique. */
+  identifier: { label: string; value: string };
   age: number | null;
   gender: string | null;
   programs: string[];
@@ -401,6 +415,7 @@ export class DashboardData {
       return {
         patientId: p.id,
         name: displayName(p.content),
+        identifier: primaryIdentifier(p.content, p.id),
         age: ageOf(p.content.birthDate, now),
         gender: p.content.gender ?? null,
         programs,

@@ -52,7 +52,13 @@ export function App() {
   const soundRef = useRef(sound);
   soundRef.current = sound;
   const names = useMemo(
-    () => new Map((worklist?.patients ?? []).map((p) => [p.patientId, p.name])),
+    () =>
+      new Map(
+        (worklist?.patients ?? []).map((p) => [
+          p.patientId,
+          `${p.name} (${p.identifier.label} ${p.identifier.value})`,
+        ]),
+      ),
     [worklist],
   );
 
@@ -239,35 +245,13 @@ export function App() {
       <MonitoringBanner status={monitoring} unreachableSince={unreachableSince} />
 
       {critical.length > 0 && (
-        <div className="critical-banner" role="alert" aria-live="assertive">
-          <span className="critical-icon" aria-hidden="true">
-            ▲
-          </span>
-          <strong>
-            {critical.length} critical alert{critical.length > 1 ? 's' : ''} not acknowledged
-          </strong>
-          <ul>
-            {critical.slice(0, 3).map((a) => (
-              <li key={a.id}>
-                <button
-                  type="button"
-                  className="link link-on-dark"
-                  onClick={() => go('patient', a.patientId)}
-                >
-                  {names.get(a.patientId) ?? 'Patient'}
-                </button>
-                <span className="banner-summary">{a.summary}</span>
-                <span className="small">{ago(a.raisedAt)}</span>
-                <AlertActions alert={a} onChanged={changed} compact patientName={names.get(a.patientId)} />
-              </li>
-            ))}
-          </ul>
-          {critical.length > 3 && (
-            <button type="button" className="link link-on-dark" onClick={() => go('alerts')}>
-              and {critical.length - 3} more
-            </button>
-          )}
-        </div>
+        <CriticalBar
+          critical={critical}
+          names={names}
+          onOpen={(id) => go('patient', id)}
+          onAll={() => go('alerts')}
+          onChanged={changed}
+        />
       )}
 
       <main id="main" tabIndex={-1}>
@@ -340,6 +324,65 @@ function beep(): void {
  * Vigil's own health where clinicians look: when the server cannot be reached, or monitoring is
  * delayed or stopped, every screen says so and since when, and points to the downtime procedure.
  */
+/**
+ * Unacknowledged critical alerts: one compact line (the newest, with its Acknowledge) that expands
+ * to the list. Impossible to miss, but it leaves the screen to the work.
+ */
+function CriticalBar(props: {
+  critical: Alert[];
+  names: Map<string, string>;
+  onOpen: (patientId: string) => void;
+  onAll: () => void;
+  onChanged: () => void;
+}) {
+  const [open, setOpen] = useState(false);
+  const { critical, names } = props;
+  const shown = open ? critical.slice(0, 8) : critical.slice(0, 1);
+  return (
+    <div className={`critical-banner${open ? ' critical-open' : ''}`} role="alert" aria-live="assertive">
+      <span className="critical-icon" aria-hidden="true">
+        ▲
+      </span>
+      <strong className="critical-count">
+        {critical.length} critical alert{critical.length > 1 ? 's' : ''} not acknowledged
+      </strong>
+      <ul id="critical-list">
+        {shown.map((a) => (
+          <li key={a.id}>
+            <button type="button" className="link link-on-dark" onClick={() => props.onOpen(a.patientId)}>
+              {names.get(a.patientId) ?? 'Patient'}
+            </button>
+            <span className="banner-summary">{a.summary}</span>
+            <span className="small">{ago(a.raisedAt)}</span>
+            <AlertActions
+              alert={a}
+              onChanged={props.onChanged}
+              compact
+              patientName={names.get(a.patientId)}
+            />
+          </li>
+        ))}
+      </ul>
+      {critical.length > 1 && (
+        <button
+          type="button"
+          className="link link-on-dark critical-toggle"
+          aria-expanded={open}
+          aria-controls="critical-list"
+          onClick={() => setOpen(!open)}
+        >
+          {open ? 'Show fewer' : `Show all ${critical.length}`}
+        </button>
+      )}
+      {open && critical.length > 8 && (
+        <button type="button" className="link link-on-dark" onClick={props.onAll}>
+          and {critical.length - 8} more in Alerts
+        </button>
+      )}
+    </div>
+  );
+}
+
 function MonitoringBanner(props: { status: MonitoringStatus | null; unreachableSince: string | null }) {
   const { status, unreachableSince } = props;
   let text: string | null = null;

@@ -276,7 +276,13 @@ export interface Worklist {
 }
 
 export interface PatientSummary {
-  patient: { id: string; name: string; birthDate: string | null; gender: string | null };
+  patient: {
+    id: string;
+    name: string;
+    identifier: { label: string; value: string };
+    birthDate: string | null;
+    gender: string | null;
+  };
   programs: string[];
   careTeams: Array<{ id: string; name: string }>;
   settings: { spo2Scale: 1 | 2; onOxygen: boolean };

@@ -93,30 +93,35 @@ function useUplot(make: (el: HTMLDivElement, width: number) => uPlot | null) {
 }
 
 const tzDate = (ts: number) => uPlot.tzDate(new Date(ts * 1000), timeZone);
-const hhmm = new Intl.DateTimeFormat('en-GB', {
+// The viewer's locale decides 12- or 24-hour times, as everywhere else on the dashboard
+// (format.ts); `midnight` only tells the day boundary apart.
+const midnight = new Intl.DateTimeFormat('en-GB', {
   timeZone,
   hour: '2-digit',
   minute: '2-digit',
   hourCycle: 'h23',
 });
-const dayMonth = new Intl.DateTimeFormat('en-GB', { timeZone, day: 'numeric', month: 'short' });
-const full = new Intl.DateTimeFormat('en-GB', {
+const hhmm = new Intl.DateTimeFormat(undefined, { timeZone, hour: '2-digit', minute: '2-digit' });
+const dayMonth = new Intl.DateTimeFormat(undefined, { timeZone, day: 'numeric', month: 'short' });
+const full = new Intl.DateTimeFormat(undefined, {
   timeZone,
   day: 'numeric',
   month: 'short',
   hour: '2-digit',
   minute: '2-digit',
-  hourCycle: 'h23',
 });
+/** An hour of the modal day (0–24) in the viewer's clock. */
+const hourOfDay = new Intl.DateTimeFormat(undefined, { timeZone: 'UTC', hour: 'numeric' });
 
-/** 24-hour clock in the viewer's zone; the date at midnight, or under the time on multi-day ranges. */
+/** The viewer's clock in the viewer's zone; the date at midnight, or under the time on multi-day ranges. */
 function timeTicks(u: uPlot, splits: number[]): string[] {
   const span = (u.scales['x']?.max ?? 0) - (u.scales['x']?.min ?? 0);
   return splits.map((sec) => {
     const d = new Date(sec * 1000);
     const t = hhmm.format(d);
-    if (span > 2 * 86_400) return t === '00:00' ? dayMonth.format(d) : `${dayMonth.format(d)}\n${t}`;
-    return t === '00:00' ? dayMonth.format(d) : t;
+    const atMidnight = midnight.format(d) === '00:00';
+    if (span > 2 * 86_400) return atMidnight ? dayMonth.format(d) : `${dayMonth.format(d)}\n${t}`;
+    return atMidnight ? dayMonth.format(d) : t;
   });
 }
 
@@ -130,6 +135,9 @@ function thresholdPlugin(thresholds: Threshold[]): uPlot.Plugin {
           const { left, top, width, height } = u.bbox;
           ctx.save();
           ctx.font = `${11 * devicePixelRatio}px system-ui, sans-serif`;
+          // Labels sit above their line; one that would overlap the previous label goes below its line.
+          const placed: number[] = [];
+          const lineHeight = 13 * devicePixelRatio;
           for (const t of thresholds) {
             const y = Math.round(u.valToPos(t.value, 'y', true));
             if (y < top || y > top + height) continue;
@@ -144,7 +152,11 @@ function thresholdPlugin(thresholds: Threshold[]): uPlot.Plugin {
             ctx.setLineDash([]);
             const text = `${t.component === 'diastolic' ? 'DBP ' : t.component === 'systolic' ? 'SBP ' : ''}${t.label}`;
             const w = ctx.measureText(text).width;
-            ctx.fillText(text, left + width - w - 6 * devicePixelRatio, y - 4 * devicePixelRatio);
+            let ly = y - 4 * devicePixelRatio;
+            if (placed.some((p) => Math.abs(p - ly) < lineHeight)) ly = y + lineHeight;
+            if (placed.some((p) => Math.abs(p - ly) < lineHeight)) ly = y - 4 * devicePixelRatio - lineHeight;
+            placed.push(ly);
+            ctx.fillText(text, left + width - w - 6 * devicePixelRatio, ly);
           }
           ctx.restore();
         },
@@ -334,7 +346,7 @@ export function AgpChart({ profile, height = 260 }: { profile: AgpSlot[]; height
               stroke: palette.axis,
               grid: { stroke: palette.grid },
               splits: () => [0, 3, 6, 9, 12, 15, 18, 21, 24],
-              values: (_u, v) => v.map((h) => `${String(h % 24).padStart(2, '0')}:00`),
+              values: (_u, v) => v.map((h) => hourOfDay.format(Date.UTC(2000, 0, 1, h % 24))),
             },
             {
               stroke: palette.axis,

@@ -177,6 +177,11 @@ function filterSql(f: SearchFilter, params: Params): string {
     }
     case 'notPatients':
       return 'true'; // a device model belongs to no patient
+    case 'missing':
+      // every model has an identifier (its catalogue id); the type is the device kind, when set
+      if (f.param === 'identifier') return f.missing ? 'false' : 'true';
+      if (f.param === 'type') return f.missing ? 'device_kind is null' : 'device_kind is not null';
+      throw badRequest(`${f.param}:missing is not supported on DeviceDefinition`);
     case 'lastUpdated':
       throw badRequest('_lastUpdated is not supported on DeviceDefinition');
     case 'reference':
@@ -184,7 +189,6 @@ function filterSql(f: SearchFilter, params: Params): string {
     case 'date':
     case 'quantity':
     case 'composite':
-    case 'missing':
     case 'tokenText':
     case 'referenceIdentifier':
       throw badRequest(`${f.param} is not supported on DeviceDefinition`);

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { Principal } from '../../auth/token-service.ts';
 import { VigilError } from '../../core/errors.ts';
-import { DashboardData, displayName } from '../../program/dashboard-data.ts';
+import { DashboardData, displayName, primaryIdentifier } from '../../program/dashboard-data.ts';
 import { vitalOf, vitals } from '../../program/vitals.ts';
 import { bandOfTotal, news2FromVitals } from '../../program/worklist-rank.ts';
 import { requirePatientAccess, requireRoles } from '../auth-hooks.ts';
@@ -93,7 +93,10 @@ export async function dashboardRoutes(app: FastifyInstance, ctx: ApiContext): Pr
       const patients = await ctx.db.query<{ id: string; content: Record<string, unknown> }>(
         `select id, content from fhir_resource where resource_type = 'Patient' and not deleted`,
       );
-      for (const p of patients) names.set(p.id, displayName(p.content));
+      for (const p of patients) {
+        const i = primaryIdentifier(p.content, p.id);
+        names.set(p.id, `${displayName(p.content)} (${i.label} ${i.value})`);
+      }
       // Staff see every device (a registry), but the patient only when they may see that patient.
       const devices = all.map((d) => {
         const visiblePatient = d.patientId && (visible === 'all' || visible.has(d.patientId));
@@ -130,6 +133,7 @@ export async function dashboardRoutes(app: FastifyInstance, ctx: ApiContext): Pr
         patient: {
           id: p.id,
           name: displayName(p.content),
+          identifier: primaryIdentifier(p.content, p.id),
           birthDate: p.content.birthDate ?? null,
           gender: p.content.gender ?? null,
         },

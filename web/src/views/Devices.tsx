@@ -27,6 +27,19 @@ export function Devices({ onOpenPatient, tick }: { onOpenPatient: (id: string) =
           ? (findings?.has(d.id) ?? false)
           : true,
   );
+  // What needs attention first: revoked or offline while assigned, then low battery, then
+  // regulatory findings; then the longest silent; the id last, only to keep the order stable.
+  const attention = (d: DeviceState) =>
+    (d.revoked ? 0 : 8) +
+    (!d.online && d.patientId ? 0 : 4) +
+    (d.battery !== null && d.battery < 20 ? 0 : 2) +
+    (findings?.has(d.id) ? 0 : 1);
+  list.sort(
+    (a, b) =>
+      attention(a) - attention(b) ||
+      (a.lastSeen ?? '').localeCompare(b.lastSeen ?? '') ||
+      a.id.localeCompare(b.id),
+  );
   const online = (devices ?? []).filter((d) => d.online).length;
   return (
     <section aria-labelledby="devices-title" className="view">

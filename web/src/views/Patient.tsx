@@ -115,6 +115,12 @@ export function PatientView({
         <div className="patient-id">
           <h1 id="patient-title">{p?.name ?? 'Patient'}</h1>
           <p className="subtle">
+            {p?.identifier ? (
+              <strong className="patient-identifier">
+                {p.identifier.label} {p.identifier.value}
+              </strong>
+            ) : null}
+            {p?.identifier && (age !== null || p.gender) ? ' · ' : ''}
             {age !== null ? `${age} years` : ''}
             {p?.gender ? ` · ${p.gender}` : ''}
             {p?.birthDate ? ` · born ${p.birthDate}` : ''}

@@ -131,6 +131,9 @@ const Row = memo(function Row({
         <button type="button" className="link patient-link" onClick={() => onOpen(p)}>
           {p.name}
         </button>
+        <span className="small patient-identifier">
+          {p.identifier.label} {p.identifier.value}
+        </span>
         <span className="subtle small patient-meta">
           {p.age !== null ? `${p.age} y` : ''}
           {p.gender ? ` · ${p.gender[0]?.toUpperCase()}` : ''}
