@@ -14,6 +14,7 @@ import { alertRoutes } from './api/routes/alerts.ts';
 import { contactMethodRoutes } from './api/routes/contact-methods.ts';
 import { dashboardRoutes } from './api/routes/dashboard.ts';
 import { lorawanRoutes } from './api/routes/lorawan.ts';
+import { measurementRequestRoutes } from './api/routes/measurement-requests.ts';
 import { monitoringRoutes } from './api/routes/monitoring.ts';
 import { nightscoutRoutes } from './api/routes/nightscout.ts';
 import { oidcRoutes } from './api/routes/oidc.ts';
@@ -391,6 +392,7 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       monitoringRoutes(pipeline.monitoring),
       dashboardRoutes,
       programRoutes,
+      measurementRequestRoutes,
       contactMethodRoutes,
       smartRoutes,
       oidcRoutes(config.oidc),
