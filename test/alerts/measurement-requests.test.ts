@@ -144,7 +144,7 @@ describe('measurement requests (home BP, hypertension program)', () => {
     assert.equal(other.status, 403);
     const bad = await requests(admin, '?status=open,nope');
     assert.equal(bad.status, 400);
-    assert.match(String(bad.body.error?.code), /^VIGIL_ERR_/);
+    assert.match(String((bad.body as unknown as { error?: { code?: string } }).error?.code), /^VIGIL_ERR_/);
   });
 
   it('the repeat 6 min later at 150/90 fulfils the request, linked to it; still no crisis alert', async () => {
