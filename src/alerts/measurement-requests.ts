@@ -2,11 +2,13 @@ import type { Clock } from '../core/clock.ts';
 import type { Detection } from '../core/detection.ts';
 import { newId } from '../core/ids.ts';
 import {
+  type MeasurementRequest,
   type MeasurementRequestChange,
   type MeasurementRequestRepository,
   type MeasurementRequestStatus,
   measurementRequestStatuses,
 } from '../store/measurement-request-repository.ts';
+import { VIGIL_FHIR_BASE } from './fhir.ts';
 
 /** `data.class` of the detections that are measurement requests (src/detect/measurement-request.ts). */
 export const MEASUREMENT_REQUEST_CLASS = 'measurement-request';
@@ -78,4 +80,54 @@ export class MeasurementRequests {
     if (changes.length > 0) await this.repo.apply(changes, new Date(this.#clock.now()).toISOString());
     return changes.length;
   }
+}
+
+const requestDisplay: Record<string, string> = {
+  'repeat-bp': 'Repeat blood pressure measurement',
+  reweigh: 'Repeat body weight measurement',
+  'spo2-at-rest': 'Repeat SpO2 measurement at rest',
+};
+
+/** FHIR request-status of a measurement request: expired and cancelled requests were not done. */
+const fhirStatus: Record<MeasurementRequestStatus, 'active' | 'completed' | 'revoked'> = {
+  open: 'active',
+  fulfilled: 'completed',
+  expired: 'revoked',
+  cancelled: 'revoked',
+};
+
+/** The FHIR request statuses that select these record statuses (ServiceRequest search). */
+export function statusesOfFhir(codes: readonly string[]): MeasurementRequestStatus[] {
+  return measurementRequestStatuses.filter((s) => codes.includes(fhirStatus[s]));
+}
+
+/**
+ * A measurement request as a FHIR R4 ServiceRequest (read-only view): the measurement asked for
+ * (LOINC `code`), when (`occurrencePeriod` from not-before to due-by), why (`reasonReference`: the
+ * reading that opened it), what the patient is told (`patientInstruction`), and the reading that
+ * answered it (`supportingInfo`). Vigil's own status and outcome ride in extensions.
+ */
+export function requestAsServiceRequest(m: MeasurementRequest): Record<string, unknown> {
+  return {
+    resourceType: 'ServiceRequest',
+    id: m.id,
+    meta: { versionId: '1', lastUpdated: m.updatedAt },
+    extension: [
+      { url: `${VIGIL_FHIR_BASE}/StructureDefinition/measurement-request-status`, valueCode: m.status },
+      { url: `${VIGIL_FHIR_BASE}/StructureDefinition/measurement-request-outcome`, valueCode: m.outcome },
+    ],
+    status: fhirStatus[m.status],
+    intent: 'order',
+    code: {
+      coding: [{ system: 'http://loinc.org', code: m.code }],
+      text: requestDisplay[m.kind] ?? m.kind,
+    },
+    subject: { reference: `Patient/${m.patientId}` },
+    occurrencePeriod: { start: m.notBefore, end: m.dueBy },
+    authoredOn: m.requestedAt,
+    reasonReference: [{ reference: `Observation/${m.triggerReadingId}` }],
+    ...(m.fulfilledBy ? { supportingInfo: [{ reference: `Observation/${m.fulfilledBy}` }] } : {}),
+    ...(m.instruction ? { patientInstruction: m.instruction } : {}),
+    note: [{ text: m.summary }],
+  };
 }

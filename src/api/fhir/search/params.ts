@@ -51,6 +51,7 @@ export const resourceTypes = [
   'Observation',
   'Flag',
   'Communication',
+  'ServiceRequest',
   'Consent',
   'AuditEvent',
   'Bundle',
@@ -60,14 +61,21 @@ export type SupportedType = (typeof resourceTypes)[number];
 
 /**
  * Read and search only: written by the server itself — Flag (alerts) and Communication
- * (notifications) are views of the alert tables, AuditEvent of the audit log (alert-views.ts).
+ * (notifications) are views of the alert tables, ServiceRequest of the measurement requests,
+ * AuditEvent of the audit log (alert-views.ts).
  */
-export const readOnlyTypes: ReadonlySet<string> = new Set(['AuditEvent', 'Flag', 'Communication']);
+export const readOnlyTypes: ReadonlySet<string> = new Set([
+  'AuditEvent',
+  'Flag',
+  'Communication',
+  'ServiceRequest',
+]);
 
 /** Common parameters a type's store cannot answer (rejected as unknown, left out of metadata). */
 export const unsupportedCommon: Partial<Record<SupportedType, readonly string[]>> = {
   Flag: ['_lastUpdated'],
   Communication: ['_lastUpdated'],
+  ServiceRequest: ['_lastUpdated'],
   AuditEvent: ['_lastUpdated'],
 };
 
@@ -169,6 +177,13 @@ export const searchParams: Record<SupportedType, Record<string, SearchParamDef>>
     p('patient', 'reference', ['subject'], 'The patient the alert was about', ['Patient']),
     p('subject', 'reference', ['subject'], 'The subject (a Patient)', ['Patient']),
     p('category', 'token', ['category'], 'The category (every notification is alert)'),
+  ],
+  // Measurement requests (repeat home readings detection asked for): what the view can answer.
+  ServiceRequest: [
+    p('status', 'token', ['status'], 'active (open), completed (fulfilled) or revoked (expired, cancelled)'),
+    p('code', 'token', ['code'], 'The LOINC code of the measurement asked for'),
+    p('patient', 'reference', ['subject'], 'The patient', ['Patient']),
+    p('subject', 'reference', ['subject'], 'The subject (a Patient)', ['Patient']),
   ],
   Consent: [
     identifier,
