@@ -210,3 +210,22 @@ describe('re-measure SpO2 at rest before a home hypoxaemia alert (scale 2)', () 
     assert.match(d[1]?.summary ?? '', /SpO2 86 % < 88 % \(scale 2\), no repeat at rest within 20 min/);
   });
 });
+
+describe('a decided request opens the alert whatever the rule persistence', () => {
+  it('hypoxaemia with persistReadings 2: the confirming repeat opens it (the request was the persistence)', () => {
+    const e = engineWith([{ ...hyp, persistReadings: 2, persistSeconds: 15 }], { spo2Scale: 2 });
+    e.onReading(spo2(86, 0));
+    assert.deepEqual(show(e.onReading(spo2(86, 5 * MIN)).detections), [
+      'cleared:request:spo2-at-rest:info',
+      'firing:hypoxaemia:high',
+    ]);
+  });
+  it('a BP crisis with persistReadings 2: expiry opens it at the due time', () => {
+    const e = engineWith([{ ...crisis, persistReadings: 2 }]);
+    e.onReading(bp(190, 100, 0));
+    assert.deepEqual(show(e.tick(T0 + 31 * MIN * 1000).detections), [
+      'cleared:request:repeat-bp:info',
+      'firing:hypertensive-crisis:high',
+    ]);
+  });
+});

@@ -171,6 +171,8 @@ export const hypertensiveCrisis: RuleKind<HypertensiveCrisisConfig, Hypertensive
           : `BP ${bp}: below crisis levels`,
       evidence,
       data,
+      // Decided by the repeat protocol: the request was the persistence.
+      ...(data.confirmation !== undefined ? { persistSeconds: 0, persistReadings: 1 } : {}),
     });
   },
 };
@@ -203,5 +205,7 @@ function expire(
     summary: `BP ${bp}: hypertensive crisis, no repeat reading within ${cfg.confirmWithinMinutes} min`,
     evidence: [p.id],
     data: { systolic: p.sys, diastolic: p.dia, confirmation: 'no-repeat' },
+    persistSeconds: 0,
+    persistReadings: 1,
   });
 }

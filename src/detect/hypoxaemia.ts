@@ -198,7 +198,7 @@ function confirmAtRest(
         'cancelled',
         `SpO2 ${v} % < ${extremeBelow} %: alert raised at once, repeat request cancelled`,
       );
-      assessSpo2(ctx, cfg, t, v, id, { evidence: [p.id], note: '' });
+      assessSpo2(ctx, cfg, t, v, id, { evidence: [p.id], note: '', decided: true });
       return true;
     }
     const low = v < below;
@@ -214,7 +214,12 @@ function confirmAtRest(
         : `Repeat SpO2 at rest ${v} % ≥ ${below} %: request fulfilled, no hypoxaemia alert`,
       id,
     );
-    if (low) assessSpo2(ctx, cfg, t, v, id, { evidence: [p.id], note: ', confirmed by a repeat at rest' });
+    if (low)
+      assessSpo2(ctx, cfg, t, v, id, {
+        evidence: [p.id],
+        note: ', confirmed by a repeat at rest',
+        decided: true,
+      });
     else assessSpo2(ctx, cfg, t, v, id);
     return true;
   }
@@ -254,6 +259,7 @@ function expire(
   assessSpo2(ctx, cfg, dueBy, p.v, p.id, {
     evidence: [],
     note: `, no repeat at rest within ${cfg.confirmWithinMinutes} min`,
+    decided: true,
   });
 }
 
@@ -263,7 +269,7 @@ function assessSpo2(
   t: number,
   v: number,
   id: string,
-  extra: { evidence: string[]; note: string } = { evidence: [], note: '' },
+  extra: { evidence: string[]; note: string; decided?: boolean } = { evidence: [], note: '' },
 ): void {
   const scale2 = ctx.patient.spo2Scale === 2;
   const below = scale2 ? cfg.scale2Below : cfg.scale1Below;
@@ -286,6 +292,9 @@ function assessSpo2(
         : `SpO2 ${v} % ≥ ${below} %: at or above the alert floor`,
     evidence: [...extra.evidence, id],
     data: { spo2: v, floor: below, clearAt, spo2Scale: scale2 ? 2 : 1 },
+    // Decided by the repeat protocol (confirmed, cancelled by an extreme value, or expired): the
+    // request was the persistence; the alert opens on this assessment.
+    ...(extra.decided ? { persistSeconds: 0, persistReadings: 1 } : {}),
   });
 }
 

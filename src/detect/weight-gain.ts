@@ -199,6 +199,8 @@ export const weightGain: RuleKind<WeightGainConfig, WeightGainState> = {
           : `Weight ${round(kg)} kg: no significant gain`,
       evidence,
       data,
+      // Decided by the re-weigh protocol: the request was the persistence.
+      ...(data.confirmation !== undefined ? { persistSeconds: 0, persistReadings: 1 } : {}),
     });
   },
 };
@@ -236,5 +238,7 @@ function expire(
       windowHours: b.hours,
       confirmation: 'no-repeat',
     },
+    persistSeconds: 0,
+    persistReadings: 1,
   });
 }
