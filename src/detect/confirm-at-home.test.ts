@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Detection } from '../core/detection.ts';
+import { createEngine } from './engine.ts';
+import { validateProgramConfig } from './program-config.ts';
 import { bp, DAY, engineWith, HOUR, MIN, reading, T0 } from './test-fixtures.ts';
 
 /** Confirm before alarming at home: the repeat-BP measurement request (clinical-reference §9). */
@@ -227,5 +229,30 @@ describe('a decided request opens the alert whatever the rule persistence', () =
       'cleared:request:repeat-bp:info',
       'firing:hypertensive-crisis:high',
     ]);
+  });
+});
+
+describe('a rule that goes cancels its open request', () => {
+  const programs = [
+    validateProgramConfig({ name: 'home-bp', rules: [crisis] }),
+    validateProgramConfig({ name: 'none', rules: [] }),
+  ];
+  it('an enrolment change that drops the rule closes the request as cancelled (with the next output)', () => {
+    let now = T0;
+    const e = createEngine({ programs, patients: { p1: { programs: ['home-bp'] } } }, { now: () => now });
+    e.onReading(bp(190, 100, 0));
+    now = T0 + 2 * MIN * 1000;
+    e.setEnrolment('p1', { programs: ['none'] });
+    const d = e.tick(now).detections;
+    assert.deepEqual(show(d), ['cleared:request:repeat-bp:info']);
+    assert.equal(d[0]?.data?.status, 'cancelled');
+    assert.equal(d[0]?.at, at(2 * MIN));
+    assert.deepEqual(e.tick(T0 + 40 * MIN * 1000).detections, [], 'no crisis alert from a rule that is gone');
+  });
+  it('a handover drops the rule silently: the next owner decides the request', () => {
+    const e = createEngine({ programs, patients: { p1: { programs: ['home-bp'] } } });
+    e.onReading(bp(190, 100, 0));
+    e.setEnrolment('p1', { programs: [] }, { handover: true });
+    assert.deepEqual(e.tick(T0 + MIN * 1000).detections, []);
   });
 });

@@ -1,5 +1,5 @@
 import { toIso } from '../core/clock.ts';
-import type { RuleBase, RuleContext } from './rule-kind.ts';
+import type { Assessment, RuleBase, RuleContext } from './rule-kind.ts';
 
 /**
  * Measurement requests: "confirm before alarming at home". A rule that sees a first out-of-range
@@ -41,6 +41,8 @@ export interface PendingRequest {
   /** Event time and id of the reading that opened the request. */
   t: number;
   id: string;
+  /** The request as opened: lets the engine cancel it when the rule itself goes (enrolment change). */
+  spec?: RequestSpec;
 }
 
 export type RepeatVerdict = 'too-soon' | 'in-window' | 'late';
@@ -63,6 +65,7 @@ export function openRequest(
   instruction: string,
   summary: string,
 ): void {
+  p.spec = { ...spec };
   assessRequest(ctx, rule, spec, p, p.t, 'requested', summary, { instruction });
 }
 
@@ -90,9 +93,21 @@ function assessRequest(
   summary: string,
   extra: Record<string, unknown>,
 ): void {
+  ctx.assess(rule, requestAssessment(spec, p, atMs, outcome, summary, extra));
+}
+
+/** The assessment of a request's condition (`request:<kind>`) for one outcome. */
+export function requestAssessment(
+  spec: RequestSpec,
+  p: PendingRequest,
+  atMs: number,
+  outcome: RequestOutcome,
+  summary: string,
+  extra: Record<string, unknown> = {},
+): Assessment {
   const evidence = [p.id];
   if (typeof extra.fulfilledBy === 'string') evidence.push(extra.fulfilledBy);
-  ctx.assess(rule, {
+  return {
     key: `request:${spec.kind}`,
     active: outcome === 'requested',
     severity: 'info',
@@ -115,7 +130,23 @@ function assessRequest(
     persistSeconds: 0,
     persistReadings: 1,
     clearSeconds: 0,
-  });
+  };
+}
+
+/**
+ * A rule that is gone (the patient's enrolment no longer has it) cannot decide its open request:
+ * the assessment that cancels it, or null when the rule's state holds no open request.
+ */
+export function cancelOnRemoval(ruleState: unknown, atMs: number): Assessment | null {
+  const p = (ruleState as { pending?: PendingRequest } | null)?.pending;
+  if (p?.spec === undefined) return null;
+  return requestAssessment(
+    p.spec,
+    p,
+    Math.max(atMs, p.t),
+    'cancelled',
+    'Measurement request cancelled: the rule that asked for it is no longer part of the monitoring',
+  );
 }
 
 /** "before 08:15 UTC" for a patient-facing instruction. */
