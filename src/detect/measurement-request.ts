@@ -13,7 +13,8 @@ import type { Assessment, RuleBase, RuleContext } from './rule-kind.ts';
  * code, not flagged, taken in [after, dueBy]: `data.fulfilledBy`; `data.outcome` confirmed /
  * not-confirmed) | `expired` (dueBy passed without one: the rule then decides with the first
  * reading alone, `data.outcome` no-repeat) | `cancelled` (an extreme reading arrived before the
- * repeat was due and alarmed at once, `data.outcome` cancelled).
+ * repeat was due and alarmed at once, or the rule left the patient's monitoring — `cancelOnRemoval`,
+ * called by the engine; `data.outcome` cancelled).
  */
 export type RequestKind = 'repeat-bp' | 'reweigh' | 'spo2-at-rest';
 export type RequestOutcome = 'requested' | 'confirmed' | 'not-confirmed' | 'no-repeat' | 'cancelled';
