@@ -33,8 +33,8 @@ const PER_SCENARIO = 4;
 const MIN_ALERT: Severity = 'medium';
 /** Technical rules: they say nothing about the patient, so they never count as detecting deterioration. */
 const TECHNICAL = new Set(['missing-data', 'device-health', 'signal-quality']);
-/** Condition keys that are not clinical alarms: gaps, device health, technical alarms, observation tasks. */
-const NON_CLINICAL_KEY = /^(gap:|device:|technical:|news2:observations-due)/;
+/** Condition keys that are not clinical alarms: gaps, device health, technical alarms, observation tasks, measurement requests (a repeat reading asked of the patient). */
+const NON_CLINICAL_KEY = /^(gap:|device:|technical:|news2:observations-due|request:)/;
 
 export interface PatientOutcome {
   key: string;

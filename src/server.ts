@@ -19,6 +19,7 @@ import { dashboardRoutes } from './api/routes/dashboard.ts';
 import { deviceModelRoutes } from './api/routes/device-models.ts';
 import { invitationRoutes } from './api/routes/invitations.ts';
 import { lorawanRoutes } from './api/routes/lorawan.ts';
+import { measurementRequestRoutes } from './api/routes/measurement-requests.ts';
 import { monitoringRoutes } from './api/routes/monitoring.ts';
 import { nightscoutRoutes } from './api/routes/nightscout.ts';
 import { notificationRoutes } from './api/routes/notifications.ts';
@@ -417,6 +418,7 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       notificationRoutes({ alerting, ackLinks, push }),
       invitationRoutes,
       passkeyRoutes,
+      measurementRequestRoutes,
       smartRoutes,
       oidcRoutes(config.oidc),
       nightscoutRoutes(new NightscoutCredentials(db)),

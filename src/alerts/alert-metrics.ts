@@ -34,6 +34,56 @@ export interface AlertMetrics {
     notifications: number;
     notificationsPerPatientDay: number | null;
     notificationsPerAlert: number | null;
+    /** The alerts raised, per class: clinical ones apart from technical alarms, compression lows, requests, tasks. */
+    byClass: AlertsByClass;
+    clinicalAlertsPerPatientDay: number | null;
+  };
+}
+
+/**
+ * The class of an alert for counting (an SQL expression over the `alert` table's columns): `clinical`, or one of
+ * the classes counted apart — `technical` (signal-quality alarms such as probe off or signal poor,
+ * device health, data gaps: about the equipment, not the patient), `compression-suspected` (a CGM
+ * low judged a compression artefact, "check with a fingerstick": clinical-reference §9 says to
+ * exclude them from aggregate metrics), `measurement-request` (a repeat reading asked of the
+ * patient) and `task` (observations due). Set by detection in `data.class` (src/detect/README.md);
+ * condition-key prefixes cover alerts raised before the class existed.
+ */
+export function alertClassSql(alias = ''): string {
+  const a = alias ? `${alias}.` : '';
+  return `case
+    when ${a}data->>'class' = 'technical' or ${a}condition_key like 'technical:%'
+      or ${a}condition_key like 'device:%' or ${a}condition_key like 'gap:%' then 'technical'
+    when ${a}data->>'class' = 'compression-suspected' or ${a}data->>'excludeFromMetrics' = 'true'
+      then 'compression-suspected'
+    when ${a}data->>'class' = 'measurement-request' or ${a}condition_key like 'request:%'
+      then 'measurement-request'
+    when ${a}condition_key = 'news2:observations-due' then 'task'
+    else 'clinical' end`;
+}
+
+export interface AlertsByClass {
+  clinical: number;
+  technical: number;
+  compressionSuspected: number;
+  measurementRequest: number;
+  task: number;
+}
+
+/** Alerts raised in [since, until) per class (alertClassSql). */
+export async function alertsByClass(sql: Sql, since: string, until: string): Promise<AlertsByClass> {
+  const rows = await sql.query<{ cls: string; n: number }>(
+    `select cls, count(*)::int as n from (select ${alertClassSql()} as cls from alert
+       where created_at >= $1 and created_at < $2) a group by cls`,
+    [since, until],
+  );
+  const n = (c: string) => rows.find((r) => r.cls === c)?.n ?? 0;
+  return {
+    clinical: n('clinical'),
+    technical: n('technical'),
+    compressionSuspected: n('compression-suspected'),
+    measurementRequest: n('measurement-request'),
+    task: n('task'),
   };
 }
 
@@ -44,14 +94,22 @@ const num = (v: unknown): number | null =>
  * Time to acknowledge (first acknowledgement) and to resolve, p50/p90, per severity and care team,
  * escalation counts and alarm burden, for alerts raised in [since, until).
  */
-export async function alertMetrics(sql: Sql, since: string, until: string): Promise<AlertMetrics> {
+export async function alertMetrics(
+  sql: Sql,
+  since: string,
+  until: string,
+  o: { clinicalOnly?: boolean } = {},
+): Promise<AlertMetrics> {
+  // Per-severity rows of clinical alerts only, when asked (program metrics).
+  const only = o.clinicalOnly ? `and ${alertClassSql('a')} = 'clinical'` : '';
+  const onlyPlain = o.clinicalOnly ? `and ${alertClassSql()} = 'clinical'` : '';
   const rows = await sql.query<Record<string, unknown>>(
     `with a as (
        select a.*, coalesce(t.id, '(none)') as team
        from alert a
        left join fhir_resource t on t.resource_type = 'CareTeam' and not t.deleted
          and t.content->'subject'->>'reference' = 'Patient/' || a.patient_id
-       where a.created_at >= $1 and a.created_at < $2
+       where a.created_at >= $1 and a.created_at < $2 ${only}
      )
      select severity, coalesce(team, '*') as team, grouping(team) as all_teams,
        count(distinct id)::int as alerts,
@@ -76,7 +134,7 @@ export async function alertMetrics(sql: Sql, since: string, until: string): Prom
        percentile_cont(0.5) within group (order by extract(epoch from resolved_at - created_at)) as res_p50,
        percentile_cont(0.9) within group (order by extract(epoch from resolved_at - created_at)) as res_p90,
        sum(escalation_count)::int as escalations
-     from alert where created_at >= $1 and created_at < $2 group by severity`,
+     from alert where created_at >= $1 and created_at < $2 ${onlyPlain} group by severity`,
     [since, until],
   );
   const out: ResponseMetricsRow[] = rows.map((r) => {
@@ -110,6 +168,7 @@ export async function alertMetrics(sql: Sql, since: string, until: string): Prom
   const patientDays = b?.patient_days ?? 0;
   const notifications = b?.notifications ?? 0;
   const ratio = (n: number, d: number) => (d > 0 ? Math.round((n / d) * 1000) / 1000 : null);
+  const byClass = await alertsByClass(sql, since, until);
   return {
     since,
     until,
@@ -121,6 +180,8 @@ export async function alertMetrics(sql: Sql, since: string, until: string): Prom
       notifications,
       notificationsPerPatientDay: ratio(notifications, patientDays),
       notificationsPerAlert: ratio(notifications, alerts),
+      byClass,
+      clinicalAlertsPerPatientDay: ratio(byClass.clinical, patientDays),
     },
   };
 }

@@ -5,6 +5,7 @@ import type { Logger } from '../core/logger.ts';
 import type { Metrics } from '../core/metrics.ts';
 import { AlertRepository } from '../store/alert-repository.ts';
 import type { Database } from '../store/database.ts';
+import { MeasurementRequestRepository } from '../store/measurement-request-repository.ts';
 import type { Alert } from './alert.ts';
 import { type AlertChange, AlertManager } from './alert-manager.ts';
 import {
@@ -14,6 +15,7 @@ import {
   type RemoteAlertChange,
 } from './change-bus.ts';
 import { LiveFeed, liveMessage } from './live-feed.ts';
+import { MeasurementRequests } from './measurement-requests.ts';
 import type { Notifier } from './notifier.ts';
 import { type BackoffOptions, type DeliveryAttemptOutcome, Outbox } from './outbox.ts';
 import { AlertScheduler } from './scheduler.ts';
@@ -48,6 +50,8 @@ export class Alerting {
   readonly outbox: Outbox;
   readonly scheduler: AlertScheduler;
   readonly live: LiveFeed;
+  /** Measurement requests detection raised (a record each, besides their info alert). */
+  readonly requests: MeasurementRequests;
   /** Carries changes between workers (undefined: this worker's live feed hears only its own). */
   readonly bus: AlertChangeBus | undefined;
   /** Resolves once the change bus listens (immediately without one). */
@@ -58,6 +62,7 @@ export class Alerting {
     const log = o.log.child({ component: 'alerts' });
     this.#log = log;
     this.repo = new AlertRepository(o.db);
+    this.requests = new MeasurementRequests(new MeasurementRequestRepository(o.db), o.clock);
     if (o.share !== 'none') {
       if (o.natsUrl) this.bus = new NatsAlertChangeBus(o.natsUrl, log, o.natsPrefix);
       else if (o.db.listen) this.bus = new PostgresAlertChangeBus(o.db, log);
@@ -106,9 +111,23 @@ export class Alerting {
   #observeLag: ((ds: readonly Detection[]) => void) | undefined;
 
   /** Detections from the rule engine, after their readings are committed. */
-  onDetections = (detections: readonly Detection[]): Promise<Alert[]> => {
+  onDetections = async (detections: readonly Detection[]): Promise<Alert[]> => {
     this.#observeLag?.(detections);
-    return this.manager.onDetections(detections);
+    const alerts = await this.manager.onDetections(detections);
+    // After the alerts, retried on its own (idempotent) so a failure never re-applies the alerts.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.requests.onDetections(detections);
+        break;
+      } catch (e) {
+        if (attempt >= 5) {
+          this.#log.error({ err: errorMessage(e) }, 'measurement requests not recorded');
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
+      }
+    }
+    return alerts;
   };
 
   start(): void {

@@ -5,6 +5,7 @@ import { severityRank } from '../core/severity.ts';
 import { UnverifiedAlias } from './codes.ts';
 import { type ConditionState, pushEvidence, trackCondition } from './condition-tracker.ts';
 import { configError } from './config-error.ts';
+import { cancelOnRemoval } from './measurement-request.ts';
 import {
   type PatientEnrolment,
   type ProgramDefinition,
@@ -63,8 +64,12 @@ export interface Engine {
   /** The state of these patients only (a copy; patients without state are left out). */
   snapshotPatients(ids: Iterable<string>): Record<string, PatientState>;
   restore(state: EngineSnapshot): void;
-  /** Change a patient's enrolment; state of rules that still exist is kept. */
-  setEnrolment(patientId: string, enrolment: PatientEnrolment): void;
+  /**
+   * Change a patient's enrolment; state of rules that still exist is kept. The open measurement
+   * request of a rule that goes is cancelled (emitted with the next output) unless `handover` (the
+   * patient's state moves to another worker, which decides the request).
+   */
+  setEnrolment(patientId: string, enrolment: PatientEnrolment, o?: { handover?: boolean }): void;
   stats(): EngineStats;
 }
 
@@ -94,6 +99,8 @@ export function createEngine(config: EngineConfig, clock: Clock = systemClock): 
   let stats: EngineStats = { readings: 0, ignored: 0, detectionsPerPatientDay: {} };
   const runtimes = new Map<string, Runtime | null>();
   let out: EngineOutput = { detections: [], derived: [] };
+  /** Off while a handover drops a patient's rules (setEnrolment `handover`). */
+  let cancelRequests = true;
 
   function resolve(patientId: string): ResolvedRules | null {
     const e = enrolments.get(patientId) ?? config.defaultEnrolment;
@@ -125,7 +132,11 @@ export function createEngine(config: EngineConfig, clock: Clock = systemClock): 
       live.add(r.id);
       if (!(r.id in state.rules)) state.rules[r.id] = k.init(r);
     }
-    for (const id of Object.keys(state.rules)) if (!live.has(id)) delete state.rules[id];
+    for (const id of Object.keys(state.rules))
+      if (!live.has(id)) {
+        cancelRequest(patientId, state, id, state.rules[id]);
+        delete state.rules[id];
+      }
     // Superseding rules first, so their verdict on an input is known before the rules they supersede.
     kinds.sort(([a], [b]) => Number(b.supersedes.length > 0) - Number(a.supersedes.length > 0));
     const superseding = new Map<string, Superseding>();
@@ -171,6 +182,34 @@ export function createEngine(config: EngineConfig, clock: Clock = systemClock): 
       if (!keys.includes(a.key)) by.d.data = { ...by.d.data, superseded: [...keys, a.key] };
     }
     return true;
+  }
+
+  /**
+   * A removed rule's open measurement request (measurement-request.ts) is closed as cancelled: its
+   * condition would otherwise stay open with no rule left to decide it. Emitted with the next output.
+   */
+  function cancelRequest(patientId: string, state: PatientState, ruleId: string, ruleState: unknown): void {
+    if (!cancelRequests) return;
+    const a = cancelOnRemoval(ruleState, clock.now());
+    const cond = a === null ? undefined : state.conds[a.key];
+    if (a === null || cond === undefined) return;
+    const rule: RuleBase = {
+      id: ruleId,
+      kind: cond.rule,
+      enabled: true,
+      persistSeconds: 0,
+      persistReadings: 1,
+      realertMinutes: 0,
+      clearSeconds: 0,
+      supersedes: [],
+      upgradeDwellSeconds: 0,
+      downgradeDwellSeconds: 0,
+    };
+    const d = trackCondition(state.conds, patientId, rule, a);
+    if (d !== null) {
+      out.detections.push(d);
+      count(d);
+    }
   }
 
   function count(d: Detection): void {
@@ -249,12 +288,13 @@ export function createEngine(config: EngineConfig, clock: Clock = systemClock): 
       stats = copy.stats;
       runtimes.clear();
     },
-    setEnrolment(patientId, enrolment) {
+    setEnrolment(patientId, enrolment, o = {}) {
       const before = enrolments.get(patientId);
       const cached = runtimes.get(patientId);
       enrolments.set(patientId, enrolment);
       runtimes.delete(patientId);
       let rt: Runtime | null;
+      cancelRequests = o.handover !== true;
       try {
         rt = runtime(patientId);
       } catch (e) {
@@ -263,6 +303,8 @@ export function createEngine(config: EngineConfig, clock: Clock = systemClock): 
         else enrolments.set(patientId, before);
         if (cached !== undefined) runtimes.set(patientId, cached);
         throw e;
+      } finally {
+        cancelRequests = true;
       }
       // Conditions of rules the patient no longer has cannot clear on their own: drop them.
       if (rt !== null) {

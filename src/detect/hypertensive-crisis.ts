@@ -1,7 +1,14 @@
-import { toIso } from '../core/clock.ts';
 import type { Severity } from '../core/severity.ts';
 import { Loinc } from './codes.ts';
 import { noUnknownKeys, num, type Raw, severity, strList } from './config-fields.ts';
+import {
+  closeRequest,
+  dueByMs,
+  hhmm,
+  openRequest,
+  type RequestSpec,
+  repeatVerdict,
+} from './measurement-request.ts';
 import { hasAnyFlag, readingValue } from './reading-values.ts';
 import { BASE_KEYS, type RuleBase, type RuleContext, type RuleKind, readBase } from './rule-kind.ts';
 
@@ -37,8 +44,6 @@ export interface HypertensiveCrisisState {
   /** A first crisis reading awaiting its repeat. */
   pending?: { t: number; id: string; sys: number | null; dia: number | null };
 }
-
-const REQUEST_KEY = 'request:repeat-bp';
 
 /** Threshold alerts (threshold.ts `thresholdKey`) the crisis supersedes by default. */
 export const CRISIS_SUPERSEDES = [
@@ -83,21 +88,8 @@ export const hypertensiveCrisis: RuleKind<HypertensiveCrisisConfig, Hypertensive
   init: () => ({}),
   onTick(ctx, cfg, state, nowMs) {
     const p = state.pending;
-    if (p === undefined) return;
-    const dueBy = p.t + cfg.confirmWithinMinutes * 60_000;
-    if (nowMs < dueBy) return;
-    delete state.pending;
-    request(ctx, cfg, dueBy, false, 'no-repeat', p.id, p.t);
-    const bp = `${p.sys ?? '?'}/${p.dia ?? '?'} mmHg`;
-    ctx.assess(cfg, {
-      key: 'hypertensive-crisis',
-      active: true,
-      severity: cfg.severity,
-      atMs: dueBy,
-      summary: `BP ${bp}: hypertensive crisis, no repeat reading within ${cfg.confirmWithinMinutes} min`,
-      evidence: [p.id],
-      data: { systolic: p.sys, diastolic: p.dia, confirmation: 'no-repeat' },
-    });
+    if (p === undefined || nowMs < dueByMs(spec(cfg), p)) return;
+    expire(ctx, cfg, state, p);
   },
   onReading(ctx, cfg, state, r) {
     if (r.code !== Loinc.bpPanel || hasAnyFlag(r.reading, cfg.ignoreFlags)) return;
@@ -108,74 +100,112 @@ export const hypertensiveCrisis: RuleKind<HypertensiveCrisisConfig, Hypertensive
     const s = sys ?? 0;
     const d = dia ?? 0;
     const crisis = s > cfg.systolicAbove || d > cfg.diastolicAbove;
-    const active = crisis || (ctx.isOpen(key) && (s > cfg.clearSystolic || d > cfg.clearDiastolic));
     const bp = `${sys ?? '?'}/${dia ?? '?'} mmHg`;
     const evidence = [r.reading.id];
     const data: Record<string, unknown> = { systolic: sys, diastolic: dia };
+    const sp = spec(cfg);
+    // A repeat that arrives after the window (no tick in between): the request expired first.
+    if (state.pending !== undefined && repeatVerdict(sp, state.pending, r.t) === 'late')
+      expire(ctx, cfg, state, state.pending);
     if (cfg.confirmRepeatMinutes > 0 && !ctx.isOpen(key)) {
       const p = state.pending;
       const extreme =
         (cfg.extremeSystolic > 0 && s > cfg.extremeSystolic) ||
         (cfg.extremeDiastolic > 0 && d > cfg.extremeDiastolic);
       if (p !== undefined) {
+        const tooSoon = repeatVerdict(sp, p, r.t) === 'too-soon';
         // Too soon to be the repeat the protocol asks for: neither confirms nor refutes.
-        if (r.t - p.t < cfg.confirmRepeatMinutes * 60_000 && !extreme) return;
+        if (tooSoon && !extreme) return;
         delete state.pending;
-        request(ctx, cfg, r.t, false, crisis ? 'confirmed' : 'not-confirmed', r.reading.id, p.t);
         evidence.unshift(p.id);
-        data.confirmation = crisis ? 'confirmed by a repeat' : 'not confirmed';
+        if (tooSoon) {
+          closeRequest(
+            ctx,
+            cfg,
+            sp,
+            p,
+            r.t,
+            'cancelled',
+            `BP ${bp} is extreme: alert raised at once, repeat request cancelled`,
+          );
+          data.confirmation = 'extreme: at once';
+        } else {
+          closeRequest(
+            ctx,
+            cfg,
+            sp,
+            p,
+            r.t,
+            crisis ? 'confirmed' : 'not-confirmed',
+            crisis
+              ? `Repeat BP ${bp} still at crisis level: request fulfilled, crisis confirmed`
+              : `Repeat BP ${bp} below crisis levels: request fulfilled, no crisis alert`,
+            r.reading.id,
+          );
+          data.confirmation = crisis ? 'confirmed by a repeat' : 'not confirmed';
+        }
       } else if (crisis && !extreme) {
-        state.pending = { t: r.t, id: r.reading.id, sys, dia };
-        request(ctx, cfg, r.t, true, 'requested', r.reading.id, r.t, bp);
+        const first = { t: r.t, id: r.reading.id, sys, dia };
+        state.pending = first;
+        openRequest(
+          ctx,
+          cfg,
+          sp,
+          first,
+          `Your blood pressure reading was very high. Sit and rest, then measure again in ${cfg.confirmRepeatMinutes} minutes (before ${hhmm(dueByMs(sp, first))}). If you have chest pain, shortness of breath, back pain, numbness or weakness, a change in vision or difficulty speaking, call emergency services now.`,
+          `Home BP ${bp}: rest and measure again in ${cfg.confirmRepeatMinutes} min (before ${hhmm(dueByMs(sp, first))})`,
+        );
         return;
       } else if (crisis) data.confirmation = 'extreme: at once';
     }
+    const active = crisis || (ctx.isOpen(key) && (s > cfg.clearSystolic || d > cfg.clearDiastolic));
     ctx.assess(cfg, {
       key,
       active,
       severity: cfg.severity,
       atMs: r.t,
       summary: crisis
-        ? `BP ${bp}: hypertensive crisis (${s > cfg.systolicAbove ? `systolic ${s} > ${cfg.systolicAbove}` : `diastolic ${d} > ${cfg.diastolicAbove}`})`
+        ? `BP ${bp}: hypertensive crisis (${s > cfg.systolicAbove ? `systolic ${s} > ${cfg.systolicAbove}` : `diastolic ${d} > ${cfg.diastolicAbove}`})${data.confirmation === 'confirmed by a repeat' ? ', confirmed by a repeat' : ''}`
         : active
           ? `BP ${bp}: below crisis levels, not yet at or below the clear levels (${cfg.clearSystolic}/${cfg.clearDiastolic})`
           : `BP ${bp}: below crisis levels`,
       evidence,
       data,
+      // Decided by the repeat protocol: the request was the persistence.
+      ...(data.confirmation !== undefined ? { persistSeconds: 0, persistReadings: 1 } : {}),
     });
   },
 };
 
-function request(
+function spec(cfg: HypertensiveCrisisConfig): RequestSpec {
+  return {
+    kind: 'repeat-bp',
+    code: Loinc.bpPanel,
+    afterMinutes: cfg.confirmRepeatMinutes,
+    withinMinutes: cfg.confirmWithinMinutes,
+  };
+}
+
+/** No repeat in time: the request expires and the crisis alert is raised on the first reading alone. */
+function expire(
   ctx: RuleContext,
   cfg: HypertensiveCrisisConfig,
-  atMs: number,
-  active: boolean,
-  outcome: 'requested' | 'confirmed' | 'not-confirmed' | 'no-repeat',
-  id: string,
-  firstAt: number,
-  bp?: string,
+  state: HypertensiveCrisisState,
+  p: NonNullable<HypertensiveCrisisState['pending']>,
 ): void {
-  const after = firstAt + cfg.confirmRepeatMinutes * 60_000;
-  const dueBy = firstAt + cfg.confirmWithinMinutes * 60_000;
+  delete state.pending;
+  const dueBy = dueByMs(spec(cfg), p);
+  const bp = `${p.sys ?? '?'}/${p.dia ?? '?'} mmHg`;
+  closeRequest(ctx, cfg, spec(cfg), p, dueBy, 'no-repeat', `No repeat BP by ${hhmm(dueBy)}: request expired`);
   ctx.assess(cfg, {
-    key: REQUEST_KEY,
-    active,
-    severity: 'info',
-    atMs,
-    summary: active
-      ? `Home BP ${bp}: rest and measure again in ${cfg.confirmRepeatMinutes} min (before ${toIso(dueBy).slice(11, 16)} UTC)`
-      : `Repeat BP request closed: ${outcome}`,
-    evidence: [id],
-    data: {
-      class: 'measurement-request',
-      request: 'repeat-bp',
-      after: toIso(after),
-      dueBy: toIso(dueBy),
-      outcome,
-    },
+    key: 'hypertensive-crisis',
+    active: true,
+    severity: cfg.severity,
+    atMs: dueBy,
+    summary: `BP ${bp}: hypertensive crisis, no repeat reading within ${cfg.confirmWithinMinutes} min`,
+    evidence: [p.id],
+    data: { systolic: p.sys, diastolic: p.dia, confirmation: 'no-repeat' },
     persistSeconds: 0,
     persistReadings: 1,
-    clearSeconds: 0,
   });
 }

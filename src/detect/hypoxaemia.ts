@@ -1,6 +1,15 @@
 import type { Severity } from '../core/severity.ts';
 import { Loinc } from './codes.ts';
 import { noUnknownKeys, num, type Raw, severity, strList } from './config-fields.ts';
+import {
+  closeRequest,
+  dueByMs,
+  hhmm,
+  openRequest,
+  type PendingRequest,
+  type RequestSpec,
+  repeatVerdict,
+} from './measurement-request.ts';
 import { hasAnyFlag, heartRateSource, isHeartRate, readingValue } from './reading-values.ts';
 import { BASE_KEYS, type RuleBase, type RuleContext, type RuleKind, readBase } from './rule-kind.ts';
 
@@ -24,6 +33,17 @@ import { BASE_KEYS, type RuleBase, type RuleContext, type RuleKind, readBase } f
  * trace with a desaturation is in the corpora (the PHD IG's continuous Nonin bundle, 47 readings,
  * stays at 99–100 %), so the bound is set above any fall a steady trace showed and is not derived
  * from a published source.
+ *
+ * Re-measure at rest before alarming (home spot checks, `confirmRepeatMinutes` > 0): a first SpO2
+ * below the floor that is not extreme (below `extremeScale1Below` / `extremeScale2Below`; 0 = off)
+ * opens a measurement request `request:spo2-at-rest` (measurement-request.ts) instead of the
+ * alert: rest, warm the hand, measure again after `confirmRepeatMinutes`, within
+ * `confirmWithinMinutes`. A repeat below the floor raises the alert with both readings; one at or
+ * above it closes the request without an alert; none in time raises the alert on the first
+ * reading ("no repeat at rest within …").
+ * UNVERIFIED: clinical-reference §8 gives the targets (BTS) and "clinical assessment if SpO2 falls
+ * below target", not a repeat protocol: the intervals (copd: 5 and 20 min) are program defaults;
+ * copd's extreme value 84 on scale 2 is where NEWS2 scale 2 scores 3 (≤ 83 %, §1.1, V).
  */
 export interface HypoxaemiaConfig extends RuleBase {
   kind: 'hypoxaemia';
@@ -37,6 +57,10 @@ export interface HypoxaemiaConfig extends RuleBase {
   fallWithinSeconds: number;
   pulseAgreementPerMin: number;
   artefactMaxSeconds: number;
+  confirmRepeatMinutes: number;
+  confirmWithinMinutes: number;
+  extremeScale1Below: number;
+  extremeScale2Below: number;
 }
 
 export interface HypoxaemiaState {
@@ -47,6 +71,8 @@ export interface HypoxaemiaState {
   /** The first reading held back in the window [t, SpO2, reading id]: counted if the pulses agree. */
   held?: [number, number, string];
   pulse: { ecg?: [number, number]; pleth?: [number, number] };
+  /** A first low spot reading awaiting its repeat at rest. */
+  pending?: PendingRequest & { v: number };
 }
 
 const KEYS = [
@@ -61,6 +87,10 @@ const KEYS = [
   'fallWithinSeconds',
   'pulseAgreementPerMin',
   'artefactMaxSeconds',
+  'confirmRepeatMinutes',
+  'confirmWithinMinutes',
+  'extremeScale1Below',
+  'extremeScale2Below',
 ] as const;
 
 const PULSE_FRESH_MS = 10_000;
@@ -82,9 +112,17 @@ export const hypoxaemia: RuleKind<HypoxaemiaConfig, HypoxaemiaState> = {
       fallWithinSeconds: num(raw, 'fallWithinSeconds', path, 10, { min: 0 }),
       pulseAgreementPerMin: num(raw, 'pulseAgreementPerMin', path, 15, { min: 0 }),
       artefactMaxSeconds: num(raw, 'artefactMaxSeconds', path, 60, { min: 0 }),
+      confirmRepeatMinutes: num(raw, 'confirmRepeatMinutes', path, 0, { min: 0 }),
+      confirmWithinMinutes: num(raw, 'confirmWithinMinutes', path, 20, { min: 1 }),
+      extremeScale1Below: num(raw, 'extremeScale1Below', path, 0, { min: 0, max: 100 }),
+      extremeScale2Below: num(raw, 'extremeScale2Below', path, 0, { min: 0, max: 100 }),
     };
   },
   init: () => ({ recent: [], pulse: {} }),
+  onTick(ctx, cfg, state, nowMs) {
+    const p = state.pending;
+    if (p !== undefined && nowMs >= dueByMs(spec(cfg), p)) expire(ctx, cfg, state, p);
+  },
   onReading(ctx, cfg, state, r) {
     state.recent ??= [];
     state.pulse ??= {};
@@ -110,11 +148,129 @@ export const hypoxaemia: RuleKind<HypoxaemiaConfig, HypoxaemiaState> = {
     const first = state.held;
     delete state.held;
     if (verdict === 'confirmed' && first !== undefined) assessSpo2(ctx, cfg, first[0], first[1], first[2]);
+    if (cfg.confirmRepeatMinutes > 0 && confirmAtRest(ctx, cfg, state, r.t, v, r.reading.id)) return;
     assessSpo2(ctx, cfg, r.t, v, r.reading.id);
   },
 };
 
-function assessSpo2(ctx: RuleContext, cfg: HypoxaemiaConfig, t: number, v: number, id: string): void {
+function spec(cfg: HypoxaemiaConfig): RequestSpec {
+  return {
+    kind: 'spo2-at-rest',
+    code: Loinc.spo2,
+    afterMinutes: cfg.confirmRepeatMinutes,
+    withinMinutes: cfg.confirmWithinMinutes,
+  };
+}
+
+/**
+ * The repeat-at-rest protocol for one spot reading (see the header). True = handled here (a
+ * request opened, or a reading too soon to be the repeat); false = assess the reading as usual
+ * (with `extra` evidence and wording when it was the repeat).
+ */
+function confirmAtRest(
+  ctx: RuleContext,
+  cfg: HypoxaemiaConfig,
+  state: HypoxaemiaState,
+  t: number,
+  v: number,
+  id: string,
+): boolean {
+  const sp = spec(cfg);
+  if (state.pending !== undefined && repeatVerdict(sp, state.pending, t) === 'late')
+    expire(ctx, cfg, state, state.pending);
+  if (ctx.isOpen('hypoxaemia')) return false;
+  const scale2 = ctx.patient.spo2Scale === 2;
+  const below = scale2 ? cfg.scale2Below : cfg.scale1Below;
+  const extremeBelow = scale2 ? cfg.extremeScale2Below : cfg.extremeScale1Below;
+  const extreme = v < extremeBelow;
+  const p = state.pending;
+  if (p !== undefined) {
+    const tooSoon = repeatVerdict(sp, p, t) === 'too-soon';
+    if (tooSoon && !extreme) return true;
+    delete state.pending;
+    if (tooSoon) {
+      closeRequest(
+        ctx,
+        cfg,
+        sp,
+        p,
+        t,
+        'cancelled',
+        `SpO2 ${v} % < ${extremeBelow} %: alert raised at once, repeat request cancelled`,
+      );
+      assessSpo2(ctx, cfg, t, v, id, { evidence: [p.id], note: '', decided: true });
+      return true;
+    }
+    const low = v < below;
+    closeRequest(
+      ctx,
+      cfg,
+      sp,
+      p,
+      t,
+      low ? 'confirmed' : 'not-confirmed',
+      low
+        ? `Repeat SpO2 at rest ${v} % < ${below} %: request fulfilled, low confirmed`
+        : `Repeat SpO2 at rest ${v} % ≥ ${below} %: request fulfilled, no hypoxaemia alert`,
+      id,
+    );
+    if (low)
+      assessSpo2(ctx, cfg, t, v, id, {
+        evidence: [p.id],
+        note: ', confirmed by a repeat at rest',
+        decided: true,
+      });
+    else assessSpo2(ctx, cfg, t, v, id);
+    return true;
+  }
+  if (v >= below || extreme) return false;
+  const first = { t, id, v };
+  state.pending = first;
+  const by = hhmm(dueByMs(sp, first));
+  openRequest(
+    ctx,
+    cfg,
+    sp,
+    first,
+    `Your oxygen reading was low. Sit and rest, keep your hand warm and still, and measure again in ${cfg.confirmRepeatMinutes} minutes (before ${by}). If you are more breathless than usual, call your care team now.`,
+    `SpO2 ${v} % < ${below} % (scale ${scale2 ? 2 : 1}): repeat at rest requested before ${by}`,
+  );
+  return true;
+}
+
+/** No repeat at rest in time: the request expires and the alert is raised on the first reading. */
+function expire(
+  ctx: RuleContext,
+  cfg: HypoxaemiaConfig,
+  state: HypoxaemiaState,
+  p: NonNullable<HypoxaemiaState['pending']>,
+): void {
+  delete state.pending;
+  const dueBy = dueByMs(spec(cfg), p);
+  closeRequest(
+    ctx,
+    cfg,
+    spec(cfg),
+    p,
+    dueBy,
+    'no-repeat',
+    `No repeat SpO2 by ${hhmm(dueBy)}: request expired`,
+  );
+  assessSpo2(ctx, cfg, dueBy, p.v, p.id, {
+    evidence: [],
+    note: `, no repeat at rest within ${cfg.confirmWithinMinutes} min`,
+    decided: true,
+  });
+}
+
+function assessSpo2(
+  ctx: RuleContext,
+  cfg: HypoxaemiaConfig,
+  t: number,
+  v: number,
+  id: string,
+  extra: { evidence: string[]; note: string; decided?: boolean } = { evidence: [], note: '' },
+): void {
   const scale2 = ctx.patient.spo2Scale === 2;
   const below = scale2 ? cfg.scale2Below : cfg.scale1Below;
   const clearAt = scale2 ? cfg.scale2ClearAt : cfg.scale1ClearAt;
@@ -129,13 +285,16 @@ function assessSpo2(ctx: RuleContext, cfg: HypoxaemiaConfig, t: number, v: numbe
     // open alert kept by hysteresis says it is below the clear level, not below the floor.
     summary: active
       ? v < below
-        ? `SpO2 ${v} % < ${below} % (scale ${scale2 ? 2 : 1})`
+        ? `SpO2 ${v} % < ${below} % (scale ${scale2 ? 2 : 1})${extra.note}`
         : `SpO2 ${v} % < ${clearAt} %: not yet recovered (alert floor ${below} %, scale ${scale2 ? 2 : 1})`
       : v >= clearAt
         ? `SpO2 ${v} % ≥ ${clearAt} %: recovered`
         : `SpO2 ${v} % ≥ ${below} %: at or above the alert floor`,
-    evidence: [id],
+    evidence: [...extra.evidence, id],
     data: { spo2: v, floor: below, clearAt, spo2Scale: scale2 ? 2 : 1 },
+    // Decided by the repeat protocol (confirmed, cancelled by an extreme value, or expired): the
+    // request was the persistence; the alert opens on this assessment.
+    ...(extra.decided ? { persistSeconds: 0, persistReadings: 1 } : {}),
   });
 }
 

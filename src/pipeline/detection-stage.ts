@@ -276,7 +276,8 @@ export class DetectionStage {
     const snap = this.#engine.snapshot();
     for (const id of [...this.#cache.keys()])
       if (ps.has(part.partitionOf(id))) {
-        this.#engine.setEnrolment(id, NOT_ENROLLED);
+        // Handed over: the next owner decides this patient's open measurement requests.
+        this.#engine.setEnrolment(id, NOT_ENROLLED, { handover: true });
         this.#cache.delete(id);
       }
     for (const id of Object.keys(snap.patients))

@@ -57,6 +57,8 @@ it('the alert metrics CSV neutralises a team id that starts a formula', () => {
       notifications: 4,
       notificationsPerPatientDay: 0.4,
       notificationsPerAlert: 4 / 3,
+      byClass: { clinical: 3, technical: 0, compressionSuspected: 0, measurementRequest: 0, task: 0 },
+      clinicalAlertsPerPatientDay: 0.3,
     },
   });
   const [table] = csv.split('\r\n\r\n');

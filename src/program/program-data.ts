@@ -1,3 +1,4 @@
+import { type AlertsByClass, alertClassSql, alertsByClass } from '../alerts/alert-metrics.ts';
 import type { Database, Sql } from '../store/database.ts';
 import {
   addDays,
@@ -109,9 +110,18 @@ export interface ProgramMetrics {
   adherentPatients: number;
   /** Share of enrolled patients with ≥16 days of transmitted data in the 30-day window. */
   adherence: number | null;
+  /**
+   * Clinical alerts raised in the window: technical alarms (signal quality, device health, data
+   * gaps), suspected CGM compression lows, measurement requests and observation tasks are counted
+   * apart, in `alertsByClass` (alerts/alert-metrics.ts `alertClassSql`).
+   */
   alerts: number;
   patientDays: number;
+  /** Clinical alerts per patient-day. */
   alertsPerPatientDay: number | null;
+  /** Every alert raised, per class (`clinical` = `alerts`). */
+  alertsByClass: AlertsByClass;
+  /** Median time to the first acknowledgement of clinical alerts. */
   medianTimeToAcknowledgeSeconds: number | null;
   timeZoneDefault: string;
 }
@@ -302,9 +312,10 @@ export class ProgramData {
     const [a] = await this.#db.query<{ n: number; p50: unknown }>(
       `select count(*)::int as n,
          percentile_cont(0.5) within group (order by extract(epoch from first_acknowledged_at - created_at)) as p50
-       from alert where created_at >= $1 and created_at < $2`,
+       from alert where created_at >= $1 and created_at < $2 and ${alertClassSql()} = 'clinical'`,
       [s, u],
     );
+    const byClass = await alertsByClass(this.#db, s, u);
     const enrolledPatients = enrolled?.n ?? 0;
     const alerts = a?.n ?? 0;
     const p50 = a?.p50 === null || a?.p50 === undefined ? null : Math.round(Number(a.p50) * 10) / 10;
@@ -319,6 +330,7 @@ export class ProgramData {
       alerts,
       patientDays,
       alertsPerPatientDay: patientDays > 0 ? Math.round((alerts / patientDays) * 1000) / 1000 : null,
+      alertsByClass: byClass,
       medianTimeToAcknowledgeSeconds: p50,
       timeZoneDefault: DEFAULT_TIME_ZONE,
     };

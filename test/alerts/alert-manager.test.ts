@@ -244,6 +244,8 @@ describeEachDatabase('alert workers and metrics', (factory) => {
       notifications: 3,
       notificationsPerPatientDay: 1.5,
       notificationsPerAlert: 1.5,
+      byClass: { clinical: 2, technical: 0, compressionSuspected: 0, measurementRequest: 0, task: 0 },
+      clinicalAlertsPerPatientDay: 1,
     });
   });
 });

@@ -56,6 +56,7 @@ describe('patient app in Chromium', { skip }, () => {
   let profileDir: string;
   let patientId: string;
   let inviteUrl: string;
+  let cuffSecret: string;
 
   before(async () => {
     if (!existsSync(join(root, 'web', 'dist', 'patient', 'index.html')))
@@ -86,6 +87,7 @@ describe('patient app in Chromium', { skip }, () => {
       patientId,
       now - 86_400_000,
     );
+    cuffSecret = secret;
     await push(s.url, secret, [
       {
         messageId: 'bp-1',
@@ -145,6 +147,72 @@ describe('patient app in Chromium', { skip }, () => {
     await page.screenshot({ path: join(shots, 'patient-03-readings-en.png'), fullPage: true });
   });
 
+  it('an out-of-range home reading asks for a repeat; the repeat closes the request; the clinician sees both readings', async () => {
+    const now = Date.now();
+    await push(s.url, cuffSecret, [
+      {
+        messageId: 'bp-crisis-1',
+        time: new Date(now - 6 * 60_000).toISOString(),
+        type: 'blood-pressure',
+        unit: 'mmHg',
+        components: { systolic: 186, diastolic: 124 },
+      },
+    ]);
+    await page.getByRole('button', { name: 'Today' }).click();
+    const request = page.getByText('Please measure your blood pressure again.');
+    for (let i = 0; i < 40 && !(await request.isVisible()); i++) {
+      await page.waitForTimeout(500);
+      await page.reload();
+      await page.getByRole('heading', { name: 'Today' }).waitFor();
+    }
+    await request.waitFor();
+    assert.ok(await page.getByText(/Please do it by/).isVisible());
+    assert.deepEqual(await axeSerious(page), [], 'today with a request');
+    await page.screenshot({ path: join(shots, 'patient-02b-request.png'), fullPage: true });
+
+    await push(s.url, cuffSecret, [
+      {
+        messageId: 'bp-crisis-2',
+        time: new Date(now).toISOString(),
+        type: 'blood-pressure',
+        unit: 'mmHg',
+        components: { systolic: 184, diastolic: 121 },
+      },
+    ]);
+    const done = page.locator('[data-request-status="fulfilled"]');
+    for (let i = 0; i < 40 && (await done.count()) === 0; i++) {
+      await page.waitForTimeout(500);
+      await page.reload();
+      await page.getByRole('heading', { name: 'Today' }).waitFor();
+    }
+    await done.getByText('Done. Thank you.').waitFor();
+    assert.equal(await page.getByText('Please do it by').count(), 0, 'no open request left');
+    await page.screenshot({ path: join(shots, 'patient-02c-request-done.png'), fullPage: true });
+
+    // the clinician's side: the confirmed crisis alert carries both readings
+    const nurse = await signInAs(s.url, 'nurse.ortiz', 'nurse-password-2026');
+    const alerts = await must<{ alerts: Array<{ rule: string; evidence: string[]; summary: string }> }>(
+      s.url,
+      nurse,
+      'GET',
+      `/api/v1/alerts?patient=${patientId}`,
+    );
+    const crisis = alerts.alerts.find((a) => a.rule === 'hypertensive-crisis');
+    assert.ok(crisis, JSON.stringify(alerts.alerts.map((a) => a.rule)));
+    assert.equal(crisis.evidence.length, 2, 'both readings are the evidence');
+    assert.match(crisis.summary, /confirmed by a repeat/);
+    const reqs = await must<{ measurementRequests: Array<{ status: string; fulfilledBy: string | null }> }>(
+      s.url,
+      nurse,
+      'GET',
+      `/api/v1/patients/${patientId}/measurement-requests`,
+    );
+    assert.deepEqual(
+      reqs.measurementRequests.map((r) => [r.status, r.fulfilledBy !== null]),
+      [['fulfilled', true]],
+    );
+  });
+
   it('in Spanish and in Arabic (right to left, no horizontal overflow at 320 px), dates and numbers in the locale', async () => {
     await page.getByLabel('Language').selectOption('es');
     await page.getByRole('heading', { name: 'Mis mediciones' }).waitFor();
@@ -196,7 +264,7 @@ describe('patient app in Chromium', { skip }, () => {
     await p.getByRole('button', { name: 'Sign out' }).click();
     await p.getByRole('button', { name: 'Sign in with a passkey' }).click();
     await p.getByRole('heading', { name: 'Today' }).waitFor();
-    await p.getByText('142/91 mmHg').waitFor();
+    await p.getByText('184/121 mmHg').waitFor();
     await p.screenshot({ path: join(shots, 'patient-07-passkey-signed-in.png'), fullPage: true });
     const audit = await s.vigil.db.query<{ outcome: string }>(
       `select outcome from audit_event where subtype_code = 'login-passkey'`,

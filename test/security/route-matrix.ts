@@ -455,6 +455,14 @@ export const routeMatrix: RouteCase[] = [
     path: patientPath('/monitoring/history'),
     phi: true,
   },
+  {
+    method: 'GET',
+    url: '/api/v1/patients/:id/measurement-requests',
+    access: { ...careTeam, patient: 'own', integration: 'own' },
+    patientScoped: true,
+    path: patientPath('/measurement-requests?status=open,fulfilled'),
+    phi: true,
+  },
   { method: 'GET', url: '/api/v1/programs', access: staff },
   {
     method: 'PUT',

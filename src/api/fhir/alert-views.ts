@@ -1,9 +1,11 @@
 import type { Resource } from '@medplum/fhirtypes';
 import type { AlertFhirView } from '../../alerts/fhir.ts';
+import { requestAsServiceRequest, statusesOfFhir } from '../../alerts/measurement-requests.ts';
 import { auditEventsAsFhir } from '../../audit/audit-fhir.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
 import type { Sql } from '../../store/database.ts';
 import { Params, type SearchFilter, type SearchOptions } from '../../store/fhir-search-filter.ts';
+import type { MeasurementRequestRepository } from '../../store/measurement-request-repository.ts';
 import { badRequest, methodNotAllowed } from './outcomes.ts';
 import type { Found, HistoryEntry, Stored, TypeStore } from './resource-store.ts';
 
@@ -11,6 +13,8 @@ import type { Found, HistoryEntry, Stored, TypeStore } from './resource-store.ts
  * Read-only FHIR stores over tables other modules own, as the device registry is served:
  * - Flag = an alert, Communication = a notification, rendered by the alert module's AlertFhirView
  *   (src/alerts/fhir.ts) — the one place that knows how an alert looks as FHIR;
+ * - ServiceRequest = a measurement request (a repeat home reading detection asked for), rendered by
+ *   the alert module's requestAsServiceRequest (src/alerts/measurement-requests.ts);
  * - AuditEvent = a record of the audit log, through the security module's auditEventsAsFhir.
  * Writes are refused (405: the types are in `readOnlyTypes`, and these stores refuse too).
  * Searches select ids here (so filters and paging are exact), then the owner's view renders each.
@@ -244,6 +248,54 @@ export class CommunicationView extends ReadOnlyView {
     });
     const from = `alert_notification n join alert a on a.id = n.alert_id ${where.length ? `where ${where.join(' and ')}` : ''}`;
     return this.page(sql, from, { id: 'n.id', created: 'n.created_at' }, params, opts);
+  }
+}
+
+/**
+ * Measurement requests as ServiceRequest: `_id`, `patient`, `subject`, `status` (active = open,
+ * completed = fulfilled, revoked = expired or cancelled), `code` (LOINC of the measurement asked
+ * for). Newest first.
+ */
+export class ServiceRequestView extends ReadOnlyView {
+  readonly type = 'ServiceRequest';
+  readonly #repo: MeasurementRequestRepository;
+  constructor(repo: MeasurementRequestRepository) {
+    super();
+    this.#repo = repo;
+  }
+  async get(id: string) {
+    if (!isUuid(id)) return undefined;
+    const m = await this.#repo.get(id);
+    return m ? (requestAsServiceRequest(m) as unknown as Resource) : undefined;
+  }
+  async search(sql: Sql, filters: readonly SearchFilter[], opts: SearchOptions) {
+    const params = new Params();
+    const where = filters.map((f) => {
+      switch (f.kind) {
+        case 'id':
+        case 'reference':
+          return idOrPatient(f, params, { id: 'id', patient: 'patient_id' });
+        case 'token': {
+          let cond = 'false';
+          if (f.param === 'status') {
+            const s = statusesOfFhir(codes(f));
+            cond = s.length ? `status = any(${params.add(s)}::text[])` : 'false';
+          } else if (f.param === 'code') {
+            const c = codes(f, 'http://loinc.org');
+            cond = c.length ? `code = any(${params.add(c)}::text[])` : 'false';
+          }
+          return f.not ? `not (${cond})` : cond;
+        }
+        case 'lastUpdated':
+        case 'date':
+        case 'string':
+          return unsupported(f, this.type);
+        default:
+          return restriction(f, params, 'patient_id');
+      }
+    });
+    const w = where.length ? `where ${where.join(' and ')}` : '';
+    return this.page(sql, `measurement_request ${w}`, { id: 'id', created: 'requested_at' }, params, opts);
   }
 }
 

@@ -87,6 +87,9 @@ function resource(type: (typeof resourceTypes)[number]): CapabilityStatementRest
     r.documentation =
       `${r.documentation} ` +
       'Alert notifications, read-only: about the Flag of their alert; status from their deliveries (completed once any channel delivered, not-done when all expired). Newest first.';
+  if (type === 'ServiceRequest')
+    r.documentation =
+      'Measurement requests, read-only (same id as /api/v1/patients/{id}/measurement-requests): a repeat home reading Vigil asked of the patient before alarming. status active while open, completed once a reading answered it (supportingInfo), revoked once expired or cancelled (extension measurement-request-status says which). Newest first.';
   if (type === 'AuditEvent')
     r.documentation =
       `${r.documentation} ` +

@@ -12,7 +12,8 @@ import {
   type ResourceVersion,
 } from '../../store/fhir-resource-repository.ts';
 import type { SearchFilter, SearchOptions } from '../../store/fhir-search-filter.ts';
-import { AuditEventView, CommunicationView, FlagView } from './alert-views.ts';
+import { MeasurementRequestRepository } from '../../store/measurement-request-repository.ts';
+import { AuditEventView, CommunicationView, FlagView, ServiceRequestView } from './alert-views.ts';
 import { DeviceDefinitionView } from './device-definitions.ts';
 import { RegistryDeviceView } from './device-registry.ts';
 import { ObservationStore } from './observation-store.ts';
@@ -244,8 +245,9 @@ export class DeviceStore implements TypeStore {
 }
 
 /**
- * Storage per resource type. With the database (`views`), Flag, Communication and AuditEvent are
- * read-only views of the alert tables and the audit log (alert-views.ts); without it (unit use)
+ * Storage per resource type. With the database (`views`), Flag, Communication, ServiceRequest and
+ * AuditEvent are read-only views of the alert and measurement-request tables and the audit log
+ * (alert-views.ts); without it (unit use)
  * they are empty.
  */
 export class ResourceStore {
@@ -269,13 +271,14 @@ export class ResourceStore {
       const alerts = new AlertFhirView(new AlertRepository(views.db));
       this.#stores.set('Flag', new FlagView(alerts));
       this.#stores.set('Communication', new CommunicationView(alerts));
+      this.#stores.set('ServiceRequest', new ServiceRequestView(new MeasurementRequestRepository(views.db)));
       // A reader of the audit log (search only; records are written by the security module's log).
       this.#stores.set(
         'AuditEvent',
         new AuditEventView(new AuditLog(views.db, views.clock, views.log.child({ component: 'fhir-audit' }))),
       );
     } else
-      for (const t of ['Flag', 'Communication', 'AuditEvent'] as const)
+      for (const t of ['Flag', 'Communication', 'ServiceRequest', 'AuditEvent'] as const)
         this.#stores.set(t, new GenericStore(t, repo));
     this.#stores.set('DeviceDefinition', new DeviceDefinitionView());
     this.#stores.set('Device', new DeviceStore(new GenericStore('Device', repo), new RegistryDeviceView()));

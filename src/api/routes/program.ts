@@ -185,8 +185,8 @@ export async function programRoutes(app: FastifyInstance, ctx: ApiContext): Prom
       const q = request.query as { until?: string };
       const until = q.until ? Date.parse(q.until) : ctx.clock.now();
       const m = await data.metrics(until);
-      // Per-severity acknowledgement times come from the alerts module's own metrics.
-      const am = await alertMetrics(ctx.db, m.since, m.until);
+      // Per-severity acknowledgement times of clinical alerts, from the alerts module's own metrics.
+      const am = await alertMetrics(ctx.db, m.since, m.until, { clinicalOnly: true });
       return {
         ...m,
         acknowledgementBySeverity: am.rows

@@ -97,8 +97,9 @@ export async function run(args: string[]): Promise<number> {
           `enrolled patients           ${r['enrolledPatients']}`,
           `active devices              ${r['activeDevices']}`,
           `adherence (≥16 days)        ${r['adherence'] === null ? '-' : `${Math.round(Number(r['adherence']) * 1000) / 10} % (${r['adherentPatients']})`}`,
-          `alerts per patient-day      ${r['alertsPerPatientDay'] ?? '-'} (${r['alerts']} / ${r['patientDays']})`,
-          `median time to acknowledge  ${r['medianTimeToAcknowledgeSeconds'] ?? '-'} s`,
+          `clinical alerts / pt-day    ${r['alertsPerPatientDay'] ?? '-'} (${r['alerts']} / ${r['patientDays']})`,
+          `counted apart               ${nonClinical(r['alertsByClass'])}`,
+          `median time to acknowledge  ${r['medianTimeToAcknowledgeSeconds'] ?? '-'} s (clinical alerts)`,
         ].join('\n'),
       );
       return 0;
@@ -129,3 +130,9 @@ export const command: Command = {
   usage,
   run,
 };
+
+/** "3 technical, 1 compression low, 2 measurement requests, 0 tasks" from `alertsByClass`. */
+function nonClinical(v: unknown): string {
+  const c = (v ?? {}) as Record<string, number | undefined>;
+  return `${c['technical'] ?? 0} technical, ${c['compressionSuspected'] ?? 0} suspected compression lows, ${c['measurementRequest'] ?? 0} measurement requests, ${c['task'] ?? 0} tasks`;
+}

@@ -22,8 +22,8 @@ interface MeasurementRequest {
   status: string;
   kind?: string;
   code?: string;
-  dueAt?: string;
-  expiresAt?: string;
+  dueBy?: string;
+  closedAt?: string | null;
 }
 
 const pref = <T extends string>(key: string, fallback: T): T => {
@@ -288,7 +288,13 @@ function Home(props: { me: Me; units: Units; setUnits: (u: Units) => void }) {
     new Intl.DateTimeFormat(i18n.language, { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(iso));
   const time = (iso: string) =>
     new Intl.DateTimeFormat(i18n.language, { timeStyle: 'short' }).format(new Date(iso));
-  const open = requests.filter((r) => r.status === 'open' || r.status === 'active');
+  const open = requests.filter((r) => r.status === 'open');
+  // answered or missed in the last day: the patient sees that it counted
+  const dayAgo = Date.now() - 86_400_000;
+  const recent = requests.filter(
+    (r) =>
+      (r.status === 'fulfilled' || r.status === 'expired') && r.closedAt && Date.parse(r.closedAt) > dayAgo,
+  );
   const latest = latestByKind(readings);
   const row = (r: PatientReading) => (
     <li key={r.id}>
@@ -336,9 +342,21 @@ function Home(props: { me: Me; units: Units; setUnits: (u: Units) => void }) {
                     <p>
                       <strong>{t('today.request', { what: t(`kind.${kindOfRequest(r)}`) })}</strong>
                     </p>
-                    {(r.dueAt ?? r.expiresAt) && (
-                      <p>{t('today.requestDue', { time: time((r.dueAt ?? r.expiresAt) as string) })}</p>
-                    )}
+                    {r.dueBy && <p>{t('today.requestDue', { time: time(r.dueBy as string) })}</p>}
+                  </li>
+                ))}
+              </ul>
+            )}
+            {recent.length > 0 && (
+              <ul className="requests">
+                {recent.map((r) => (
+                  <li key={r.id} className="card" data-request-status={r.status}>
+                    <p>{t('today.request', { what: t(`kind.${kindOfRequest(r)}`) })}</p>
+                    <p>
+                      <strong>
+                        {r.status === 'fulfilled' ? t('today.requestDone') : t('today.requestMissed')}
+                      </strong>
+                    </p>
                   </li>
                 ))}
               </ul>

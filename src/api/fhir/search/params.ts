@@ -56,6 +56,7 @@ export const resourceTypes = [
   'Observation',
   'Flag',
   'Communication',
+  'ServiceRequest',
   'Consent',
   'AuditEvent',
   'Bundle',
@@ -65,20 +66,23 @@ export type SupportedType = (typeof resourceTypes)[number];
 
 /**
  * Read and search only: written by the server itself — Flag (alerts) and Communication
- * (notifications) are views of the alert tables, AuditEvent of the audit log (alert-views.ts),
- * DeviceDefinition of the device-model catalogue (device-definitions.ts).
+ * (notifications) are views of the alert tables, ServiceRequest of the measurement requests,
+ * AuditEvent of the audit log (alert-views.ts), DeviceDefinition of the device-model catalogue
+ * (device-definitions.ts).
  */
 export const readOnlyTypes: ReadonlySet<string> = new Set([
   'AuditEvent',
   'Flag',
   'Communication',
   'DeviceDefinition',
+  'ServiceRequest',
 ]);
 
 /** Common parameters a type's store cannot answer (rejected as unknown, left out of metadata). */
 export const unsupportedCommon: Partial<Record<SupportedType, readonly string[]>> = {
   Flag: ['_lastUpdated'],
   Communication: ['_lastUpdated'],
+  ServiceRequest: ['_lastUpdated'],
   AuditEvent: ['_lastUpdated'],
   DeviceDefinition: ['_lastUpdated'],
 };
@@ -237,6 +241,13 @@ export const searchParams: Record<SupportedType, Record<string, SearchParamDef>>
     p('patient', 'reference', ['subject'], 'The patient the alert was about', ['Patient']),
     p('subject', 'reference', ['subject'], 'The subject (a Patient)', ['Patient']),
     p('category', 'token', ['category'], 'The category (every notification is alert)'),
+  ],
+  // Measurement requests (repeat home readings detection asked for): what the view can answer.
+  ServiceRequest: [
+    p('status', 'token', ['status'], 'active (open), completed (fulfilled) or revoked (expired, cancelled)'),
+    p('code', 'token', ['code'], 'The LOINC code of the measurement asked for'),
+    p('patient', 'reference', ['subject'], 'The patient', ['Patient']),
+    p('subject', 'reference', ['subject'], 'The subject (a Patient)', ['Patient']),
   ],
   Consent: [
     identifier,

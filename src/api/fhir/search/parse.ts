@@ -76,6 +76,7 @@ const sortable: Partial<Record<SupportedType, readonly string[]>> = {
   // Views of other modules' tables: newest first, no other order.
   Flag: [],
   Communication: [],
+  ServiceRequest: [],
   AuditEvent: [],
 };
 const genericSortable = ['_lastUpdated', '_id'];
