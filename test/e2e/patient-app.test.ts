@@ -14,6 +14,7 @@ import {
   must,
   push,
   type Running,
+  signIn as signInAs,
   startTestVigil,
 } from '../dashboard/seed.ts';
 import { CHROMIUM, launchChromium } from '../support/chromium.ts';
@@ -79,6 +80,11 @@ describe('patient app in Chromium', { skip }, () => {
       { given: 'Maria', family: 'Garcia', program: 'hypertension' },
       [practitionerId],
     );
+    // detection follows the patient's monitoring (the program's rules)
+    await must(s.url, s.admin, 'PUT', `/api/v1/patients/${patientId}/monitoring`, {
+      monitoring: { programs: ['hypertension'] },
+      reason: 'home blood pressure monitoring',
+    });
     const now = Date.now();
     const secret = await addDevice(
       s.url,
@@ -214,6 +220,8 @@ describe('patient app in Chromium', { skip }, () => {
   });
 
   it('in Spanish and in Arabic (right to left, no horizontal overflow at 320 px), dates and numbers in the locale', async () => {
+    await page.getByRole('button', { name: 'My readings' }).click();
+    await page.getByLabel('Units').selectOption('us');
     await page.getByLabel('Language').selectOption('es');
     await page.getByRole('heading', { name: 'Mis mediciones' }).waitFor();
     assert.equal(await page.evaluate(() => document.documentElement.lang), 'es');
