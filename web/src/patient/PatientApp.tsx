@@ -22,6 +22,7 @@ interface MeasurementRequest {
   status: string;
   kind?: string;
   code?: string;
+  notBefore?: string;
   dueBy?: string;
   closedAt?: string | null;
 }
@@ -342,7 +343,10 @@ function Home(props: { me: Me; units: Units; setUnits: (u: Units) => void }) {
                     <p>
                       <strong>{t('today.request', { what: t(`kind.${kindOfRequest(r)}`) })}</strong>
                     </p>
-                    {r.dueBy && <p>{t('today.requestDue', { time: time(r.dueBy as string) })}</p>}
+                    {r.notBefore && Date.parse(r.notBefore) > Date.now() && (
+                      <p>{t('today.requestAfter', { time: time(r.notBefore) })}</p>
+                    )}
+                    {r.dueBy && <p>{t('today.requestDue', { time: time(r.dueBy) })}</p>}
                   </li>
                 ))}
               </ul>
