@@ -13,6 +13,7 @@ import { fhirRoutes } from './api/fhir/http.ts';
 import { alertRoutes } from './api/routes/alerts.ts';
 import { contactMethodRoutes } from './api/routes/contact-methods.ts';
 import { dashboardRoutes } from './api/routes/dashboard.ts';
+import { edgeGatewayRoutes } from './api/routes/edge-gateway.ts';
 import { lorawanRoutes } from './api/routes/lorawan.ts';
 import { monitoringRoutes } from './api/routes/monitoring.ts';
 import { nightscoutRoutes } from './api/routes/nightscout.ts';
@@ -50,7 +51,7 @@ import { storedTemplateRegistry } from './normalize/profiles/template.ts';
 import { createPipeline, type Pipeline } from './pipeline/pipeline.ts';
 import { ServiceHealth } from './pipeline/service-health.ts';
 import { startWatchdog } from './pipeline/watchdog.ts';
-import type { Database } from './store/database.ts';
+import type { Database, Sql } from './store/database.ts';
 import { DeadLetterRepository } from './store/dead-letter-repository.ts';
 import { DeviceRepository } from './store/device-repository.ts';
 import { migrate } from './store/migrate.ts';
@@ -66,6 +67,11 @@ export interface StartOptions {
   /** Where the once-only lines (admin password, URLs) go; default stdout. */
   print?: (line: string) => void;
   routes?: RoutePlugin[];
+  /**
+   * Called inside the ingest commit's transaction with the readings stored by it (not the
+   * duplicates): the edge gateway queues them for the centre atomically with their rows.
+   */
+  onCommit?: (sql: Sql, stored: Reading[]) => Promise<void>;
 }
 
 /** Listener of committed readings (detection, live feed). Called after the commit, never before. */
@@ -193,6 +199,11 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
             deadLetters.insertBatch(sql, batch.deadLetters),
             deviceRepo.touch(sql, touches.select(touched.values())),
           ]);
+          if (opts.onCommit && inserted.size > 0)
+            await opts.onCommit(
+              sql,
+              batch.readings.filter((r) => inserted.has(r.id)),
+            );
           return inserted;
         },
       },
@@ -398,6 +409,7 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       lorawanRoutes,
       vendorTemplateRoutes(vendorTemplates, templateResolver),
       serviceStatusRoutes(health),
+      edgeGatewayRoutes(alerting),
       ...(opts.routes ?? []),
       webRoutes(),
     ];

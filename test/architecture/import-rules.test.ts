@@ -29,6 +29,8 @@ export const allowedImports: Record<string, readonly string[]> = {
   consent: ['core', 'store', 'audit', 'auth'],
   pipeline: ['core', 'store', 'detect', 'alerts', 'ingest', 'normalize', 'config'],
   sim: ['core'],
+  // the edge gateway's queue and forwarder: over the store port and its own config (docs/edge.md)
+  edge: ['core', 'store', 'config'],
   api: [
     'core',
     'config',
@@ -43,6 +45,8 @@ export const allowedImports: Record<string, readonly string[]> = {
     'audit',
     'consent',
     'pipeline',
+    // the wire types of the edge gateway's forward route
+    'edge',
   ],
   cli: ['*'],
   'server.ts': ['*'],

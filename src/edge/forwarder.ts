@@ -1,0 +1,193 @@
+import type { Clock } from '../core/clock.ts';
+import { errorMessage } from '../core/errors.ts';
+import type { Logger } from '../core/logger.ts';
+import type { EdgeOutbox } from './outbox.ts';
+import type { ForwardRequest, ForwardResponse, GatewayHealth } from './wire.ts';
+
+export interface ForwarderOptions {
+  outbox: EdgeOutbox;
+  centreUrl: string;
+  gatewayId: string;
+  gatewaySecret: string;
+  batchSize: number;
+  queueMaxRows: number;
+  retryMaxMs: number;
+  healthIntervalMs: number;
+  clock: Clock;
+  log: Logger;
+  /** Per-request timeout, ms. */
+  timeoutMs?: number;
+  /** First retry delay, ms (doubles up to retryMaxMs). */
+  retryMinMs?: number;
+}
+
+export interface UplinkStatus {
+  uplink: 'up' | 'down' | 'starting';
+  lastSuccessAt: string | null;
+  lastError: string | null;
+  clockOffsetSeconds: number | null;
+  sent: number;
+  /** Consecutive failed attempts. */
+  failures: number;
+}
+
+/**
+ * Sends the queue to the centre, oldest first, one request in flight (so a device's records arrive
+ * in the order the hub committed them). A record leaves the queue only once the centre answered
+ * for it; a failure (network, 5xx, timeout) retries the same records after an exponential backoff
+ * (with jitter) up to `retryMaxMs`; the centre's idempotency keys make a resend a no-op.
+ */
+export class Forwarder {
+  readonly #o: ForwarderOptions;
+  readonly #status: UplinkStatus = {
+    uplink: 'starting',
+    lastSuccessAt: null,
+    lastError: null,
+    clockOffsetSeconds: null,
+    sent: 0,
+    failures: 0,
+  };
+  #running = false;
+  #loop: Promise<void> | undefined;
+  #wake: (() => void) | undefined;
+  #lastReportAt = 0;
+  #lastBoundCheck = 0;
+  #abort = new AbortController();
+
+  constructor(o: ForwarderOptions) {
+    this.#o = o;
+  }
+
+  get status(): UplinkStatus {
+    return { ...this.#status };
+  }
+
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#loop = this.#run();
+  }
+
+  /** New records were committed: send without waiting for the next poll. */
+  nudge(): void {
+    this.#wake?.();
+  }
+
+  async stop(): Promise<void> {
+    this.#running = false;
+    this.#abort.abort();
+    this.#wake?.();
+    await this.#loop;
+  }
+
+  async #sleep(ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(done, ms);
+      function done() {
+        clearTimeout(t);
+        resolve();
+      }
+      this.#wake = done;
+    });
+    this.#wake = undefined;
+  }
+
+  async #run(): Promise<void> {
+    const o = this.#o;
+    const min = o.retryMinMs ?? 500;
+    while (this.#running) {
+      let wait = 0;
+      try {
+        await o.outbox.sweepAlerts();
+        const now = o.clock.now();
+        if (now - this.#lastBoundCheck >= 5_000) {
+          this.#lastBoundCheck = now;
+          const removed = await o.outbox.enforceBound(o.queueMaxRows);
+          if (removed > 0)
+            o.log.warn({ removed, event: 'edge-queue-full' }, 'queue full: continuous readings summarised');
+        }
+        const records = await o.outbox.peek(o.batchSize);
+        const reportDue = now - this.#lastReportAt >= o.healthIntervalMs;
+        if (records.length === 0 && !reportDue) {
+          wait = 1000;
+        } else {
+          await this.#send(records);
+          this.#status.failures = 0;
+          // a full batch: more are waiting; a partial one: let a few more commit; none: poll
+          wait = records.length === o.batchSize ? 0 : records.length > 0 ? 50 : 1000;
+        }
+      } catch (e) {
+        if (!this.#running) break;
+        this.#status.failures += 1;
+        this.#status.lastError = errorMessage(e);
+        if (this.#status.uplink !== 'down')
+          o.log.warn(
+            { err: this.#status.lastError, event: 'edge-uplink-down' },
+            'uplink down: queueing for the centre',
+          );
+        this.#status.uplink = 'down';
+        const base = Math.min(o.retryMaxMs, min * 2 ** Math.min(this.#status.failures - 1, 20));
+        wait = Math.round(base / 2 + Math.random() * (base / 2));
+      }
+      if (this.#running && wait > 0) await this.#sleep(wait);
+    }
+  }
+
+  async #send(records: Awaited<ReturnType<EdgeOutbox['peek']>>): Promise<void> {
+    const o = this.#o;
+    const stats = await o.outbox.stats();
+    const health: GatewayHealth = {
+      queueDepth: stats.depth,
+      oldestQueuedAt: stats.oldest,
+      uplink: this.#status.uplink,
+      clockOffsetSeconds: this.#status.clockOffsetSeconds,
+      summarisedReadings: stats.summarisedReadings,
+      droppedReadings: stats.droppedReadings,
+      rejectedRecords: stats.rejected,
+    };
+    const sentAt = o.clock.now();
+    const body: ForwardRequest = { sentAt: new Date(sentAt).toISOString(), health, records };
+    const res = await fetch(`${o.centreUrl}/ingest/v1/edge/forward`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${o.gatewaySecret}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal: AbortSignal.any([AbortSignal.timeout(o.timeoutMs ?? 30_000), this.#abort.signal]),
+    });
+    const text = await res.text();
+    if (res.status !== 200) {
+      let code = '';
+      try {
+        code = (JSON.parse(text) as { error?: { code?: string } }).error?.code ?? '';
+      } catch {
+        /* not JSON */
+      }
+      throw new Error(`centre answered ${res.status}${code ? ` ${code}` : ''}`);
+    }
+    const answeredAt = o.clock.now();
+    const out = JSON.parse(text) as ForwardResponse;
+    const done: number[] = [];
+    const rejected: Array<{ seq: number; code: string }> = [];
+    const asked = new Set(records.map((r) => r.seq));
+    for (const r of out.results) {
+      if (!asked.has(r.seq)) continue;
+      if (r.status === 'rejected') rejected.push({ seq: r.seq, code: r.code });
+      else done.push(r.seq);
+    }
+    await o.outbox.settle(done, rejected);
+    if (rejected.length > 0)
+      o.log.warn(
+        { rejected: rejected.length, codes: [...new Set(rejected.map((r) => r.code))] },
+        'centre refused records',
+      );
+    const centreAt = Date.parse(out.receivedAt);
+    if (Number.isFinite(centreAt))
+      this.#status.clockOffsetSeconds = Math.round(((sentAt + answeredAt) / 2 - centreAt) / 10) / 100;
+    if (this.#status.uplink !== 'up')
+      o.log.info({ event: 'edge-uplink-up', queued: stats.depth }, 'uplink up: forwarding');
+    this.#status.uplink = 'up';
+    this.#status.lastSuccessAt = new Date(answeredAt).toISOString();
+    this.#status.lastError = null;
+    this.#status.sent += done.length;
+    this.#lastReportAt = answeredAt;
+  }
+}
