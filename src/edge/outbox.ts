@@ -8,26 +8,55 @@ import type { ForwardedAlert, ForwardedSummary, ForwardRecord } from './wire.ts'
 /** How far back the alert sweep looks again (an alert transaction started before the last sweep). */
 const sweepOverlapMs = 60_000;
 
-/** Queues stored readings in the transaction that stores them (the ingest commit). */
+/**
+ * Sequence numbers for `n` new rows, ascending: taken one by one from the table's sequence (so
+ * they never collide with another transaction's) and given to the rows in their order explicitly —
+ * an `insert … select … order by` does not promise that the defaults follow the order.
+ */
+async function nextSeqs(sql: Sql, n: number): Promise<number[]> {
+  const rows = await sql.query<{ seq: string }>(
+    `select nextval(pg_get_serial_sequence('edge_outbox', 'seq'))::text as seq from generate_series(1, $1::int)`,
+    [n],
+  );
+  return rows.map((r) => Number(r.seq)).sort((a, b) => a - b);
+}
+
+async function insertRecords(
+  sql: Sql,
+  rows: ReadonlyArray<{
+    kind: string;
+    device_id: string | null;
+    ref_id: string;
+    class: QueueClass;
+    payload: unknown;
+  }>,
+): Promise<void> {
+  if (rows.length === 0) return;
+  const seqs = await nextSeqs(sql, rows.length);
+  await sql.query(
+    `insert into edge_outbox (seq, kind, device_id, ref_id, ref_version, class, payload)
+     select x.seq, x.kind, x.device_id, x.ref_id, 1, x.class, x.payload
+     from jsonb_to_recordset($1::jsonb) as x(seq bigint, kind text, device_id text, ref_id text, class text, payload jsonb)
+     on conflict (kind, ref_id, ref_version) do nothing`,
+    [toJsonParam(rows.map((r, i) => ({ ...r, seq: seqs[i] })))],
+  );
+}
+
+/** Queues stored readings in the transaction that stores them (the ingest commit), in their order. */
 export async function enqueueReadings(
   sql: Sql,
   readings: readonly Reading[],
   classOf: (r: Reading) => QueueClass,
 ): Promise<void> {
-  if (readings.length === 0) return;
-  const rows = readings.map((r) => ({
-    device_id: r.deviceId,
-    ref_id: r.id,
-    class: classOf(r),
-    payload: r,
-  }));
-  await sql.query(
-    `insert into edge_outbox (kind, device_id, ref_id, ref_version, class, payload)
-     select 'reading', x.e->>'device_id', x.e->>'ref_id', 1, x.e->>'class', x.e->'payload'
-     from jsonb_array_elements($1::jsonb) with ordinality as x(e, n)
-     order by x.n
-     on conflict (kind, ref_id, ref_version) do nothing`,
-    [toJsonParam(rows)],
+  await insertRecords(
+    sql,
+    readings.map((r) => ({
+      kind: 'reading',
+      device_id: r.deviceId,
+      ref_id: r.id,
+      class: classOf(r),
+      payload: r,
+    })),
   );
 }
 
@@ -98,7 +127,7 @@ export class EdgeOutbox {
   /** The oldest waiting records, in commit order. */
   async peek(limit: number): Promise<ForwardRecord[]> {
     const rows = await this.#db.query<{ seq: string; kind: ForwardRecord['kind']; payload: unknown }>(
-      `select seq::text as seq, kind, payload from edge_outbox where rejected_at is null order by seq limit $1`,
+      `select o.seq::text as seq, o.kind, o.payload from edge_outbox o where o.rejected_at is null order by o.seq limit $1`,
       [limit],
     );
     return rows.map((r) => {
@@ -170,8 +199,8 @@ export class EdgeOutbox {
     const take = Math.min(excess + Math.max(100, Math.floor(maxRows / 100)), 20_000);
     return this.#db.transaction(async (sql) => {
       const rows = await sql.query<{ seq: string; payload: Reading }>(
-        `select seq::text as seq, payload from edge_outbox
-         where class = 'continuous' and rejected_at is null order by seq limit $1 for update`,
+        `select o.seq::text as seq, o.payload from edge_outbox o
+         where o.class = 'continuous' and o.rejected_at is null order by o.seq limit $1 for update`,
         [take],
       );
       if (rows.length === 0) return 0;
@@ -182,11 +211,15 @@ export class EdgeOutbox {
       );
       if (summaries.length > 0) {
         const records: ForwardedSummary[] = summaries.map((s) => ({ id: newId(), ...s }));
-        await sql.query(
-          `insert into edge_outbox (kind, device_id, ref_id, ref_version, class, payload)
-           select 'summary', x.payload->>'deviceId', x.payload->>'id', 1, 'keep', x.payload
-           from jsonb_array_elements($1::jsonb) with ordinality as x(payload, n) order by x.n`,
-          [toJsonParam(records)],
+        await insertRecords(
+          sql,
+          records.map((r) => ({
+            kind: 'summary',
+            device_id: r.deviceId,
+            ref_id: r.id,
+            class: 'keep',
+            payload: r,
+          })),
         );
       }
       const add = async (key: string, n: number) => {
