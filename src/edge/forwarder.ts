@@ -52,6 +52,7 @@ export class Forwarder {
   #wake: (() => void) | undefined;
   #lastReportAt = 0;
   #lastBoundCheck = 0;
+  #lastSweep = 0;
   #abort = new AbortController();
 
   constructor(o: ForwarderOptions) {
@@ -98,8 +99,12 @@ export class Forwarder {
     while (this.#running) {
       let wait = 0;
       try {
-        await o.outbox.sweepAlerts();
         const now = o.clock.now();
+        // alert versions: at most twice a second (a drain runs this loop every 50 ms)
+        if (now - this.#lastSweep >= 500) {
+          this.#lastSweep = now;
+          await o.outbox.sweepAlerts();
+        }
         if (now - this.#lastBoundCheck >= 5_000) {
           this.#lastBoundCheck = now;
           const removed = await o.outbox.enforceBound(o.queueMaxRows);
