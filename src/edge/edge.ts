@@ -6,6 +6,7 @@ import type { Database, Sql } from '../store/database.ts';
 import { ContinuityClassifier } from './continuity.ts';
 import { Forwarder, type UplinkStatus } from './forwarder.ts';
 import { EdgeOutbox, enqueueReadings } from './outbox.ts';
+import type { CentreAction } from './wire.ts';
 
 /**
  * The edge gateway's own part (`vigil edge`, docs/edge.md): the same server runs local ingest and
@@ -33,8 +34,11 @@ export class EdgeGateway {
     setImmediate(() => this.#forwarder?.nudge());
   };
 
-  /** Starts forwarding once the server (and its database) is up. */
-  start(db: Database): void {
+  /**
+   * Starts forwarding once the server (and its database) is up. `onCentreActions` applies what
+   * people did at the centre (acknowledge, resolve) to the hub's own alerts.
+   */
+  start(db: Database, opts: { onCentreActions?: (actions: CentreAction[]) => Promise<void> } = {}): void {
     this.#outbox = new EdgeOutbox(db);
     this.#forwarder = new Forwarder({
       outbox: this.#outbox,
@@ -47,6 +51,7 @@ export class EdgeGateway {
       healthIntervalMs: this.#config.healthIntervalMs,
       clock: this.#clock,
       log: this.#log,
+      ...(opts.onCentreActions ? { onCentreActions: opts.onCentreActions } : {}),
     });
     this.#forwarder.start();
   }

@@ -2,7 +2,7 @@ import type { Clock } from '../core/clock.ts';
 import { errorMessage } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { EdgeOutbox } from './outbox.ts';
-import type { ForwardRequest, ForwardResponse, GatewayHealth } from './wire.ts';
+import type { CentreAction, ForwardRequest, ForwardResponse, GatewayHealth } from './wire.ts';
 
 export interface ForwarderOptions {
   outbox: EdgeOutbox;
@@ -19,6 +19,8 @@ export interface ForwarderOptions {
   timeoutMs?: number;
   /** First retry delay, ms (doubles up to retryMaxMs). */
   retryMinMs?: number;
+  /** Acknowledgements and resolutions made at the centre, to apply to the hub's alerts. */
+  onCentreActions?: (actions: CentreAction[]) => Promise<void>;
 }
 
 export interface UplinkStatus {
@@ -184,6 +186,15 @@ export class Forwarder {
         { rejected: rejected.length, codes: [...new Set(rejected.map((r) => r.code))] },
         'centre refused records',
       );
+    if (o.onCentreActions && Array.isArray(out.actions) && out.actions.length > 0)
+      await o
+        .onCentreActions(out.actions)
+        .catch((e) =>
+          o.log.warn(
+            { err: errorMessage(e) },
+            'centre actions not applied (sent again with the next answer)',
+          ),
+        );
     const centreAt = Date.parse(out.receivedAt);
     if (Number.isFinite(centreAt))
       this.#status.clockOffsetSeconds = Math.round(((sentAt + answeredAt) / 2 - centreAt) / 10) / 100;

@@ -71,8 +71,22 @@ export type RecordResult =
   | { seq: number; status: 'stored' | 'duplicate' }
   | { seq: number; status: 'rejected'; code: string; message: string };
 
+/**
+ * What people did at the centre to an alert the hub raised: the hub applies it to its own alert
+ * (sent again with every answer until the hub's alert reports that state or a later one).
+ */
+export interface CentreAction {
+  /** The hub's alert id. */
+  alertId: string;
+  type: 'acknowledge' | 'resolve';
+  /** Who, at the centre (a user id). */
+  by: string | null;
+  at: string | null;
+}
+
 export interface ForwardResponse {
   /** The centre's clock when it received the request (UTC ISO). */
   receivedAt: string;
   results: RecordResult[];
+  actions: CentreAction[];
 }

@@ -202,12 +202,48 @@ describe('centre: POST /ingest/v1/edge/forward', () => {
       { alertId: list[0]?.data.edge?.alertId, gatewayId: list[0]?.data.edge?.gatewayId },
       { alertId: hubAlert.id, gatewayId: 'hub-1' },
     );
-    const resolved = { ...hubAlert, version: 3, state: 'resolved' as const, resolvedAt: at(30) };
+    // acknowledged at the centre: every answer tells the hub until the hub reports it
+    await vigil.alerts.manager.act(
+      list[0]?.id as string,
+      { type: 'acknowledge' },
+      { kind: 'user', id: 'nurse-1' },
+    );
+    const told = await forward([]);
+    assert.deepEqual(
+      told.body.actions.map((a) => [a.alertId, a.type, a.by]),
+      [[hubAlert.id, 'acknowledge', 'nurse-1']],
+    );
+    assert.equal((await forward([])).body.actions.length, 1);
+    const acked = await forward([alertRec({ ...hubAlert, version: 3, state: 'acknowledged' })]);
+    assert.equal(acked.body.results[0]?.status, 'stored');
+    assert.deepEqual(acked.body.actions, []);
+
+    const resolved = { ...hubAlert, version: 4, state: 'resolved' as const, resolvedAt: at(30) };
     assert.equal((await forward([alertRec(resolved)])).body.results[0]?.status, 'stored');
     assert.equal((await forward([alertRec(resolved)])).body.results[0]?.status, 'duplicate');
     list = (await call(url, token, 'GET', `/api/v1/alerts?patient=${patientId}`)).body.alerts;
     assert.equal(list.length, 1);
     assert.equal(list[0]?.state, 'resolved');
+
+    // acknowledged at the hub: the centre's alert too
+    const second: ForwardedAlert = {
+      ...hubAlert,
+      id: newId(),
+      conditionKey: 'threshold:8867-4:above',
+      rule: 'threshold',
+      severity: 'high',
+    };
+    assert.equal((await forward([alertRec(second)])).body.results[0]?.status, 'stored');
+    assert.equal(
+      (await forward([alertRec({ ...second, version: 2, state: 'acknowledged' })])).body.results[0]?.status,
+      'stored',
+    );
+    list = (await call(url, token, 'GET', `/api/v1/alerts?patient=${patientId}`)).body.alerts;
+    const adopted = list.filter((a) => a.data.edge?.alertId === second.id);
+    assert.deepEqual(
+      adopted.map((a) => a.state),
+      ['acknowledged'],
+    );
 
     const orphan = await forward([alertRec({ ...hubAlert, id: newId(), evidence: [newId()] })]);
     const o = orphan.body.results[0];

@@ -5,6 +5,7 @@ import { VigilError } from '../../core/errors.ts';
 import type { Reading } from '../../core/reading.ts';
 import { isSeverity } from '../../core/severity.ts';
 import type {
+  CentreAction,
   ForwardedAlert,
   ForwardedSummary,
   ForwardRecord,
@@ -98,7 +99,7 @@ export function edgeGatewayRoutes(alerting: Alerting): RoutePlugin {
           const receivedAt = new Date(ctx.clock.now()).toISOString();
           const out = await serialized(gatewayId, () => forward(ctx, alerting, request, gatewayId, body));
           await recordHealth(ctx, gatewayId, body.health, receivedAt);
-          return reply.send({ receivedAt, results: out });
+          return reply.send({ receivedAt, results: out, actions: await pendingActions(ctx, gatewayId) });
         },
       );
     });
@@ -163,6 +164,41 @@ export function edgeGatewayRoutes(alerting: Alerting): RoutePlugin {
       },
     );
   };
+}
+
+/** How far along an alert is: an action at the centre goes back to the hub only when it is further. */
+const stateRank = (state: string) => (state === 'resolved' ? 2 : state === 'acknowledged' ? 1 : 0);
+
+/** Acknowledgements and resolutions made at the centre that the hub has not reported yet. */
+async function pendingActions(ctx: ApiContext, gatewayId: string): Promise<CentreAction[]> {
+  const rows = await ctx.db.query<{
+    edge_alert_id: string;
+    state: string;
+    edge_state: string;
+    acknowledged_by: string | null;
+    acknowledged_at: Date | string | null;
+    resolved_by: string | null;
+    resolved_at: Date | string | null;
+  }>(
+    `select e.edge_alert_id, a.state, e.edge_state, a.acknowledged_by, a.acknowledged_at, a.resolved_by, a.resolved_at
+     from edge_alert e join alert a on a.id = e.alert_id
+     where e.gateway_id = $1 and a.state in ('acknowledged', 'resolved') and e.edge_state <> 'resolved'
+     order by a.updated_at limit 200`,
+    [gatewayId],
+  );
+  const iso = (d: Date | string | null) => (d instanceof Date ? d.toISOString() : d);
+  return rows
+    .filter((r) => stateRank(r.state) > stateRank(r.edge_state))
+    .map((r) =>
+      r.state === 'resolved'
+        ? { alertId: r.edge_alert_id, type: 'resolve' as const, by: r.resolved_by, at: iso(r.resolved_at) }
+        : {
+            alertId: r.edge_alert_id,
+            type: 'acknowledge' as const,
+            by: r.acknowledged_by,
+            at: iso(r.acknowledged_at),
+          },
+    );
 }
 
 async function recordHealth(ctx: ApiContext, gatewayId: string, health: GatewayHealth, receivedAt: string) {
@@ -365,8 +401,14 @@ async function applyAlert(
       ),
     };
   const link = (
-    await ctx.db.query<{ alert_id: string; edge_version: number; patient_id: string; state: string }>(
-      `select e.alert_id, e.edge_version, a.patient_id, a.state from edge_alert e join alert a on a.id = e.alert_id
+    await ctx.db.query<{
+      alert_id: string;
+      edge_version: number;
+      patient_id: string;
+      state: string;
+      severity: string;
+    }>(
+      `select e.alert_id, e.edge_version, a.patient_id, a.state, a.severity from edge_alert e join alert a on a.id = e.alert_id
        where e.gateway_id = $1 and e.edge_alert_id = $2`,
       [gatewayId, a.id],
     )
@@ -409,18 +451,33 @@ async function applyAlert(
     ...(a.deviceId ? { deviceId: a.deviceId } : {}),
   };
   let alertId = link?.alert_id;
-  if (!link || (link.state !== 'resolved' && a.state !== 'resolved')) {
+  // raised once; a later version fires again only to carry a changed severity
+  if (!link || (link.state !== 'resolved' && a.state !== 'resolved' && link.severity !== a.severity)) {
     const [raised] = await alerting.onDetections([{ ...detection, state: 'firing' }]);
     if (!raised && !link)
       throw new VigilError('VIGIL_ERR_STORE_UNAVAILABLE', 'the alert could not be applied; retry', 503);
     alertId = raised?.id ?? alertId;
   }
-  if (a.state === 'resolved' && link?.state !== 'resolved')
+  if (!alertId)
+    throw new VigilError('VIGIL_ERR_STORE_UNAVAILABLE', 'the alert could not be applied; retry', 503);
+  const centreState = link?.state ?? 'open';
+  if (a.state === 'resolved' && centreState !== 'resolved') {
     await alerting.onDetections([{ ...detection, state: 'cleared', at: a.resolvedAt ?? detection.at }]);
+  } else if (a.state === 'acknowledged' && stateRank(centreState) === 0) {
+    // acknowledged at the hub (a nurse at the ward): the centre's alert too
+    await alerting.manager
+      .act(
+        alertId,
+        { type: 'acknowledge', note: 'acknowledged at the hub' },
+        { kind: 'system', id: `gateway:${gatewayId}` },
+      )
+      .catch((e) => ctx.log.warn({ err: String(e), gatewayId }, 'hub acknowledgement not applied'));
+  }
   await ctx.db.query(
-    `insert into edge_alert (gateway_id, edge_alert_id, alert_id, edge_version) values ($1, $2, $3, $4)
-     on conflict (gateway_id, edge_alert_id) do update set edge_version = greatest(edge_alert.edge_version, excluded.edge_version)`,
-    [gatewayId, a.id, alertId, a.version],
+    `insert into edge_alert (gateway_id, edge_alert_id, alert_id, edge_version, edge_state) values ($1, $2, $3, $4, $5)
+     on conflict (gateway_id, edge_alert_id) do update set edge_version = excluded.edge_version, edge_state = excluded.edge_state
+     where edge_alert.edge_version < excluded.edge_version`,
+    [gatewayId, a.id, alertId, a.version, a.state],
   );
   return { result: { seq, status: 'stored' }, patientId };
 }

@@ -2,6 +2,7 @@ import { loadConfig } from '../../config/config.ts';
 import { systemClock } from '../../core/clock.ts';
 import { VigilError } from '../../core/errors.ts';
 import { createLogger } from '../../core/logger.ts';
+import { applyCentreActions } from '../../edge/centre-actions.ts';
 import { EdgeGateway } from '../../edge/edge.ts';
 import { startVigil } from '../../server.ts';
 import { parse } from '../args.ts';
@@ -41,7 +42,13 @@ export const command: Command = {
       clock: systemClock,
     });
     const vigil = await startVigil(config, { log, onCommit: edge.onCommit });
-    edge.start(vigil.db);
+    // what people did at the centre reaches the hub's alert (its live feed, its escalation timers)
+    // what people did at the centre reaches the hub's alerts
+    edge.start(vigil.db, {
+      onCentreActions: async (actions) => {
+        await applyCentreActions(vigil.alerts.manager, actions, log);
+      },
+    });
     process.stdout.write(
       `  Edge gateway            ${config.edge.gatewayId} forwarding to ${config.edge.centreUrl}\n`,
     );

@@ -39,12 +39,14 @@ create table gateway_device (
 create index gateway_device_gateway on gateway_device (gateway_id);
 
 -- Centre: the centre's alert for each alert a gateway raised (one view: the same alert, not a copy
--- per resend), with the last version of the edge's alert applied.
+-- per resend), with the last version of the edge's alert applied and the state the hub last
+-- reported (an acknowledgement or resolution at the centre is sent back until the hub reports it).
 create table edge_alert (
   gateway_id text not null,
   edge_alert_id text not null,
   alert_id uuid not null references alert(id),
   edge_version integer not null,
+  edge_state text not null,
   primary key (gateway_id, edge_alert_id)
 );
 create index edge_alert_alert on edge_alert (alert_id);
