@@ -131,6 +131,14 @@ export interface EdgeConfig {
   healthIntervalMs: number;
   /** A reading of a device and code within this many seconds of the previous one is continuous data. */
   continuousSeconds: number;
+  /**
+   * Less traffic: continuous readings are held this long on the hub, then sent as per-minute
+   * summaries, except those within `alertWindowMs` of an alert of their patient (sent in full).
+   * 0 = off: everything is sent at full resolution.
+   */
+  summaryAfterMs: number;
+  /** Full resolution kept around every alert (before its start, after its end), ms. */
+  alertWindowMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -197,6 +205,8 @@ export const configVariables = [
   'VIGIL_EDGE_RETRY_MAX_SECONDS',
   'VIGIL_EDGE_HEALTH_INTERVAL_SECONDS',
   'VIGIL_EDGE_CONTINUOUS_SECONDS',
+  'VIGIL_EDGE_SUMMARY_AFTER_MINUTES',
+  'VIGIL_EDGE_ALERT_WINDOW_MINUTES',
 ] as const;
 
 /** Settings of the `vigil` CLI as a client of a running server (not server configuration). */
@@ -447,6 +457,14 @@ function edgeConfig(env: Env): EdgeConfig | undefined {
     bad('VIGIL_EDGE_GATEWAY_ID', gatewayId ?? '', 'the device id of this gateway at the centre');
   if (!gatewaySecret || gatewaySecret.length < 16)
     bad('VIGIL_EDGE_GATEWAY_SECRET', '<redacted>', 'the secret the centre issued for this gateway');
+  const summaryAfter = int(env, 'VIGIL_EDGE_SUMMARY_AFTER_MINUTES', 0, 0, 1440);
+  const alertWindow = int(env, 'VIGIL_EDGE_ALERT_WINDOW_MINUTES', 5, 0, 720);
+  if (summaryAfter > 0 && summaryAfter <= alertWindow)
+    bad(
+      'VIGIL_EDGE_SUMMARY_AFTER_MINUTES',
+      String(summaryAfter),
+      `more than VIGIL_EDGE_ALERT_WINDOW_MINUTES (${alertWindow}): readings just before an alert must still be on hold when it fires`,
+    );
   return {
     centreUrl: centreUrl.replace(/\/+$/, ''),
     gatewayId,
@@ -456,6 +474,8 @@ function edgeConfig(env: Env): EdgeConfig | undefined {
     retryMaxMs: 1000 * int(env, 'VIGIL_EDGE_RETRY_MAX_SECONDS', 60, 1, 3600),
     healthIntervalMs: 1000 * int(env, 'VIGIL_EDGE_HEALTH_INTERVAL_SECONDS', 30, 1, 3600),
     continuousSeconds: int(env, 'VIGIL_EDGE_CONTINUOUS_SECONDS', 60, 1, 3600),
+    summaryAfterMs: summaryAfter * 60_000,
+    alertWindowMs: alertWindow * 60_000,
   };
 }
 

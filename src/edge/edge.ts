@@ -49,6 +49,8 @@ export class EdgeGateway {
       queueMaxRows: this.#config.queueMaxRows,
       retryMaxMs: this.#config.retryMaxMs,
       healthIntervalMs: this.#config.healthIntervalMs,
+      summaryAfterMs: this.#config.summaryAfterMs,
+      alertWindowMs: this.#config.alertWindowMs,
       clock: this.#clock,
       log: this.#log,
       ...(opts.onCentreActions ? { onCentreActions: opts.onCentreActions } : {}),

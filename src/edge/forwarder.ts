@@ -13,6 +13,10 @@ export interface ForwarderOptions {
   queueMaxRows: number;
   retryMaxMs: number;
   healthIntervalMs: number;
+  /** Continuous readings held this long, then summarised (0 = off: sent at full resolution). */
+  summaryAfterMs?: number;
+  /** Full resolution kept around each alert when summarising, ms. */
+  alertWindowMs?: number;
   clock: Clock;
   log: Logger;
   /** Per-request timeout, ms. */
@@ -55,6 +59,7 @@ export class Forwarder {
   #lastReportAt = 0;
   #lastBoundCheck = 0;
   #lastSweep = 0;
+  #lastSummary = 0;
   #abort = new AbortController();
 
   constructor(o: ForwarderOptions) {
@@ -113,7 +118,12 @@ export class Forwarder {
           if (removed > 0)
             o.log.warn({ removed, event: 'edge-queue-full' }, 'queue full: continuous readings summarised');
         }
-        const records = await o.outbox.peek(o.batchSize);
+        const summaryAfter = o.summaryAfterMs ?? 0;
+        if (summaryAfter > 0 && now - this.#lastSummary >= 2_000) {
+          this.#lastSummary = now;
+          await o.outbox.summariseHeld(new Date(now - summaryAfter).toISOString(), o.alertWindowMs ?? 0);
+        }
+        const records = await o.outbox.peek(o.batchSize, { keepOnly: summaryAfter > 0 });
         const reportDue = now - this.#lastReportAt >= o.healthIntervalMs;
         if (records.length === 0 && !reportDue) {
           wait = 1000;

@@ -125,10 +125,12 @@ export class EdgeOutbox {
   }
 
   /** The oldest waiting records, in commit order. */
-  async peek(limit: number): Promise<ForwardRecord[]> {
+  async peek(limit: number, opts: { keepOnly?: boolean } = {}): Promise<ForwardRecord[]> {
+    // keepOnly (summaries on): continuous readings wait for summariseHeld instead of going up
     const rows = await this.#db.query<{ seq: string; kind: ForwardRecord['kind']; payload: unknown }>(
-      `select o.seq::text as seq, o.kind, o.payload from edge_outbox o where o.rejected_at is null order by o.seq limit $1`,
-      [limit],
+      `select o.seq::text as seq, o.kind, o.payload from edge_outbox o
+       where o.rejected_at is null and (not $2::boolean or o.class = 'keep') order by o.seq limit $1`,
+      [limit, opts.keepOnly === true],
     );
     return rows.map((r) => {
       const seq = Number(r.seq);
@@ -203,36 +205,84 @@ export class EdgeOutbox {
          where o.class = 'continuous' and o.rejected_at is null order by o.seq limit $1 for update`,
         [take],
       );
-      if (rows.length === 0) return 0;
-      const { summaries, unsummarised } = summariseByMinute(rows.map((r) => r.payload));
-      await sql.query(
-        'delete from edge_outbox where seq in (select jsonb_array_elements_text($1::jsonb)::bigint)',
-        [toJsonParam(rows.map((r) => Number(r.seq)))],
-      );
-      if (summaries.length > 0) {
-        const records: ForwardedSummary[] = summaries.map((s) => ({ id: newId(), ...s }));
-        await insertRecords(
-          sql,
-          records.map((r) => ({
-            kind: 'summary',
-            device_id: r.deviceId,
-            ref_id: r.id,
-            class: 'keep',
-            payload: r,
-          })),
-        );
-      }
-      const add = async (key: string, n: number) => {
-        if (n > 0)
-          await sql.query(
-            `insert into edge_state (key, value) values ($1, to_jsonb($2::int))
-             on conflict (key) do update set value = to_jsonb((edge_state.value #>> '{}')::int + $2::int)`,
-            [key, n],
-          );
-      };
-      await add('summarised', rows.length - unsummarised.length);
-      await add('dropped', unsummarised.length);
-      return rows.length;
+      return summariseRows(sql, rows, 'drop');
     });
   }
+
+  /**
+   * Less traffic (VIGIL_EDGE_SUMMARY_AFTER_MINUTES): continuous readings committed before
+   * `olderThan` leave the queue as per-minute summaries — except those of a patient within
+   * `windowMs` of one of the patient's alerts (before its start, after its end; an open alert
+   * keeps everything since its start), which become `keep` and go up in full, as do readings
+   * without a numeric value. The readings themselves stay in the hub's store.
+   */
+  async summariseHeld(olderThan: string, windowMs: number): Promise<number> {
+    return this.#db.transaction(async (sql) => {
+      await sql.query(
+        `update edge_outbox o set class = 'keep'
+         where o.class = 'continuous' and o.rejected_at is null and o.created_at < $1::timestamptz
+           and exists (select 1 from alert a where a.patient_id = o.payload->>'patientId'
+             and (o.payload->>'effective')::timestamptz
+                 between a.raised_at - make_interval(secs => $2::double precision)
+                     and coalesce(a.resolved_at, 'infinity'::timestamptz) + make_interval(secs => $2::double precision))`,
+        [olderThan, windowMs / 1000],
+      );
+      const rows = await sql.query<{ seq: string; payload: Reading }>(
+        `select o.seq::text as seq, o.payload from edge_outbox o
+         where o.class = 'continuous' and o.rejected_at is null and o.created_at < $1::timestamptz
+         order by o.seq limit 20000 for update`,
+        [olderThan],
+      );
+      return summariseRows(sql, rows, 'keep');
+    });
+  }
+}
+
+/**
+ * Replaces queued continuous readings by per-minute summaries (counted). A reading without a
+ * numeric value is dropped (`drop`, counted: the queue is full) or sent in full (`keep`).
+ */
+async function summariseRows(
+  sql: Sql,
+  rows: ReadonlyArray<{ seq: string; payload: Reading }>,
+  unsummarisable: 'drop' | 'keep',
+): Promise<number> {
+  if (rows.length === 0) return 0;
+  const { summaries, unsummarised } = summariseByMinute(rows.map((r) => r.payload));
+  const apart = new Set(unsummarised.map((r) => r.id));
+  const summarised = rows.filter((r) => !apart.has(r.payload.id));
+  const toDelete = unsummarisable === 'drop' ? rows : summarised;
+  await sql.query(
+    'delete from edge_outbox where seq in (select jsonb_array_elements_text($1::jsonb)::bigint)',
+    [toJsonParam(toDelete.map((r) => Number(r.seq)))],
+  );
+  if (unsummarisable === 'keep' && unsummarised.length > 0)
+    await sql.query(
+      `update edge_outbox set class = 'keep' where seq in (select jsonb_array_elements_text($1::jsonb)::bigint)`,
+      [toJsonParam(rows.filter((r) => apart.has(r.payload.id)).map((r) => Number(r.seq)))],
+    );
+  if (summaries.length > 0) {
+    const records: ForwardedSummary[] = summaries.map((s) => ({ id: newId(), ...s }));
+    await insertRecords(
+      sql,
+      records.map((r) => ({
+        kind: 'summary',
+        device_id: r.deviceId,
+        ref_id: r.id,
+        class: 'keep',
+        payload: r,
+      })),
+    );
+  }
+  const add = async (key: string, n: number) => {
+    if (n > 0)
+      await sql.query(
+        `insert into edge_state (key, value) values ($1, to_jsonb($2::int))
+         on conflict (key) do update set value = to_jsonb((edge_state.value #>> '{}')::int + $2::int)`,
+        [key, n],
+      );
+  };
+  await add('summarised', summarised.length);
+  if (unsummarisable === 'drop') await add('dropped', unsummarised.length);
+  return unsummarisable === 'drop' ? rows.length : summarised.length;
 }

@@ -117,6 +117,37 @@ describe('edge store-and-forward queue', () => {
     assert.equal((await outbox.stats()).depth, 7);
   });
 
+  it('less traffic: held continuous readings go up as summaries, those in an alert’s window in full', async () => {
+    await clear();
+    const early = Array.from({ length: 10 }, (_, i) => reading('oxi', i, 95 + (i % 3)));
+    const near = Array.from({ length: 10 }, (_, i) => reading('oxi', 1200 + i, 89));
+    const panel = reading('oxi', 5, null);
+    const other = { ...reading('oxi-2', 1201, 97), patientId: 'p-2' }; // another patient: no alert of theirs
+    await db.transaction((sql) =>
+      enqueueReadings(sql, [...early, ...near, panel, other], () => 'continuous'),
+    );
+    const iso = (s: number) => new Date(base + s * 1000).toISOString();
+    await db.query(
+      `insert into alert (id, patient_id, condition_key, rule, severity, state, summary, evidence, raised_at,
+         last_detection_at, created_at, updated_at, resolved_at, version)
+       values ($1, 'p-1', 'hypoxaemia', 'hypoxaemia', 'critical', 'resolved', 'SpO2 low', '[]'::jsonb, $2, $2, $2, $2, $3, 2)`,
+      [newId(), iso(1205), iso(1230)],
+    );
+    // still on hold: nothing happens, and nothing continuous is peeked
+    assert.equal(await outbox.summariseHeld(new Date(Date.now() - 3600_000).toISOString(), 60_000), 0);
+    assert.deepEqual(await outbox.peek(100, { keepOnly: true }), []);
+    assert.equal(await outbox.summariseHeld(new Date(Date.now() + 1000).toISOString(), 60_000), 11);
+    const sent = await outbox.peek(100, { keepOnly: true });
+    const ids = sent.flatMap((r) => (r.kind === 'reading' ? [r.reading.id] : []));
+    assert.deepEqual(ids, [...near.map((r) => r.id), panel.id]);
+    const summaries = sent.flatMap((r) => (r.kind === 'summary' ? [r.summary] : []));
+    assert.deepEqual(summaries.map((x) => [x.deviceId, x.minute.slice(11, 16), x.n, x.min, x.max]).sort(), [
+      ['oxi', '10:00', 10, 95, 97],
+      ['oxi-2', '10:20', 1, 97, 97],
+    ]);
+    assert.equal((await outbox.stats()).summarisedReadings, 11);
+  });
+
   it('queues every alert version once, and keeps the readings an alert cites', async () => {
     await clear();
     const rs = [reading('oxi', 1), reading('oxi', 2)];
