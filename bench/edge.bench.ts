@@ -91,6 +91,8 @@ interface Outcome {
   lost: number;
   duplicated: number;
   summarised: number;
+  /** NEWS2 scores the hub derived, stored at the centre. */
+  derived: number;
   ingestSeconds: number;
   ingestCores: number;
   queued: number;
@@ -217,8 +219,11 @@ async function outage(outageSeconds: number, summaryAfterMinutes: number): Promi
   const drainSeconds = (performance.now() - drainStart) / 1000;
   const rss = process.memoryUsage().rss;
 
-  const [counts] = await centre.db.query<{ n: number; keys: number }>(
-    `select count(*)::int as n, count(distinct idem_key)::int as keys from observation where device_id like 'monitor-%'`,
+  const [counts] = await centre.db.query<{ n: number; keys: number; derived: number }>(
+    `select count(*) filter (where idem_key not like 'edge:%')::int as n,
+            count(distinct idem_key) filter (where idem_key not like 'edge:%')::int as keys,
+            count(*) filter (where idem_key like 'edge:%')::int as derived
+     from observation where device_id like 'monitor-%'`,
   );
   const [sums] = await centre.db.query<{ n: number }>(
     'select coalesce(sum(n), 0)::int as n from edge_summary',
@@ -234,6 +239,7 @@ async function outage(outageSeconds: number, summaryAfterMinutes: number): Promi
     lost: sent - (counts?.keys ?? 0) - summarised,
     duplicated: stored - (counts?.keys ?? 0),
     summarised,
+    derived: counts?.derived ?? 0,
     ingestSeconds,
     ingestCores: (ingestCpu.user + ingestCpu.system) / 1e6 / ingestSeconds,
     queued,
@@ -272,6 +278,7 @@ export default async function run(opts: { quick: boolean; large: boolean }): Pro
         metric: 'hub ingest + evaluation during the outage',
         value: `${fmt(full.sent / full.ingestSeconds)} readings/s (${fmt(full.ingestSeconds)} s for ${fmt(full.sent)}; ${fmt(full.ingestCores, 2)} cores for both instances)`,
       },
+      { metric: 'NEWS2 scores derived at the hub and stored at the centre', value: fmt(full.derived) },
       {
         metric: 'time to drain after the link is back (full resolution)',
         value: `${fmt(full.drainSeconds)} s (${fmt(full.queued / full.drainSeconds)} records/s)`,

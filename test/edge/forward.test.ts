@@ -141,6 +141,26 @@ describe('centre: POST /ingest/v1/edge/forward', () => {
     assert.equal(alerts.body.alerts.length, 0);
   });
 
+  it('stores the hub’s derived readings (NEWS2) under keys of the gateway’s namespace, once', async () => {
+    const score: Reading = {
+      ...reading('oxi-1', 5, 3),
+      code: 'vigil-news2',
+      unit: '{score}',
+      idempotencyKey: `news2:${patientId}:${t0 + 5000}`,
+      transport: 'derived',
+      profile: 'derived:news2',
+    };
+    const r1 = await forward([rec(score)]);
+    const r2 = await forward([rec(score)]);
+    assert.equal(r1.body.results[0]?.status, 'stored');
+    assert.equal(r2.body.results[0]?.status, 'duplicate');
+    const rows = await vigil.db.query<{ idem_key: string }>(
+      'select idem_key from observation where id = $1',
+      [score.id],
+    );
+    assert.deepEqual(rows, [{ idem_key: `edge:hub-1|news2:${patientId}:${t0 + 5000}` }]);
+  });
+
   it('refuses records for devices not behind the gateway, or with another device’s key', async () => {
     const r = await forward([
       rec(reading('stranger-1', 10, 97)),

@@ -217,12 +217,13 @@ function readingProblem(r: Partial<Reading>, linked: Set<string>): string | unde
   if (typeof r.code !== 'string' || r.code.length === 0 || r.code.length > 64) return 'code is required';
   if (typeof r.effective !== 'string' || !iso.test(r.effective)) return 'effective must be an ISO time';
   if (typeof r.received !== 'string' || !iso.test(r.received)) return 'received must be an ISO time';
-  // the centre's key for a device's reading starts with the device id: a gateway cannot take
-  // (or block) a key of a device that is not behind it
+  // the centre's key for a device's reading starts with the device id: a gateway cannot take (or
+  // block) a key of a device that is not behind it; the hub's own derived readings (NEWS2 scores)
+  // get keys in the gateway's namespace (see forward)
   if (
     typeof r.idempotencyKey !== 'string' ||
-    !r.idempotencyKey.startsWith(`${r.deviceId}|`) ||
-    r.idempotencyKey.length > 300
+    r.idempotencyKey.length > 300 ||
+    !(r.idempotencyKey.startsWith(`${r.deviceId}|`) || r.transport === 'derived')
   )
     return 'idempotencyKey must be the device’s key';
   if (r.value !== null && r.value !== undefined && typeof r.value !== 'number')
@@ -278,6 +279,9 @@ async function forward(
         profile: full.profile ?? 'edge',
         patientId,
         transport: 'edge',
+        idempotencyKey: full.idempotencyKey.startsWith(`${full.deviceId}|`)
+          ? full.idempotencyKey
+          : `edge:${gatewayId}|${full.idempotencyKey}`,
       },
     });
   }
