@@ -76,15 +76,15 @@ export class Forwarder {
     this.#loop = this.#run();
   }
 
-  /** New records were committed: send without waiting for the next poll. */
+  /** New records were committed: send without waiting for the next poll (not during a backoff). */
   nudge(): void {
-    this.#wake?.();
+    if (this.#status.failures === 0) this.#wake?.();
   }
 
   async stop(): Promise<void> {
     this.#running = false;
     this.#abort.abort();
-    this.#wake?.();
+    this.#wake?.(); // also ends a backoff
     await this.#loop;
   }
 

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { Alerting } from '../../alerts/alerting.ts';
+import { agentOf } from '../../audit/audit-event.ts';
 import { VigilError } from '../../core/errors.ts';
 import type { Reading } from '../../core/reading.ts';
 import { isSeverity } from '../../core/severity.ts';
@@ -132,6 +133,19 @@ export function edgeGatewayRoutes(alerting: Alerting): RoutePlugin {
           { gatewayId: id, deviceId, event: 'gateway-device-linked' },
           'device linked to gateway',
         );
+        // who may forward a device's readings is a security setting, like its credential
+        await ctx.security.audit.record({
+          kind: 'object-security',
+          subtype: 'gateway-device-link',
+          action: 'U',
+          outcome: 'success',
+          agent: agentOf(request.principal, request.ip),
+          entities: [
+            { type: 'Device', id: deviceId },
+            { type: 'Device', id },
+          ],
+          requestId: request.id,
+        });
         return { gatewayId: id, deviceId };
       },
     );
