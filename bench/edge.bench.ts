@@ -2,12 +2,13 @@ import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import WebSocket from 'ws';
 import { loadConfig } from '../src/config/config.ts';
 import { systemClock } from '../src/core/clock.ts';
 import { createLogger } from '../src/core/logger.ts';
 import { EdgeGateway } from '../src/edge/edge.ts';
 import { startVigil, type Vigil } from '../src/server.ts';
-import { type BenchResult, fmt } from './harness.ts';
+import { type BenchResult, fmt, percentile } from './harness.ts';
 
 /**
  * An uplink outage at ward load (`npm run bench -- edge`): a centre and an edge gateway (each a full
@@ -101,6 +102,76 @@ interface Outcome {
   rss0: number;
   rss: number;
   batchSize: number;
+  /** Device message → alert on the live feed, ms: at the hub with the uplink down, at the centre. */
+  hubMs: number[];
+  centreMs: number[];
+}
+
+const probeRules = {
+  'hr-high': { persistSeconds: 0, clearSeconds: 0, confirmAcrossSources: false, realertMinutes: 0 },
+};
+
+/** A patient and a probe device enrolled with the heart-rate rule at once (no persistence). */
+async function probeBed(v: Vigil, tok: string, id: string, since: string) {
+  const p = await call(v, tok, 'POST', '/fhir/Patient', { resourceType: 'Patient' }, 'application/fhir+json');
+  const d = await call(v, tok, 'POST', '/api/v1/devices', { id, kind: 'bedside-monitor' });
+  await call(v, tok, 'POST', `/api/v1/devices/${id}/assignments`, { patientId: p.id, start: since });
+  await call(v, tok, 'PUT', `/api/v1/patients/${p.id}/monitoring`, {
+    monitoring: { programs: ['inpatient-continuous'], rules: probeRules },
+  });
+  return { patientId: p.id as string, secret: d.secret as string };
+}
+
+/**
+ * Device message → alert on the instance's own live feed: heart rate 160/min (opens), then 70/min
+ * (clears), `n` times; the time from the POST to the `open` alert message.
+ */
+async function probeLatency(v: Vigil, tok: string, bed: { patientId: string; secret: string }, n: number) {
+  const ws = new WebSocket(`${v.httpUrl.replace('http', 'ws')}/api/v1/live`, [
+    'vigil.v1',
+    `vigil.bearer.${tok}`,
+  ]);
+  let waiting: { state: string; resolve: () => void } | undefined;
+  await new Promise<void>((resolve, reject) => {
+    ws.once('error', reject);
+    ws.on('message', (data) => {
+      const m = JSON.parse(String(data)) as { type: string; alert?: { patientId: string; state: string } };
+      if (m.type === 'ready') resolve();
+      if (m.type === 'alert' && m.alert?.patientId === bed.patientId && m.alert.state === waiting?.state)
+        waiting.resolve();
+    });
+  });
+  const post = (value: number) =>
+    fetch(`${v.httpUrl}/ingest/v1/readings`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${bed.secret}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ time: new Date().toISOString(), type: 'heart-rate', value, unit: '/min' }),
+    });
+  const until = (state: string) =>
+    new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`no ${state} alert within 10 s`)), 10_000);
+      waiting = {
+        state,
+        resolve: () => {
+          clearTimeout(t);
+          resolve();
+        },
+      };
+    });
+  const ms: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const open = until('open');
+    const t0 = performance.now();
+    await post(160);
+    await open;
+    ms.push(performance.now() - t0);
+    const resolved = until('resolved');
+    await post(70);
+    await resolved;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  ws.close();
+  return ms;
 }
 
 async function outage(outageSeconds: number, summaryAfterMinutes: number): Promise<Outcome> {
@@ -161,6 +232,26 @@ async function outage(outageSeconds: number, summaryAfterMinutes: number): Promi
   gateway.start(edge.db);
   const edgeToken = await token(edge);
   const secrets = await provision(edge, edgeToken, since, true);
+  const probes = summaryAfterMinutes === 0;
+  const hubProbe = probes ? await probeBed(edge, edgeToken, 'probe-hub', since) : undefined;
+  const centreProbe = probes ? await probeBed(centre, centreToken, 'probe-centre', since) : undefined;
+  if (probes) {
+    // the hub's probe device is behind the hub at the centre too (its readings and alerts go up)
+    const p = await call(
+      centre,
+      centreToken,
+      'POST',
+      '/fhir/Patient',
+      { resourceType: 'Patient' },
+      'application/fhir+json',
+    );
+    await call(centre, centreToken, 'POST', '/api/v1/devices', { id: 'probe-hub', kind: 'bedside-monitor' });
+    await call(centre, centreToken, 'POST', '/api/v1/devices/probe-hub/assignments', {
+      patientId: p.id,
+      start: since,
+    });
+    await call(centre, centreToken, 'PUT', '/api/v1/gateways/hub-bench/devices/probe-hub');
+  }
 
   // the outage: every bed's monitor posts its 5 vitals of each second of event time
   const rss0 = process.memoryUsage().rss;
@@ -207,6 +298,9 @@ async function outage(outageSeconds: number, summaryAfterMinutes: number): Promi
   const ingestSeconds = (performance.now() - ingestStart) / 1000;
   const ingestCpu = process.cpuUsage(cpu0);
   const queued = (await gateway.status()).queueDepth;
+  // with the uplink still down: the hub's own alert latency, then the centre's for a device of its own
+  const hubMs = hubProbe ? await probeLatency(edge, edgeToken, hubProbe, 50) : [];
+  const centreMs = centreProbe ? await probeLatency(centre, centreToken, centreProbe, 50) : [];
 
   // the link is back: time to drain (with summaries: once the hold is over)
   down = false;
@@ -248,6 +342,8 @@ async function outage(outageSeconds: number, summaryAfterMinutes: number): Promi
     rss0,
     rss,
     batchSize: edgeConfig.batchSize,
+    hubMs,
+    centreMs,
   };
 }
 
@@ -280,6 +376,12 @@ export default async function run(opts: { quick: boolean; large: boolean }): Pro
       },
       { metric: 'NEWS2 scores derived at the hub and stored at the centre', value: fmt(full.derived) },
       {
+        metric: 'device message → alert on the live feed p50 / p99: hub (uplink down) vs centre',
+        value: `${fmt(percentile(full.hubMs, 50))} / ${fmt(percentile(full.hubMs, 99))} ms vs ${fmt(percentile(full.centreMs, 50))} / ${fmt(percentile(full.centreMs, 99))} ms`,
+        goal: 'hub p99 ≤ 1× centre p99',
+        met: percentile(full.hubMs, 99) <= percentile(full.centreMs, 99),
+      },
+      {
         metric: 'time to drain after the link is back (full resolution)',
         value: `${fmt(full.drainSeconds)} s (${fmt(full.queued / full.drainSeconds)} records/s)`,
       },
@@ -299,6 +401,6 @@ export default async function run(opts: { quick: boolean; large: boolean }): Pro
       },
     ],
     notes:
-      'With summaries the drain waits for the hold (a minute) to end. The local alert latency against the centre and the hub alone under `MemoryMax=512M` are not measured here (both instances share this process).',
+      "Alert latency: after the bulk ingest, with the uplink still down, 50 probes at the hub (a device behind it) and then 50 at the centre (a device of its own, the same rule: heart rate above 150 with no persistence, then back to 70 to clear), each timed from the POST to the `open` alert on that instance's live feed. With summaries the drain waits for the hold (a minute) to end. The hub alone under `MemoryMax=512M` is not measured here (both instances share this process).",
   };
 }

@@ -2,7 +2,7 @@ import type { Clock } from '../core/clock.ts';
 import { errorMessage } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { EdgeOutbox } from './outbox.ts';
-import type { CentreAction, ForwardRequest, ForwardResponse, GatewayHealth } from './wire.ts';
+import type { CentreAction, ForwardRecord, ForwardRequest, ForwardResponse, GatewayHealth } from './wire.ts';
 
 export interface ForwarderOptions {
   outbox: EdgeOutbox;
@@ -60,6 +60,8 @@ export class Forwarder {
   #lastBoundCheck = 0;
   #lastSweep = 0;
   #lastSummary = 0;
+  #retryBatch: ForwardRecord[] | undefined;
+  #stats: { at: number; value: Awaited<ReturnType<EdgeOutbox['stats']>> } | undefined;
   #abort = new AbortController();
 
   constructor(o: ForwarderOptions) {
@@ -115,20 +117,32 @@ export class Forwarder {
         if (now - this.#lastBoundCheck >= 5_000) {
           this.#lastBoundCheck = now;
           const removed = await o.outbox.enforceBound(o.queueMaxRows);
-          if (removed > 0)
+          if (removed > 0) {
+            this.#retryBatch = undefined; // some of its rows may be summarised now
             o.log.warn({ removed, event: 'edge-queue-full' }, 'queue full: continuous readings summarised');
+          }
         }
         const summaryAfter = o.summaryAfterMs ?? 0;
         if (summaryAfter > 0 && now - this.#lastSummary >= 2_000) {
           this.#lastSummary = now;
-          await o.outbox.summariseHeld(new Date(now - summaryAfter).toISOString(), o.alertWindowMs ?? 0);
+          if (
+            (await o.outbox.summariseHeld(new Date(now - summaryAfter).toISOString(), o.alertWindowMs ?? 0)) >
+            0
+          )
+            this.#retryBatch = undefined;
         }
-        const records = await o.outbox.peek(o.batchSize, { keepOnly: summaryAfter > 0 });
+        // a retry sends the same records again without reading them again: while the uplink is down
+        // the hub's database is left to ingest and detection
+        const records =
+          this.#retryBatch ?? (await o.outbox.peek(o.batchSize, { keepOnly: summaryAfter > 0 }));
+        this.#retryBatch = records.length > 0 ? records : undefined;
         const reportDue = now - this.#lastReportAt >= o.healthIntervalMs;
         if (records.length === 0 && !reportDue) {
+          this.#retryBatch = undefined;
           wait = 1000;
         } else {
           await this.#send(records);
+          this.#retryBatch = undefined;
           this.#status.failures = 0;
           // a full batch: more are waiting; a partial one: let a few more commit; none: poll
           wait = records.length === o.batchSize ? 0 : records.length > 0 ? 50 : 1000;
@@ -152,7 +166,11 @@ export class Forwarder {
 
   async #send(records: Awaited<ReturnType<EdgeOutbox['peek']>>): Promise<void> {
     const o = this.#o;
-    const stats = await o.outbox.stats();
+    // queue statistics: counted again at most every 5 s while the uplink is down (a count of a long
+    // queue is not free on the hub's one database connection), at every send while it is up
+    const fresh = this.#stats && this.#status.failures > 0 && o.clock.now() - this.#stats.at < 5_000;
+    if (!fresh) this.#stats = { at: o.clock.now(), value: await o.outbox.stats() };
+    const stats = (this.#stats as { value: Awaited<ReturnType<EdgeOutbox['stats']>> }).value;
     const health: GatewayHealth = {
       queueDepth: stats.depth,
       oldestQueuedAt: stats.oldest,
