@@ -166,9 +166,10 @@ export class Forwarder {
 
   async #send(records: Awaited<ReturnType<EdgeOutbox['peek']>>): Promise<void> {
     const o = this.#o;
-    // queue statistics: counted again at most every 5 s while the uplink is down (a count of a long
-    // queue is not free on the hub's one database connection), at every send while it is up
-    const fresh = this.#stats && this.#status.failures > 0 && o.clock.now() - this.#stats.at < 5_000;
+    // queue statistics: counted at every send while the uplink is up; while it is down not again
+    // (a count of a long queue is not free on the hub's one database connection, and no one hears
+    // the report): the first report after an outage carries the figures from before it
+    const fresh = this.#stats && this.#status.failures > 0;
     if (!fresh) this.#stats = { at: o.clock.now(), value: await o.outbox.stats() };
     const stats = (this.#stats as { value: Awaited<ReturnType<EdgeOutbox['stats']>> }).value;
     const health: GatewayHealth = {
