@@ -17,6 +17,7 @@ import { fhirRoutes } from './api/fhir/http.ts';
 import { alertRoutes } from './api/routes/alerts.ts';
 import { dashboardRoutes } from './api/routes/dashboard.ts';
 import { deviceModelRoutes } from './api/routes/device-models.ts';
+import { edgeGatewayRoutes } from './api/routes/edge-gateway.ts';
 import { invitationRoutes } from './api/routes/invitations.ts';
 import { lorawanRoutes } from './api/routes/lorawan.ts';
 import { measurementRequestRoutes } from './api/routes/measurement-requests.ts';
@@ -58,7 +59,7 @@ import { storedTemplateRegistry } from './normalize/profiles/template.ts';
 import { createPipeline, type Pipeline } from './pipeline/pipeline.ts';
 import { ServiceHealth } from './pipeline/service-health.ts';
 import { startWatchdog } from './pipeline/watchdog.ts';
-import type { Database } from './store/database.ts';
+import type { Database, Sql } from './store/database.ts';
 import { DeadLetterRepository } from './store/dead-letter-repository.ts';
 import { DeviceModelRepository } from './store/device-model-repository.ts';
 import { DeviceRepository } from './store/device-repository.ts';
@@ -75,6 +76,11 @@ export interface StartOptions {
   /** Where the once-only lines (admin password, URLs) go; default stdout. */
   print?: (line: string) => void;
   routes?: RoutePlugin[];
+  /**
+   * Called inside the ingest commit's transaction with the readings stored by it (not the
+   * duplicates): the edge gateway queues them for the centre atomically with their rows.
+   */
+  onCommit?: (sql: Sql, stored: Reading[]) => Promise<void>;
 }
 
 /** Listener of committed readings (detection, live feed). Called after the commit, never before. */
@@ -202,6 +208,11 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
             deadLetters.insertBatch(sql, batch.deadLetters),
             deviceRepo.touch(sql, touches.select(touched.values())),
           ]);
+          if (opts.onCommit && inserted.size > 0)
+            await opts.onCommit(
+              sql,
+              batch.readings.filter((r) => inserted.has(r.id)),
+            );
           return inserted;
         },
       },
@@ -426,6 +437,7 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       vendorTemplateRoutes(vendorTemplates, templateResolver),
       deviceModelRoutes(new DeviceModelRepository(db)),
       serviceStatusRoutes(health),
+      edgeGatewayRoutes(alerting),
       ...(opts.routes ?? []),
       webRoutes(),
     ];

@@ -113,3 +113,53 @@ describe('OpenID Connect staff sign-in settings', () => {
     failsWith({ ...base, VIGIL_OIDC_CLIENT_SECRET: '' }, /VIGIL_OIDC_CLIENT_SECRET/);
   });
 });
+
+describe('edge gateway settings (vigil edge)', () => {
+  const edge = {
+    VIGIL_EDGE_CENTRE_URL: 'https://vigil.example-hospital.org/',
+    VIGIL_EDGE_GATEWAY_ID: 'ward-7-hub',
+    VIGIL_EDGE_GATEWAY_SECRET: 'a-gateway-secret-of-some-length',
+  };
+
+  it('off unless the centre is named; defaults otherwise', () => {
+    assert.equal(loadConfig({}, '/srv').edge, undefined);
+    const c = loadConfig(edge, '/srv').edge;
+    assert.deepEqual(c, {
+      centreUrl: 'https://vigil.example-hospital.org',
+      gatewayId: 'ward-7-hub',
+      gatewaySecret: 'a-gateway-secret-of-some-length',
+      queueMaxRows: 2_000_000,
+      batchSize: 500,
+      retryMaxMs: 60_000,
+      healthIntervalMs: 30_000,
+      continuousSeconds: 60,
+      summaryAfterMs: 0,
+      alertWindowMs: 300_000,
+    });
+  });
+
+  it('the gateway secret travels only over https (http on loopback only)', () => {
+    failsWith(
+      { ...edge, VIGIL_EDGE_CENTRE_URL: 'http://vigil.example-hospital.org' },
+      /VIGIL_EDGE_CENTRE_URL.*https/,
+    );
+    assert.equal(
+      loadConfig({ ...edge, VIGIL_EDGE_CENTRE_URL: 'http://127.0.0.1:8080' }, '/srv').edge?.centreUrl,
+      'http://127.0.0.1:8080',
+    );
+  });
+
+  it('needs the gateway id and secret, and a hold longer than the alert window', () => {
+    failsWith({ VIGIL_EDGE_CENTRE_URL: edge.VIGIL_EDGE_CENTRE_URL }, /VIGIL_EDGE_GATEWAY_ID/);
+    failsWith({ VIGIL_EDGE_GATEWAY_ID: 'ward-7-hub' }, /VIGIL_EDGE_CENTRE_URL/);
+    failsWith({ ...edge, VIGIL_EDGE_GATEWAY_SECRET: 'short' }, /VIGIL_EDGE_GATEWAY_SECRET="<redacted>"/);
+    failsWith(
+      { ...edge, VIGIL_EDGE_SUMMARY_AFTER_MINUTES: '5' },
+      /VIGIL_EDGE_SUMMARY_AFTER_MINUTES.*ALERT_WINDOW/,
+    );
+    assert.equal(
+      loadConfig({ ...edge, VIGIL_EDGE_SUMMARY_AFTER_MINUTES: '10' }, '/srv').edge?.summaryAfterMs,
+      600_000,
+    );
+  });
+});

@@ -115,6 +115,35 @@ export interface Config {
   secretsKey: string | undefined;
   /** A file holding that key; default `<dataDir>-keys/secrets.key`, created at first start. */
   secretsKeyFile: string | undefined;
+  /** `vigil edge`: the centre this hub forwards to (docs/edge.md); undefined = not configured. */
+  edge: EdgeConfig | undefined;
+}
+
+export interface EdgeConfig {
+  /** The centre's base URL (https; http only on loopback). */
+  centreUrl: string;
+  /** This hub's device id at the centre (a device of kind `gateway`). */
+  gatewayId: string;
+  /** Its secret, issued by the centre when the gateway was registered; never logged. */
+  gatewaySecret: string;
+  /** Bound of the store-and-forward queue (rows); past it continuous readings are summarised. */
+  queueMaxRows: number;
+  /** Records per forward request. */
+  batchSize: number;
+  /** Longest wait between retries while the uplink is down, ms. */
+  retryMaxMs: number;
+  /** Health report (queue depth, uplink, clock) at least this often, ms. */
+  healthIntervalMs: number;
+  /** A reading of a device and code within this many seconds of the previous one is continuous data. */
+  continuousSeconds: number;
+  /**
+   * Less traffic: continuous readings are held this long on the hub, then sent as per-minute
+   * summaries, except those within `alertWindowMs` of an alert of their patient (sent in full).
+   * 0 = off: everything is sent at full resolution.
+   */
+  summaryAfterMs: number;
+  /** Full resolution kept around every alert (before its start, after its end), ms. */
+  alertWindowMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -174,6 +203,16 @@ export const configVariables = [
   'VIGIL_OIDC_GROUP_ROLES',
   'VIGIL_OIDC_GROUPS_CLAIM',
   'VIGIL_OIDC_PRACTITIONER_CLAIM',
+  'VIGIL_EDGE_CENTRE_URL',
+  'VIGIL_EDGE_GATEWAY_ID',
+  'VIGIL_EDGE_GATEWAY_SECRET',
+  'VIGIL_EDGE_QUEUE_MAX_ROWS',
+  'VIGIL_EDGE_BATCH_SIZE',
+  'VIGIL_EDGE_RETRY_MAX_SECONDS',
+  'VIGIL_EDGE_HEALTH_INTERVAL_SECONDS',
+  'VIGIL_EDGE_CONTINUOUS_SECONDS',
+  'VIGIL_EDGE_SUMMARY_AFTER_MINUTES',
+  'VIGIL_EDGE_ALERT_WINDOW_MINUTES',
 ] as const;
 
 /** Settings of the `vigil` CLI as a client of a running server (not server configuration). */
@@ -415,6 +454,50 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     watchdog: watchdogConfig(env),
     secretsKey: str(env, 'VIGIL_SECRETS_KEY'),
     secretsKeyFile: env['VIGIL_SECRETS_KEY_FILE'] ? resolve(cwd, env['VIGIL_SECRETS_KEY_FILE']) : undefined,
+    edge: edgeConfig(env),
+  };
+}
+
+const loopbackHosts = ['localhost', '127.0.0.1', '[::1]', '::1'];
+
+function edgeConfig(env: Env): EdgeConfig | undefined {
+  const centreUrl = url(env, 'VIGIL_EDGE_CENTRE_URL', ['https:', 'http:']);
+  const gatewayId = str(env, 'VIGIL_EDGE_GATEWAY_ID');
+  const gatewaySecret = str(env, 'VIGIL_EDGE_GATEWAY_SECRET');
+  if (!centreUrl) {
+    if (gatewayId) bad('VIGIL_EDGE_CENTRE_URL', '', 'the centre URL (set with VIGIL_EDGE_GATEWAY_ID)');
+    return undefined;
+  }
+  const u = new URL(centreUrl);
+  if (u.protocol === 'http:' && !loopbackHosts.includes(u.hostname))
+    bad(
+      'VIGIL_EDGE_CENTRE_URL',
+      centreUrl,
+      'an https URL (http only on loopback): the gateway secret travels on it',
+    );
+  if (!gatewayId || !/^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/.test(gatewayId))
+    bad('VIGIL_EDGE_GATEWAY_ID', gatewayId ?? '', 'the device id of this gateway at the centre');
+  if (!gatewaySecret || gatewaySecret.length < 16)
+    bad('VIGIL_EDGE_GATEWAY_SECRET', '<redacted>', 'the secret the centre issued for this gateway');
+  const summaryAfter = int(env, 'VIGIL_EDGE_SUMMARY_AFTER_MINUTES', 0, 0, 1440);
+  const alertWindow = int(env, 'VIGIL_EDGE_ALERT_WINDOW_MINUTES', 5, 0, 720);
+  if (summaryAfter > 0 && summaryAfter <= alertWindow)
+    bad(
+      'VIGIL_EDGE_SUMMARY_AFTER_MINUTES',
+      String(summaryAfter),
+      `more than VIGIL_EDGE_ALERT_WINDOW_MINUTES (${alertWindow}): readings just before an alert must still be on hold when it fires`,
+    );
+  return {
+    centreUrl: centreUrl.replace(/\/+$/, ''),
+    gatewayId,
+    gatewaySecret,
+    queueMaxRows: int(env, 'VIGIL_EDGE_QUEUE_MAX_ROWS', 2_000_000, 100, 100_000_000),
+    batchSize: int(env, 'VIGIL_EDGE_BATCH_SIZE', 500, 1, 5000),
+    retryMaxMs: 1000 * int(env, 'VIGIL_EDGE_RETRY_MAX_SECONDS', 60, 1, 3600),
+    healthIntervalMs: 1000 * int(env, 'VIGIL_EDGE_HEALTH_INTERVAL_SECONDS', 30, 1, 3600),
+    continuousSeconds: int(env, 'VIGIL_EDGE_CONTINUOUS_SECONDS', 60, 1, 3600),
+    summaryAfterMs: summaryAfter * 60_000,
+    alertWindowMs: alertWindow * 60_000,
   };
 }
 

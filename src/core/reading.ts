@@ -14,6 +14,8 @@ export const Transport = {
   replay: 'replay',
   /** Computed by Vigil from other readings (the NEWS2 score), stored through the same ingest path. */
   derived: 'derived',
+  /** Forwarded by an edge gateway (`vigil edge`) that evaluated it already: stored, not evaluated again. */
+  edge: 'edge',
 } as const;
 export type Transport = (typeof Transport)[keyof typeof Transport];
 

@@ -282,6 +282,16 @@ export class IngestService {
     return results as ItemResult[];
   }
 
+  /**
+   * Readings already normalized and keyed elsewhere (an edge gateway forwarding what its devices
+   * sent): committed through the same group commit, idempotent on their keys. Returns the ids
+   * stored now (a key stored before is a duplicate).
+   */
+  async writeNormalized(readings: Reading[], statuses: DeviceStatusReport[] = []): Promise<Set<string>> {
+    const { inserted } = await this.#writer.write({ readings, deadLetters: [], statuses });
+    return inserted;
+  }
+
   /** Payload refused before it could be read (oversize, unknown topic): kept as a dead letter. */
   async refuse(env: IngestEnvelope, error: VigilError): Promise<ItemResult> {
     const id = newId();

@@ -402,8 +402,11 @@ export class DetectionStage {
   }
 
   async #process(batch: ReadingBatch): Promise<{ done: Promise<void> }> {
-    // Derived readings (our own NEWS2 scores) and unattributed readings are not evaluated.
-    const readings = batch.readings.filter((r) => r.patientId !== null && r.transport !== 'derived');
+    // Derived readings (our own NEWS2 scores), readings an edge gateway evaluated already and
+    // unattributed readings are not evaluated.
+    const readings = batch.readings.filter(
+      (r) => r.patientId !== null && r.transport !== 'derived' && r.transport !== 'edge',
+    );
     const statuses: DeviceStatusReport[] = [];
     for (const s of batch.statuses) {
       if (s.patientId !== null) {

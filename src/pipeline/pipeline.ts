@@ -141,7 +141,9 @@ export async function createPipeline(o: PipelineOptions): Promise<Pipeline> {
   const publish = (batch: ReadingBatch) => {
     chain = chain
       .then(async () => {
-        const readings = batch.readings.filter((r) => r.patientId !== null && r.transport !== 'derived');
+        const readings = batch.readings.filter(
+          (r) => r.patientId !== null && r.transport !== 'derived' && r.transport !== 'edge',
+        );
         // A status report nearly always travels with readings of its device at the same time: they
         // were attributed at ingest. Otherwise the device cache; the rest in one parallel lookup.
         const sameMessage = new Map<string, string>();

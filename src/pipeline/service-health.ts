@@ -72,7 +72,7 @@ export class ServiceHealth {
   readonly onCommitted = (readings: readonly Reading[]): void => {
     // Only what detection will evaluate: attributed readings, not Vigil's own derived ones
     // (unattributed readings are evaluated when an assignment covers them).
-    if (readings.some((r) => r.patientId !== null && r.transport !== 'derived'))
+    if (readings.some((r) => r.patientId !== null && r.transport !== 'derived' && r.transport !== 'edge'))
       this.#lastCommitted = this.#clock.now();
   };
 

@@ -29,6 +29,9 @@ export const allowedImports: Record<string, readonly string[]> = {
   consent: ['core', 'store', 'audit', 'auth'],
   pipeline: ['core', 'store', 'detect', 'alerts', 'ingest', 'normalize', 'config'],
   sim: ['core'],
+  // the edge gateway's queue and forwarder: over the store port and its own config; it applies the
+  // centre's acknowledgements to the hub's alerts (docs/edge.md)
+  edge: ['core', 'store', 'config', 'alerts'],
   api: [
     'core',
     'config',
@@ -43,6 +46,8 @@ export const allowedImports: Record<string, readonly string[]> = {
     'audit',
     'consent',
     'pipeline',
+    // the wire types of the edge gateway's forward route
+    'edge',
   ],
   cli: ['*'],
   'server.ts': ['*'],

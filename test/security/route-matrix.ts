@@ -253,6 +253,33 @@ export const routeMatrix: RouteCase[] = [
     phi: true,
   },
   { method: 'POST', url: '/ingest/v1/readings', access: { device: 'all' }, body: (_w, _t, n) => reading(n) },
+  // Edge gateways (docs/edge.md). Forwarding is for a device of kind `gateway` only (the matrix's
+  // device is an oximeter: 403); a gateway's own calls are tested in test/edge/forward.test.ts.
+  {
+    method: 'POST',
+    url: '/ingest/v1/edge/forward',
+    access: {},
+    body: () => ({
+      sentAt: new Date().toISOString(),
+      health: {
+        queueDepth: 0,
+        oldestQueuedAt: null,
+        uplink: 'up',
+        clockOffsetSeconds: null,
+        summarisedReadings: 0,
+        droppedReadings: 0,
+        rejectedRecords: 0,
+      },
+      records: [],
+    }),
+  },
+  {
+    method: 'PUT',
+    url: '/api/v1/gateways/:id/devices/:deviceId',
+    access: admin,
+    path: () => '/api/v1/gateways/dev-ghost/devices/dev-ghost-2',
+  },
+  { method: 'GET', url: '/api/v1/gateways', access: staff },
   {
     method: 'POST',
     url: '/ingest/v1/gatt/:characteristic',

@@ -54,7 +54,14 @@ export interface RunningVigil {
  * until it prints that it is running.
  */
 export async function startVigilProcess(
-  opts: { dataDir?: string; env?: Record<string, string>; httpPort?: number; mqttPort?: number } = {},
+  opts: {
+    dataDir?: string;
+    env?: Record<string, string>;
+    httpPort?: number;
+    mqttPort?: number;
+    /** The `vigil` subcommand (default `start`; `edge` for an edge gateway). */
+    command?: string;
+  } = {},
 ): Promise<RunningVigil> {
   const dataDir = opts.dataDir ?? tempDir();
   const httpPort = opts.httpPort ?? (await freePort());
@@ -71,7 +78,10 @@ export async function startVigilProcess(
     VIGIL_LOG_LEVEL: 'info',
     ...opts.env,
   });
-  const proc = spawn(process.execPath, [vigilBin, 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [vigilBin, opts.command ?? 'start'], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   started.add(proc);
   proc.once('exit', () => started.delete(proc));
   let out = '';

@@ -3,6 +3,7 @@ import type { Command } from '../command.ts';
 /** Every `vigil` subcommand, loaded lazily so `vigil --help` stays fast. */
 export const commands: Record<string, () => Promise<{ command: Command }>> = {
   start: () => import('./start.ts'),
+  edge: () => import('./edge.ts'),
   migrate: () => import('./migrate.ts'),
   backup: () => import('./backup.ts'),
   restore: () => import('./restore.ts'),
