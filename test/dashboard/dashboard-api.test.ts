@@ -301,7 +301,11 @@ describe('dashboard API', () => {
     }>(s.url, clinician, 'GET', '/api/v1/dashboard/devices');
     const mine = d.devices.find((x) => x.id === 'mon-sick');
     assert.equal(mine?.patientId, sick);
-    assert.equal(mine?.patientName, `SICK, Bo (Vigil ID ${sick})`, 'named with the identifier: names are not unique');
+    assert.equal(
+      mine?.patientName,
+      `SICK, Bo (Vigil ID ${sick})`,
+      'named with the identifier: names are not unique',
+    );
     assert.equal(mine?.online, true);
     const theirs = d.devices.find((x) => x.id === 'mon-other');
     assert.equal(theirs?.patientId, null);
