@@ -194,7 +194,7 @@ const Row = memo(function Row({
         {trendKeys.map((k) => (
           <span key={k} className="trend">
             <span className="trend-label">{trendMeta[k][0]}</span>
-            <Sparkline points={p.trends[k]} label={trendMeta[k][0]} unit={trendMeta[k][1]} />
+            <Sparkline points={p.trends[k]} label={trendMeta[k][0]} unit={trendMeta[k][1]} width={72} />
           </span>
         ))}
       </td>
