@@ -149,15 +149,19 @@ export class DirectNotifier implements Notifier {
     };
   }
 
-  /** Tries one person's channels in order; 'reached', 'held' (nothing more to do) or 'retry'. */
-  async #reach(n: Notification, p: Person): Promise<'reached' | 'held' | 'retry'> {
+  /**
+   * Tries one person's channels in order: 'reached'; 'quiet' (held back by their quiet hours);
+   * 'unreachable' (no method this server sends; retrying cannot help); or 'retry' (a send failed).
+   */
+  async #reach(n: Notification, p: Person): Promise<'reached' | 'quiet' | 'unreachable' | 'retry'> {
     if (p.contacts.length === 0) {
       await this.#record(n, { userId: p.userId, kind: 'none', address: null }, 'no-contact-method');
-      return 'held';
+      return 'unreachable';
     }
     const now = this.#clock.now();
     const message = await this.#message(n, p.userId);
     let failed = false;
+    let quiet = false;
     for (const c of p.contacts) {
       const channel = this.#channels.get(c.kind);
       if (!channel) {
@@ -166,6 +170,7 @@ export class DirectNotifier implements Notifier {
       }
       if (!channelAllowed(p.quiet, c.kind, n.alert.severity, now)) {
         await this.#record(n, c, 'quiet-hours');
+        quiet = true;
         continue;
       }
       const r = await channel.send(c, message);
@@ -184,43 +189,36 @@ export class DirectNotifier implements Notifier {
         failed = true;
       }
     }
-    return failed ? 'retry' : 'held';
+    return failed ? 'retry' : quiet ? 'quiet' : 'unreachable';
   }
 
   async send(n: Notification): Promise<DeliveryResult> {
     const people = await this.#people(n);
     if (people.length === 0)
       return { ok: false, permanent: true, error: 'no recipient has a Vigil account to notify' };
-    const done = new Set(
-      (
-        await this.#db.query<{ user_id: string }>(
-          `select distinct user_id from notification_send
-            where notification_id = $1 and outcome in ('sent', 'no-contact-method')`,
-          [n.id],
-        )
-      ).map((r) => r.user_id),
+    // people already handled for this notification (an earlier attempt): reached, or with no method
+    const earlier = await this.#db.query<{ user_id: string; outcome: string }>(
+      `select distinct user_id, outcome from notification_send
+        where notification_id = $1 and outcome in ('sent', 'no-contact-method')`,
+      [n.id],
     );
+    const done = new Set(earlier.map((r) => r.user_id));
+    const reachedBefore = earlier.some((r) => r.outcome === 'sent');
     const todo = people.filter((p) => !done.has(p.userId));
     const results = await Promise.all(todo.map((p) => this.#reach(n, p)));
     const retry = results.filter((r) => r === 'retry').length;
-    const reached = done.size + results.filter((r) => r === 'reached').length;
     if (retry > 0)
       return {
         ok: false,
         error: `${retry} of ${people.length} recipients not reached on any channel yet (retried)`,
       };
-    if (reached === 0 && results.every((r) => r === 'held')) {
-      const quiet = await this.#db.query<{ n: number }>(
-        `select count(*)::int as n from notification_send where notification_id = $1 and outcome = 'quiet-hours'`,
-        [n.id],
-      );
-      if ((quiet[0]?.n ?? 0) > 0) return { ok: true }; // held back by the people's own quiet hours
+    // held back by the people's own quiet hours counts as handled; nobody reachable at all cannot succeed
+    if (!reachedBefore && results.every((r) => r === 'unreachable'))
       return {
         ok: false,
         permanent: true,
         error: 'no recipient has a contact method on a channel this server sends',
       };
-    }
     return { ok: true };
   }
 }

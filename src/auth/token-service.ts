@@ -16,6 +16,28 @@ export const Role = {
 } as const;
 export type Role = (typeof Role)[keyof typeof Role];
 
+/**
+ * A stored account as the principal it acts as when no token carries it (an acknowledge link, a
+ * SMART consent page): its current roles and links, no scopes.
+ */
+export function principalOfAccount(u: {
+  id: string;
+  username: string;
+  roles: readonly string[];
+  patientId: string | null;
+  practitionerId: string | null;
+}): Principal {
+  return {
+    kind: 'user',
+    id: u.id,
+    username: u.username,
+    roles: [...u.roles] as Role[],
+    scopes: [],
+    patientId: u.patientId,
+    practitionerId: u.practitionerId,
+  };
+}
+
 /** Who is calling: a person, an integration or a device. */
 export interface Principal {
   kind: 'user' | 'integration' | 'device';

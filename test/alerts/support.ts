@@ -22,17 +22,20 @@ export function firing(over: Partial<Detection> = {}): Detection {
   };
 }
 
-/** A CareTeam for the patient with a nurse and a clinician, stored as the FHIR module stores it. */
-export async function seedCareTeam(sql: Sql, patientId = 'pat-1', id = 'team-1'): Promise<void> {
+type Participant = { role: Array<Record<string, unknown>>; member: { reference: string } };
+
+async function putCareTeam(
+  sql: Sql,
+  id: string,
+  patientId: string,
+  participant: Participant[],
+): Promise<void> {
   const content = {
     resourceType: 'CareTeam',
     id,
     status: 'active',
     subject: { reference: `Patient/${patientId}` },
-    participant: [
-      { role: [{ coding: [{ code: 'nurse' }] }], member: { reference: 'Practitioner/nurse-1' } },
-      { role: [{ text: 'Clinician' }], member: { reference: 'Practitioner/doc-1' } },
-    ],
+    participant,
   };
   await sql.query(
     `insert into fhir_resource (resource_type, id, version_id, last_updated, content) values ('CareTeam', $1, 1, now(), $2::jsonb)
@@ -41,28 +44,25 @@ export async function seedCareTeam(sql: Sql, patientId = 'pat-1', id = 'team-1')
   );
 }
 
+/** A CareTeam for the patient with a nurse and a clinician, stored as the FHIR module stores it. */
+export async function seedCareTeam(sql: Sql, patientId = 'pat-1', id = 'team-1'): Promise<void> {
+  await putCareTeam(sql, id, patientId, [
+    { role: [{ coding: [{ code: 'nurse' }] }], member: { reference: 'Practitioner/nurse-1' } },
+    { role: [{ text: 'Clinician' }], member: { reference: 'Practitioner/doc-1' } },
+  ]);
+}
+
 /**
  * A CareTeam whose one practitioner, `doc-1`, holds the nurse, clinician and on-call roles: the first
  * tier of the default policies reaches them in working hours and after hours alike.
  */
 export async function seedAllHoursTeam(sql: Sql, patientId = 'pat-1', id = 'team-1'): Promise<void> {
-  const content = {
-    resourceType: 'CareTeam',
-    id,
-    status: 'active',
-    subject: { reference: `Patient/${patientId}` },
-    participant: [
-      {
-        role: [{ coding: [{ code: 'nurse' }, { code: 'clinician' }, { code: 'on-call' }] }],
-        member: { reference: 'Practitioner/doc-1' },
-      },
-    ],
-  };
-  await sql.query(
-    `insert into fhir_resource (resource_type, id, version_id, last_updated, content) values ('CareTeam', $1, 1, now(), $2::jsonb)
-     on conflict (resource_type, id) do update set content = excluded.content`,
-    [id, JSON.stringify(content)],
-  );
+  await putCareTeam(sql, id, patientId, [
+    {
+      role: [{ coding: [{ code: 'nurse' }, { code: 'clinician' }, { code: 'on-call' }] }],
+      member: { reference: 'Practitioner/doc-1' },
+    },
+  ]);
 }
 
 export const adminPassword = 'a-long-test-password';

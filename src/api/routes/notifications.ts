@@ -5,7 +5,7 @@ import type { AckLinks } from '../../alerts/ack-links.ts';
 import type { Alerting } from '../../alerts/alerting.ts';
 import { hhmm, validTimeZone } from '../../alerts/escalation-policy.ts';
 import { type PushChannel, pushEndpointAllowed } from '../../alerts/push-channel.ts';
-import type { Principal, Role } from '../../auth/token-service.ts';
+import { type Principal, principalOfAccount, type Role } from '../../auth/token-service.ts';
 import { VigilError } from '../../core/errors.ts';
 import { newId } from '../../core/ids.ts';
 import type { RoutePlugin } from '../app.ts';
@@ -397,15 +397,7 @@ export function notificationRoutes(o: {
       const u = await ctx.users.byId(g.userId);
       if (!u || u.disabled || !u.roles.some((r) => acknowledgers.includes(r as Role)))
         throw new VigilError('VIGIL_ERR_ALERT_ACK_LINK_INVALID', 'this acknowledge link is not valid', 400);
-      const principal: Principal = {
-        kind: 'user',
-        id: u.id,
-        username: u.username,
-        roles: u.roles as Role[],
-        scopes: [],
-        patientId: u.patientId,
-        practitionerId: u.practitionerId,
-      };
+      const principal = principalOfAccount(u);
       request.principal = principal;
       request.auditEntityId = g.alertId;
       const alert = await o.alerting.repo.get(g.alertId);

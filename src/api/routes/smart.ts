@@ -27,7 +27,7 @@ import {
   SmartAuthorizationStore,
 } from '../../auth/smart-authorization.ts';
 import { type SmartClient, type SmartClientInput, smartContextScopes } from '../../auth/smart-clients.ts';
-import type { Principal, Role } from '../../auth/token-service.ts';
+import { type Principal, principalOfAccount, type Role } from '../../auth/token-service.ts';
 import { isVigilError, VigilError } from '../../core/errors.ts';
 import type { RoutePlugin } from '../app.ts';
 import { requireRoles } from '../auth-hooks.ts';
@@ -296,16 +296,7 @@ export const smartRoutes: RoutePlugin = async (app: FastifyInstance, ctx: ApiCon
 
   const principalOfUser = async (userId: string): Promise<Principal | undefined> => {
     const u = await ctx.users.byId(userId);
-    if (!u || u.disabled) return undefined;
-    return {
-      kind: 'user',
-      id: u.id,
-      username: u.username,
-      roles: u.roles as Role[],
-      scopes: [],
-      patientId: u.patientId,
-      practitionerId: u.practitionerId,
-    };
+    return !u || u.disabled ? undefined : principalOfAccount(u);
   };
 
   const patientNames = async (ids: string[] | 'all'): Promise<Array<{ id: string; name: string }>> => {
