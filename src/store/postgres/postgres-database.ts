@@ -111,18 +111,36 @@ export class PostgresDatabase implements Database {
       }
     }
     let timer: NodeJS.Timeout | undefined;
+    let settled = false;
+    const running = work().finally(() => {
+      settled = true;
+    });
     const timedOut = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
+      const fail = () => {
+        if (settled) return;
         try {
           cancel?.();
         } catch {
           // a query that was never sent has nothing to cancel
         }
         reject(storeUnavailable(`PostgreSQL did not answer the ${what} within ${this.#timeoutMs} ms`));
-      }, this.#timeoutMs);
+      };
+      // The limit measures the database, not this process. A timer that fires late means the
+      // event loop itself was blocked (a second of synchronous start-up work on a loaded machine):
+      // the query may not even have been written yet, or its answer may sit unread in the socket.
+      // Then the database gets one more full period of a running event loop before we give up.
+      const arm = (stalledBefore: boolean) => {
+        const due = Date.now() + this.#timeoutMs;
+        timer = setTimeout(() => {
+          const late = Date.now() - due;
+          if (!stalledBefore && late > Math.max(50, this.#timeoutMs / 4)) arm(true);
+          else fail();
+        }, this.#timeoutMs);
+      };
+      arm(false);
     });
     try {
-      return await Promise.race([work(), timedOut]);
+      return await Promise.race([running, timedOut]);
     } catch (e) {
       if (unreachable(e))
         throw storeUnavailable(`PostgreSQL is unreachable (${(e as { code: string }).code})`);
