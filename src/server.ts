@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { setPatientAccessPolicy } from './alerts/access.ts';
 import { AckLinks } from './alerts/ack-links.ts';
 import { Alerting } from './alerts/alerting.ts';
+import { BreakGlassNotices } from './alerts/break-glass-notices.ts';
 import type { ContactChannel } from './alerts/contact-channel.ts';
 import { DirectNotifier } from './alerts/direct-notifier.ts';
 import { EmailChannel } from './alerts/email-channel.ts';
@@ -15,6 +16,7 @@ import { buildApp, type RoutePlugin } from './api/app.ts';
 import type { ApiContext } from './api/context.ts';
 import { fhirRoutes } from './api/fhir/http.ts';
 import { alertRoutes } from './api/routes/alerts.ts';
+import { breakGlassRoutes } from './api/routes/break-glass.ts';
 import { dashboardRoutes } from './api/routes/dashboard.ts';
 import { deviceModelRoutes } from './api/routes/device-models.ts';
 import { edgeGatewayRoutes } from './api/routes/edge-gateway.ts';
@@ -164,7 +166,14 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
 
     const users = new UserRepository(db);
     const tokens = await TokenService.load(db, clock);
-    const security = createSecurity({ db, clock, log, tokens, corsOrigins: config.corsOrigins });
+    const security = createSecurity({
+      db,
+      clock,
+      log,
+      tokens,
+      corsOrigins: config.corsOrigins,
+      breakGlass: config.breakGlass,
+    });
     cleanups.push(() => security.audit.close());
     // Alerts ask the one access policy whether a principal may see a patient (care teams).
     setPatientAccessPolicy(
@@ -358,6 +367,18 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       const email = new EmailChannel({ smtpUrl: config.smtpUrl, from: config.smtpFrom });
       channels.push(email);
       cleanups.push(async () => email.close());
+      // Break-glass grants are told to the privacy officers (the grant row is the outbox).
+      if (config.role === 'all' || config.role === 'api') {
+        const notices = new BreakGlassNotices({
+          db,
+          grants: security.breakGlass,
+          mailer: email,
+          log: log.child({ component: 'break-glass' }),
+          publicUrl: config.publicUrl,
+        });
+        notices.start();
+        cleanups.push(() => notices.stop());
+      }
     }
     const ackLinks = await AckLinks.load(db, clock);
     if (channels.length > 0)
@@ -430,6 +451,7 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       invitationRoutes,
       passkeyRoutes,
       measurementRequestRoutes,
+      breakGlassRoutes,
       smartRoutes,
       oidcRoutes(config.oidc),
       nightscoutRoutes(new NightscoutCredentials(db)),

@@ -47,6 +47,18 @@ export class EmailChannel implements ContactChannel {
     }
   }
 
+  /** A plain operational message (no alert), e.g. a break-glass notice to the privacy officers. */
+  async sendText(address: string, subject: string, text: string): Promise<ChannelResult> {
+    try {
+      const info = await this.#transport.sendMail({ from: this.#from, to: address, subject, text });
+      return info.rejected.length > 0 && info.accepted.length === 0
+        ? { ok: false, error: 'the SMTP server refused the recipient' }
+        : { ok: true };
+    } catch (e) {
+      return { ok: false, error: `SMTP: ${(e as Error).message}` };
+    }
+  }
+
   close(): void {
     this.#transport.close();
   }

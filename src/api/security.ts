@@ -2,6 +2,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import { AuditLog } from '../audit/audit-log.ts';
 import { AccessPolicy } from '../auth/access-policy.ts';
 import { AccountSecurity } from '../auth/account-security.ts';
+import { BreakGlassService } from '../auth/break-glass.ts';
 import { CareTeamRepository } from '../auth/care-team-repository.ts';
 import { LoginThrottle } from '../auth/login-throttle.ts';
 import { OAuthClientService } from '../auth/oauth-clients.ts';
@@ -25,6 +26,8 @@ export interface Security {
   audit: AuditLog;
   policy: AccessPolicy;
   careTeams: CareTeamRepository;
+  /** Time-limited emergency access outside one's care teams, reviewed afterwards. */
+  breakGlass: BreakGlassService;
   consent: ConsentService;
   sessions: SessionService;
   throttle: LoginThrottle;
@@ -68,9 +71,12 @@ export function createSecurity(opts: {
   log: Logger;
   tokens: TokenService;
   corsOrigins?: string[];
+  breakGlass?: { defaultMinutes?: number; maxMinutes?: number };
 }): Security {
   const { db, clock, log, tokens } = opts;
   const careTeams = new CareTeamRepository(db, clock);
+  const breakGlass = new BreakGlassService(db, clock, opts.breakGlass);
+  breakGlass.onChange(() => careTeams.invalidate());
   // Consents carry the FHIR search index, so `Consent?patient=…` finds them.
   const consent = new ConsentService(db, clock, (c) => indexValues('Consent', c as unknown as Resource));
   const sessions = new SessionService(db, clock, tokens);
@@ -80,6 +86,7 @@ export function createSecurity(opts: {
     audit,
     policy: new AccessPolicy(careTeams, consent),
     careTeams,
+    breakGlass,
     consent,
     sessions,
     throttle: new LoginThrottle(db, clock),

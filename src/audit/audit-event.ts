@@ -137,6 +137,9 @@ const restfulCodes = new Set([
 const dcmSubtypes: Record<string, Coding> = {
   login: { system: DCM, code: '110122', display: 'Login' },
   logout: { system: DCM, code: '110123', display: 'Logout' },
+  // break-glass access (src/auth/break-glass.ts)
+  'emergency-override-started': { system: DCM, code: '110127', display: 'Emergency Override Started' },
+  'emergency-override-stopped': { system: DCM, code: '110138', display: 'Emergency Override Stopped' },
 };
 
 const outcomeCodes: Record<AuditOutcome, AuditEventResource['outcome']> = {

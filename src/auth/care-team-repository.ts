@@ -1,5 +1,6 @@
 import type { Clock } from '../core/clock.ts';
 import type { Database } from '../store/database.ts';
+import { BreakGlassService } from './break-glass.ts';
 
 export interface CareTeamContent {
   status?: string;
@@ -13,8 +14,9 @@ const cacheTtlMs = 5_000;
 /**
  * Which patients a practitioner cares for: FHIR CareTeam resources (whatever writes them) where the
  * practitioner is a current participant and the team is active; the team's subject is the patient.
- * Cached briefly per practitioner so a page of requests costs one query; a membership change is
- * seen within seconds.
+ * Patients the practitioner holds a break-glass grant for count too, for as long as it lasts
+ * (src/auth/break-glass.ts). Cached briefly per practitioner so a page of requests costs one query;
+ * a membership change or a grant's expiry is seen within seconds (at once for writes in this process).
  */
 export class CareTeamRepository {
   readonly #db: Database;
@@ -46,6 +48,7 @@ export class CareTeamRepository {
       );
       if (active) patients.add(ref.slice('Patient/'.length));
     }
+    for (const id of await BreakGlassService.activePatients(this.#db, practitionerId, now)) patients.add(id);
     this.#cache.set(practitionerId, { at: now, patients });
     return patients;
   }

@@ -11,6 +11,8 @@ export const Role = {
   clinician: 'clinician',
   nurse: 'nurse',
   patient: 'patient',
+  /** Privacy officer: reviews break-glass access and reads the audit log; no clinical access. */
+  privacy: 'privacy',
   device: 'device',
   integration: 'integration',
 } as const;

@@ -82,6 +82,8 @@ export interface Config {
   tlsKeyFile: string | undefined;
   /** Browser origins allowed to call the API cross-origin (CORS); none by default. */
   corsOrigins: string[];
+  /** Break-glass access (docs/break-glass.md): a grant's default and longest duration, minutes. */
+  breakGlass: { defaultMinutes: number; maxMinutes: number };
   /** HL7 v2 (IHE PCD-01) MLLP listener port (0 = any free port); null = no listener (default). */
   mllpPort: number | null;
   mllpHost: string;
@@ -179,6 +181,8 @@ export const configVariables = [
   'VIGIL_TLS_CERT_FILE',
   'VIGIL_TLS_KEY_FILE',
   'VIGIL_CORS_ORIGINS',
+  'VIGIL_BREAK_GLASS_MINUTES',
+  'VIGIL_BREAK_GLASS_MAX_MINUTES',
   'VIGIL_MLLP_PORT',
   'VIGIL_MLLP_HOST',
   'VIGIL_MLLP_ALLOW',
@@ -441,6 +445,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     tlsCertFile,
     tlsKeyFile,
     corsOrigins,
+    breakGlass: breakGlassConfig(env),
     mllpPort:
       (env['VIGIL_MLLP_PORT'] ?? 'off') === 'off' ? null : int(env, 'VIGIL_MLLP_PORT', 2575, 0, 65535),
     mllpHost: env['VIGIL_MLLP_HOST'] || '0.0.0.0',
@@ -514,7 +519,19 @@ function watchdogConfig(env: Record<string, string | undefined>): Config['watchd
   return { url: u, secret, intervalMs: 1000 * int(env, 'VIGIL_WATCHDOG_INTERVAL_SECONDS', 60, 5, 3600) };
 }
 
-const staffRoles = new Set(['admin', 'clinician', 'nurse']);
+function breakGlassConfig(env: Env): Config['breakGlass'] {
+  const maxMinutes = int(env, 'VIGIL_BREAK_GLASS_MAX_MINUTES', 240, 5, 720);
+  const defaultMinutes = int(env, 'VIGIL_BREAK_GLASS_MINUTES', 60, 1, 720);
+  if (defaultMinutes > maxMinutes)
+    bad(
+      'VIGIL_BREAK_GLASS_MINUTES',
+      String(defaultMinutes),
+      `at most VIGIL_BREAK_GLASS_MAX_MINUTES (${maxMinutes})`,
+    );
+  return { defaultMinutes, maxMinutes };
+}
+
+const staffRoles = new Set(['admin', 'clinician', 'nurse', 'privacy']);
 
 function oidcConfig(env: Record<string, string | undefined>): OidcConfig | undefined {
   const issuer = str(env, 'VIGIL_OIDC_ISSUER');
@@ -537,7 +554,7 @@ function oidcConfig(env: Record<string, string | undefined>): OidcConfig | undef
     const group = pair.slice(0, i).trim();
     const role = pair.slice(i + 1).trim();
     if (i <= 0 || !staffRoles.has(role))
-      bad('VIGIL_OIDC_GROUP_ROLES', pair, 'group=role pairs, role one of admin, clinician, nurse');
+      bad('VIGIL_OIDC_GROUP_ROLES', pair, 'group=role pairs, role one of admin, clinician, nurse, privacy');
     groupRoles[group] = [...new Set([...(groupRoles[group] ?? []), role])];
   }
   if (Object.keys(groupRoles).length === 0)

@@ -490,6 +490,32 @@ export const routeMatrix: RouteCase[] = [
     path: patientPath('/measurement-requests?status=open,fulfilled'),
     phi: true,
   },
+  // ── break-glass access (module: auth); opening one changes the world, so checked apart ─────
+  {
+    method: 'POST',
+    url: '/api/v1/break-glass',
+    access: { clinician: 'all', nurse: 'all' },
+    separately: 'test/security/break-glass.test.ts (a grant opens the other patient to its holder)',
+  },
+  { method: 'GET', url: '/api/v1/break-glass', access: staff, phi: true },
+  {
+    method: 'POST',
+    url: '/api/v1/break-glass/:id/end',
+    access: staff,
+    separately: 'test/security/break-glass.test.ts (the holder or a reviewer)',
+  },
+  {
+    method: 'GET',
+    url: '/api/v1/break-glass/:id/accesses',
+    access: admin,
+    separately: 'test/security/break-glass.test.ts (privacy officers and admins)',
+  },
+  {
+    method: 'POST',
+    url: '/api/v1/break-glass/:id/review',
+    access: admin,
+    separately: 'test/security/break-glass.test.ts (privacy officers and admins, never the holder)',
+  },
   { method: 'GET', url: '/api/v1/programs', access: staff },
   {
     method: 'PUT',

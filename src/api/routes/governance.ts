@@ -50,6 +50,8 @@ const ndjson = (lines: AsyncIterable<string>) =>
 export async function governanceRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
   const sec = ctx.security;
   const admin = requireRoles(ctx, ['admin']);
+  // The privacy officer reads the log (break-glass review, access questions) but changes nothing.
+  const auditReaders = requireRoles(ctx, ['admin', 'privacy']);
   const { record: audit } = requestAudit(sec.audit);
   const patientOf = (request: FastifyRequest) => (request.params as { patientId: string }).patientId;
   const logUsed = { auditSelf: true };
@@ -66,7 +68,7 @@ export async function governanceRoutes(app: FastifyInstance, ctx: ApiContext): P
   // ── audit log ────────────────────────────────────────────────────────────────────────────────
   app.get(
     '/api/v1/audit',
-    { preValidation: admin, config: logUsed, schema: { querystring: AuditQuerySchema } },
+    { preValidation: auditReaders, config: logUsed, schema: { querystring: AuditQuerySchema } },
     async (request) => {
       const q = request.query as AuditQuery;
       checkTimes(q);
@@ -82,7 +84,7 @@ export async function governanceRoutes(app: FastifyInstance, ctx: ApiContext): P
   app.get(
     '/api/v1/audit/export',
     {
-      preValidation: admin,
+      preValidation: auditReaders,
       config: logUsed,
       schema: { querystring: Type.Omit(AuditQuerySchema, ['before', 'limit']) },
     },

@@ -11,7 +11,7 @@ import type { ApiContext } from '../context.ts';
 import { type AuditWhat, requestAudit } from '../request-audit.ts';
 import { checkPasswordPolicy } from './auth.ts';
 
-const personRoles = [Role.admin, Role.clinician, Role.nurse, Role.patient] as const;
+const personRoles = [Role.admin, Role.clinician, Role.nurse, Role.patient, Role.privacy] as const;
 const RoleSchema = Type.Union(personRoles.map((r) => Type.Literal(r)));
 const Id = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 const FhirId = Type.String({ pattern: '^[A-Za-z0-9.-]{1,64}$' });
@@ -57,7 +57,7 @@ export async function userRoutes(app: FastifyInstance, ctx: ApiContext): Promise
         body: Type.Object(
           {
             username: Type.String({ pattern: '^[A-Za-z0-9._@-]{1,100}$' }),
-            roles: Type.Array(RoleSchema, { minItems: 1, maxItems: 4 }),
+            roles: Type.Array(RoleSchema, { minItems: 1, maxItems: 5 }),
             displayName: Type.Optional(Type.String({ maxLength: 200 })),
             practitionerId: Type.Optional(FhirId),
             patientId: Type.Optional(FhirId),
@@ -119,7 +119,7 @@ export async function userRoutes(app: FastifyInstance, ctx: ApiContext): Promise
         params: Id,
         body: Type.Object(
           {
-            roles: Type.Optional(Type.Array(RoleSchema, { minItems: 1, maxItems: 4 })),
+            roles: Type.Optional(Type.Array(RoleSchema, { minItems: 1, maxItems: 5 })),
             disabled: Type.Optional(Type.Boolean()),
             displayName: Type.Optional(Type.String({ maxLength: 200 })),
             practitionerId: Type.Optional(Type.Union([FhirId, Type.Null()])),
@@ -247,7 +247,7 @@ export async function userRoutes(app: FastifyInstance, ctx: ApiContext): Promise
       config: self,
       schema: {
         body: Type.Object(
-          { requiredForRoles: Type.Array(RoleSchema, { maxItems: 4 }) },
+          { requiredForRoles: Type.Array(RoleSchema, { maxItems: 5 }) },
           { additionalProperties: false },
         ),
       },
