@@ -16,13 +16,16 @@ import { AlertActions } from './components.tsx';
 import { ago, clock, zoneLabel } from './format.ts';
 import { PushToggle } from './push.tsx';
 import { AlertsInbox } from './views/Alerts.tsx';
+import { BreakGlass } from './views/BreakGlass.tsx';
 import { Devices } from './views/Devices.tsx';
 import { PatientView } from './views/Patient.tsx';
 import { SignIn } from './views/SignIn.tsx';
 import { Worklist } from './views/Worklist.tsx';
 
-type View = 'worklist' | 'alerts' | 'devices' | 'patient';
+type View = 'worklist' | 'alerts' | 'devices' | 'patient' | 'break-glass';
 const POLL_MS = 15_000;
+/** Roles with clinical views (worklist, alerts, devices); the privacy role has emergency access review only. */
+const clinicalRoles = ['admin', 'clinician', 'nurse'];
 
 /**
  * The shell. Navigation is app state, never the URL: the address bar stays `/`, so no patient
@@ -66,6 +69,7 @@ export function App() {
     try {
       const m = await get<Me>('/auth/me');
       setMe(m);
+      if (!m.roles.some((r) => clinicalRoles.includes(r))) setView('break-glass');
       setPhase('signed-in');
     } catch {
       setPhase('signed-out');
@@ -82,7 +86,10 @@ export function App() {
     });
   }, [start]);
 
+  // A privacy officer has no clinical access: no worklist, alerts or devices to refresh.
+  const clinical = me?.roles.some((r) => clinicalRoles.includes(r)) ?? false;
   const refresh = useCallback(async () => {
+    if (!clinical) return;
     setLoading(true);
     try {
       const [w, a] = await Promise.all([
@@ -99,7 +106,7 @@ export function App() {
     } finally {
       setLoading(false);
     }
-  }, [filters]);
+  }, [filters, clinical]);
 
   // Poll (vitals are not on the live feed) and refresh at once when an alert changes.
   const refreshSoon = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
@@ -118,7 +125,7 @@ export function App() {
   }, [phase, refresh]);
 
   useEffect(() => {
-    if (phase !== 'signed-in') return;
+    if (phase !== 'signed-in' || !clinical) return;
     return connectLive((m) => {
       if (m.type === 'monitoring') setMonitoring(m.status);
       if (m.type !== 'alert') return;
@@ -133,7 +140,7 @@ export function App() {
         setTick((x) => x + 1);
       }, 250);
     }, setLive);
-  }, [phase, refresh]);
+  }, [phase, refresh, clinical]);
 
   const go = useCallback((v: View, pid: string | null = null) => {
     setView(v);
@@ -179,59 +186,76 @@ export function App() {
         </div>
         <nav aria-label="Main">
           <ul>
+            {clinical && (
+              <>
+                <li>
+                  <button
+                    type="button"
+                    aria-current={view === 'worklist' ? 'page' : undefined}
+                    onClick={() => go('worklist')}
+                  >
+                    Worklist
+                  </button>
+                </li>
+                <li>
+                  <button
+                    type="button"
+                    aria-current={view === 'alerts' ? 'page' : undefined}
+                    onClick={() => go('alerts')}
+                  >
+                    Alerts
+                    {unacked.length > 0 && (
+                      <span className={`count${critical.length ? ' count-critical' : ''}`}>
+                        {unacked.length}
+                        <span className="sr-only"> unacknowledged</span>
+                      </span>
+                    )}
+                  </button>
+                </li>
+                <li>
+                  <button
+                    type="button"
+                    aria-current={view === 'devices' ? 'page' : undefined}
+                    onClick={() => go('devices')}
+                  >
+                    Devices
+                  </button>
+                </li>
+              </>
+            )}
             <li>
               <button
                 type="button"
-                aria-current={view === 'worklist' ? 'page' : undefined}
-                onClick={() => go('worklist')}
+                aria-current={view === 'break-glass' ? 'page' : undefined}
+                onClick={() => go('break-glass')}
               >
-                Worklist
-              </button>
-            </li>
-            <li>
-              <button
-                type="button"
-                aria-current={view === 'alerts' ? 'page' : undefined}
-                onClick={() => go('alerts')}
-              >
-                Alerts
-                {unacked.length > 0 && (
-                  <span className={`count${critical.length ? ' count-critical' : ''}`}>
-                    {unacked.length}
-                    <span className="sr-only"> unacknowledged</span>
-                  </span>
-                )}
-              </button>
-            </li>
-            <li>
-              <button
-                type="button"
-                aria-current={view === 'devices' ? 'page' : undefined}
-                onClick={() => go('devices')}
-              >
-                Devices
+                Emergency access
               </button>
             </li>
           </ul>
         </nav>
         <div className="topbar-right">
-          <span
-            className={`live live-${live}`}
-            role="status"
-            title={live === 'live' ? 'Alerts arrive live' : 'Refreshing every 15 s'}
-          >
-            <span aria-hidden="true">●</span>{' '}
-            {live === 'live' ? 'Live' : live === 'connecting' ? 'Connecting' : 'Polling'}
-            {updatedAt && <span className="small"> · updated {ago(updatedAt)}</span>}
-          </span>
+          {clinical && (
+            <span
+              className={`live live-${live}`}
+              role="status"
+              title={live === 'live' ? 'Alerts arrive live' : 'Refreshing every 15 s'}
+            >
+              <span aria-hidden="true">●</span>{' '}
+              {live === 'live' ? 'Live' : live === 'connecting' ? 'Connecting' : 'Polling'}
+              {updatedAt && <span className="small"> · updated {ago(updatedAt)}</span>}
+            </span>
+          )}
           <span className="tz" title="All times are shown in this time zone">
             {zoneLabel()}
           </span>
-          <PushToggle />
-          <label className="sound">
-            <input type="checkbox" checked={sound} onChange={(e) => setSound(e.target.checked)} /> Sound for
-            critical
-          </label>
+          {clinical && <PushToggle />}
+          {clinical && (
+            <label className="sound">
+              <input type="checkbox" checked={sound} onChange={(e) => setSound(e.target.checked)} /> Sound for
+              critical
+            </label>
+          )}
           <span className="user" title={me?.roles.join(', ')}>
             {me?.displayName ?? me?.username}
             <span className="small"> · {me?.roles.join(', ')}</span>
@@ -275,6 +299,13 @@ export function App() {
           />
         )}
         {view === 'devices' && <Devices tick={tick} onOpenPatient={(id) => go('patient', id)} />}
+        {view === 'break-glass' && (
+          <BreakGlass
+            reviewer={me?.roles.some((r) => r === 'admin' || r === 'privacy') ?? false}
+            canOpen={me?.roles.some((r) => r === 'clinician' || r === 'nurse') ?? false}
+            onOpenPatient={(id) => go('patient', id)}
+          />
+        )}
         {view === 'patient' && patientId && (
           <PatientView
             key={patientId}

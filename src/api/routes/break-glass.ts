@@ -209,12 +209,14 @@ export async function breakGlassRoutes(app: FastifyInstance, ctx: ApiContext): P
         accesses: records.map((r) => ({
           seq: r.seq,
           recorded: r.event.recorded,
-          subtype: r.event.subtype?.[0]?.code ?? null,
+          subtype: r.event.subtype?.[0]?.display ?? r.event.subtype?.[0]?.code ?? null,
           action: r.event.action,
           outcome: r.event.outcome,
+          // what was touched: the resource types and the requests (paths name the patient, who is known)
           entities: (r.event.entity ?? [])
-            .map((e) => e.what?.reference)
-            .filter((x): x is string => Boolean(x)),
+            .filter((e) => e.description !== 'request' && e.role?.code !== '1')
+            .map((e) => e.description ?? e.what?.reference ?? '')
+            .filter(Boolean),
         })),
       };
     },
