@@ -29,6 +29,7 @@ import { notificationRoutes } from './api/routes/notifications.ts';
 import { oidcRoutes } from './api/routes/oidc.ts';
 import { passkeyRoutes } from './api/routes/passkeys.ts';
 import { programRoutes } from './api/routes/program.ts';
+import { scimRoutes } from './api/routes/scim.ts';
 import { serviceStatusRoutes } from './api/routes/service-status.ts';
 import { smartRoutes } from './api/routes/smart.ts';
 import { vendorTemplateRoutes } from './api/routes/vendor-templates.ts';
@@ -173,6 +174,7 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       tokens,
       corsOrigins: config.corsOrigins,
       breakGlass: config.breakGlass,
+      scimGroupRoles: config.scimGroupRoles,
     });
     cleanups.push(() => security.audit.close());
     // Alerts ask the one access policy whether a principal may see a patient (care teams).
@@ -452,6 +454,7 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       passkeyRoutes,
       measurementRequestRoutes,
       breakGlassRoutes,
+      scimRoutes,
       smartRoutes,
       oidcRoutes(config.oidc),
       nightscoutRoutes(new NightscoutCredentials(db)),

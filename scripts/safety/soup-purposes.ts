@@ -72,6 +72,10 @@ export const soupPurposes: Record<string, { role: 'runtime' | 'dashboard' | 'too
   fhirclient: { role: 'tool', purpose: 'SMART on FHIR client in browser tests' },
   'oidc-provider': { role: 'tool', purpose: 'OpenID Connect provider for sign-in tests' },
   'playwright-core': { role: 'tool', purpose: 'drives Chromium in browser tests' },
+  scimmy: {
+    role: 'runtime',
+    purpose: 'SCIM 2.0 protocol (schemas, filters, PatchOp) for staff provisioning by the IdP',
+  },
   'smtp-server': { role: 'tool', purpose: 'SMTP receiver in e-mail notification tests' },
   typescript: { role: 'tool', purpose: 'type checking' },
   '@types/web-push': { role: 'tool', purpose: 'web-push type definitions' },

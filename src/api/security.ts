@@ -6,6 +6,7 @@ import { BreakGlassService } from '../auth/break-glass.ts';
 import { CareTeamRepository } from '../auth/care-team-repository.ts';
 import { LoginThrottle } from '../auth/login-throttle.ts';
 import { OAuthClientService } from '../auth/oauth-clients.ts';
+import { ScimDirectory } from '../auth/scim-directory.ts';
 import { SessionService } from '../auth/session-service.ts';
 import { SmartClientService } from '../auth/smart-clients.ts';
 import type { Principal, TokenService } from '../auth/token-service.ts';
@@ -28,6 +29,8 @@ export interface Security {
   careTeams: CareTeamRepository;
   /** Time-limited emergency access outside one's care teams, reviewed afterwards. */
   breakGlass: BreakGlassService;
+  /** Staff accounts provisioned by the IdP over SCIM 2.0 (src/api/routes/scim.ts). */
+  scim: ScimDirectory;
   consent: ConsentService;
   sessions: SessionService;
   throttle: LoginThrottle;
@@ -72,6 +75,7 @@ export function createSecurity(opts: {
   tokens: TokenService;
   corsOrigins?: string[];
   breakGlass?: { defaultMinutes?: number; maxMinutes?: number };
+  scimGroupRoles?: Record<string, string[]>;
 }): Security {
   const { db, clock, log, tokens } = opts;
   const careTeams = new CareTeamRepository(db, clock);
@@ -87,6 +91,12 @@ export function createSecurity(opts: {
     policy: new AccessPolicy(careTeams, consent),
     careTeams,
     breakGlass,
+    scim: new ScimDirectory({
+      db,
+      clock,
+      groupRoles: opts.scimGroupRoles ?? {},
+      endSessions: (userId, reason) => sessions.revokeAllForUser(userId, reason),
+    }),
     consent,
     sessions,
     throttle: new LoginThrottle(db, clock),

@@ -205,6 +205,22 @@ export class OidcStaffSignIn {
   }
 
   /**
+   * When the IdP also provisions accounts over SCIM (docs/scim.md): the SCIM account of this
+   * identity — bound at its first sign-in by username, by subject afterwards — and its roles, which
+   * SCIM keeps (group claims do not change them). Undefined: not a SCIM account.
+   */
+  async scimRoles(id: StaffIdentity): Promise<Role[] | undefined> {
+    const rows = await this.#db.query<{ roles: Role[] }>(
+      `update app_user set external_subject = $2
+        where provisioned_by = 'scim' and scim_deleted_at is null
+          and (external_subject = $2 or (external_subject is null and lower(username) = lower($1)))
+        returning roles`,
+      [id.username, id.subject],
+    );
+    return rows[0]?.roles;
+  }
+
+  /**
    * The Vigil account of an IdP identity: created on first sign-in, roles and practitioner link
    * updated from the IdP at every sign-in.
    */
@@ -219,7 +235,9 @@ export class OidcStaffSignIn {
     )[0];
     if (existing) {
       await this.#db.query(
-        `update app_user set roles = $2::jsonb, practitioner_id = coalesce($3, practitioner_id),
+        // an account the IdP provisions over SCIM keeps the roles SCIM gave it (scimRoles below)
+        `update app_user set roles = case when provisioned_by = 'scim' then roles else $2::jsonb end,
+           practitioner_id = coalesce($3, practitioner_id),
            display_name = coalesce($4, display_name), updated_at = now() where id = $1`,
         [existing.id, JSON.stringify(id.roles), id.practitionerId, id.displayName],
       );

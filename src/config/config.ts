@@ -111,6 +111,8 @@ export interface Config {
   pushSubject: string | undefined;
   /** Staff sign-in through the hospital's OpenID Connect provider (docs/oidc.md); undefined = off. */
   oidc: OidcConfig | undefined;
+  /** SCIM 2.0 provisioning (docs/scim.md): IdP group display name → Vigil roles (VIGIL_SCIM_GROUP_ROLES). */
+  scimGroupRoles: Record<string, string[]>;
   /** Outbound dead-man's switch (signed status pings); undefined = off. */
   watchdog: { url: string; secret: string; intervalMs: number } | undefined;
   /** The key that seals secrets at rest (base64 of 32 bytes); never logged. */
@@ -183,6 +185,7 @@ export const configVariables = [
   'VIGIL_CORS_ORIGINS',
   'VIGIL_BREAK_GLASS_MINUTES',
   'VIGIL_BREAK_GLASS_MAX_MINUTES',
+  'VIGIL_SCIM_GROUP_ROLES',
   'VIGIL_MLLP_PORT',
   'VIGIL_MLLP_HOST',
   'VIGIL_MLLP_ALLOW',
@@ -456,6 +459,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     pushSubject: pushSubject(env, smtp(env).smtpFrom, url(env, 'VIGIL_PUBLIC_URL', ['http:', 'https:'])),
     sms: sms(env),
     oidc: oidcConfig(env),
+    scimGroupRoles: groupRolePairs(env, 'VIGIL_SCIM_GROUP_ROLES'),
     watchdog: watchdogConfig(env),
     secretsKey: str(env, 'VIGIL_SECRETS_KEY'),
     secretsKeyFile: env['VIGIL_SECRETS_KEY_FILE'] ? resolve(cwd, env['VIGIL_SECRETS_KEY_FILE']) : undefined,
@@ -533,6 +537,23 @@ function breakGlassConfig(env: Env): Config['breakGlass'] {
 
 const staffRoles = new Set(['admin', 'clinician', 'nurse', 'privacy']);
 
+/** `group=role` pairs (roles of staff only), as the IdP's groups map to Vigil roles. */
+function groupRolePairs(env: Env, name: string): Record<string, string[]> {
+  const groupRoles: Record<string, string[]> = {};
+  for (const pair of (str(env, name) ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
+    const i = pair.lastIndexOf('=');
+    const group = pair.slice(0, i).trim();
+    const role = pair.slice(i + 1).trim();
+    if (i <= 0 || !staffRoles.has(role))
+      bad(name, pair, 'group=role pairs, role one of admin, clinician, nurse, privacy');
+    groupRoles[group] = [...new Set([...(groupRoles[group] ?? []), role])];
+  }
+  return groupRoles;
+}
+
 function oidcConfig(env: Record<string, string | undefined>): OidcConfig | undefined {
   const issuer = str(env, 'VIGIL_OIDC_ISSUER');
   if (!issuer) return undefined;
@@ -545,18 +566,7 @@ function oidcConfig(env: Record<string, string | undefined>): OidcConfig | undef
   if (!clientId) bad('VIGIL_OIDC_CLIENT_ID', '', 'the client id registered at the identity provider');
   if (!clientSecret)
     bad('VIGIL_OIDC_CLIENT_SECRET', '', 'the client secret registered at the identity provider');
-  const groupRoles: Record<string, string[]> = {};
-  for (const pair of (str(env, 'VIGIL_OIDC_GROUP_ROLES') ?? '')
-    .split(',')
-    .map((p) => p.trim())
-    .filter(Boolean)) {
-    const i = pair.lastIndexOf('=');
-    const group = pair.slice(0, i).trim();
-    const role = pair.slice(i + 1).trim();
-    if (i <= 0 || !staffRoles.has(role))
-      bad('VIGIL_OIDC_GROUP_ROLES', pair, 'group=role pairs, role one of admin, clinician, nurse, privacy');
-    groupRoles[group] = [...new Set([...(groupRoles[group] ?? []), role])];
-  }
+  const groupRoles = groupRolePairs(env, 'VIGIL_OIDC_GROUP_ROLES');
   if (Object.keys(groupRoles).length === 0)
     bad('VIGIL_OIDC_GROUP_ROLES', '', 'at least one group=role pair (no group, no access)');
   return {

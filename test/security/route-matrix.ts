@@ -53,6 +53,8 @@ const fhirCallers = { ...signedIn, device: 'all' } as const;
 const admin = { admin: 'all' } as const;
 const staff = { admin: 'all', clinician: 'all', nurse: 'all' } as const;
 const careTeam = { admin: 'all', clinician: 'own', nurse: 'own' } as const;
+const scimSeparately =
+  'test/security/scim.test.ts (a SCIM bearer token; every principal here is refused with 401)';
 const ghostUuid = '01900000-0000-7000-8000-00000000dead';
 const json = { 'content-type': 'application/json' };
 
@@ -490,6 +492,25 @@ export const routeMatrix: RouteCase[] = [
     path: patientPath('/measurement-requests?status=open,fulfilled'),
     phi: true,
   },
+  // ── SCIM 2.0 provisioning (module: auth): SCIM tokens, never a person's token ──────────────
+  { method: 'POST', url: '/api/v1/scim/tokens', access: admin, body: () => ({ name: 'matrix' }) },
+  { method: 'GET', url: '/api/v1/scim/tokens', access: admin },
+  { method: 'DELETE', url: '/api/v1/scim/tokens/:id', access: admin, path: () => '/api/v1/scim/tokens/none' },
+  { method: 'GET', url: '/scim/v2/Users', access: {}, separately: scimSeparately },
+  { method: 'GET', url: '/scim/v2/Users/:id', access: {}, separately: scimSeparately },
+  { method: 'POST', url: '/scim/v2/Users', access: {}, separately: scimSeparately },
+  { method: 'PUT', url: '/scim/v2/Users/:id', access: {}, separately: scimSeparately },
+  { method: 'PATCH', url: '/scim/v2/Users/:id', access: {}, separately: scimSeparately },
+  { method: 'DELETE', url: '/scim/v2/Users/:id', access: {}, separately: scimSeparately },
+  { method: 'GET', url: '/scim/v2/Groups', access: {}, separately: scimSeparately },
+  { method: 'GET', url: '/scim/v2/Groups/:id', access: {}, separately: scimSeparately },
+  { method: 'POST', url: '/scim/v2/Groups', access: {}, separately: scimSeparately },
+  { method: 'PUT', url: '/scim/v2/Groups/:id', access: {}, separately: scimSeparately },
+  { method: 'PATCH', url: '/scim/v2/Groups/:id', access: {}, separately: scimSeparately },
+  { method: 'DELETE', url: '/scim/v2/Groups/:id', access: {}, separately: scimSeparately },
+  { method: 'GET', url: '/scim/v2/ServiceProviderConfig', access: {}, separately: scimSeparately },
+  { method: 'GET', url: '/scim/v2/ResourceTypes', access: {}, separately: scimSeparately },
+  { method: 'GET', url: '/scim/v2/Schemas', access: {}, separately: scimSeparately },
   // ── break-glass access (module: auth); opening one changes the world, so checked apart ─────
   {
     method: 'POST',

@@ -79,10 +79,13 @@ export function oidcRoutes(cfg: OidcConfig | undefined): RoutePlugin {
         );
       }
       try {
-        const id = await oidc.complete(
+        const claimed = await oidc.complete(
           { state: q['state'], code: q['code'], browser: cookie(request, cookieName) },
           redirectUri(request),
         );
+        // an account provisioned over SCIM has the roles SCIM gave it
+        const scimRoles = await oidc.scimRoles(claimed);
+        const id = scimRoles ? { ...claimed, roles: scimRoles } : claimed;
         const agent: AuditAgent = { kind: 'user', name: id.username, address: request.ip };
         if (id.roles.length === 0) {
           await failed(
