@@ -191,4 +191,46 @@ describe('OpenID Connect staff sign-in (oidc-provider on loopback)', () => {
     };
     assert.deepEqual(u.users.find((x) => x.username === 'it.person')?.roles, ['clinician'], 'unchanged');
   });
+
+  test('an account provisioned over SCIM signs in through the IdP and keeps its SCIM roles, until SCIM deactivates it', async () => {
+    const admin = (await signIn(h.vigil, 'admin', adminPassword)).access_token as string;
+    const made = await call(h.vigil, 'POST', '/api/v1/scim/tokens', { token: admin, body: { name: 'IdP' } });
+    const scim = made.json()['token'] as string;
+    const created = await call(h.vigil, 'POST', '/scim/v2/Users', {
+      token: scim,
+      headers: { 'content-type': 'application/scim+json' },
+      body: JSON.stringify({
+        schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
+        userName: 'sam.scim',
+        active: true,
+        roles: [{ value: 'nurse' }],
+      }),
+    });
+    assert.equal(created.status, 201, created.body);
+    const scimId = created.json()['id'] as string;
+    // the IdP's group claim would say clinician; SCIM said nurse, and SCIM decides
+    people['sam.scim'] = { groups: ['cardiology'], name: 'Sam' };
+    const r = await browserSignIn('sam.scim');
+    assert.equal(r.status, 200, r.html);
+    const token = (
+      await call(h.vigil, 'POST', '/auth/token', {
+        body: { grant_type: 'refresh_token', refresh_token: refreshOf(r.html) },
+      })
+    ).json()['access_token'] as string;
+    const me = await call(h.vigil, 'GET', '/auth/me', { token });
+    assert.equal(me.json()['id'], scimId, 'the SCIM account, not a second one');
+    assert.deepEqual(me.json()['roles'], ['nurse']);
+    const off = await call(h.vigil, 'PATCH', `/scim/v2/Users/${scimId}`, {
+      token: scim,
+      headers: { 'content-type': 'application/scim+json' },
+      body: JSON.stringify({
+        schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+        Operations: [{ op: 'replace', value: { active: false } }],
+      }),
+    });
+    assert.equal(off.status, 200, off.body);
+    assert.equal((await call(h.vigil, 'GET', '/auth/me', { token })).status, 401, 'the session ended');
+    const again = await browserSignIn('sam.scim');
+    assert.equal(again.status, 403, 'a deactivated account cannot sign in');
+  });
 });
