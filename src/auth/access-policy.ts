@@ -49,6 +49,8 @@ export const directoryTypes: ReadonlySet<string> = new Set([
   'Device',
   'DeviceDefinition',
   'DeviceMetric',
+  // the questions of a symptom check-in: definitional, about no patient
+  'Questionnaire',
 ]);
 
 export type PatientAction = ScopeAction;

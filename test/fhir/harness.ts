@@ -27,6 +27,8 @@ const stubs: Record<string, Record<string, unknown>> = {
   DeviceMetric: { type: { text: 'stand-in' }, category: 'measurement' },
   Group: { type: 'person', actual: true },
   Consent: { status: 'active', scope: { text: 'stand-in' }, category: [{ text: 'stand-in' }] },
+  Encounter: { status: 'finished', class: { code: 'AMB' } },
+  QuestionnaireResponse: { status: 'completed' },
 };
 
 /** The local references of a resource (not inside contained or a Bundle) as [type, id]. */

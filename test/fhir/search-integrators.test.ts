@@ -27,6 +27,15 @@ describeEachFhir('FHIR search and identifiers for integrators', (get) => {
       (await h.call('PUT', '/fhir/Patient/si-1', { resourceType: 'Patient', id: 'si-1' })).status,
       201,
     );
+    // the encounter an Observation names must exist (a local reference resolves)
+    const enc = await h.call('PUT', '/fhir/Encounter/e-1', {
+      resourceType: 'Encounter',
+      id: 'e-1',
+      status: 'in-progress',
+      class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'HH' },
+      subject: { reference: 'Patient/si-1' },
+    });
+    assert.equal(enc.status, 201, enc.text);
     const cases: Record<string, Json> = {
       final: hr({
         identifier: [{ system: 'urn:lab', value: 'A-1' }],

@@ -88,6 +88,14 @@ describeEachFhir('FHIR Observation value, component and composite search', (get)
       });
       assert.equal(r.status, 201, r.text);
     }
+    const enc = await h.call('PUT', '/fhir/Encounter/enc-1', {
+      resourceType: 'Encounter',
+      id: 'enc-1',
+      status: 'in-progress',
+      class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'HH' },
+      subject: { reference: `Patient/${pa}` },
+    });
+    assert.equal(enc.status, 201, enc.text);
     const written: Record<string, Json> = {
       hrA: obs(pa, '8867-4', {
         code: { coding: [{ system: LOINC, code: '8867-4', display: 'Heart rate' }], text: 'Heart rate' },

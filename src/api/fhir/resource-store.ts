@@ -264,6 +264,11 @@ export class ResourceStore {
       'Consent',
       'Bundle',
       'Group',
+      'Encounter',
+      'Condition',
+      'Goal',
+      'Questionnaire',
+      'QuestionnaireResponse',
     ] as const) {
       this.#stores.set(t, new GenericStore(t, repo));
     }
