@@ -39,9 +39,7 @@ export interface WaveformStrip {
 /** Reserved 32-bit counts for FHIR's markers (never valid device counts: below −2^31 + 3). */
 export const SAMPLE_MARKERS = { E: -2147483648, L: -2147483647, U: -2147483646 } as const;
 type Marker = keyof typeof SAMPLE_MARKERS;
-const MARKER_OF = new Map<number, Marker>(
-  Object.entries(SAMPLE_MARKERS).map(([k, v]) => [v, k as Marker]),
-);
+const MARKER_OF = new Map<number, Marker>(Object.entries(SAMPLE_MARKERS).map(([k, v]) => [v, k as Marker]));
 
 /** Largest strip accepted (data values): 10 min of 12 leads at 500 Hz fits, a runaway array does not. */
 export const MAX_STRIP_SAMPLES = 3_600_000;
@@ -72,8 +70,7 @@ export function unpackSamples(ch: Pick<SampledChannel, 'encoding' | 'samples'>):
   const buf = Buffer.from(ch.samples, 'base64');
   const width = ch.encoding === 'i16le' ? 2 : 4;
   const out = new Int32Array(Math.floor(buf.length / width));
-  for (let i = 0; i < out.length; i++)
-    out[i] = width === 2 ? buf.readInt16LE(i * 2) : buf.readInt32LE(i * 4);
+  for (let i = 0; i < out.length; i++) out[i] = width === 2 ? buf.readInt16LE(i * 2) : buf.readInt32LE(i * 4);
   return out;
 }
 

@@ -315,7 +315,11 @@ export function observationToReading(obs: Observation, opts: ObservationToReadin
 }
 
 /** An Observation with SampledData (FHIR create, the PHD IG rtsa examples) → a waveform Reading. */
-function waveformObservationToReading(obs: Observation, id: string, opts: ObservationToReadingOptions): Reading {
+function waveformObservationToReading(
+  obs: Observation,
+  id: string,
+  opts: ObservationToReadingOptions,
+): Reading {
   const effective = obs.effectiveDateTime ?? obs.effectivePeriod?.start ?? obs.effectiveInstant;
   if (!effective || Number.isNaN(Date.parse(effective)))
     invalid('effective[x]', 'a dateTime with a time is required');

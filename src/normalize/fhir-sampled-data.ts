@@ -54,7 +54,9 @@ function channelFrom(sd: SampledData, code: string, field: string): ChannelInput
       field: `${field}.origin`,
     });
   if (typeof sd.period !== 'number')
-    throw ingestError(IngestError.invalidWaveform, `${field}.period is required`, { field: `${field}.period` });
+    throw ingestError(IngestError.invalidWaveform, `${field}.period is required`, {
+      field: `${field}.period`,
+    });
   const input: ChannelInput = {
     code,
     unit,
@@ -86,7 +88,10 @@ export function hasSampledData(obs: Observation): boolean {
  * The strip of an Observation with SampledData (for observationToReading): its code, channels and
  * packed samples. The Observation's other fields (time, device, subject) are read by the caller.
  */
-export function waveformFromObservation(obs: Observation, effective: string): Reading['waveform'] & {
+export function waveformFromObservation(
+  obs: Observation,
+  effective: string,
+): Reading['waveform'] & {
   code: string;
   codings: Reading['codings'];
   category: string;
@@ -97,9 +102,13 @@ export function waveformFromObservation(obs: Observation, effective: string): Re
     : (obs.component ?? []).map((c, i) => {
         const field = `Observation.component[${i}]`;
         if (!c.valueSampledData)
-          throw ingestError(IngestError.invalidWaveform, `${field}: every component of a strip is SampledData`, {
-            field,
-          });
+          throw ingestError(
+            IngestError.invalidWaveform,
+            `${field}: every component of a strip is SampledData`,
+            {
+              field,
+            },
+          );
         return channelFrom(c.valueSampledData, mdcOf(c.code, `${field}.code`), `${field}.valueSampledData`);
       });
   const draft = waveformDraft({ effective, profile: 'fhir', code, channels, field: 'Observation' });

@@ -18,8 +18,8 @@ import { pcd01Profile } from './profiles/hl7v2-pcd01.ts';
 import { mdcProfile } from './profiles/mdc.ts';
 import { nativeJsonProfile } from './profiles/native-json.ts';
 import { nightscoutProfile } from './profiles/nightscout.ts';
-import { waveformJsonProfile } from './profiles/waveform-json.ts';
 import type { TemplateRegistry } from './profiles/template.ts';
+import { waveformJsonProfile } from './profiles/waveform-json.ts';
 import {
   checkPlausible,
   type GlucoseUnit,

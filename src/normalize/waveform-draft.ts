@@ -6,10 +6,10 @@
  */
 import type { QualityFlag, ReadingDraft } from '../core/reading.ts';
 import {
+  isSampleCount,
   MAX_STRIP_SAMPLES,
   packSamples,
   parseSampleData,
-  isSampleCount,
   type SampledChannel,
 } from '../core/waveform.ts';
 import { getCode } from './codes.ts';
@@ -57,7 +57,10 @@ function counts(data: ChannelInput['data'], field: string): number[] {
   if (typeof data === 'string') {
     const parsed = parseSampleData(data);
     if ('badAt' in parsed)
-      bad(`${field}.data[${parsed.badAt}]`, `"${parsed.token.slice(0, 20)}" is not an integer count or E/L/U`);
+      bad(
+        `${field}.data[${parsed.badAt}]`,
+        `"${parsed.token.slice(0, 20)}" is not an integer count or E/L/U`,
+      );
     return parsed.counts;
   }
   if (!Array.isArray(data)) bad(`${field}.data`, 'must be an array of integer counts or a data string');

@@ -48,7 +48,7 @@ import {
   repetitions,
   type Segment,
 } from './hl7v2-er7.ts';
-import { PERIOD_REF_ID, type PeriodRow, type WaveRow, waveformDrafts } from './hl7v2-pcd01-waveform.ts';
+import { type PeriodRow, TIMING_REF_IDS, type WaveRow, waveformDrafts } from './hl7v2-pcd01-waveform.ts';
 
 /** Flag for a device time that carried no UTC offset (read per the rule above). */
 export const TIME_ZONE_ASSUMED: QualityFlag = 'time-zone-assumed';
@@ -90,7 +90,7 @@ export interface SkippedRow {
   /** OBX-1 set id, or the row's position when OBX-1 is empty. */
   row: string;
   code: string;
-  reason: 'hierarchy' | 'status' | 'value-type' | 'not-mdc' | 'unmapped' | 'no-value';
+  reason: 'hierarchy' | 'status' | 'value-type' | 'not-mdc' | 'unmapped' | 'no-value' | 'no-period';
 }
 
 /** Bytes → text: ISO 8859-1 when MSH-18 says so, UTF-8 otherwise. */
@@ -257,7 +257,11 @@ export function analyzePcd01(
   let hierarchyCodes = new Map<string, string>();
   let position = 0;
   // OBX-14, else the nearest ancestor row's OBX-14, else OBR-7, else the receive time.
-  const timeOfRow = (obxTime: string, subId: string, field: string): { iso: string; flags: QualityFlag[] } => {
+  const timeOfRow = (
+    obxTime: string,
+    subId: string,
+    field: string,
+  ): { iso: string; flags: QualityFlag[] } => {
     if (obxTime) return time(obxTime, field);
     for (const a of subId ? ancestors(subId) : []) {
       const t = rows.get(a)?.time;
@@ -305,8 +309,14 @@ export function analyzePcd01(
       skipped.push({ row: setId, code, reason: 'status' });
       continue;
     }
-    if (valueType === 'NM' && refId === PERIOD_REF_ID) {
-      periods.push({ subId, value: comp(msg, seg, 5, 1), unit: repetitions(msg, seg, 6)[0] ?? [], field: f(5) });
+    if (valueType === 'NM' && TIMING_REF_IDS.has(refId)) {
+      periods.push({
+        refId,
+        subId,
+        value: comp(msg, seg, 5, 1),
+        unit: repetitions(msg, seg, 6)[0] ?? [],
+        field: f(5),
+      });
       continue;
     }
     if (valueType === 'NA' && system.toUpperCase() === 'MDC' && getCode(code)?.kind === 'waveform') {
@@ -358,10 +368,9 @@ export function analyzePcd01(
     });
   }
 
-  const readings = [
-    ...build(pending, header.controlId, hierarchyCodes, ctx),
-    ...waveformDrafts(waves, periods, header.controlId),
-  ];
+  const strips = waveformDrafts(waves, periods, header.controlId);
+  for (const w of strips.untimed) skipped.push({ row: w.field, code: w.code, reason: 'no-period' });
+  const readings = [...build(pending, header.controlId, hierarchyCodes, ctx), ...strips.drafts];
   return {
     result: {
       readings,
