@@ -250,10 +250,9 @@ describeEachDatabase('PhysioNet waveforms stored as strips', (factory) => {
   }
 
   it('v102s (false VT): the stored ECG alone alarms; with the stored pleth confirming, no alarm', () => {
-    assert.deepEqual(
-      alarmsFromStoredStrips('v102s', { pleth: false, confirm: true }).map((d) => d.conditionKey),
-      ['threshold:8867-4:high'],
-    );
+    const ecgOnly = alarmsFromStoredStrips('v102s', { pleth: false, confirm: true });
+    assert.ok(ecgOnly.length > 0, 'the ECG-derived rate alone fires the VT rule');
+    assert.ok(ecgOnly.every((d) => d.conditionKey === 'threshold:8867-4:high'));
     assert.deepEqual(alarmsFromStoredStrips('v102s', { pleth: true, confirm: true }), []);
   });
 
