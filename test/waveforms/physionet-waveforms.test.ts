@@ -47,10 +47,16 @@ const RECORDS: Record<string, { strips: ChannelSpec[][] }> = {
   // ECG and pleth are separate strips (one Observation each). Lead V and RESP are not stored: no
   // verified MDC code for an unspecified chest lead or the respiration waveform.
   a103l: {
-    strips: [[{ signal: 'II', code: '131330', unit: 'mV' }], [{ signal: 'PLETH', code: '150452', unit: '1' }]],
+    strips: [
+      [{ signal: 'II', code: '131330', unit: 'mV' }],
+      [{ signal: 'PLETH', code: '150452', unit: '1' }],
+    ],
   },
   v102s: {
-    strips: [[{ signal: 'II', code: '131330', unit: 'mV' }], [{ signal: 'PLETH', code: '150452', unit: '1' }]],
+    strips: [
+      [{ signal: 'II', code: '131330', unit: 'mV' }],
+      [{ signal: 'PLETH', code: '150452', unit: '1' }],
+    ],
   },
 };
 
@@ -245,7 +251,10 @@ describeEachDatabase('PhysioNet waveforms stored as strips', (factory) => {
       );
     assert.ok(rates.length > 0);
     const patient = `patient-${name}`;
-    const e = createEngine({ programs: [icuProgram(o.confirm)], patients: { [patient]: { programs: ['icu-alarms'] } } });
+    const e = createEngine({
+      programs: [icuProgram(o.confirm)],
+      patients: { [patient]: { programs: ['icu-alarms'] } },
+    });
     return rates.flatMap((r) => e.onReading(r).detections).filter((d) => d.state === 'firing');
   }
 
