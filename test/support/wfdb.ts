@@ -136,7 +136,8 @@ export function readRecordCounts(heaPath: string): { fs: number; signals: WfdbCo
   const buf = readFileSync(join(dirname(heaPath), first.file)).subarray(first.offset);
   const raw = specs.map(() => new Int32Array(n));
   if (first.fmt === '16') {
-    for (let k = 0; k < n * nsig; k++) (raw[k % nsig] as Int32Array)[Math.floor(k / nsig)] = buf.readInt16LE(k * 2);
+    for (let k = 0; k < n * nsig; k++)
+      (raw[k % nsig] as Int32Array)[Math.floor(k / nsig)] = buf.readInt16LE(k * 2);
   } else if (first.fmt === '212') {
     let k = 0;
     for (let i = 0; i + 2 < buf.length && k < n * nsig; i += 3) {
@@ -156,7 +157,8 @@ export function readRecordCounts(heaPath: string): { fs: number; signals: WfdbCo
       const r = raw[j] as Int32Array;
       let sum = 0;
       for (const v of r) sum = (sum + v) & 0xffff;
-      if (sum !== (s.checksum & 0xffff)) throw new Error(`${s.name}: checksum ${sum} ≠ ${s.checksum & 0xffff}`);
+      if (sum !== (s.checksum & 0xffff))
+        throw new Error(`${s.name}: checksum ${sum} ≠ ${s.checksum & 0xffff}`);
       return { name: s.name, gain: s.gain, baseline: s.baseline, units: s.units, counts: r };
     }),
   };

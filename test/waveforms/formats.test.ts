@@ -127,7 +127,7 @@ describe('gateway waveform JSON (waveform-json)', () => {
     ],
     ...extra,
   });
-  const run = (payload: unknown) =>
+  const run = (payload: object) =>
     normalize({ format: 'waveform-json', payload, deviceId: 'd1', receivedAt: received });
 
   it('one channel becomes valueSampledData with the physical scale as sent', () => {

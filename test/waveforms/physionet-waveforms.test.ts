@@ -186,7 +186,7 @@ describeEachDatabase('PhysioNet waveforms stored as strips', (factory) => {
     const sd = list[0]?.component?.[0]?.valueSampledData;
     assert.ok(sd);
     const counts = countsFromFhir(list, '131330');
-    const physical = Float64Array.from(counts, (c) => sd.origin.value + (sd.factor ?? 1) * c);
+    const physical = Float64Array.from(counts, (c) => (sd.origin.value ?? 0) + (sd.factor ?? 1) * c);
     const fs = 1000 / sd.period;
     const found = detectQrs(physical, fs);
     const beats = readAnnotations(wfdb('100.atr')).filter((a) => beatCodes.has(a.code));
