@@ -76,7 +76,7 @@ function counts(data: ChannelInput['data'], field: string): number[] {
 export function channelOf(input: ChannelInput): SampledChannel {
   const f = input.field;
   const def = getCode(input.code);
-  if (!def || def.kind !== 'waveform')
+  if (def?.kind !== 'waveform')
     throw ingestError(IngestError.unknownCode, `${f}: ${input.code} is not a waveform code Vigil stores`, {
       field: `${f}.code`,
       code: input.code,
@@ -129,7 +129,7 @@ export function waveformDraft(input: WaveformInput): ReadingDraft {
     else bad(field, 'a strip of several kinds of channel needs its own code');
   }
   const def = getCode(code);
-  if (!def || def.kind !== 'waveform')
+  if (def?.kind !== 'waveform')
     throw ingestError(IngestError.unknownCode, `${field}: ${code} is not a waveform code`, {
       field: `${field}.code`,
       code,
