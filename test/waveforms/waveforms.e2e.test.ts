@@ -160,7 +160,7 @@ describe('waveform strips end to end (HTTP ingest → store → FHIR → detecti
   it('the ECG-only monitor raises the high heart-rate alarm; with the pleth confirming, none', async () => {
     const alerts = async (who: string) =>
       (await call(url, token, 'GET', `/api/v1/alerts?patient=${encodeURIComponent(patients[who] as string)}`))
-        .body.alerts as { rule: string }[];
+        .body.alerts as { conditionKey: string; severity: string; evidence: string[] }[];
     const raised = (await alerts('ecg-only')).filter((a) => a.conditionKey === 'threshold:8867-4:high');
     assert.equal(raised.length, 1);
     assert.equal(raised[0]?.severity, 'high');
