@@ -222,3 +222,27 @@ describe('PCD-01 NA rows', () => {
     assert.equal(none.result.readings.length, 1);
   });
 });
+
+describe('the documented PCD-01 waveform example (docs/examples/pcd01-ecg-waveform.hl7)', () => {
+  it('yields the heart rate and one 50-sample lead II strip at 4 ms, values exact', () => {
+    const text = readFileSync(new URL('../../docs/examples/pcd01-ecg-waveform.hl7', import.meta.url), 'utf8');
+    const out = analyzePcd01(text, { deviceId: 'bed-12-monitor', receivedAt: received });
+    const strip = out.result.readings.find((r) => r.waveform);
+    const ch = strip?.waveform?.channels[0];
+    assert.equal(ch?.code, '131330');
+    assert.equal(ch?.count, 50);
+    assert.equal(ch?.periodMs, 4);
+    assert.equal(ch?.unit, 'mV');
+    const obs = readingToObservation(asReading(strip as Reading));
+    assert.deepEqual(validateFhir(obs), []);
+    const sent = (text.split('\r').find((l) => l.startsWith('OBX|4|')) ?? '').split('|')[5]?.split('^') ?? [];
+    const sd = obs.valueSampledData;
+    const parsed = parseSampleData(sd?.data ?? '');
+    assert.ok('counts' in parsed);
+    assert.deepEqual(
+      parsed.counts.map((c) => Number(((sd?.origin.value ?? 0) + (sd?.factor ?? 1) * c).toFixed(6))),
+      sent.map(Number),
+    );
+    assert.ok(out.result.readings.some((r) => r.code === '8867-4' && r.value === 72));
+  });
+});
