@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { before, describe, it } from 'node:test';
+import { before, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Detection } from '../../src/core/detection.ts';
 import { newId } from '../../src/core/ids.ts';

@@ -51,7 +51,7 @@ function toMv(values: number[], unit: string | undefined): number[] | null {
   return null;
 }
 
-function Paper({ seconds, children }: { seconds: number; children: React.ReactNode }) {
+function Paper({ title, seconds, children }: { title: string; seconds: number; children: React.ReactNode }) {
   const width = CAL_MM + seconds * MM_PER_S;
   return (
     <svg
@@ -61,6 +61,7 @@ function Paper({ seconds, children }: { seconds: number; children: React.ReactNo
       height={`${HEIGHT_MM}mm`}
       role="img"
     >
+      <title>{title}</title>
       <defs>
         <pattern id="ecg-small" width="1" height="1" patternUnits="userSpaceOnUse">
           <path d="M 1 0 L 0 0 0 1" fill="none" stroke="#f4b8b8" strokeWidth="0.05" />
@@ -124,7 +125,7 @@ function Strip({ label, sd }: { label: string; sd: SampledData }) {
         </span>
       </figcaption>
       <div className="ecg-scroll">
-        <Paper seconds={seconds}>
+        <Paper title={`${label}, ${scale}`} seconds={seconds}>
           {mv && (
             <path
               d={`M0 ${mid} L1 ${mid} L1 ${mid - MM_PER_MV} L${CAL_MM - 1} ${mid - MM_PER_MV} L${CAL_MM - 1} ${mid} L${CAL_MM} ${mid}`}
