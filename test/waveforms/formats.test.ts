@@ -246,3 +246,15 @@ describe('the documented PCD-01 waveform example (docs/examples/pcd01-ecg-wavefo
     assert.ok(out.result.readings.some((r) => r.code === '8867-4' && r.value === 72));
   });
 });
+
+describe('waveform routes', () => {
+  it('MQTT devices/{id}/waveforms carries the waveform-json format; other suffixes do not', async () => {
+    const { parseDeviceTopic, deviceSubscriptions } = await import('../../src/ingest/mqtt/topics.ts');
+    assert.deepEqual(parseDeviceTopic('devices/bed-12/waveforms'), {
+      deviceId: 'bed-12',
+      format: 'waveform-json',
+    });
+    assert.equal(parseDeviceTopic('devices/bed-12/waveforms/extra'), undefined);
+    assert.ok(deviceSubscriptions.includes('devices/+/waveforms'));
+  });
+});
