@@ -119,9 +119,11 @@ describe('waveform strips over MLLP, MQTT and FHIR create', () => {
     }
     const found = await search('150452');
     assert.equal(found.entry?.length, 1);
-    const sd = (
-      found.entry?.[0]?.resource as never as { valueSampledData: { data: string; origin: { code: string } } }
-    ).valueSampledData;
+    const first = found.entry?.[0]?.resource as never as
+      | { valueSampledData: { data: string; origin: { code: string } } }
+      | undefined;
+    const sd = first?.valueSampledData;
+    assert.ok(sd);
     assert.equal(sd.data, data.join(' '));
     assert.equal(sd.origin.code, '1');
   });
