@@ -4,8 +4,9 @@
  * packed little-endian (16-bit when every count fits, else 32-bit) and base64-encoded, so a 10 s
  * lead at 500 Hz is ~13 KB in the row instead of 5 000 rows (ADR 0018).
  *
- * Physical value of sample i = origin + factor × data[i] (FHIR R4 SampledData); sample i was taken
- * at `effective + i × periodMs / dimensions`-th time point (dimensions > 1 interleaves the points).
+ * Physical value of value i = origin + factor × data[i] (FHIR R4 SampledData). With `dimensions`
+ * d the values interleave d points per time point: value i belongs to time point ⌊i / d⌋, taken at
+ * `effective + ⌊i / d⌋ × periodMs`.
  * FHIR's data markers `E` (error), `L` (below lowerLimit), `U` (above upperLimit) are kept as three
  * reserved 32-bit values, so a strip with markers reads back as sent.
  */

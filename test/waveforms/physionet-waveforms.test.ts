@@ -162,6 +162,21 @@ describeEachDatabase('PhysioNet waveforms stored as strips', (factory) => {
     });
   }
 
+  it('compact: under 3 bytes per sample in the row (16-bit counts in base64, compressed by PostgreSQL), not a row each', async () => {
+    const rows = await db.query<{ bytes: number; samples: number }>(
+      `select sum(pg_column_size(data))::float8 as bytes,
+              sum((select sum((c->>'count')::int) from jsonb_array_elements(data->'waveform'->'channels') c))::float8 as samples
+       from observation where device_id = 'monitor-100'`,
+    );
+    const perSample = (rows[0]?.bytes ?? 0) / (rows[0]?.samples ?? 1);
+    process.stdout.write(
+      `# MIT-BIH 100 (2 × 650 000 samples): ${(rows[0]?.bytes ?? 0) / 1e6} MB in 181 rows, ${perSample.toFixed(2)} bytes/sample\n`,
+    );
+    assert.equal(rows[0]?.samples, 1_300_000);
+    // 16-bit counts in base64 are 2.67 bytes; text (the FHIR data string) would be ~4–5
+    assert.ok(perSample < 3, `${perSample} bytes per sample`);
+  });
+
   it('every strip is a valid FHIR R4 Observation with SampledData (origin UCUM, period ms, factor, dimensions)', () => {
     for (const [name, list] of fhir) {
       for (const o of list) {
