@@ -124,6 +124,11 @@ describe('waveform strips end to end (HTTP ingest → store → FHIR → detecti
     assert.ok('counts' in parsed);
     assert.deepEqual(Int32Array.from(parsed.counts), ii.counts.subarray(280 * rec.fs, 290 * rec.fs));
 
+    // The management API describes the strip without its samples.
+    const mgmt = await call(url, token, 'GET', `/api/v1/readings/${sentIds[0]}`);
+    assert.equal(mgmt.status, 200);
+    assert.deepEqual(mgmt.body.waveform, [{ code: '131330', unit: 'mV', periodMs: 4, samples: 2500 }]);
+
     const search = await call(
       url,
       token,
