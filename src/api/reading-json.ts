@@ -19,6 +19,17 @@ export function readingToJson(r: Reading) {
     received: r.received,
     flags: r.flags,
     ...(r.original ? { original: r.original } : {}),
+    // A strip's channels without their samples (those are served by the FHIR API as SampledData).
+    ...(r.waveform
+      ? {
+          waveform: r.waveform.channels.map((c) => ({
+            code: c.code,
+            unit: c.unit,
+            periodMs: c.periodMs,
+            samples: c.count,
+          })),
+        }
+      : {}),
     transport: r.transport,
     profile: r.profile,
   };

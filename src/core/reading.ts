@@ -4,6 +4,8 @@
  * Observation on the way out (normalize/fhir-observation.ts).
  */
 
+import type { WaveformStrip } from './waveform.ts';
+
 export const Transport = {
   mqtt: 'mqtt',
   http: 'http',
@@ -105,6 +107,8 @@ export interface Reading {
   profile: string;
   /** Free-text notes (device status that has no coded flag). */
   notes?: string[];
+  /** A waveform strip (ECG, pleth) with its samples packed: one Reading per strip (core/waveform.ts). */
+  waveform?: WaveformStrip;
 }
 
 /** Device state reported alongside readings: feeds device-health rules and the fleet view. */

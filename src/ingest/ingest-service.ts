@@ -15,7 +15,7 @@ export interface TemplateResolver {
 export type { ReadingDraft };
 
 export interface NormalizeInput {
-  /** 'json' (native reading), 'gatt:<characteristic>', 'mdc', 'template:<name>' */
+  /** 'json' (native reading), 'gatt:<characteristic>', 'mdc', 'template:<name>', 'waveform-json' */
   format: string;
   /** Raw bytes for GATT; a parsed JSON value otherwise. */
   payload: unknown;
@@ -139,7 +139,11 @@ export class IngestService {
     // raw bytes of an item are needed only if it is refused (dead letter): made then, not per item
     const items: Array<{ payload: unknown; raw: Buffer | undefined }> = [];
     const results: Array<ItemResult | undefined> = [];
-    const jsonFormat = env.format === 'json' || env.format.startsWith('template:') || env.format === 'mdc';
+    const jsonFormat =
+      env.format === 'json' ||
+      env.format.startsWith('template:') ||
+      env.format === 'mdc' ||
+      env.format === 'waveform-json';
     let template: ResolvedTemplate | undefined;
     let templateError: unknown;
     if (env.format.startsWith('template:')) {

@@ -13,6 +13,7 @@
  */
 import type { Coding } from '../core/reading.ts';
 import type { Dimension } from './units.ts';
+import { WAVEFORM_CODE_DEFS } from './waveform-codes.ts';
 
 export const LOINC = 'http://loinc.org';
 export const UCUM = 'http://unitsofmeasure.org';
@@ -26,7 +27,7 @@ export const VIGIL_LOCAL = 'https://vigil.example.org/fhir/CodeSystem/observatio
 export const VIGIL_ACVPU = 'https://vigil.example.org/fhir/CodeSystem/acvpu';
 export const OBSERVATION_CATEGORY = 'http://terminology.hl7.org/CodeSystem/observation-category';
 
-export type Category = 'vital-signs' | 'laboratory' | 'activity' | 'survey' | 'exam';
+export type Category = 'vital-signs' | 'laboratory' | 'activity' | 'survey' | 'exam' | 'procedure';
 
 export interface PlausibleRange {
   /** Inclusive bounds in the code's canonical unit. */
@@ -42,8 +43,11 @@ export interface CodeDef {
   system: string;
   display: string;
   category: Category;
-  /** quantity: value + unit; panel: components only; coded: valueCode from `valueCodes`. */
-  kind: 'quantity' | 'panel' | 'coded';
+  /**
+   * quantity: value + unit; panel: components only; coded: valueCode from `valueCodes`; waveform: a
+   * SampledData strip (`Reading.waveform`, waveform-codes.ts).
+   */
+  kind: 'quantity' | 'panel' | 'coded' | 'waveform';
   dimension?: Dimension;
   /** Allowed UCUM units; the first is canonical (what Vigil stores). */
   units: readonly string[];
@@ -332,7 +336,9 @@ function glucose(
   };
 }
 
-export const CODES: ReadonlyMap<string, CodeDef> = new Map(defs.map((d) => [d.code, d]));
+export const CODES: ReadonlyMap<string, CodeDef> = new Map(
+  [...defs, ...WAVEFORM_CODE_DEFS].map((d) => [d.code, d]),
+);
 
 export function getCode(code: string): CodeDef | undefined {
   return CODES.get(code);

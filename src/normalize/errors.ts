@@ -29,6 +29,11 @@ export const IngestError = {
   invalidTime: 'VIGIL_ERR_INGEST_INVALID_TIME',
   /** Panel without its required components (blood pressure without diastolic). */
   incompletePanel: 'VIGIL_ERR_INGEST_INCOMPLETE_PANEL',
+  /**
+   * A waveform strip that cannot be stored exactly: no sample period, a data value that is not an
+   * integer count or marker, a count not a multiple of `dimensions`, more than MAX_STRIP_SAMPLES.
+   */
+  invalidWaveform: 'VIGIL_ERR_INGEST_INVALID_WAVEFORM',
   /** A payload that decodes to no reading and no status. */
   empty: 'VIGIL_ERR_INGEST_EMPTY',
   /** A mapping template that fails validation at load (not an ingest-time error). */

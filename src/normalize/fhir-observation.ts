@@ -28,6 +28,7 @@ import type {
 import type { Coding, QualityFlag, Reading, ReadingComponent, Transport } from '../core/reading.ts';
 import { type CodeDef, getCode, MDC, MDC_TO_LOINC, OBSERVATION_CATEGORY, UCUM } from './codes.ts';
 import { IngestError, ingestError } from './errors.ts';
+import { hasSampledData, renderWaveform, waveformFromObservation } from './fhir-sampled-data.ts';
 import { canonicalize, type GlucoseUnit } from './reading-draft.ts';
 import { UNITS } from './units.ts';
 
@@ -46,6 +47,7 @@ const CATEGORY_DISPLAY: Record<string, string> = {
   activity: 'Activity',
   survey: 'Survey',
   exam: 'Exam',
+  procedure: 'Procedure',
 };
 
 function quantity(value: number, ucum: string): Quantity {
@@ -108,7 +110,9 @@ export function readingToObservation(reading: Reading): Observation {
   obs.issued = reading.received;
   obs.device = { reference: `Device/${reading.deviceId}` };
 
-  if (def.kind === 'panel') {
+  if (def.kind === 'waveform') {
+    renderWaveform(obs, reading);
+  } else if (def.kind === 'panel') {
     obs.component = panelComponents(def, reading);
     if (reading.dataAbsentReason) obs.dataAbsentReason = absent(reading.dataAbsentReason);
   } else if (reading.valueCode !== undefined) {
@@ -223,6 +227,7 @@ export function observationToReading(obs: Observation, opts: ObservationToReadin
   if (obs?.resourceType !== 'Observation') invalid('resourceType', 'must be Observation');
   const id = opts.id ?? obs.id;
   if (!id) invalid('id', 'missing (and no id given)');
+  if (hasSampledData(obs)) return waveformObservationToReading(obs, id, opts);
   const { def, others } = knownCode(obs.code, 'code');
   const ctx = opts.programGlucoseUnit ? { programGlucoseUnit: opts.programGlucoseUnit } : {};
 
@@ -307,4 +312,45 @@ export function observationToReading(obs: Observation, opts: ObservationToReadin
   const seen = new Set(extras.map((c) => `${c.system}|${c.code}`));
   reading.codings = [...extras, ...reading.codings.filter((c) => !seen.has(`${c.system}|${c.code}`))];
   return reading;
+}
+
+/** An Observation with SampledData (FHIR create, the PHD IG rtsa examples) → a waveform Reading. */
+function waveformObservationToReading(
+  obs: Observation,
+  id: string,
+  opts: ObservationToReadingOptions,
+): Reading {
+  const effective = obs.effectiveDateTime ?? obs.effectivePeriod?.start ?? obs.effectiveInstant;
+  if (!effective || Number.isNaN(Date.parse(effective)))
+    invalid('effective[x]', 'a dateTime with a time is required');
+  const at = new Date(effective).toISOString();
+  const deviceRef = obs.device?.reference;
+  const deviceId = deviceRef?.startsWith('Device/') ? deviceRef.slice('Device/'.length) : opts.deviceId;
+  if (!deviceId) invalid('device', 'a Device reference is required');
+  const subjectRef = obs.subject?.reference;
+  if (subjectRef && !subjectRef.startsWith('Patient/')) invalid('subject', 'must reference a Patient');
+  const strip = waveformFromObservation(obs, at);
+  const identifier = obs.identifier?.find((i) => i.system === VIGIL_IDEMPOTENCY)?.value;
+  const source = obs.meta?.source;
+  const flags: QualityFlag[] = (obs.interpretation ?? []).flatMap((i) =>
+    (i.coding ?? []).filter((c) => c.system === VIGIL_QUALITY_FLAG && c.code).map((c) => c.code as string),
+  );
+  return {
+    id,
+    deviceId,
+    patientId: subjectRef ? subjectRef.slice('Patient/'.length) : null,
+    code: strip.code,
+    codings: strip.codings,
+    category: strip.category,
+    value: null,
+    unit: null,
+    components: [],
+    effective: at,
+    received: obs.issued ? new Date(obs.issued).toISOString() : opts.received,
+    flags,
+    idempotencyKey: identifier ?? `${deviceId}|t:${at}|${strip.code}`,
+    transport: opts.transport,
+    profile: source?.startsWith(SOURCE_PREFIX) ? source.slice(SOURCE_PREFIX.length) : 'fhir',
+    waveform: { channels: strip.channels },
+  };
 }

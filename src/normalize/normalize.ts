@@ -19,6 +19,7 @@ import { mdcProfile } from './profiles/mdc.ts';
 import { nativeJsonProfile } from './profiles/native-json.ts';
 import { nightscoutProfile } from './profiles/nightscout.ts';
 import type { TemplateRegistry } from './profiles/template.ts';
+import { waveformJsonProfile } from './profiles/waveform-json.ts';
 import {
   checkPlausible,
   type GlucoseUnit,
@@ -31,7 +32,7 @@ import { checkNotInFuture } from './time.ts';
 export interface NormalizeEnvelope {
   /**
    * Payload format: `native-json` (alias `json`), `gatt:<uuid>` (alias `ble:<uuid>`), `mdc`, `hl7v2`, `nightscout`,
-   * `template:<name>`. Alternatively give `characteristic` alone for GATT.
+   * `template:<name>`, `waveform-json`. Alternatively give `characteristic` alone for GATT.
    */
   format?: string;
   /** A GATT characteristic UUID (`2A35`, `0x2a35`, 128-bit): same as format `gatt:<uuid>`. */
@@ -91,6 +92,8 @@ function dispatch(env: NormalizeEnvelope, ctx: ProfileContext, options: Normaliz
       return mdcProfile(env.payload, ctx);
     case 'hl7v2':
       return pcd01Profile(env.payload, ctx); // IHE PCD-01 ORU^R01 (bytes or text)
+    case 'waveform-json':
+      return waveformJsonProfile(env.payload, ctx); // gateway strips with sample arrays (waveforms.md)
     case 'nightscout':
       return nightscoutProfile(env.payload, ctx); // one Nightscout API v1 entry
     case 'template': {
@@ -135,7 +138,8 @@ function checkDraft(d: ReadingDraft, env: NormalizeEnvelope, field: string): voi
     d.value !== null ||
     d.components.length > 0 ||
     d.valueCode !== undefined ||
-    d.dataAbsentReason !== undefined;
+    d.dataAbsentReason !== undefined ||
+    d.waveform !== undefined;
   if (!hasResult) throw ingestError(IngestError.invalidField, `${field}: reading without a value`, { field });
 }
 

@@ -11,6 +11,7 @@ import type { ReadingDraft } from '../detect/rule-kind.ts';
 import type { EngineStateRepository } from '../store/engine-state-repository.ts';
 import type { ReadingBatch } from './bus.ts';
 import type { MonitoringService } from './monitoring-service.ts';
+import { ratesFromStrip } from './waveform-rates.ts';
 
 export interface DetectionStageOptions {
   monitoring: MonitoringService;
@@ -404,9 +405,12 @@ export class DetectionStage {
   async #process(batch: ReadingBatch): Promise<{ done: Promise<void> }> {
     // Derived readings (our own NEWS2 scores), readings an edge gateway evaluated already and
     // unattributed readings are not evaluated.
-    const readings = batch.readings.filter(
+    const evaluated = batch.readings.filter(
       (r) => r.patientId !== null && r.transport !== 'derived' && r.transport !== 'edge',
     );
+    // Rates derived from waveform strips are evaluated with the batch and stored as derived readings.
+    const fromStrips = this.#ratesFromStrips(evaluated);
+    const readings = fromStrips.length > 0 ? [...evaluated, ...fromStrips] : evaluated;
     const statuses: DeviceStatusReport[] = [];
     for (const s of batch.statuses) {
       if (s.patientId !== null) {
@@ -438,17 +442,28 @@ export class DetectionStage {
       derived.push(...out.derived);
     }
     for (const p of patients) this.#dirty.add(p);
-    return this.#emit(detections, derived);
+    return this.#emit(detections, derived, fromStrips);
+  }
+
+  #ratesFromStrips(readings: readonly Reading[]): Reading[] {
+    const strips = readings.filter((r) => r.waveform !== undefined);
+    if (strips.length === 0) return [];
+    const received = new Date(this.#o.clock.now()).toISOString();
+    return strips.flatMap((s) => ratesFromStrip(s, received).map((r) => ({ ...r, id: newId() })));
   }
 
   /**
    * Hands detections to alerting and stores derived readings, off the stage's queue; `done` resolves
    * when both are done (each retried until it succeeds, or the stage stops).
    */
-  #emit(detections: Detection[], derived: ReadingDraft[]): { done: Promise<void> } {
-    if (detections.length === 0 && derived.length === 0) return { done: Promise.resolve() };
+  #emit(detections: Detection[], derived: ReadingDraft[], ready: Reading[] = []): { done: Promise<void> } {
+    if (detections.length === 0 && derived.length === 0 && ready.length === 0)
+      return { done: Promise.resolve() };
     const received = new Date(this.#o.clock.now()).toISOString();
-    const rows: Reading[] = derived.map((d) => ({ ...d, id: newId(), received, transport: 'derived' }));
+    const rows: Reading[] = [
+      ...ready,
+      ...derived.map((d): Reading => ({ ...d, id: newId(), received, transport: 'derived' })),
+    ];
     for (const d of detections) this.#o.metrics?.detections.inc({ rule: d.rule, state: d.state });
     const done = Promise.all([
       rows.length > 0 ? this.#retry('store derived readings', () => this.#o.storeDerived(rows)) : undefined,

@@ -255,6 +255,24 @@ export const routeMatrix: RouteCase[] = [
     phi: true,
   },
   { method: 'POST', url: '/ingest/v1/readings', access: { device: 'all' }, body: (_w, _t, n) => reading(n) },
+  // Waveform strips (docs/waveforms.md): the device's own secret, as for readings.
+  {
+    method: 'POST',
+    url: '/ingest/v1/waveforms',
+    access: { device: 'all' },
+    body: (_w, _t, n) => ({
+      messageId: `matrix-wave-${n}`,
+      time: new Date(Date.now() - 60_000).toISOString(),
+      channels: [
+        {
+          code: { system: 'urn:iso:std:iso:11073:10101', code: '150452' },
+          unit: '1',
+          periodMs: 10,
+          data: [1, 2, 3, 4],
+        },
+      ],
+    }),
+  },
   // Edge gateways (docs/edge.md). Forwarding is for a device of kind `gateway` only (the matrix's
   // device is an oximeter: 403); a gateway's own calls are tested in test/edge/forward.test.ts.
   {

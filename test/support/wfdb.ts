@@ -96,3 +96,70 @@ export function readAnnotations(atrPath: string): { sample: number; code: number
 
 /** The beat annotation codes of ANSI/AAMI EC57 (N L R e j A a J S V E F / f Q and others that mark a beat). */
 export const beatCodes = new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 25, 30, 34, 35, 38, 41]);
+
+export interface WfdbCounts {
+  name: string;
+  gain: number;
+  baseline: number;
+  units: string;
+  /** The ADC counts as stored in the record. */
+  counts: Int32Array;
+}
+
+/**
+ * Any of the corpus records (format 212, or 16 with a byte offset such as a103l's `16+24`) as raw
+ * ADC counts, each signal checked against the header's 16-bit checksum.
+ */
+export function readRecordCounts(heaPath: string): { fs: number; signals: WfdbCounts[] } {
+  const lines = readFileSync(heaPath, 'utf8')
+    .split(/\r?\n/)
+    .filter((l) => l.trim() && !l.startsWith('#'));
+  const [, nsigText, fsText, nText] = (lines[0] as string).trim().split(/\s+/);
+  const nsig = Number(nsigText);
+  const n = Number(nText);
+  const specs = lines.slice(1, 1 + nsig).map((l) => {
+    const p = l.trim().split(/\s+/);
+    const [fmt, offset] = (p[1] as string).split('+');
+    const g = /^([0-9.eE+-]+)(?:\(([-0-9]+)\))?(?:\/(\S+))?/.exec(p[2] as string);
+    return {
+      file: p[0] as string,
+      fmt: fmt as string,
+      offset: Number(offset ?? 0),
+      gain: Number.parseFloat(g?.[1] ?? '200') || 200,
+      baseline: g?.[2] !== undefined ? Number(g[2]) : Number(p[4]),
+      units: g?.[3] ?? 'mV',
+      checksum: Number(p[6]),
+      name: p.slice(8).join(' '),
+    };
+  });
+  const first = specs[0] as (typeof specs)[number];
+  const buf = readFileSync(join(dirname(heaPath), first.file)).subarray(first.offset);
+  const raw = specs.map(() => new Int32Array(n));
+  if (first.fmt === '16') {
+    for (let k = 0; k < n * nsig; k++)
+      (raw[k % nsig] as Int32Array)[Math.floor(k / nsig)] = buf.readInt16LE(k * 2);
+  } else if (first.fmt === '212') {
+    let k = 0;
+    for (let i = 0; i + 2 < buf.length && k < n * nsig; i += 3) {
+      const b0 = buf[i] as number;
+      const b1 = buf[i + 1] as number;
+      const b2 = buf[i + 2] as number;
+      for (const v of [((b1 & 0x0f) << 8) | b0, ((b1 & 0xf0) << 4) | b2]) {
+        if (k >= n * nsig) break;
+        (raw[k % nsig] as Int32Array)[Math.floor(k / nsig)] = v > 2047 ? v - 4096 : v;
+        k++;
+      }
+    }
+  } else throw new Error(`format ${first.fmt} not supported`);
+  return {
+    fs: Number.parseFloat(fsText as string),
+    signals: specs.map((s, j) => {
+      const r = raw[j] as Int32Array;
+      let sum = 0;
+      for (const v of r) sum = (sum + v) & 0xffff;
+      if (sum !== (s.checksum & 0xffff))
+        throw new Error(`${s.name}: checksum ${sum} ≠ ${s.checksum & 0xffff}`);
+      return { name: s.name, gain: s.gain, baseline: s.baseline, units: s.units, counts: r };
+    }),
+  };
+}

@@ -71,6 +71,14 @@ export async function ingestRoutes(app: FastifyInstance, ctx: ApiContext): Promi
     return reply.status(whole ? 400 : 200).send(out);
   });
 
+  // Waveform strips (ECG, pleth) as MDC-coded JSON with sample arrays (docs/waveforms.md).
+  app.post('/ingest/v1/waveforms', async (request, reply) => {
+    const out = await run(request, 'waveform-json');
+    const first = out.results[0];
+    const whole = out.results.length === 1 && first?.status === 'rejected' && payloadUnusable(first.reason);
+    return reply.status(whole ? 400 : 200).send(out);
+  });
+
   // A vendor's own JSON, mapped by a stored template assigned to this device or its model.
   app.post('/ingest/v1/vendor/:template', async (request, reply) => {
     const { template } = request.params as { template: string };

@@ -3,6 +3,7 @@
  *   devices/{deviceId}/readings              native JSON readings
  *   devices/{deviceId}/gatt/{characteristic} raw Bluetooth GATT characteristic value (hub/phone forward)
  *   devices/{deviceId}/mdc                   IEEE 11073 MDC-coded JSON from a gateway
+ *   devices/{deviceId}/waveforms             MDC-coded waveform strips (ECG, pleth) with sample arrays
  *   devices/{deviceId}/vendor/{template}     a vendor's own JSON, mapped by a stored template
  */
 export interface DeviceTopic {
@@ -17,6 +18,7 @@ export function parseDeviceTopic(topic: string): DeviceTopic | undefined {
   const deviceId = parts[1];
   if (parts.length === 3 && parts[2] === 'readings') return { deviceId, format: 'json' };
   if (parts.length === 3 && parts[2] === 'mdc') return { deviceId, format: 'mdc' };
+  if (parts.length === 3 && parts[2] === 'waveforms') return { deviceId, format: 'waveform-json' };
   if (
     parts.length === 4 &&
     parts[2] === 'gatt' &&
@@ -35,5 +37,6 @@ export const deviceSubscriptions = [
   'devices/+/readings',
   'devices/+/gatt/+',
   'devices/+/mdc',
+  'devices/+/waveforms',
   'devices/+/vendor/+',
 ];

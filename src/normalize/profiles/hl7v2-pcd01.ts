@@ -8,7 +8,8 @@
  * `MDS.VMD.CHAN.METRIC` minus its last level) at the same time become one blood-pressure panel.
  *
  * What does not: device-hierarchy rows (OBX-2 empty, usually OBX-11 `X`), rows with OBX-11 `X`
- * (cannot be obtained), `D`/`W` (deleted / wrong), other value types (ST, CWE, DTM, NA waveforms),
+ * (cannot be obtained), `D`/`W` (deleted / wrong), other value types (ST, CWE, DTM, NA rows of
+ * codes that are not waveform channels),
  * non-MDC codes and MDC codes without a LOINC mapping. They are skipped and counted
  * (`analyzePcd01` lists them); the message is still acknowledged. A valued OBX without a value type
  * refuses the whole message (`VIGIL_ERR_HL7V2_MISSING_VALUE_TYPE`: the IPF invalid corpus case).
@@ -18,11 +19,14 @@
  * offset when MSH-7 has one (the sender's zone), otherwise in UTC (`ctx.utcOffsetMinutes`, default
  * 0), and the reading is flagged `time-zone-assumed`.
  *
+ * Waveforms: an `NA` row of an MDC waveform code (waveform-codes.ts) becomes one strip with its
+ * sample period from the channel's MDC_ATTR_TIME_PD_SAMP row (hl7v2-pcd01-waveform.ts).
+ *
  * Idempotency: `messageId` = MSH-10 | OBX-4 | MDC code | time; ingest prefixes the Vigil device.
  * MSH-10 alone is not unique in practice (most of the corpus reuses `MSGID1234`).
  */
 import type { Coding, QualityFlag } from '../../core/reading.ts';
-import { MDC, MDC_TO_LOINC, MDC_UNIT_TO_UCUM, type MdcDef } from '../codes.ts';
+import { getCode, MDC, MDC_TO_LOINC, MDC_UNIT_TO_UCUM, type MdcDef } from '../codes.ts';
 import { IngestError, ingestError } from '../errors.ts';
 import {
   type ProfileContext,
@@ -44,6 +48,7 @@ import {
   repetitions,
   type Segment,
 } from './hl7v2-er7.ts';
+import { type PeriodRow, TIMING_REF_IDS, type WaveRow, waveformDrafts } from './hl7v2-pcd01-waveform.ts';
 
 /** Flag for a device time that carried no UTC offset (read per the rule above). */
 export const TIME_ZONE_ASSUMED: QualityFlag = 'time-zone-assumed';
@@ -85,7 +90,7 @@ export interface SkippedRow {
   /** OBX-1 set id, or the row's position when OBX-1 is empty. */
   row: string;
   code: string;
-  reason: 'hierarchy' | 'status' | 'value-type' | 'not-mdc' | 'unmapped' | 'no-value';
+  reason: 'hierarchy' | 'status' | 'value-type' | 'not-mdc' | 'unmapped' | 'no-value' | 'no-period';
 }
 
 /** Bytes → text: ISO 8859-1 when MSH-18 says so, UTF-8 otherwise. */
@@ -244,11 +249,26 @@ export function analyzePcd01(
 
   const skipped: SkippedRow[] = [];
   const pending: Pending[] = [];
+  const waves: WaveRow[] = [];
+  const periods: PeriodRow[] = [];
   let obrIndex = 0;
   let obrTime: { iso: string; flags: QualityFlag[] } | undefined;
   let rows = new Map<string, RowInfo>();
   let hierarchyCodes = new Map<string, string>();
   let position = 0;
+  // OBX-14, else the nearest ancestor row's OBX-14, else OBR-7, else the receive time.
+  const timeOfRow = (
+    obxTime: string,
+    subId: string,
+    field: string,
+  ): { iso: string; flags: QualityFlag[] } => {
+    if (obxTime) return time(obxTime, field);
+    for (const a of subId ? ancestors(subId) : []) {
+      const t = rows.get(a)?.time;
+      if (t) return time(t, `OBX-14 of ${a}`);
+    }
+    return obrTime ?? { iso: receiptTime(ctx), flags: [TIME_FROM_RECEIPT] };
+  };
 
   for (const seg of msg.segments) {
     if (seg.name === 'OBR') {
@@ -289,6 +309,29 @@ export function analyzePcd01(
       skipped.push({ row: setId, code, reason: 'status' });
       continue;
     }
+    if (valueType === 'NM' && TIMING_REF_IDS.has(refId)) {
+      periods.push({
+        refId,
+        subId,
+        value: comp(msg, seg, 5, 1),
+        unit: repetitions(msg, seg, 6)[0] ?? [],
+        field: f(5),
+      });
+      continue;
+    }
+    if (valueType === 'NA' && system.toUpperCase() === 'MDC' && getCode(code)?.kind === 'waveform') {
+      const when = timeOfRow(obxTime, subId, f(14));
+      waves.push({
+        field: f(5),
+        code,
+        subId,
+        values: repetitions(msg, seg, 5)[0] ?? [],
+        unit: repetitions(msg, seg, 6)[0] ?? [],
+        effective: when.iso,
+        flags: when.flags,
+      });
+      continue;
+    }
     if (valueType !== 'NM') {
       skipped.push({ row: setId, code, reason: 'value-type' });
       continue;
@@ -310,21 +353,7 @@ export function analyzePcd01(
     if (!/^[+-]?(\d+(\.\d*)?|\.\d+)$/.test(text)) {
       throw ingestError(IngestError.notANumber, `${f(5)}: NM value is not a number`, { field: f(5) });
     }
-    let when: { iso: string; flags: QualityFlag[] } | undefined;
-    let timeSource = obxTime;
-    let timeField = f(14);
-    if (!timeSource) {
-      for (const a of subId ? ancestors(subId) : []) {
-        const t = rows.get(a)?.time;
-        if (t) {
-          timeSource = t;
-          timeField = `OBX-14 of ${a}`;
-          break;
-        }
-      }
-    }
-    if (timeSource) when = time(timeSource, timeField);
-    else when = obrTime ?? { iso: receiptTime(ctx), flags: [TIME_FROM_RECEIPT] };
+    const when = timeOfRow(obxTime, subId, f(14));
     pending.push({
       loinc: mapped.loinc,
       mdc: code,
@@ -339,7 +368,9 @@ export function analyzePcd01(
     });
   }
 
-  const readings = build(pending, header.controlId, hierarchyCodes, ctx);
+  const strips = waveformDrafts(waves, periods, header.controlId);
+  for (const w of strips.untimed) skipped.push({ row: w.field, code: w.code, reason: 'no-period' });
+  const readings = [...build(pending, header.controlId, hierarchyCodes, ctx), ...strips.drafts];
   return {
     result: {
       readings,

@@ -14,6 +14,7 @@ import { AgpChart, TimeChart } from '../charts.tsx';
 import { AlertActions, Empty, SeverityBadge, StateBadge } from '../components.tsx';
 import { ago, clock, fullTime, news2BandLabel, programLabel, timeZone, vitalMeta } from '../format.ts';
 import { Battery, DeviceStatus } from './Devices.tsx';
+import { WaveformPanel } from './WaveformStrip.tsx';
 
 const ranges = [
   { key: '6h', label: '6 h', ms: 6 * 3_600_000 },
@@ -227,6 +228,8 @@ export function PatientView({
               </p>
             )}
           </div>
+
+          <WaveformPanel patientId={patientId} tick={tick} />
 
           {news2 && (news2.columns['t']?.length ?? 0) > 0 && (
             <figure className="panel chart-card" aria-label="NEWS2 history" data-chart="news2">
