@@ -56,6 +56,7 @@ import { VendorTemplateResolver } from './ingest/vendor-templates.ts';
 import { normalize } from './normalize/normalize.ts';
 import { inspectPcd01 } from './normalize/profiles/hl7v2-pcd01.ts';
 import { storedTemplateRegistry } from './normalize/profiles/template.ts';
+import { DeviceAlarmStage } from './pipeline/device-alarms.ts';
 import { createPipeline, type Pipeline } from './pipeline/pipeline.ts';
 import { ServiceHealth } from './pipeline/service-health.ts';
 import { startWatchdog } from './pipeline/watchdog.ts';
@@ -381,6 +382,8 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       metrics,
     });
     alerting.start(); // durable timers and outbox: resumes what a previous process left due
+    // PCD-04 device alarms over MLLP become alerts (source "device alarm"), after their readings are stored.
+    mllp?.setAlarmSink(new DeviceAlarmStage({ alerts: alerting.manager, attribution: devices }));
     // The live feed asks the access policy; a care-team change reaches its open sockets at once.
     alerting.live.decideWith((p) => security.policy.readablePatients(p, 'Flag'));
     security.careTeams.onInvalidate(() => alerting.live.recheck());
@@ -497,7 +500,7 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       );
     if (external) print('  MQTT (external broker)  subscribed with a persistent session');
     if (mllpPort !== undefined)
-      print(`  HL7 v2 MLLP (PCD-01)    ${tls ? 'tls' : 'tcp'}://${host}:${mllpPort}`);
+      print(`  HL7 v2 MLLP (PCD-01/04) ${tls ? 'tls' : 'tcp'}://${host}:${mllpPort}`);
     if (admin.created && admin.generated) {
       print('');
       print('  First start: created user "admin" with this password (shown only once, store it now):');
