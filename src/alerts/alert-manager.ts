@@ -230,7 +230,7 @@ export class AlertManager {
         if (after.kind === 'ignore') continue;
         action =
           after.kind === 'resolve'
-            ? { type: 'resolve', automatic: true, note: `cleared: ${d.summary}` }
+            ? { type: 'resolve', automatic: true, note: `cleared: ${d.summary}`, data: after.data }
             : { type: 'source-cleared', detection: d };
       }
       const tr = transition(before, action, systemActor, now);

@@ -99,14 +99,19 @@ export function afterCleared(
   alert: Alert,
   d: Detection,
 ):
-  | { kind: 'resolve' }
+  | { kind: 'resolve'; data?: Record<string, unknown> }
   | { kind: 'ignore' }
   | { kind: 'update'; data: Record<string, unknown>; severity: Severity; remaining: AlertSource[] } {
   const src = sourceOf(d);
   const active = activeSources(alert);
   if (!active.includes(src)) return { kind: 'ignore' };
   const remaining = active.filter((s) => s !== src);
-  if (remaining.length === 0) return { kind: 'resolve' };
+  if (remaining.length === 0) {
+    // A device's `end` is kept with the resolved alert (its last phase and state).
+    if (src === 'device-alarm' && d.data?.deviceAlarm)
+      return { kind: 'resolve', data: { ...alert.data, activeSources: [], deviceAlarm: d.data.deviceAlarm } };
+    return { kind: 'resolve' };
+  }
   const sev = sourceSeverities(alert);
   delete sev[src];
   const data: Record<string, unknown> = { ...alert.data, activeSources: remaining, sourceSeverity: sev };

@@ -23,7 +23,13 @@ export type AlertAction =
   /** Manual (a user) or by the escalation timer (the system). maxTier caps the tier (repeat the last). */
   | { type: 'escalate'; note?: string | undefined; maxTier?: number | undefined }
   | { type: 'assign'; userId: string; note?: string | undefined }
-  | { type: 'resolve'; note?: string | undefined; automatic?: boolean | undefined }
+  | {
+      type: 'resolve';
+      note?: string | undefined;
+      automatic?: boolean | undefined;
+      /** Replaces the alert's data (the clearing source's last report: alert-sources.ts). */
+      data?: Record<string, unknown> | undefined;
+    }
   | { type: 'snooze-end' }
   | { type: 'detection'; detection: Detection }
   /** A cleared detection from one source of an alert another source still holds (alert-sources.ts). */
@@ -253,6 +259,7 @@ export function transition(alert: Alert, action: AlertAction, actor: Actor, now:
         resolvedBy: actor.id,
         resolution,
         snoozedUntil: null,
+        ...(action.data ? { data: action.data } : {}),
       });
       return done(a, 'resolved', action.note, null, { resolution });
     }
