@@ -490,6 +490,14 @@ export const routeMatrix: RouteCase[] = [
     path: patientPath('/measurement-requests?status=open,fulfilled'),
     phi: true,
   },
+  {
+    method: 'GET',
+    url: '/api/v1/patients/:id/adherence',
+    access: { ...careTeam, patient: 'own', integration: 'own' },
+    patientScoped: true,
+    path: patientPath('/adherence?days=7'),
+    phi: true,
+  },
   { method: 'GET', url: '/api/v1/programs', access: staff },
   {
     method: 'PUT',

@@ -43,13 +43,16 @@ const select = `select id::text as id, patient_id, device_id, code, value,
 
 async function requestsOf(sql: Sql, patientIds: readonly string[]): Promise<AdherenceRequest[]> {
   if (patientIds.length === 0) return [];
-  const rows = await sql.query<{ content: Record<string, unknown> }>(
-    `select r.content from fhir_resource r
+  const rows = await sql.query<{ id: string; content: Record<string, unknown> }>(
+    `select r.id, r.content from fhir_resource r
       where r.resource_type = 'MedicationRequest' and not r.deleted
         and r.content -> 'subject' ->> 'reference' = any($1::text[])`,
     [patientIds.map((p) => `Patient/${p}`)],
   );
-  return rows.map((r) => adherenceRequest(r.content)).filter((r): r is AdherenceRequest => r !== undefined);
+  // Stored content carries no id (the row does).
+  return rows
+    .map((r) => adherenceRequest({ ...r.content, id: r.id }))
+    .filter((r): r is AdherenceRequest => r !== undefined);
 }
 
 const asEvent = (r: Row): MedicationEvent => ({
