@@ -37,6 +37,7 @@ interface Quantity {
 export interface Observation {
   id: string;
   code?: { coding?: Array<{ system?: string; code?: string }> };
+  category?: Array<{ coding?: Array<{ system?: string; code?: string }> }>;
   effectiveDateTime?: string;
   valueQuantity?: Quantity;
   component?: Array<{ code?: { coding?: Array<{ code?: string }> }; valueQuantity?: Quantity }>;
