@@ -15,6 +15,7 @@ import { SmsChannel } from './alerts/sms-channel.ts';
 import { buildApp, type RoutePlugin } from './api/app.ts';
 import type { ApiContext } from './api/context.ts';
 import { fhirRoutes } from './api/fhir/http.ts';
+import { adherenceRoutes } from './api/routes/adherence.ts';
 import { alertRoutes } from './api/routes/alerts.ts';
 import { breakGlassRoutes } from './api/routes/break-glass.ts';
 import { dashboardRoutes } from './api/routes/dashboard.ts';
@@ -59,6 +60,7 @@ import { VendorTemplateResolver } from './ingest/vendor-templates.ts';
 import { normalize } from './normalize/normalize.ts';
 import { inspectPcd01 } from './normalize/profiles/hl7v2-pcd01.ts';
 import { storedTemplateRegistry } from './normalize/profiles/template.ts';
+import { DeviceAlarmStage } from './pipeline/device-alarms.ts';
 import { createPipeline, type Pipeline } from './pipeline/pipeline.ts';
 import { ServiceHealth } from './pipeline/service-health.ts';
 import { startWatchdog } from './pipeline/watchdog.ts';
@@ -404,6 +406,8 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       metrics,
     });
     alerting.start(); // durable timers and outbox: resumes what a previous process left due
+    // PCD-04 device alarms over MLLP become alerts (source "device alarm"), after their readings are stored.
+    mllp?.setAlarmSink(new DeviceAlarmStage({ alerts: alerting.manager, attribution: devices }));
     // The live feed asks the access policy; a care-team change reaches its open sockets at once.
     alerting.live.decideWith((p) => security.policy.readablePatients(p, 'Flag'));
     security.careTeams.onInvalidate(() => alerting.live.recheck());
@@ -455,6 +459,7 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       measurementRequestRoutes,
       breakGlassRoutes,
       scimRoutes,
+      adherenceRoutes,
       smartRoutes,
       oidcRoutes(config.oidc),
       nightscoutRoutes(new NightscoutCredentials(db)),
@@ -522,7 +527,7 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       );
     if (external) print('  MQTT (external broker)  subscribed with a persistent session');
     if (mllpPort !== undefined)
-      print(`  HL7 v2 MLLP (PCD-01)    ${tls ? 'tls' : 'tcp'}://${host}:${mllpPort}`);
+      print(`  HL7 v2 MLLP (PCD-01/04) ${tls ? 'tls' : 'tcp'}://${host}:${mllpPort}`);
     if (admin.created && admin.generated) {
       print('');
       print('  First start: created user "admin" with this password (shown only once, store it now):');

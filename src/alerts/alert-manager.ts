@@ -7,6 +7,7 @@ import type { Severity } from '../core/severity.ts';
 import type { AlertChangeSet, AlertRepository } from '../store/alert-repository.ts';
 import type { Sql } from '../store/database.ts';
 import { type Actor, type Alert, type AlertEvent, systemActor } from './alert.ts';
+import { afterCleared } from './alert-sources.ts';
 import { type AlertAction, alertError, raiseAlert, type Transition, transition } from './alert-state.ts';
 import { recipientContext, recipientsFrom } from './care-team.ts';
 import {
@@ -119,6 +120,15 @@ export class AlertManager {
     return out;
   }
 
+  /**
+   * Detections that must be stored before their sender is answered (a device's own alarm, acknowledged
+   * over HL7 only once its alert is durable): one transaction, and a failure is thrown, not logged.
+   */
+  async applyOrThrow(detections: readonly Detection[]): Promise<Alert[]> {
+    if (detections.length === 0) return [];
+    return this.#applyDetections(detections);
+  }
+
   #logFailure(d: Detection, err: unknown): void {
     this.#log.error(
       { err: errorMessage(err), conditionKey: d.conditionKey, rule: d.rule },
@@ -213,10 +223,16 @@ export class AlertManager {
         out.push(tr.alert);
         continue;
       }
-      const action: AlertAction =
-        d.state === 'cleared'
-          ? { type: 'resolve', automatic: true, note: `cleared: ${d.summary}` }
-          : { type: 'detection', detection: d };
+      let action: AlertAction = { type: 'detection', detection: d };
+      if (d.state === 'cleared') {
+        // Resolved only when no other source (a device's alarm, Vigil's rule) still holds it.
+        const after = afterCleared(before, d);
+        if (after.kind === 'ignore') continue;
+        action =
+          after.kind === 'resolve'
+            ? { type: 'resolve', automatic: true, note: `cleared: ${d.summary}`, data: after.data }
+            : { type: 'source-cleared', detection: d };
+      }
       const tr = transition(before, action, systemActor, now);
       out.push(tr.alert);
       if (!tr.event) continue;

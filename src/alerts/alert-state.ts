@@ -3,6 +3,13 @@ import { VigilError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import { severityRank } from '../core/severity.ts';
 import type { Actor, Alert, AlertEvent, AlertEventType, AlertState, NotificationReason } from './alert.ts';
+import {
+  afterCleared,
+  DEVICE_ALARM_RULE,
+  initialSourceData,
+  mergeFiring,
+  sourceOf,
+} from './alert-sources.ts';
 
 /**
  * The alert lifecycle as a pure function: (alert, action, actor, now) → new alert + timeline event,
@@ -16,9 +23,17 @@ export type AlertAction =
   /** Manual (a user) or by the escalation timer (the system). maxTier caps the tier (repeat the last). */
   | { type: 'escalate'; note?: string | undefined; maxTier?: number | undefined }
   | { type: 'assign'; userId: string; note?: string | undefined }
-  | { type: 'resolve'; note?: string | undefined; automatic?: boolean | undefined }
+  | {
+      type: 'resolve';
+      note?: string | undefined;
+      automatic?: boolean | undefined;
+      /** Replaces the alert's data (the clearing source's last report: alert-sources.ts). */
+      data?: Record<string, unknown> | undefined;
+    }
   | { type: 'snooze-end' }
-  | { type: 'detection'; detection: Detection };
+  | { type: 'detection'; detection: Detection }
+  /** A cleared detection from one source of an alert another source still holds (alert-sources.ts). */
+  | { type: 'source-cleared'; detection: Detection };
 
 export type AlertActionType = AlertAction['type'];
 
@@ -55,7 +70,8 @@ export function raiseAlert(d: Detection, now: number, id = newId()): Transition 
     state: 'open',
     summary: d.summary,
     evidence: [...new Set(d.evidence)].slice(-MAX_EVIDENCE),
-    data: d.data ?? {},
+    // A device alarm tracks its source from the start, so Vigil's detection can join it (alert-sources.ts).
+    data: d.rule === DEVICE_ALARM_RULE ? initialSourceData(d) : (d.data ?? {}),
     deviceId: d.deviceId ?? null,
     raisedAt: d.at,
     lastDetectionAt: d.at,
@@ -243,6 +259,7 @@ export function transition(alert: Alert, action: AlertAction, actor: Actor, now:
         resolvedBy: actor.id,
         resolution,
         snoozedUntil: null,
+        ...(action.data ? { data: action.data } : {}),
       });
       return done(a, 'resolved', action.note, null, { resolution });
     }
@@ -251,20 +268,22 @@ export function transition(alert: Alert, action: AlertAction, actor: Actor, now:
       if (d.state !== 'firing') throw new Error('a cleared detection resolves the alert (use resolve)');
       const evidence = [...new Set([...alert.evidence, ...d.evidence])].slice(-MAX_EVIDENCE);
       const added = d.evidence.filter((e) => !alert.evidence.includes(e));
+      const merged = mergeFiring(alert, d);
       const base = {
-        severity: d.severity,
+        severity: merged.severity,
         summary: d.summary,
         evidence,
-        data: d.data ?? alert.data,
+        data: merged.data,
         lastDetectionAt: d.at > alert.lastDetectionAt ? d.at : alert.lastDetectionAt,
       };
       const data = {
         fromSeverity: alert.severity,
-        severity: d.severity,
+        severity: merged.severity,
         evidence: added,
         summary: d.summary,
+        source: sourceOf(d),
       };
-      if (severityRank(d.severity) > severityRank(alert.severity)) {
+      if (severityRank(merged.severity) > severityRank(alert.severity)) {
         // Worse is a new alarm: it always notifies, even through a snooze, and needs a fresh acknowledgement.
         const a = next({
           ...base,
@@ -281,8 +300,25 @@ export function transition(alert: Alert, action: AlertAction, actor: Actor, now:
       // A lower severity is recorded, never notified (the engine takes it only once it has held:
       // severity hysteresis). Same severity: a snooze holds; an acknowledged alert has an owner; an
       // unacknowledged one is reminded (the engine emits those only at its re-alert interval).
-      const lower = severityRank(d.severity) < severityRank(alert.severity);
-      return done(a, 'updated', undefined, !lower && isUnacknowledged(alert) ? 'repeat' : null, data);
+      const lower = severityRank(merged.severity) < severityRank(alert.severity);
+      // A device's own report (continue, update, or joining Vigil's alert) never re-pages: the
+      // device re-sends while its alarm lasts, and the people it concerns were paged when it began.
+      const quiet = lower || sourceOf(d) === 'device-alarm';
+      return done(a, 'updated', undefined, !quiet && isUnacknowledged(alert) ? 'repeat' : null, data);
+    }
+    case 'source-cleared': {
+      const d = action.detection;
+      const after = afterCleared(alert, d);
+      if (after.kind !== 'update') return unchanged;
+      const a = next({ severity: after.severity, data: after.data });
+      return done(a, 'updated', undefined, null, {
+        fromSeverity: alert.severity,
+        severity: after.severity,
+        source: sourceOf(d),
+        cleared: true,
+        summary: d.summary,
+        activeSources: after.remaining,
+      });
     }
     default: {
       const never: never = action;

@@ -2,8 +2,10 @@ import { deviceHealth } from './device-health.ts';
 import { glucose } from './glucose.ts';
 import { hypertensiveCrisis } from './hypertensive-crisis.ts';
 import { hypoxaemia } from './hypoxaemia.ts';
+import { missedDose } from './missed-dose.ts';
 import { missingData } from './missing-data.ts';
 import { news2Rule } from './news2.ts';
+import { rescueInhaler } from './rescue-inhaler.ts';
 import type { RuleKind } from './rule-kind.ts';
 import { signalQuality } from './signal-quality.ts';
 import { threshold } from './threshold.ts';
@@ -23,4 +25,6 @@ export const ruleKinds: Record<string, RuleKind<any, any>> = {
   [missingData.kind]: missingData,
   [deviceHealth.kind]: deviceHealth,
   [signalQuality.kind]: signalQuality,
+  [rescueInhaler.kind]: rescueInhaler,
+  [missedDose.kind]: missedDose,
 };

@@ -27,7 +27,14 @@ export const VIGIL_LOCAL = 'https://vigil.example.org/fhir/CodeSystem/observatio
 export const VIGIL_ACVPU = 'https://vigil.example.org/fhir/CodeSystem/acvpu';
 export const OBSERVATION_CATEGORY = 'http://terminology.hl7.org/CodeSystem/observation-category';
 
-export type Category = 'vital-signs' | 'laboratory' | 'activity' | 'survey' | 'exam' | 'procedure';
+export type Category =
+  | 'vital-signs'
+  | 'laboratory'
+  | 'activity'
+  | 'survey'
+  | 'exam'
+  | 'procedure'
+  | 'therapy';
 
 export interface PlausibleRange {
   /** Inclusive bounds in the code's canonical unit. */
@@ -304,6 +311,55 @@ const defs: CodeDef[] = [
     range: { min: 0, max: 20, why: 'NEWS2 totals range 0-20 (clinical-reference §1.1)' },
     status: 'U',
   },
+  // Medication adherence devices (docs/adherence.md). No LOINC code in clinical-reference.md for a
+  // device-counted inhaler actuation or a pill-bottle opening: local codes, category therapy. Each
+  // is also served as FHIR MedicationAdministration / MedicationStatement against the patient's
+  // MedicationRequest. Which inhaler is rescue (reliever) or controller (preventer) is said by the
+  // device (its configuration), not guessed.
+  {
+    code: 'vigil-inhaler-rescue',
+    system: VIGIL_LOCAL,
+    display: 'Rescue (reliever) inhaler actuations',
+    category: 'therapy',
+    kind: 'quantity',
+    dimension: 'count',
+    units: ['{actuation}'],
+    decimals: 0,
+    range: {
+      min: 1,
+      max: 20,
+      why: 'one report per use (1 press, or the presses of one use); more than 20 is a counter dump, not a dose',
+    },
+    status: 'U',
+  },
+  {
+    code: 'vigil-inhaler-controller',
+    system: VIGIL_LOCAL,
+    display: 'Controller (preventer) inhaler actuations',
+    category: 'therapy',
+    kind: 'quantity',
+    dimension: 'count',
+    units: ['{actuation}'],
+    decimals: 0,
+    range: { min: 1, max: 20, why: 'as for the rescue inhaler' },
+    status: 'U',
+  },
+  {
+    code: 'vigil-pill-bottle-opening',
+    system: VIGIL_LOCAL,
+    display: 'Pill bottle openings',
+    category: 'therapy',
+    kind: 'quantity',
+    dimension: 'count',
+    units: ['{opening}'],
+    decimals: 0,
+    range: {
+      min: 1,
+      max: 10,
+      why: 'one report per opening; a smart cap that batches reports sends one per opening',
+    },
+    status: 'U',
+  },
 ];
 
 function glucose(
@@ -370,6 +426,11 @@ export const FRIENDLY_NAMES: Readonly<Record<string, string>> = {
   consciousness: 'vigil-acvpu',
   acvpu: 'vigil-acvpu',
   news2: 'vigil-news2',
+  'rescue-inhaler': 'vigil-inhaler-rescue',
+  'reliever-inhaler': 'vigil-inhaler-rescue',
+  'controller-inhaler': 'vigil-inhaler-controller',
+  'preventer-inhaler': 'vigil-inhaler-controller',
+  'pill-bottle-opening': 'vigil-pill-bottle-opening',
 };
 
 /** Names for BP panel components in payloads: `{systolic, diastolic, mean}`. */

@@ -45,6 +45,7 @@ const CATEGORY_DISPLAY: Record<string, string> = {
   'vital-signs': 'Vital Signs',
   laboratory: 'Laboratory',
   activity: 'Activity',
+  therapy: 'Therapy',
   survey: 'Survey',
   exam: 'Exam',
   procedure: 'Procedure',

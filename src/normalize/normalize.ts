@@ -14,7 +14,8 @@ import { type CodeDef, getCode } from './codes.ts';
 import { IngestError, ingestError } from './errors.ts';
 import { hexToBytes } from './profiles/ble/gatt-reader.ts';
 import { decodeBle, normalizeCharacteristic } from './profiles/ble/index.ts';
-import { pcd01Profile } from './profiles/hl7v2-pcd01.ts';
+import { inspectPcd01, pcd01Profile } from './profiles/hl7v2-pcd01.ts';
+import { pcd04Profile } from './profiles/hl7v2-pcd04.ts';
 import { mdcProfile } from './profiles/mdc.ts';
 import { nativeJsonProfile } from './profiles/native-json.ts';
 import { nightscoutProfile } from './profiles/nightscout.ts';
@@ -91,7 +92,10 @@ function dispatch(env: NormalizeEnvelope, ctx: ProfileContext, options: Normaliz
     case 'mdc':
       return mdcProfile(env.payload, ctx);
     case 'hl7v2':
-      return pcd01Profile(env.payload, ctx); // IHE PCD-01 ORU^R01 (bytes or text)
+      // IHE PCD-04 ORU^R40 alarms (their triggering values) or PCD-01 ORU^R01 (bytes or text)
+      return inspectPcd01(env.payload).messageType === 'ORU^R40'
+        ? pcd04Profile(env.payload, ctx)
+        : pcd01Profile(env.payload, ctx);
     case 'waveform-json':
       return waveformJsonProfile(env.payload, ctx); // gateway strips with sample arrays (waveforms.md)
     case 'nightscout':

@@ -158,6 +158,8 @@ export function canonicalize(
       converted = convertGlucose(value, ucum, target);
     } else {
       if (unitDimension(ucum) !== def.dimension) throw new Error(`not a ${def.dimension} unit`);
+      // Counts of different things share a dimension: steps are never actuations or openings.
+      if (def.dimension === 'count' && !def.units.includes(ucum)) throw new Error(`not counted in ${ucum}`);
       target = def.units[0] ?? ucum;
       converted = convert(value, ucum, target);
     }

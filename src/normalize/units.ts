@@ -74,6 +74,9 @@ const defs: UnitDef[] = [
   { ucum: 'kg/m2', display: 'kg/m2', dimension: 'mass-per-area', factor: 1 },
   { ucum: '{steps}', display: 'steps', dimension: 'count', factor: 1 },
   { ucum: '{score}', display: 'score', dimension: 'score', factor: 1 },
+  // Counts of a device's events, each in its own unit so an actuation is never an opening.
+  { ucum: '{actuation}', display: 'actuations', dimension: 'count', factor: 1 },
+  { ucum: '{opening}', display: 'openings', dimension: 'count', factor: 1 },
   { ucum: 'ms', display: 'ms', dimension: 'duration', factor: 1 },
   { ucum: 's', display: 's', dimension: 'duration', factor: 1000 },
   { ucum: 'min', display: 'min', dimension: 'duration', factor: 60000 },
@@ -139,6 +142,15 @@ const ALIASES: Record<string, string> = {
   '{steps}': '{steps}',
   score: '{score}',
   '{score}': '{score}',
+  actuation: '{actuation}',
+  actuations: '{actuation}',
+  puff: '{actuation}',
+  puffs: '{actuation}',
+  '{actuation}': '{actuation}',
+  '{puff}': '{actuation}',
+  opening: '{opening}',
+  openings: '{opening}',
+  '{opening}': '{opening}',
 };
 
 /** The UCUM code for a unit as sent (UCUM or a common spelling), or undefined if unknown. */

@@ -555,6 +555,14 @@ export const routeMatrix: RouteCase[] = [
     access: admin,
     separately: 'test/security/break-glass.test.ts (privacy officers and admins, never the holder)',
   },
+  {
+    method: 'GET',
+    url: '/api/v1/patients/:id/adherence',
+    access: { ...careTeam, patient: 'own', integration: 'own' },
+    patientScoped: true,
+    path: patientPath('/adherence?days=7'),
+    phi: true,
+  },
   { method: 'GET', url: '/api/v1/programs', access: staff },
   {
     method: 'PUT',

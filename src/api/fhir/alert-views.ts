@@ -21,9 +21,9 @@ import type { Found, HistoryEntry, Stored, TypeStore } from './resource-store.ts
  */
 
 const uuidRe = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const isUuid = (s: string) => uuidRe.test(s);
+export const isUuid = (s: string) => uuidRe.test(s);
 
-function stored(resource: Resource): Stored {
+export function stored(resource: Resource): Stored {
   const meta = resource.meta ?? {};
   const versionId = Number(meta.versionId ?? 1);
   const lastUpdated =
@@ -49,7 +49,7 @@ function patientIds(values: readonly string[]): string[] {
  * A filter of a kind these views do not know fails closed: an access restriction added by the
  * access layer (`notPatients`) is honoured, anything else unknown selects nothing.
  */
-function restriction(f: SearchFilter, params: Params, col: string): string {
+export function restriction(f: SearchFilter, params: Params, col: string): string {
   const r = f as unknown as { kind: string; ids?: unknown };
   if (r.kind === 'notPatients' && Array.isArray(r.ids))
     return r.ids.length ? `${col} <> all(${params.add(r.ids)}::text[])` : 'true';
@@ -57,7 +57,7 @@ function restriction(f: SearchFilter, params: Params, col: string): string {
 }
 
 /** `_id` (uuids) or `patient`/`subject` (Patient references) as a condition on these columns. */
-function idOrPatient(
+export function idOrPatient(
   f: Extract<SearchFilter, { kind: 'id' | 'reference' }>,
   params: Params,
   cols: { id: string; patient: string },
@@ -69,14 +69,14 @@ function idOrPatient(
     : `${cols.patient} = any(${params.add(ids)}::text[])`;
 }
 
-function unsupported(
+export function unsupported(
   f: Extract<SearchFilter, { kind: 'lastUpdated' | 'date' | 'string' }>,
   type: string,
 ): never {
   throw badRequest(`${f.kind === 'lastUpdated' ? '_lastUpdated' : f.param} is not supported on ${type}`);
 }
 
-abstract class ReadOnlyView implements TypeStore {
+export abstract class ReadOnlyView implements TypeStore {
   abstract readonly type: string;
   abstract get(id: string): Promise<Resource | undefined>;
   abstract search(

@@ -90,6 +90,10 @@ function resource(type: (typeof resourceTypes)[number]): CapabilityStatementRest
   if (type === 'ServiceRequest')
     r.documentation =
       'Measurement requests, read-only (same id as /api/v1/patients/{id}/measurement-requests): a repeat home reading Vigil asked of the patient before alarming. status active while open, completed once a reading answered it (supportingInfo), revoked once expired or cancelled (extension measurement-request-status says which). Newest first.';
+  if (type === 'MedicationAdministration' || type === 'MedicationStatement')
+    r.documentation =
+      `${r.documentation} ` +
+      "Adherence devices, read-only (same id as the stored reading): smart-inhaler actuations as MedicationAdministration, pill-bottle openings as MedicationStatement (status unknown: opened, not seen taken), against the patient's MedicationRequest. Newest first.";
   if (type === 'AuditEvent')
     r.documentation =
       `${r.documentation} ` +

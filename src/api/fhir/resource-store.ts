@@ -16,6 +16,7 @@ import { MeasurementRequestRepository } from '../../store/measurement-request-re
 import { AuditEventView, CommunicationView, FlagView, ServiceRequestView } from './alert-views.ts';
 import { DeviceDefinitionView } from './device-definitions.ts';
 import { RegistryDeviceView } from './device-registry.ts';
+import { MedicationAdministrationView, MedicationStatementView } from './medication-views.ts';
 import { ObservationStore } from './observation-store.ts';
 import { conflict, preconditionFailed } from './outcomes.ts';
 import { indexValues } from './search/index-values.ts';
@@ -269,10 +270,13 @@ export class ResourceStore {
       'Goal',
       'Questionnaire',
       'QuestionnaireResponse',
+      'MedicationRequest',
     ] as const) {
       this.#stores.set(t, new GenericStore(t, repo));
     }
     if (views) {
+      this.#stores.set('MedicationAdministration', new MedicationAdministrationView(views.db));
+      this.#stores.set('MedicationStatement', new MedicationStatementView(views.db));
       const alerts = new AlertFhirView(new AlertRepository(views.db));
       this.#stores.set('Flag', new FlagView(alerts));
       this.#stores.set('Communication', new CommunicationView(alerts));
@@ -283,7 +287,14 @@ export class ResourceStore {
         new AuditEventView(new AuditLog(views.db, views.clock, views.log.child({ component: 'fhir-audit' }))),
       );
     } else
-      for (const t of ['Flag', 'Communication', 'ServiceRequest', 'AuditEvent'] as const)
+      for (const t of [
+        'Flag',
+        'Communication',
+        'ServiceRequest',
+        'AuditEvent',
+        'MedicationAdministration',
+        'MedicationStatement',
+      ] as const)
         this.#stores.set(t, new GenericStore(t, repo));
     this.#stores.set('DeviceDefinition', new DeviceDefinitionView());
     this.#stores.set('Device', new DeviceStore(new GenericStore('Device', repo), new RegistryDeviceView()));

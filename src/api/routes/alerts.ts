@@ -33,6 +33,7 @@ export const alertPermissions: Record<AlertAction['type'] | 'read' | 'raise' | '
   resolve: ['clinician', 'nurse'],
   'snooze-end': [],
   detection: [],
+  'source-cleared': [],
   admin: ['admin'],
 };
 

@@ -45,7 +45,11 @@ function hl7Condition(code: string): [string, string] {
     return ['204', 'Unknown key identifier'];
   if (code.endsWith('_MISSING_CONTROL_ID') || code.endsWith('_MISSING_VALUE_TYPE'))
     return ['101', 'Required field missing'];
-  if (code.endsWith('_MALFORMED')) return ['100', 'Segment sequence error'];
+  if (code.endsWith('_MALFORMED') || code.endsWith('_ALARM_NONE')) return ['100', 'Segment sequence error'];
+  if (code.endsWith('_ALARM_NO_EVENT')) return ['101', 'Required field missing'];
+  if (code.endsWith('_ALARM_PHASE') || code.endsWith('_ALARM_PRIORITY'))
+    return ['103', 'Table value not found'];
+  if (code.endsWith('_ALARM_NO_PATIENT')) return ['204', 'Unknown key identifier'];
   if (/_(INVALID_TIME|NOT_A_NUMBER|UNIT_MISMATCH|INVALID_FIELD|IMPLAUSIBLE_VALUE|TIME_IN_FUTURE)$/.test(code))
     return ['102', 'Data type error'];
   return ['207', 'Application internal error'];

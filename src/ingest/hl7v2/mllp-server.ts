@@ -44,6 +44,16 @@ export interface MllpIngest {
   refuse(env: IngestEnvelope, error: VigilError): Promise<ItemResult>;
 }
 
+/**
+ * PCD-04 alarms (`ORU^R40`): read and attributed before the message is ingested (`prepare`, throws
+ * a coded VigilError to refuse it), then turned into alerts once its readings are stored (`apply`,
+ * throws when the alerts could not be stored: the sender is answered AE and resends).
+ */
+export interface MllpAlarmSink<P = unknown> {
+  prepare(deviceId: string, bytes: Buffer, receivedAt: number): Promise<P>;
+  apply(prepared: P, readingIds: readonly string[]): Promise<void>;
+}
+
 export interface MllpServerOptions {
   ingest: MllpIngest;
   inspect: Hl7v2Inspector;
@@ -55,6 +65,8 @@ export interface MllpServerOptions {
   /** Source addresses or CIDR ranges allowed to connect; empty = any. */
   allow?: readonly string[];
   tls?: { certFile: string; keyFile: string } | undefined;
+  /** Where PCD-04 alarms go; without one, ORU^R40 is refused (AR, unsupported message). */
+  alarms?: MllpAlarmSink | undefined;
 }
 
 /** Reasons the sender should not retry unchanged: answered AR/CR. Everything else refused is AE/CE. */
@@ -100,9 +112,11 @@ export class MllpServer {
   readonly #sockets = new Set<Socket>();
   readonly #inFlight = new Set<Promise<void>>();
   #closing = false;
+  #alarms: MllpAlarmSink | undefined;
 
   constructor(opts: MllpServerOptions) {
     this.#opts = opts;
+    this.#alarms = opts.alarms;
     this.#allow = parseAllowList(opts.allow ?? []);
     const onConnection = (socket: Socket) => this.#connection(socket);
     this.#server = opts.tls
@@ -111,6 +125,11 @@ export class MllpServer {
           onConnection,
         )
       : createNetServer(onConnection);
+  }
+
+  /** Sets where PCD-04 alarms go (the alerting stage is built after the listener). */
+  setAlarmSink(sink: MllpAlarmSink): void {
+    this.#alarms = sink;
   }
 
   listen(port: number, host: string): Promise<number> {
@@ -226,6 +245,37 @@ export class MllpServer {
       );
       return this.#ack(header, 'reject', { code: device.code, message: device.message });
     }
+    // PCD-04: the alarms must be readable and routable before anything is stored.
+    let alarms: { sink: MllpAlarmSink; prepared: unknown } | undefined;
+    if (header.messageType === 'ORU^R40') {
+      const sink = this.#alarms;
+      try {
+        if (!sink)
+          throw new VigilError(
+            'VIGIL_ERR_HL7V2_UNSUPPORTED_MESSAGE',
+            'message type ORU^R40 (device alarms) is not read by this listener',
+            422,
+            { field: 'MSH-9' },
+          );
+        alarms = { sink, prepared: await sink.prepare(device, bytes, receivedAt) };
+      } catch (e) {
+        if (!isVigilError(e) || e.status >= 500) {
+          log.error({ err: e, deviceId: device }, 'HL7 v2 alarm could not be read');
+          return this.#ack(header, 'error', {
+            code: 'VIGIL_ERR_INGEST_INTERNAL',
+            message: 'the alarm could not be processed; retry later',
+          });
+        }
+        await this.#opts.ingest.refuse(this.#envelope(device, bytes, receivedAt, 'mllp'), e);
+        log.info({ deviceId: device, reason: e.code }, 'HL7 v2 alarm refused');
+        const field = typeof e.details?.field === 'string' ? e.details.field : fieldOf(e.message);
+        return this.#ack(header, REJECT_REASONS.has(e.code) ? 'reject' : 'error', {
+          code: e.code,
+          message: e.message,
+          field,
+        });
+      }
+    }
     let results: ItemResult[];
     try {
       results = await this.#opts.ingest.ingest(this.#envelope(device, bytes, receivedAt, 'mllp'));
@@ -247,6 +297,18 @@ export class MllpServer {
         message,
         field: fieldOf(message),
       });
+    }
+    if (alarms) {
+      try {
+        await alarms.sink.apply(alarms.prepared, r.ids);
+      } catch (e) {
+        // The readings are stored (a resend is a duplicate); the alert is not: AE, the sender resends.
+        log.error({ err: e, deviceId: device }, 'HL7 v2 alarm could not be stored as an alert');
+        return this.#ack(header, 'error', {
+          code: 'VIGIL_ERR_INGEST_INTERNAL',
+          message: 'the alarm could not be stored; retry later',
+        });
+      }
     }
     log.debug({ deviceId: device, status: r.status, readings: r.ids.length }, 'HL7 v2 message acknowledged');
     return this.#ack(header, 'accept');

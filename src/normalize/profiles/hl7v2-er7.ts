@@ -14,7 +14,7 @@ import { VigilError } from '../../core/errors.ts';
 export const Hl7v2Error = {
   /** Not an HL7 v2 message: no MSH first, bad delimiters, a segment name that is not 3 letters. */
   malformed: 'VIGIL_ERR_HL7V2_MALFORMED',
-  /** A message type other than ORU^R01 (the only one PCD-01 devices send to a consumer). */
+  /** A message type other than ORU^R01 (PCD-01) or ORU^R40 (PCD-04). */
   unsupportedMessage: 'VIGIL_ERR_HL7V2_UNSUPPORTED_MESSAGE',
   /** An HL7 version Vigil does not read (not 2.x). */
   unsupportedVersion: 'VIGIL_ERR_HL7V2_UNSUPPORTED_VERSION',
@@ -24,6 +24,14 @@ export const Hl7v2Error = {
   missingValueType: 'VIGIL_ERR_HL7V2_MISSING_VALUE_TYPE',
   /** A timestamp that is not HL7 TS (YYYYMMDDHHMM[SS[.S]][+/-ZZZZ]) or not a real date. */
   invalidTime: 'VIGIL_ERR_HL7V2_INVALID_TIME',
+  /** PCD-04: an alarm (OBR) without an identity facet (no MDC_EVT_… event). */
+  alarmNoEvent: 'VIGIL_ERR_HL7V2_ALARM_NO_EVENT',
+  /** PCD-04: the event phase facet is missing or not an ACM phase. */
+  alarmPhase: 'VIGIL_ERR_HL7V2_ALARM_PHASE',
+  /** PCD-04: no alarm priority, or one that is not PH/PM/PL/PN. */
+  alarmPriority: 'VIGIL_ERR_HL7V2_ALARM_PRIORITY',
+  /** PCD-04: ORU^R40 without an OBR (no alarm at all). */
+  alarmNone: 'VIGIL_ERR_HL7V2_ALARM_NONE',
 } as const;
 export type Hl7v2ErrorCode = (typeof Hl7v2Error)[keyof typeof Hl7v2Error];
 

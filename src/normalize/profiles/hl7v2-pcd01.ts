@@ -115,7 +115,8 @@ export function normalizeEui64(value: string | null | undefined): string | undef
 /** The EUI-64 in an HD/EI/CWE field: the component labelled `EUI-64`'s id, else a 16-hex first component. */
 function eui64Of(components: readonly string[]): string | undefined {
   for (let i = 1; i < components.length; i++) {
-    if ((components[i] ?? '').toUpperCase() === 'EUI-64') {
+    // `EUI64` without the hyphen: the IHE ACM examples' senders write it so (MSH-3, OBR-2/3).
+    if (/^EUI-?64$/.test((components[i] ?? '').toUpperCase())) {
       for (let j = i - 1; j >= 0; j--) {
         const e = normalizeEui64(components[j]);
         if (e) return e;
@@ -160,14 +161,14 @@ export function inspectPcd01(payload: Uint8Array | string | object): Pcd01Header
   return headerOf(parse(payload));
 }
 
-/** Checks the message is a PCD-01 ORU^R01 Vigil can read; throws the coded reason otherwise. */
-function checkHeader(h: Pcd01Header): void {
+/** Checks the message is a PCD-01 ORU^R01 (or, for PCD-04, ORU^R40) Vigil can read; throws the coded reason otherwise. */
+export function checkHeader(h: Pcd01Header, type: 'ORU^R01' | 'ORU^R40' = 'ORU^R01'): void {
   if (!h.controlId)
     throw hl7v2Error(Hl7v2Error.missingControlId, 'MSH-10 (message control id) is empty', 'MSH-10');
-  if (h.messageType !== 'ORU^R01') {
+  if (h.messageType !== type) {
     throw hl7v2Error(
       Hl7v2Error.unsupportedMessage,
-      `message type ${h.messageType || '(none)'} is not ORU^R01`,
+      `message type ${h.messageType || '(none)'} is not ORU^R01 or ORU^R40`,
       'MSH-9',
     );
   }

@@ -280,6 +280,52 @@ const kindOfRequest = (r: MeasurementRequest): Kind => {
   return 'other';
 };
 
+interface AdherenceRow {
+  requestId: string;
+  medication: string;
+  rescue: boolean;
+  dosesDue: number;
+  takenOnTime: number;
+  missed: number;
+  pending: number;
+  usesPerDay: Array<{ day: string; uses: number }>;
+}
+
+/** My medicines: doses taken on time this week, reliever uses today (docs/adherence.md). */
+function Medicines(props: { patientId: string }) {
+  const { t } = useTranslation();
+  const [rows, setRows] = useState<AdherenceRow[] | null>(null);
+  useEffect(() => {
+    get<{ requests: AdherenceRow[] }>(
+      `/api/v1/patients/${encodeURIComponent(props.patientId)}/adherence?days=7`,
+    )
+      .then((r) => setRows(r.requests))
+      .catch(() => setRows([])); // no adherence devices or an older server: nothing shown
+  }, [props.patientId]);
+  if (!rows || rows.length === 0) return null;
+  const today = new Date().toISOString().slice(0, 10);
+  return (
+    <section aria-labelledby="meds-h" className="medicines">
+      <h2 id="meds-h">{t('meds.title')}</h2>
+      <ul className="requests">
+        {rows.map((r) => (
+          <li key={r.requestId} className="card" data-adherence={r.rescue ? 'rescue' : 'scheduled'}>
+            <p>
+              <strong dir="auto">{r.medication}</strong>
+            </p>
+            {r.rescue ? (
+              <p>{t('meds.rescueToday', { count: r.usesPerDay.find((d) => d.day === today)?.uses ?? 0 })}</p>
+            ) : (
+              <p>{t('meds.onTime', { taken: r.takenOnTime, due: r.dosesDue - r.pending })}</p>
+            )}
+            {!r.rescue && r.missed > 0 && <p>{t('meds.missed', { count: r.missed })}</p>}
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
 function Home(props: { me: Me; units: Units; setUnits: (u: Units) => void }) {
   const { t, i18n } = useTranslation();
   const [tab, setTab] = useState<'today' | 'readings'>('today');
@@ -365,6 +411,7 @@ function Home(props: { me: Me; units: Units; setUnits: (u: Units) => void }) {
                 ))}
               </ul>
             )}
+            <Medicines patientId={patientId} />
             <AddPasskey />
             <h2>{t('today.last')}</h2>
             {loaded && latest.length === 0 ? (

@@ -37,6 +37,7 @@ interface Quantity {
 export interface Observation {
   id: string;
   code?: { coding?: Array<{ system?: string; code?: string }> };
+  category?: Array<{ coding?: Array<{ system?: string; code?: string }> }>;
   effectiveDateTime?: string;
   valueQuantity?: Quantity;
   component?: Array<{ code?: { coding?: Array<{ code?: string }> }; valueQuantity?: Quantity }>;
@@ -68,6 +69,8 @@ function fmt(n: number, digits: number, locale: string): string {
 }
 
 export function readingOf(o: Observation, units: Units, locale: string): PatientReading | undefined {
+  // Inhaler and pill-bottle events are shown under "My medicines", not as readings.
+  if (o.category?.some((c) => c.coding?.some((x) => x.code === 'therapy'))) return undefined;
   const kind = kindOf(o);
   const at = o.effectiveDateTime;
   if (!at) return undefined;

@@ -280,6 +280,7 @@ export function PatientView({
               </ol>
             )}
           </div>
+          <AdherencePanel patientId={patientId} tick={tick} />
           <div className="panel">
             <h2>Devices</h2>
             {(summary?.devices.length ?? 0) === 0 ? (
@@ -501,6 +502,64 @@ function TirBar({ m }: { m: Agp['metrics'] }) {
             <span className={`swatch tir-${p.cls}`} aria-hidden="true" />
             <span>{p.label} mg/dL</span>
             <strong>{p.v.toFixed(1)} %</strong>
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
+interface AdherenceRow {
+  requestId: string;
+  medication: string;
+  rescue: boolean;
+  dosesDue: number;
+  takenOnTime: number;
+  takenLate: number;
+  missed: number;
+  pending: number;
+  onTimeRate: number | null;
+  usesPerDay: Array<{ day: string; uses: number; actuations: number }>;
+}
+
+/** Medication adherence from smart inhalers and pill bottles, last 7 days (docs/adherence.md). */
+function AdherencePanel({ patientId, tick }: { patientId: string; tick: number }) {
+  const [rows, setRows] = useState<AdherenceRow[] | null>(null);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: tick refreshes
+  useEffect(() => {
+    get<{ requests: AdherenceRow[] }>(`/api/v1/patients/${encodeURIComponent(patientId)}/adherence?days=7`)
+      .then((r) => setRows(r.requests))
+      .catch(() => setRows([]));
+  }, [patientId, tick]);
+  if (!rows || rows.length === 0) return null;
+  return (
+    <div className="panel" data-panel="adherence">
+      <h2>Medication adherence · 7 days</h2>
+      <ul className="device-list">
+        {rows.map((r) => (
+          <li key={r.requestId}>
+            <div className="device-line">
+              <strong>{r.medication}</strong>
+              <span className="subtle small">{r.rescue ? 'as needed (rescue)' : 'scheduled'}</span>
+            </div>
+            {r.rescue ? (
+              <div className="device-line small" data-rescue-uses>
+                {r.usesPerDay.map((d) => (
+                  <span key={d.day} title={`${d.actuations} actuations`}>
+                    {d.day.slice(5)}: {d.uses}
+                  </span>
+                ))}
+              </div>
+            ) : (
+              <div className="device-line small" data-doses>
+                <span>
+                  on time {r.takenOnTime}/{r.dosesDue - r.pending}
+                  {r.onTimeRate !== null ? ` (${Math.round(r.onTimeRate * 100)} %)` : ''}
+                </span>
+                <span>late {r.takenLate}</span>
+                <span>missed {r.missed}</span>
+              </div>
+            )}
           </li>
         ))}
       </ul>

@@ -68,6 +68,9 @@ export const resourceTypes = [
   'Goal',
   'Questionnaire',
   'QuestionnaireResponse',
+  'MedicationRequest',
+  'MedicationAdministration',
+  'MedicationStatement',
 ] as const;
 export type SupportedType = (typeof resourceTypes)[number];
 
@@ -78,6 +81,8 @@ export type SupportedType = (typeof resourceTypes)[number];
  * (device-definitions.ts).
  */
 export const readOnlyTypes: ReadonlySet<string> = new Set([
+  'MedicationAdministration',
+  'MedicationStatement',
   'AuditEvent',
   'Flag',
   'Communication',
@@ -92,6 +97,8 @@ export const unsupportedCommon: Partial<Record<SupportedType, readonly string[]>
   ServiceRequest: ['_lastUpdated'],
   AuditEvent: ['_lastUpdated'],
   DeviceDefinition: ['_lastUpdated'],
+  MedicationAdministration: ['_lastUpdated'],
+  MedicationStatement: ['_lastUpdated'],
 };
 
 export function isSupportedType(t: string): t is SupportedType {
@@ -281,6 +288,31 @@ export const searchParams: Record<SupportedType, Record<string, SearchParamDef>>
     p('outcome', 'token', ['outcome'], 'The outcome'),
   ],
   Bundle: [identifier, p('type', 'token', ['type'], 'The bundle type')],
+  // Prescriptions a patient's adherence devices are scored against (docs/adherence.md).
+  MedicationRequest: [
+    identifier,
+    status,
+    p('intent', 'token', ['intent'], 'The intent (order, plan, …)'),
+    p('patient', 'reference', ['subject'], 'The patient', ['Patient']),
+    p('subject', 'reference', ['subject'], 'The subject (a Patient)', ['Patient']),
+    p('code', 'token', ['medicationCodeableConcept'], 'The medication code'),
+    p('authoredon', 'date', ['authoredOn'], 'When the request was written'),
+  ],
+  // Views of the adherence devices' stored events (smart inhalers, pill bottles).
+  MedicationAdministration: [
+    p('patient', 'reference', ['subject'], 'The patient', ['Patient']),
+    p('subject', 'reference', ['subject'], 'The subject (a Patient)', ['Patient']),
+    p('request', 'reference', ['request'], 'The MedicationRequest the dose belongs to', [
+      'MedicationRequest',
+    ]),
+    p('device', 'reference', ['device'], 'The inhaler', ['Device']),
+    p('effective-time', 'date', ['effectiveDateTime'], 'When the dose was given'),
+  ],
+  MedicationStatement: [
+    p('patient', 'reference', ['subject'], 'The patient', ['Patient']),
+    p('subject', 'reference', ['subject'], 'The subject (a Patient)', ['Patient']),
+    p('effective', 'date', ['effectiveDateTime'], 'When the bottle was opened'),
+  ],
   Group: [
     identifier,
     p('type', 'token', ['type'], 'The kind of members'),
