@@ -104,7 +104,11 @@ describe('RTLS zone smoothing', () => {
     const f = feeder();
     f.see('room-1', -70);
     const before = f.state;
-    const r = observe(before, { zoneId: 'room-2', rssi: -40, at: (before.lastSeenAt as number) - 1 }, settings);
+    const r = observe(
+      before,
+      { zoneId: 'room-2', rssi: -40, at: (before.lastSeenAt as number) - 1 },
+      settings,
+    );
     assert.equal(r.kind, 'stale');
     assert.deepEqual(r.state, before);
   });
