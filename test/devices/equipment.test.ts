@@ -242,7 +242,7 @@ for (const db of databases) {
       );
       const notGateway = await call('POST', '/ingest/v1/rtls/sightings', secrets['oxi-1'], { sightings: [] });
       assert.equal(notGateway.statusCode, 403);
-      assert.equal(notGateway.json().error.code, 'VIGIL_ERR_EQUIPMENT_NOT_GATEWAY');
+      assert.equal(notGateway.json().error.code, 'VIGIL_ERR_EQUIPMENT_FORBIDDEN');
       const unplaced = await call('POST', '/ingest/v1/rtls/sightings', secrets['rtls-server'], {
         sightings: [{ tag: 'AC:23:3F:00:00:01', rssi: -60, time: new Date(events.now()).toISOString() }],
       });

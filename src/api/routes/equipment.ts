@@ -335,7 +335,7 @@ export function equipmentRoutes(service: EquipmentService): RoutePlugin {
         const kind = (await ctx.devices.get(id))?.kind;
         if (kind !== 'gateway')
           throw new VigilError(
-            'VIGIL_ERR_EQUIPMENT_NOT_GATEWAY',
+            'VIGIL_ERR_EQUIPMENT_FORBIDDEN',
             'RTLS sightings come from a device of kind gateway',
             403,
           );
