@@ -17,11 +17,12 @@ import { ago, clock, zoneLabel } from './format.ts';
 import { PushToggle } from './push.tsx';
 import { AlertsInbox } from './views/Alerts.tsx';
 import { Devices } from './views/Devices.tsx';
+import { EquipmentView } from './views/Equipment.tsx';
 import { PatientView } from './views/Patient.tsx';
 import { SignIn } from './views/SignIn.tsx';
 import { Worklist } from './views/Worklist.tsx';
 
-type View = 'worklist' | 'alerts' | 'devices' | 'patient';
+type View = 'worklist' | 'alerts' | 'devices' | 'equipment' | 'patient';
 const POLL_MS = 15_000;
 
 /**
@@ -212,6 +213,15 @@ export function App() {
                 Devices
               </button>
             </li>
+            <li>
+              <button
+                type="button"
+                aria-current={view === 'equipment' ? 'page' : undefined}
+                onClick={() => go('equipment')}
+              >
+                Equipment
+              </button>
+            </li>
           </ul>
         </nav>
         <div className="topbar-right">
@@ -275,6 +285,7 @@ export function App() {
           />
         )}
         {view === 'devices' && <Devices tick={tick} onOpenPatient={(id) => go('patient', id)} />}
+        {view === 'equipment' && <EquipmentView tick={tick} />}
         {view === 'patient' && patientId && (
           <PatientView
             key={patientId}

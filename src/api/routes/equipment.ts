@@ -240,10 +240,14 @@ export function equipmentRoutes(service: EquipmentService): RoutePlugin {
             400,
           );
         const intervals = await service.utilisationIntervals(since, until, q.kind);
+        const names = new Map((await service.repo.locations()).map((l) => [l.id, l.name]));
         return {
           since: new Date(since).toISOString(),
           until: new Date(until).toISOString(),
-          rows: utilisation(intervals, since, until, now),
+          rows: utilisation(intervals, since, until, now).map((r) => ({
+            ...r,
+            unitName: r.unitId ? (names.get(r.unitId) ?? null) : null,
+          })),
         };
       },
     );
