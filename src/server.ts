@@ -14,6 +14,7 @@ import { SmsChannel } from './alerts/sms-channel.ts';
 import { buildApp, type RoutePlugin } from './api/app.ts';
 import type { ApiContext } from './api/context.ts';
 import { fhirRoutes } from './api/fhir/http.ts';
+import { alarmBurdenRoutes } from './api/routes/alarm-burden.ts';
 import { alertRoutes } from './api/routes/alerts.ts';
 import { dashboardRoutes } from './api/routes/dashboard.ts';
 import { deviceModelRoutes } from './api/routes/device-models.ts';
@@ -429,6 +430,7 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       monitoringRoutes(pipeline.monitoring),
       dashboardRoutes,
       programRoutes,
+      alarmBurdenRoutes,
       notificationRoutes({ alerting, ackLinks, push }),
       invitationRoutes,
       passkeyRoutes,

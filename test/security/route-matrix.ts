@@ -539,6 +539,8 @@ export const routeMatrix: RouteCase[] = [
     phi: true,
   },
   { method: 'GET', url: '/api/v1/program/metrics', access: staff },
+  // alarm burden across units and care teams (docs/alarm-burden.md): named top patients are audited
+  { method: 'GET', url: '/api/v1/program/alarm-burden', access: staff },
   { method: 'GET', url: '/api/v1/program/fleet', access: staff },
 
   // ── contact methods for notifications (admin) ─────────────────────────────────────────────

@@ -1,0 +1,157 @@
+import { alertClassSql } from '../alerts/alert-metrics.ts';
+import type { Sql } from '../store/database.ts';
+import {
+  type BurdenAlert,
+  type BurdenGroup,
+  burdenOf,
+  defaultFlood,
+  type FloodSettings,
+  floodIncidents,
+  type Incident,
+} from './alarm-burden.ts';
+
+export type BurdenGrouping = 'unit' | 'care-team';
+
+export interface AlarmBurden {
+  since: string;
+  until: string;
+  groupBy: BurdenGrouping;
+  flood: { windowMinutes: number; minPatients: number };
+  overall: BurdenGroup;
+  groups: BurdenGroup[];
+  incidents: Incident[];
+}
+
+/** The unit enclosing each zone (a unit is its own), walked up the `partOf` chain. */
+const unitOf = `with recursive up as (
+    select id as start_id, id, kind, part_of from location
+    union all
+    select up.start_id, l.id, l.kind, l.part_of from up join location l on l.id = up.part_of
+  ), unit_of as (select start_id as location_id, id as unit_id from up where kind = 'unit')`;
+
+const teamsOf = (patient: string) =>
+  `coalesce((select jsonb_agg(t.id order by t.id) from fhir_resource t where t.resource_type = 'CareTeam'
+     and not t.deleted and t.content->'subject'->>'reference' = 'Patient/' || ${patient}), '[]'::jsonb)`;
+
+const ms = (d: unknown) => (d == null ? null : (d instanceof Date ? d : new Date(String(d))).getTime());
+
+/**
+ * Alarms (clinical and technical alerts — not measurement requests, tasks or suspected CGM
+ * compression lows) raised in [since, until), with where they came from: the alert's device, its
+ * kind, the gateway it is linked behind, the unit of its zone, the patient's care teams.
+ */
+export async function burdenAlerts(sql: Sql, since: string, until: string): Promise<BurdenAlert[]> {
+  const rows = await sql.query<Record<string, unknown>>(
+    `${unitOf}
+     select a.id, a.patient_id, a.rule, a.severity, a.device_id, d.kind as device_kind, g.gateway_id, u.unit_id,
+       a.created_at, a.first_acknowledged_at, a.resolved_at, a.resolution, ${teamsOf('a.patient_id')} as teams
+     from alert a
+     left join device d on d.id = a.device_id
+     left join gateway_device g on g.device_id = a.device_id
+     left join equipment e on e.device_id = a.device_id
+     left join unit_of u on u.location_id = e.location_id
+     where a.created_at >= $1 and a.created_at < $2 and ${alertClassSql('a')} in ('clinical', 'technical')`,
+    [since, until],
+  );
+  return rows.map((r) => ({
+    id: r['id'] as string,
+    patientId: r['patient_id'] as string,
+    rule: r['rule'] as string,
+    severity: r['severity'] as string,
+    deviceId: (r['device_id'] as string | null) ?? null,
+    deviceKind: (r['device_kind'] as string | null) ?? null,
+    gatewayId: (r['gateway_id'] as string | null) ?? null,
+    unitId: (r['unit_id'] as string | null) ?? null,
+    careTeamIds: (typeof r['teams'] === 'string' ? JSON.parse(r['teams']) : r['teams']) as string[],
+    createdAt: ms(r['created_at']) as number,
+    firstAcknowledgedAt: ms(r['first_acknowledged_at']),
+    resolvedAt: ms(r['resolved_at']),
+    resolution: (r['resolution'] as string | null) ?? null,
+  }));
+}
+
+/**
+ * Bed-days per group: a patient with readings on a UTC day counts one bed-day there (in a unit: a
+ * reading from a device whose zone is in the unit; in a care team: the patient is its subject).
+ * `'*'` is the total.
+ */
+export async function bedDays(
+  sql: Sql,
+  since: string,
+  until: string,
+  groupBy: BurdenGrouping,
+): Promise<Map<string, number>> {
+  const day = `o.patient_id || '|' || ((o.effective at time zone 'UTC')::date)::text`;
+  const rows =
+    groupBy === 'unit'
+      ? await sql.query<{ g: string; n: number }>(
+          `${unitOf}
+           select coalesce(u.unit_id, '(none)') as g, count(distinct ${day})::int as n
+           from observation o left join equipment e on e.device_id = o.device_id
+           left join unit_of u on u.location_id = e.location_id
+           where o.patient_id is not null and o.effective >= $1 and o.effective < $2
+           group by coalesce(u.unit_id, '(none)')`,
+          [since, until],
+        )
+      : await sql.query<{ g: string; n: number }>(
+          `select coalesce(t.id, '(none)') as g, count(distinct ${day})::int as n
+           from observation o left join fhir_resource t on t.resource_type = 'CareTeam' and not t.deleted
+             and t.content->'subject'->>'reference' = 'Patient/' || o.patient_id
+           where o.patient_id is not null and o.effective >= $1 and o.effective < $2
+           group by coalesce(t.id, '(none)')`,
+          [since, until],
+        );
+  const [all] = await sql.query<{ n: number }>(
+    `select count(distinct ${day})::int as n from observation o
+     where o.patient_id is not null and o.effective >= $1 and o.effective < $2`,
+    [since, until],
+  );
+  const out = new Map(rows.map((r) => [r.g, Number(r.n)]));
+  out.set('*', Number(all?.n ?? 0));
+  return out;
+}
+
+async function groupNames(sql: Sql, groupBy: BurdenGrouping): Promise<Map<string, string>> {
+  const rows =
+    groupBy === 'unit'
+      ? await sql.query<{ id: string; name: string }>(`select id, name from location where kind = 'unit'`)
+      : await sql.query<{ id: string; name: string | null }>(
+          `select id, content->>'name' as name from fhir_resource where resource_type = 'CareTeam' and not deleted`,
+        );
+  return new Map(rows.filter((r) => r.name).map((r) => [r.id, r.name as string]));
+}
+
+/** The alarm burden of [since, until) per unit or care team, with the flood incidents. */
+export async function alarmBurden(
+  sql: Sql,
+  since: string,
+  until: string,
+  groupBy: BurdenGrouping,
+  flood: FloodSettings = defaultFlood,
+): Promise<AlarmBurden> {
+  const [alerts, days, names] = await Promise.all([
+    burdenAlerts(sql, since, until),
+    bedDays(sql, since, until, groupBy),
+    groupNames(sql, groupBy),
+  ]);
+  const incidents = floodIncidents(alerts, flood);
+  const byGroup = new Map<string, BurdenAlert[]>();
+  for (const a of alerts) {
+    const keys =
+      groupBy === 'unit' ? [a.unitId ?? '(none)'] : a.careTeamIds.length ? a.careTeamIds : ['(none)'];
+    for (const k of keys) byGroup.set(k, [...(byGroup.get(k) ?? []), a]);
+  }
+  for (const k of days.keys()) if (k !== '*' && !byGroup.has(k)) byGroup.set(k, []);
+  const groups = [...byGroup]
+    .map(([id, list]) => burdenOf(id, names.get(id) ?? null, list, days.get(id) ?? 0, incidents))
+    .sort((a, b) => b.alerts - a.alerts || a.id.localeCompare(b.id));
+  return {
+    since,
+    until,
+    groupBy,
+    flood: { windowMinutes: flood.windowMs / 60_000, minPatients: flood.minPatients },
+    overall: burdenOf('*', null, alerts, days.get('*') ?? 0, incidents),
+    groups,
+    incidents,
+  };
+}
