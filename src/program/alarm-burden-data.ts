@@ -29,8 +29,14 @@ const unitOf = `with recursive up as (
     select up.start_id, l.id, l.kind, l.part_of from up join location l on l.id = up.part_of
   ), unit_of as (select start_id as location_id, id as unit_id from up where kind = 'unit')`;
 
+/**
+ * A care team's key: its name. Vigil keeps one CareTeam resource per patient (its subject), so the
+ * team a unit knows ("ICU team") is every CareTeam of that name; one without a name stands alone.
+ */
+const teamKey = (t: string) => `coalesce(nullif(${t}.content->>'name', ''), ${t}.id)`;
+
 const teamsOf = (patient: string) =>
-  `coalesce((select jsonb_agg(t.id order by t.id) from fhir_resource t where t.resource_type = 'CareTeam'
+  `coalesce((select jsonb_agg(distinct ${teamKey('t')}) from fhir_resource t where t.resource_type = 'CareTeam'
      and not t.deleted and t.content->'subject'->>'reference' = 'Patient/' || ${patient}), '[]'::jsonb)`;
 
 const ms = (d: unknown) => (d == null ? null : (d instanceof Date ? d : new Date(String(d))).getTime());
@@ -94,11 +100,11 @@ export async function bedDays(
           [since, until],
         )
       : await sql.query<{ g: string; n: number }>(
-          `select coalesce(t.id, '(none)') as g, count(distinct ${day})::int as n
+          `select coalesce(${teamKey('t')}, '(none)') as g, count(distinct ${day})::int as n
            from observation o left join fhir_resource t on t.resource_type = 'CareTeam' and not t.deleted
              and t.content->'subject'->>'reference' = 'Patient/' || o.patient_id
            where o.patient_id is not null and o.effective >= $1 and o.effective < $2
-           group by coalesce(t.id, '(none)')`,
+           group by coalesce(${teamKey('t')}, '(none)')`,
           [since, until],
         );
   const [all] = await sql.query<{ n: number }>(
@@ -111,14 +117,13 @@ export async function bedDays(
   return out;
 }
 
+/** Unit names (a care team's key is its name already). */
 async function groupNames(sql: Sql, groupBy: BurdenGrouping): Promise<Map<string, string>> {
-  const rows =
-    groupBy === 'unit'
-      ? await sql.query<{ id: string; name: string }>(`select id, name from location where kind = 'unit'`)
-      : await sql.query<{ id: string; name: string | null }>(
-          `select id, content->>'name' as name from fhir_resource where resource_type = 'CareTeam' and not deleted`,
-        );
-  return new Map(rows.filter((r) => r.name).map((r) => [r.id, r.name as string]));
+  if (groupBy === 'care-team') return new Map();
+  const rows = await sql.query<{ id: string; name: string }>(
+    `select id, name from location where kind = 'unit'`,
+  );
+  return new Map(rows.map((r) => [r.id, r.name]));
 }
 
 /** The alarm burden of [since, until) per unit or care team, with the flood incidents. */
@@ -143,7 +148,15 @@ export async function alarmBurden(
   }
   for (const k of days.keys()) if (k !== '*' && !byGroup.has(k)) byGroup.set(k, []);
   const groups = [...byGroup]
-    .map(([id, list]) => burdenOf(id, names.get(id) ?? null, list, days.get(id) ?? 0, incidents))
+    .map(([id, list]) =>
+      burdenOf(
+        id,
+        groupBy === 'unit' ? (names.get(id) ?? null) : id === '(none)' ? null : id,
+        list,
+        days.get(id) ?? 0,
+        incidents,
+      ),
+    )
     .sort((a, b) => b.alerts - a.alerts || a.id.localeCompare(b.id));
   return {
     since,

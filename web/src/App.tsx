@@ -15,6 +15,7 @@ import {
 import { AlertActions } from './components.tsx';
 import { ago, clock, zoneLabel } from './format.ts';
 import { PushToggle } from './push.tsx';
+import { AlarmBurdenView } from './views/AlarmBurden.tsx';
 import { AlertsInbox } from './views/Alerts.tsx';
 import { Devices } from './views/Devices.tsx';
 import { EquipmentView } from './views/Equipment.tsx';
@@ -22,7 +23,7 @@ import { PatientView } from './views/Patient.tsx';
 import { SignIn } from './views/SignIn.tsx';
 import { Worklist } from './views/Worklist.tsx';
 
-type View = 'worklist' | 'alerts' | 'devices' | 'equipment' | 'patient';
+type View = 'worklist' | 'alerts' | 'devices' | 'equipment' | 'burden' | 'patient';
 const POLL_MS = 15_000;
 
 /**
@@ -222,6 +223,15 @@ export function App() {
                 Equipment
               </button>
             </li>
+            <li>
+              <button
+                type="button"
+                aria-current={view === 'burden' ? 'page' : undefined}
+                onClick={() => go('burden')}
+              >
+                Alarm burden
+              </button>
+            </li>
           </ul>
         </nav>
         <div className="topbar-right">
@@ -286,6 +296,7 @@ export function App() {
         )}
         {view === 'devices' && <Devices tick={tick} onOpenPatient={(id) => go('patient', id)} />}
         {view === 'equipment' && <EquipmentView tick={tick} />}
+        {view === 'burden' && <AlarmBurdenView tick={tick} names={names} />}
         {view === 'patient' && patientId && (
           <PatientView
             key={patientId}
