@@ -62,7 +62,9 @@ export function floodIncidents(alerts: readonly BurdenAlert[], s: FloodSettings 
   for (const a of alerts) {
     if (!a.gatewayId && !a.unitId) continue;
     const key = `${a.rule}\u0000${a.gatewayId ? `g:${a.gatewayId}` : `u:${a.unitId}`}`;
-    byCause.set(key, [...(byCause.get(key) ?? []), a]);
+    const list = byCause.get(key);
+    if (list) list.push(a);
+    else byCause.set(key, [a]);
   }
   const out: Incident[] = [];
   for (const list of byCause.values()) {
