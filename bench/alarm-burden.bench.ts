@@ -172,7 +172,7 @@ export default async function run(opts: { quick: boolean; large: boolean }): Pro
         },
       ],
       notes:
-        "The data are synthetic (uniform random alarm times), so the figures show the query cost and that flood grouping finds planted outages without grouping random alarms, not a real unit's burden. Both queries scan the alerts of the period; the alarm-burden query also walks the zone tree and joins each alert's device, gateway and care teams, then groups in the process.",
+        "The data are synthetic (uniform random alarm times), so the figures show the query cost and that flood grouping finds planted outages without grouping random alarms, not a real unit's burden. Both queries scan the alerts of the period; the alarm-burden query also walks the zone tree and joins each alert's device, gateway and zone (and, grouped per care team, its care teams), then groups in the process.",
     };
   } finally {
     await db.close();

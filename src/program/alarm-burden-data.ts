@@ -39,22 +39,29 @@ const teamsOf = (patient: string) =>
   `coalesce((select jsonb_agg(distinct ${teamKey('t')}) from fhir_resource t where t.resource_type = 'CareTeam'
      and not t.deleted and t.content->'subject'->>'reference' = 'Patient/' || ${patient}), '[]'::jsonb)`;
 
-const ms = (d: unknown) => (d == null ? null : (d instanceof Date ? d : new Date(String(d))).getTime());
-
 /**
  * Alarms (clinical and technical alerts — not measurement requests, tasks or suspected CGM
  * compression lows) raised in [since, until), with where they came from: the alert's device, its
  * kind, the gateway it is linked behind, the unit of its zone, the patient's care teams.
  */
-export async function burdenAlerts(sql: Sql, since: string, until: string): Promise<BurdenAlert[]> {
+export async function burdenAlerts(
+  sql: Sql,
+  since: string,
+  until: string,
+  o: { teams?: boolean } = {},
+): Promise<BurdenAlert[]> {
+  // Times travel as epoch milliseconds and the care teams only when asked: shipping the rows out of
+  // the database is most of this query's cost (bench/alarm-burden.bench.ts).
+  const epoch = (c: string) => `(extract(epoch from ${c}) * 1000)::float8`;
   const rows = await sql.query<Record<string, unknown>>(
     // The alarms are chosen first (materialized): with the class filter inline, the planner
-    // misjudges its selectivity and nests the joins (3× slower on 10,000 alerts).
+    // misjudges its selectivity and nests the joins.
     `${unitOf}, a as materialized (
        select * from alert a
        where a.created_at >= $1 and a.created_at < $2 and ${alertClassSql('a')} in ('clinical', 'technical'))
-     select a.id, a.patient_id, a.rule, a.severity, a.device_id, d.kind as device_kind, g.gateway_id, u.unit_id,
-       a.created_at, a.first_acknowledged_at, a.resolved_at, a.resolution, ${teamsOf('a.patient_id')} as teams
+     select a.id::text as id, a.patient_id, a.rule, a.severity, a.device_id, d.kind as device_kind, g.gateway_id,
+       u.unit_id, ${epoch('a.created_at')} as created, ${epoch('a.first_acknowledged_at')} as acked,
+       ${epoch('a.resolved_at')} as resolved, a.resolution${o.teams ? `, ${teamsOf('a.patient_id')} as teams` : ''}
      from a
      left join device d on d.id = a.device_id
      left join gateway_device g on g.device_id = a.device_id
@@ -62,6 +69,7 @@ export async function burdenAlerts(sql: Sql, since: string, until: string): Prom
      left join unit_of u on u.location_id = e.location_id`,
     [since, until],
   );
+  const num = (v: unknown) => (v == null ? null : Number(v));
   return rows.map((r) => ({
     id: r['id'] as string,
     patientId: r['patient_id'] as string,
@@ -71,10 +79,12 @@ export async function burdenAlerts(sql: Sql, since: string, until: string): Prom
     deviceKind: (r['device_kind'] as string | null) ?? null,
     gatewayId: (r['gateway_id'] as string | null) ?? null,
     unitId: (r['unit_id'] as string | null) ?? null,
-    careTeamIds: (typeof r['teams'] === 'string' ? JSON.parse(r['teams']) : r['teams']) as string[],
-    createdAt: ms(r['created_at']) as number,
-    firstAcknowledgedAt: ms(r['first_acknowledged_at']),
-    resolvedAt: ms(r['resolved_at']),
+    careTeamIds: o.teams
+      ? ((typeof r['teams'] === 'string' ? JSON.parse(r['teams']) : r['teams']) as string[])
+      : [],
+    createdAt: Number(r['created']),
+    firstAcknowledgedAt: num(r['acked']),
+    resolvedAt: num(r['resolved']),
     resolution: (r['resolution'] as string | null) ?? null,
   }));
 }
@@ -138,7 +148,7 @@ export async function alarmBurden(
   flood: FloodSettings = defaultFlood,
 ): Promise<AlarmBurden> {
   const [alerts, days, names] = await Promise.all([
-    burdenAlerts(sql, since, until),
+    burdenAlerts(sql, since, until, { teams: groupBy === 'care-team' }),
     bedDays(sql, since, until, groupBy),
     groupNames(sql, groupBy),
   ]);
