@@ -7,7 +7,7 @@ import { alarmBurden } from '../src/program/alarm-burden-data.ts';
 import { toJsonParam } from '../src/store/database.ts';
 import { migrate } from '../src/store/migrate.ts';
 import { openDatabase } from '../src/store/open-database.ts';
-import { type BenchResult, fmt, machineDescription, percentile } from './harness.ts';
+import { type BenchResult, fmt, percentile } from './harness.ts';
 
 /**
  * Alarm burden across units (docs/alarm-burden.md) on a synthetic month: patients on bedside
