@@ -16,11 +16,13 @@ import { buildApp, type RoutePlugin } from './api/app.ts';
 import type { ApiContext } from './api/context.ts';
 import { fhirRoutes } from './api/fhir/http.ts';
 import { adherenceRoutes } from './api/routes/adherence.ts';
+import { alarmBurdenRoutes } from './api/routes/alarm-burden.ts';
 import { alertRoutes } from './api/routes/alerts.ts';
 import { breakGlassRoutes } from './api/routes/break-glass.ts';
 import { dashboardRoutes } from './api/routes/dashboard.ts';
 import { deviceModelRoutes } from './api/routes/device-models.ts';
 import { edgeGatewayRoutes } from './api/routes/edge-gateway.ts';
+import { equipmentRoutes } from './api/routes/equipment.ts';
 import { invitationRoutes } from './api/routes/invitations.ts';
 import { lorawanRoutes } from './api/routes/lorawan.ts';
 import { measurementRequestRoutes } from './api/routes/measurement-requests.ts';
@@ -48,6 +50,7 @@ import type { DeviceStatusReport, Reading } from './core/reading.ts';
 import { configureSecretBox, loadSecretsKey, SecretBox } from './core/secret-box.ts';
 import { SqlDeviceLookup } from './devices/device-lookup.ts';
 import { DeviceService, SqlPatientDirectory } from './devices/device-service.ts';
+import { EquipmentService } from './devices/equipment-service.ts';
 import { BatchWriter } from './ingest/batch-writer.ts';
 import { DeviceTouchThrottle } from './ingest/device-touch.ts';
 import { MllpServer } from './ingest/hl7v2/mllp-server.ts';
@@ -68,6 +71,7 @@ import type { Database, Sql } from './store/database.ts';
 import { DeadLetterRepository } from './store/dead-letter-repository.ts';
 import { DeviceModelRepository } from './store/device-model-repository.ts';
 import { DeviceRepository } from './store/device-repository.ts';
+import { EquipmentRepository } from './store/equipment-repository.ts';
 import { migrate } from './store/migrate.ts';
 import { ObservationRepository } from './store/observation-repository.ts';
 import { openDatabase } from './store/open-database.ts';
@@ -453,6 +457,7 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       monitoringRoutes(pipeline.monitoring),
       dashboardRoutes,
       programRoutes,
+      alarmBurdenRoutes,
       notificationRoutes({ alerting, ackLinks, push }),
       invitationRoutes,
       passkeyRoutes,
@@ -468,6 +473,15 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       deviceModelRoutes(new DeviceModelRepository(db)),
       serviceStatusRoutes(health),
       edgeGatewayRoutes(alerting),
+      equipmentRoutes(
+        new EquipmentService({
+          repo: new EquipmentRepository(db),
+          deadLetters,
+          clock,
+          settings: config.rtls,
+          deviceKind: async (id) => (await deviceRepo.get(id))?.kind,
+        }),
+      ),
       ...(opts.routes ?? []),
       webRoutes(),
     ];

@@ -121,6 +121,8 @@ export interface Config {
   secretsKeyFile: string | undefined;
   /** `vigil edge`: the centre this hub forwards to (docs/edge.md); undefined = not configured. */
   edge: EdgeConfig | undefined;
+  /** RTLS zone smoothing (docs/equipment.md#smoothing); durations in ms. */
+  rtls: { minSightings: number; dwellMs: number; marginDb: number; windowMs: number };
 }
 
 export interface EdgeConfig {
@@ -220,6 +222,10 @@ export const configVariables = [
   'VIGIL_EDGE_CONTINUOUS_SECONDS',
   'VIGIL_EDGE_SUMMARY_AFTER_MINUTES',
   'VIGIL_EDGE_ALERT_WINDOW_MINUTES',
+  'VIGIL_RTLS_MIN_SIGHTINGS',
+  'VIGIL_RTLS_DWELL_SECONDS',
+  'VIGIL_RTLS_MARGIN_DB',
+  'VIGIL_RTLS_WINDOW_SECONDS',
 ] as const;
 
 /** Settings of the `vigil` CLI as a client of a running server (not server configuration). */
@@ -464,6 +470,24 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     secretsKey: str(env, 'VIGIL_SECRETS_KEY'),
     secretsKeyFile: env['VIGIL_SECRETS_KEY_FILE'] ? resolve(cwd, env['VIGIL_SECRETS_KEY_FILE']) : undefined,
     edge: edgeConfig(env),
+    rtls: rtlsConfig(env),
+  };
+}
+
+function rtlsConfig(env: Env): Config['rtls'] {
+  const minSightings = int(env, 'VIGIL_RTLS_MIN_SIGHTINGS', 3, 0, 100);
+  const dwellSeconds = int(env, 'VIGIL_RTLS_DWELL_SECONDS', 30, 0, 3600);
+  if (minSightings === 0 && dwellSeconds === 0)
+    bad(
+      'VIGIL_RTLS_MIN_SIGHTINGS',
+      '0',
+      'at least 1 while VIGIL_RTLS_DWELL_SECONDS is 0 (else nothing ever moves)',
+    );
+  return {
+    minSightings,
+    dwellMs: dwellSeconds * 1000,
+    marginDb: int(env, 'VIGIL_RTLS_MARGIN_DB', 5, 0, 50),
+    windowMs: 1000 * int(env, 'VIGIL_RTLS_WINDOW_SECONDS', 10, 1, 600),
   };
 }
 

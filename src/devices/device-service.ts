@@ -18,6 +18,9 @@ export const deviceKinds = [
   'smart-inhaler',
   'pill-bottle',
   'gateway',
+  // non-patient equipment, tracked by location (docs/equipment.md)
+  'infusion-pump',
+  'wheelchair',
   'other',
 ] as const;
 export type DeviceKind = (typeof deviceKinds)[number];

@@ -612,6 +612,8 @@ export const routeMatrix: RouteCase[] = [
     phi: true,
   },
   { method: 'GET', url: '/api/v1/program/metrics', access: staff },
+  // alarm burden across units and care teams (docs/alarm-burden.md): named top patients are audited
+  { method: 'GET', url: '/api/v1/program/alarm-burden', access: staff },
   { method: 'GET', url: '/api/v1/program/fleet', access: staff },
 
   // ── contact methods for notifications (admin) ─────────────────────────────────────────────
@@ -966,6 +968,88 @@ export const routeMatrix: RouteCase[] = [
     access: admin,
     path: () => '/api/v1/vendor-templates/ghost-template/assignments/00000000-0000-7000-8000-000000000000',
   },
+  // ── equipment and asset tracking (docs/equipment.md): no patient data; staff read and set
+  // availability, admins manage zones, receivers and tags; RTLS sightings from gateways only (the
+  // matrix's device is an oximeter: 403; a gateway's own calls are tested in test/devices/equipment.test.ts)
+  { method: 'GET', url: '/api/v1/locations', access: staff },
+  {
+    method: 'POST',
+    url: '/api/v1/locations',
+    access: admin,
+    body: (_w, _t, n) => ({ id: `site-mx-${n}`, name: 'Matrix site', kind: 'site' }),
+    headers: json,
+  },
+  {
+    method: 'PUT',
+    url: '/api/v1/locations/:id',
+    access: admin,
+    path: () => '/api/v1/locations/site-mx',
+    body: () => ({ name: 'Matrix site', kind: 'site' }),
+    headers: json,
+  },
+  { method: 'GET', url: '/api/v1/locations/:id', access: staff, path: () => '/api/v1/locations/ghost-zone' },
+  {
+    method: 'GET',
+    url: '/api/v1/locations/:id/fhir',
+    access: staff,
+    path: () => '/api/v1/locations/ghost-zone/fhir',
+  },
+  {
+    method: 'DELETE',
+    url: '/api/v1/locations/:id',
+    access: admin,
+    path: () => '/api/v1/locations/ghost-zone',
+  },
+  { method: 'GET', url: '/api/v1/rtls/receivers', access: staff },
+  {
+    method: 'PUT',
+    url: '/api/v1/rtls/receivers/:id',
+    access: admin,
+    path: () => '/api/v1/rtls/receivers/dev-ghost',
+    body: () => ({ locationId: null }),
+    headers: json,
+  },
+  {
+    method: 'PUT',
+    url: '/api/v1/equipment/:id/tag',
+    access: admin,
+    path: () => '/api/v1/equipment/dev-ghost/tag',
+    body: () => ({ tagId: null }),
+    headers: json,
+  },
+  { method: 'GET', url: '/api/v1/equipment', access: staff },
+  { method: 'GET', url: '/api/v1/equipment/utilisation', access: staff },
+  { method: 'GET', url: '/api/v1/equipment/alerts', access: staff },
+  ...(['acknowledge', 'resolve'] as const).map((a) => ({
+    method: 'POST',
+    url: `/api/v1/equipment/alerts/:id/${a}`,
+    access: staff,
+    path: () => `/api/v1/equipment/alerts/${ghostUuid}/${a}`,
+  })),
+  { method: 'GET', url: '/api/v1/equipment/:id', access: staff, path: () => '/api/v1/equipment/dev-ghost' },
+  {
+    method: 'PUT',
+    url: '/api/v1/equipment/:id/availability',
+    access: staff,
+    path: () => '/api/v1/equipment/dev-ghost/availability',
+    body: () => ({ availability: 'free' }),
+    headers: json,
+  },
+  {
+    method: 'PUT',
+    url: '/api/v1/equipment/:id/location',
+    access: staff,
+    path: () => '/api/v1/equipment/dev-ghost/location',
+    body: () => ({ locationId: 'ghost-zone' }),
+    headers: json,
+  },
+  ...['sightings', 'vendor'].map((p) => ({
+    method: 'POST',
+    url: `/ingest/v1/rtls/${p}`,
+    access: {},
+    body: () => ({ [p === 'vendor' ? 'events' : 'sightings']: [] }),
+    headers: json,
+  })),
   // ── device-model catalogue (docs/device-models.md): no patient data; staff read, admins write ──
   { method: 'GET', url: '/api/v1/device-models', access: staff },
   {

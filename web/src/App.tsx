@@ -15,14 +15,16 @@ import {
 import { AlertActions } from './components.tsx';
 import { ago, clock, zoneLabel } from './format.ts';
 import { PushToggle } from './push.tsx';
+import { AlarmBurdenView } from './views/AlarmBurden.tsx';
 import { AlertsInbox } from './views/Alerts.tsx';
 import { BreakGlass } from './views/BreakGlass.tsx';
 import { Devices } from './views/Devices.tsx';
+import { EquipmentView } from './views/Equipment.tsx';
 import { PatientView } from './views/Patient.tsx';
 import { SignIn } from './views/SignIn.tsx';
 import { Worklist } from './views/Worklist.tsx';
 
-type View = 'worklist' | 'alerts' | 'devices' | 'patient' | 'break-glass';
+type View = 'worklist' | 'alerts' | 'devices' | 'equipment' | 'burden' | 'patient' | 'break-glass';
 const POLL_MS = 15_000;
 /** Roles with clinical views (worklist, alerts, devices); the privacy role has emergency access review only. */
 const clinicalRoles = ['admin', 'clinician', 'nurse'];
@@ -221,6 +223,24 @@ export function App() {
                     Devices
                   </button>
                 </li>
+                <li>
+                  <button
+                    type="button"
+                    aria-current={view === 'equipment' ? 'page' : undefined}
+                    onClick={() => go('equipment')}
+                  >
+                    Equipment
+                  </button>
+                </li>
+                <li>
+                  <button
+                    type="button"
+                    aria-current={view === 'burden' ? 'page' : undefined}
+                    onClick={() => go('burden')}
+                  >
+                    Alarm burden
+                  </button>
+                </li>
               </>
             )}
             <li>
@@ -306,6 +326,8 @@ export function App() {
             onOpenPatient={(id) => go('patient', id)}
           />
         )}
+        {view === 'equipment' && <EquipmentView tick={tick} />}
+        {view === 'burden' && <AlarmBurdenView tick={tick} names={names} />}
         {view === 'patient' && patientId && (
           <PatientView
             key={patientId}

@@ -10,6 +10,7 @@ export const commands: Record<string, () => Promise<{ command: Command }>> = {
   login: () => import('./login.ts'),
   device: () => import('./device.ts'),
   'device-model': () => import('./device-model.ts'),
+  equipment: () => import('./equipment.ts'),
   'dead-letters': () => import('./dead-letters.ts'),
   replay: () => import('./replay.ts'),
   alerts: () => import('./alerts.ts'),

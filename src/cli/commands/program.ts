@@ -9,7 +9,9 @@ const usage = `vigil program <action> [options]   (--url, --token, --json)
                      RPM billing eligibility per patient (admin; not billing advice — docs/program.md)
   metrics [--until ISO]
                      enrolled patients, active devices, adherence, alerts per patient-day, time to acknowledge
-  fleet              devices online/offline, low battery, firmware versions, unassigned devices`;
+  fleet              devices online/offline, low battery, firmware versions, unassigned devices
+  alarm-burden [--since ISO] [--until ISO] [--group-by unit|care-team]
+                     alarms per bed-day per unit or care team, flood incidents, ack times (docs/alarm-burden.md)`;
 
 interface CodeLine {
   code: string;
@@ -45,6 +47,8 @@ export async function run(args: string[]): Promise<number> {
       out: { type: 'string' },
       'setup-min-days': { type: 'string' },
       until: { type: 'string' },
+      since: { type: 'string' },
+      'group-by': { type: 'string' },
     },
     usage,
   );
@@ -115,6 +119,40 @@ export async function run(args: string[]): Promise<number> {
           table(r.devices, ['id', 'kind', 'state', 'lastSeen', 'battery', 'firmware', 'assigned']),
           '',
           table(r.firmware, ['kind', 'model', 'firmware', 'devices']),
+        ].join('\n'),
+      );
+      return 0;
+    }
+    case 'alarm-burden': {
+      const p = new URLSearchParams();
+      if (values.since) p.set('since', values.since);
+      if (values.until) p.set('until', values.until);
+      if (values['group-by']) p.set('groupBy', values['group-by']);
+      const r = await client.request<{
+        since: string;
+        until: string;
+        overall: Record<string, unknown>;
+        groups: Array<Record<string, unknown>>;
+        incidents: Array<Record<string, unknown>>;
+      }>('GET', `/api/v1/program/alarm-burden${p.size ? `?${p}` : ''}`);
+      const cols = [
+        'id',
+        'name',
+        'bedDays',
+        'alerts',
+        'alertsPerBedDay',
+        'afterFloodGrouping',
+        'ackP50Seconds',
+        'ackP90Seconds',
+        'nonActionableRate',
+      ];
+      out(json, r, () =>
+        [
+          `${r.since} → ${r.until}`,
+          table([...r.groups, r.overall], cols),
+          '',
+          'flood incidents:',
+          table(r.incidents, ['start', 'end', 'rule', 'gatewayId', 'unitId', 'patients', 'alerts']),
         ].join('\n'),
       );
       return 0;
