@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { BrowserContext, Page } from 'playwright-core';
 import { addStaff, type Running, startTestVigil } from '../dashboard/seed.ts';
-import { CHROMIUM, launchChromium } from '../support/chromium.ts';
+import { buildDashboardIfStale, chromiumSkip, launchChromium, screenshotsDir } from '../support/chromium.ts';
 
 /**
  * The downtime bar (docs/downtime.md) in real Chromium: every screen says when monitoring is
@@ -16,21 +14,9 @@ import { CHROMIUM, launchChromium } from '../support/chromium.ts';
  * answered by the test) and loses the server (its refresh calls aborted), and the bar must say so.
  */
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
-const shots = join(root, 'test-results', 'screenshots');
+const shots = screenshotsDir;
 const NURSE_PW = 'nurse-password-2026';
-const skip = existsSync(CHROMIUM)
-  ? false
-  : `${CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium) to run the browser test`;
-
-function newest(dir: string): number {
-  let t = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
-  }
-  return t;
-}
+const skip = chromiumSkip;
 
 describe('downtime bar in Chromium', { skip }, () => {
   let s: Running;
@@ -39,12 +25,7 @@ describe('downtime bar in Chromium', { skip }, () => {
   let profileDir: string;
 
   before(async () => {
-    const index = join(root, 'web', 'dist', 'index.html');
-    if (!existsSync(index) || statSync(index).mtimeMs < newest(join(root, 'web', 'src')))
-      execFileSync(join(root, 'node_modules', '.bin', 'vite'), ['build', 'web', '--logLevel', 'warn'], {
-        cwd: root,
-      });
-    mkdirSync(shots, { recursive: true });
+    buildDashboardIfStale();
     s = await startTestVigil();
     await addStaff(s.url, s.admin, 'nurse.bar', 'nurse', { given: 'Ada', family: 'Okoye' }, NURSE_PW);
     profileDir = mkdtempSync(join(tmpdir(), 'vigil-chromium-'));

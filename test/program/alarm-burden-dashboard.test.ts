@@ -1,35 +1,21 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { BrowserContext, Page } from 'playwright-core';
 import { newId } from '../../src/core/ids.ts';
 import { addDevice, addPatient, addStaff, must, type Running, startTestVigil } from '../dashboard/seed.ts';
-import { CHROMIUM, launchChromium } from '../support/chromium.ts';
+import { buildDashboardIfStale, chromiumSkip, launchChromium, screenshotsDir } from '../support/chromium.ts';
 
 /**
  * The Alarm burden page in real Chromium: per unit, a gateway outage's gap alarms counted as one
  * incident, ack times and the non-actionable share. Screenshot: test-results/screenshots/14-alarm-burden.png.
  */
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
-const shots = join(root, 'test-results', 'screenshots');
+const shots = screenshotsDir;
 const PW = 'clinician-password-2026';
-const skip = existsSync(CHROMIUM)
-  ? false
-  : `${CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium) to run the browser test`;
-
-function newest(dir: string): number {
-  let t = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
-  }
-  return t;
-}
+const skip = chromiumSkip;
 
 describe('Alarm burden page in Chromium', { skip }, () => {
   let s: Running;
@@ -38,12 +24,7 @@ describe('Alarm burden page in Chromium', { skip }, () => {
   let profileDir: string;
 
   before(async () => {
-    const index = join(root, 'web', 'dist', 'index.html');
-    if (!existsSync(index) || statSync(index).mtimeMs < newest(join(root, 'web', 'src')))
-      execFileSync(join(root, 'node_modules', '.bin', 'vite'), ['build', 'web', '--logLevel', 'warn'], {
-        cwd: root,
-      });
-    mkdirSync(shots, { recursive: true });
+    buildDashboardIfStale();
     s = await startTestVigil();
     const { practitionerId } = await addStaff(
       s.url,

@@ -1,3 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { BrowserContext } from 'playwright-core';
 
 /** Debian's Chromium (no browser download); browser tests and benches skip when it is absent. */
@@ -28,4 +32,37 @@ export async function launchChromium(
     viewport: { width: 1600, height: 1000 },
     ...options,
   });
+}
+
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+/** Where browser tests leave their screenshots (looked at by people, not asserted on). */
+export const screenshotsDir = join(repoRoot, 'test-results', 'screenshots');
+
+/** `describe`'s skip for browser tests: the reason when Debian's Chromium is not installed. */
+export const chromiumSkip: string | false = existsSync(CHROMIUM)
+  ? false
+  : `${CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium) to run the browser test`;
+
+/** The newest modification time under a folder. */
+function newest(dir: string): number {
+  let t = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+  }
+  return t;
+}
+
+/**
+ * The dashboard as built from the current sources: rebuilds web/dist when a source is newer than
+ * its index.html, and makes the screenshots folder.
+ */
+export function buildDashboardIfStale(): void {
+  const index = join(repoRoot, 'web', 'dist', 'index.html');
+  if (!existsSync(index) || statSync(index).mtimeMs < newest(join(repoRoot, 'web', 'src')))
+    execFileSync(join(repoRoot, 'node_modules', '.bin', 'vite'), ['build', 'web', '--logLevel', 'warn'], {
+      cwd: repoRoot,
+    });
+  mkdirSync(screenshotsDir, { recursive: true });
 }
