@@ -110,6 +110,14 @@ export function afterCleared(
     // A device's `end` is kept with the resolved alert (its last phase and state).
     if (src === 'device-alarm' && d.data?.deviceAlarm)
       return { kind: 'resolve', data: { ...alert.data, activeSources: [], deviceAlarm: d.data.deviceAlarm } };
+    // An alert whose readings may be left out of the metrics (a suspected CGM compression low) keeps
+    // how it ended and when, in event time: the metrics leave its readings out only when the rule
+    // judged it an artefact (program/dashboard-data.ts).
+    if (d.data?.excludeFromMetrics === true)
+      return {
+        kind: 'resolve',
+        data: { ...alert.data, clearedAt: d.at, clearOutcome: d.data.outcome ?? null },
+      };
     return { kind: 'resolve' };
   }
   const sev = sourceSeverities(alert);

@@ -105,3 +105,30 @@ describe('AGP over the modal day', () => {
     assert.equal(agp[72]?.n, 1); // 18:10 → slot 72
   });
 });
+
+describe('excluded intervals (suspected compression lows judged artefacts)', () => {
+  // 120 mg/dL every 5 min for an hour, with 50 mg/dL at 20, 25 and 30 min.
+  const pts = Array.from({ length: 12 }, (_, i) => ({
+    t: T0 + i * 5 * MIN,
+    mgdl: i >= 4 && i <= 6 ? 50 : 120,
+  }));
+  const opts = { from: T0, to: T0 + 60 * MIN, cadenceMinutes: 5 };
+
+  it('leaves [from, to) out of the glucose figures and keeps them as worn', () => {
+    const all = cgmMetrics(pts, opts);
+    assert.equal(all.below54, 25); // 3 of 12
+    assert.equal(all.excludedReadings, 0);
+    const m = cgmMetrics(pts, { ...opts, exclude: [{ from: T0 + 20 * MIN, to: T0 + 35 * MIN }] });
+    assert.equal(m.excludedReadings, 3);
+    assert.equal(m.below54, 0);
+    assert.equal(m.mean, 120);
+    assert.equal(m.readings, 12, 'worn readings');
+    assert.equal(m.sufficiency, all.sufficiency);
+  });
+
+  it('the end of an interval is open: the reading that ended it counts', () => {
+    const m = cgmMetrics(pts, { ...opts, exclude: [{ from: T0 + 20 * MIN, to: T0 + 30 * MIN }] });
+    assert.equal(m.excludedReadings, 2);
+    assert.equal(m.below54, 10); // the 30-min reading: 1 of 10
+  });
+});

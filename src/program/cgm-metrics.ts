@@ -126,6 +126,18 @@ export interface CgmMetrics {
   periodDays: number;
   /** The consensus minimum: 14 days of wear and ≥ 70 % of possible readings. */
   sufficient: boolean;
+  /**
+   * Readings left out of the glucose figures (mean … above250) because they fell inside an excluded
+   * interval (a suspected compression low that recovered or that a fingerstick did not confirm).
+   * They still count as worn: `readings`, `sufficiency` and `daysWithData` include them.
+   */
+  excludedReadings: number;
+}
+
+/** An interval of event time, epoch ms, [from, to). */
+export interface ExcludedInterval {
+  from: number;
+  to: number;
 }
 
 export interface MetricsOptions {
@@ -135,19 +147,36 @@ export interface MetricsOptions {
   /** Minutes between readings the sensor is meant to deliver (Dexcom/Libre: 5 or 15). Default 5. */
   cadenceMinutes?: number;
   timeZone?: string;
+  /** Intervals whose readings are worn but left out of the glucose figures (see `excludedReadings`). */
+  exclude?: readonly ExcludedInterval[];
+}
+
+/** True when `t` is inside one of the intervals. */
+export function inIntervals(t: number, intervals: readonly ExcludedInterval[]): boolean {
+  for (const i of intervals) if (t >= i.from && t < i.to) return true;
+  return false;
 }
 
 export function cgmMetrics(points: readonly GlucosePoint[], opts: MetricsOptions): CgmMetrics {
-  const values = points.filter((p) => Number.isFinite(p.mgdl) && p.t >= opts.from && p.t <= opts.to);
+  const worn = points.filter((p) => Number.isFinite(p.mgdl) && p.t >= opts.from && p.t <= opts.to);
+  const exclude = opts.exclude ?? [];
+  const values = exclude.length === 0 ? worn : worn.filter((p) => !inIntervals(p.t, exclude));
   const n = values.length;
   const cadence = opts.cadenceMinutes ?? 5;
   const periodMinutes = Math.max(0, (opts.to - opts.from) / 60000);
   const expected = Math.floor(periodMinutes / cadence);
   const periodDays = round1(periodMinutes / 1440);
   const dayKey = dayKeyFn(opts.timeZone ?? 'UTC');
-  const days = new Set(values.map((p) => dayKey(p.t)));
-  const sufficiency = expected > 0 ? Math.min(100, round1((n / expected) * 100)) : 0;
-  const base = { readings: n, expected, sufficiency, daysWithData: days.size, periodDays };
+  const days = new Set(worn.map((p) => dayKey(p.t)));
+  const sufficiency = expected > 0 ? Math.min(100, round1((worn.length / expected) * 100)) : 0;
+  const base = {
+    readings: worn.length,
+    expected,
+    sufficiency,
+    daysWithData: days.size,
+    periodDays,
+    excludedReadings: worn.length - n,
+  };
   if (n === 0) {
     return {
       ...base,

@@ -5,7 +5,13 @@ import { type PatientEnrolment, resolvePatientRules } from '../detect/program-co
 import { builtInProgram } from '../detect/programs/index.ts';
 import type { RuleBase } from '../detect/rule-kind.ts';
 import type { Database } from '../store/database.ts';
-import { agpProfile, cgmMetrics, type GlucosePoint } from './cgm-metrics.ts';
+import {
+  agpProfile,
+  cgmMetrics,
+  type ExcludedInterval,
+  type GlucosePoint,
+  inIntervals,
+} from './cgm-metrics.ts';
 import { CGM_CODES, MGDL_PER_MMOLL, MOLAR_GLUCOSE_CODES, type VitalKey, vitals } from './vitals.ts';
 import {
   bandOfTotal,
@@ -713,10 +719,30 @@ export class DashboardData {
     return r.length > 0;
   }
 
+  /**
+   * Suspected CGM compression lows (detect/glucose.ts) in [from, to] that the rule judged artefacts:
+   * the trace recovered (`recovered`) or a fingerstick did not confirm the low (`not confirmed`).
+   * From the first suspect reading to the one that ended it (event time). One that is still open, or
+   * that turned out a real low (`persisting`, `confirmed low`), is not an artefact and stays in.
+   */
+  async compressionArtefacts(patientId: string, from: number, to: number): Promise<ExcludedInterval[]> {
+    const rows = await this.#db.query<{ f: number; c: string }>(
+      `select extract(epoch from raised_at)::float8 * 1000 as f, data->>'clearedAt' as c from alert
+       where patient_id = $1 and state = 'resolved' and data->>'class' = 'compression-suspected'
+         and data->>'clearOutcome' in ('recovered', 'not confirmed') and raised_at <= $3
+         and data->>'clearedAt' is not null and (data->>'clearedAt')::timestamptz >= $2`,
+      [patientId, new Date(from).toISOString(), new Date(to).toISOString()],
+    );
+    return rows
+      .map((r) => ({ from: Number(r.f), to: Date.parse(r.c) }))
+      .filter((i) => Number.isFinite(i.to) && i.to > i.from);
+  }
+
   async agp(patientId: string, days: number, now: number, timeZone: string) {
     const from = now - days * 86_400_000;
     const points = await this.glucose(patientId, from, now, true);
     const cadence = inferCadenceMinutes(points);
+    const exclude = await this.compressionArtefacts(patientId, from, now);
     return {
       days,
       from: new Date(from).toISOString(),
@@ -724,8 +750,17 @@ export class DashboardData {
       timeZone,
       unit: 'mg/dL',
       cadenceMinutes: cadence,
-      profile: agpProfile(points, timeZone),
-      metrics: cgmMetrics(points, { from, to: now, cadenceMinutes: cadence, timeZone }),
+      // The profile and the glucose figures leave out readings of compression lows judged artefacts.
+      excluded: exclude.map((i) => ({
+        from: new Date(i.from).toISOString(),
+        to: new Date(i.to).toISOString(),
+        reason: 'compression-low',
+      })),
+      profile: agpProfile(
+        exclude.length === 0 ? points : points.filter((p) => !inIntervals(p.t, exclude)),
+        timeZone,
+      ),
+      metrics: cgmMetrics(points, { from, to: now, cadenceMinutes: cadence, timeZone, exclude }),
     };
   }
 }

@@ -313,4 +313,6 @@ export interface Agp {
   cadenceMinutes: number;
   profile: AgpSlot[];
   metrics: CgmMetrics;
+  /** Intervals left out of the profile and figures (suspected compression lows judged artefacts). */
+  excluded: Array<{ from: string; to: string; reason: 'compression-low' }>;
 }

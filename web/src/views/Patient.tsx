@@ -440,6 +440,14 @@ function AgpPanel({ agp }: { agp: Agp | null }) {
           Modal day in {agp.timeZone} · {m.readings} readings · sensor every {agp.cadenceMinutes} min
         </span>
       </div>
+      {m.excludedReadings > 0 && (
+        <p className="subtle small" data-testid="agp-excluded">
+          {m.excludedReadings} {m.excludedReadings === 1 ? 'reading' : 'readings'} of {agp.excluded.length}{' '}
+          suspected compression {agp.excluded.length === 1 ? 'low' : 'lows'} (a sudden night-time drop that
+          recovered or that a fingerstick did not confirm) left out of the profile and the figures; they count
+          as sensor wear.
+        </p>
+      )}
       {!m.sufficient && (
         <p className="notice">
           Not enough data for a reliable profile: the consensus asks for 14 days with at least 70 % of
