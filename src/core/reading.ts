@@ -45,7 +45,8 @@ export interface ReadingComponent {
 
 /**
  * Quality and status flags reported by the device or derived during normalization. They travel to
- * the Observation (interpretation / note) and gate detection (a low-perfusion SpO2 is not trusted).
+ * the Observation (the quality-flag extension, normalize/fhir-observation.ts) and gate detection (a
+ * low-perfusion SpO2 is not trusted).
  */
 export type QualityFlag =
   | 'irregular-pulse'
