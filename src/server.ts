@@ -359,6 +359,7 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       readiness,
       readyTimeoutMs: config.readyTimeoutMs,
       publicUrl: config.publicUrl,
+      fhirNamespace: config.fhirNamespace,
     };
     // Changes reach every worker's live feed (NATS, else PostgreSQL NOTIFY); VIGIL_NOTIFY_FILE records notifications.
     const notifiers: Notifier[] = config.notifyFile

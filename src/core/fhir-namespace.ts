@@ -105,7 +105,7 @@ export function vigilUrlAliases(url: string): string[] {
   return out;
 }
 
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+const reEscape = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
 export interface FhirNamespaceRewriter {
   /** The deployment's base. */
@@ -126,11 +126,11 @@ export function fhirNamespaceRewriter(namespace: string = NS): FhirNamespaceRewr
   // server's base keeps its absolute references (`…/fhir/Patient/1`) as they are.
   const kinds = '(?=/(?:CodeSystem|StructureDefinition|NamingSystem|ValueSet|sid)/)';
   const legacy = [
-    `${escape(LEGACY_DETECT_SYSTEM)}(?![\\w-])`,
-    ...LEGACY_FHIR_BASES.map((b) => `${escape(b)}${kinds}`),
+    `${reEscape(LEGACY_DETECT_SYSTEM)}(?![\\w-])`,
+    ...LEGACY_FHIR_BASES.map((b) => `${reEscape(b)}${kinds}`),
   ];
-  const out = new RegExp([...legacy, ...(base === NS ? [] : [`${escape(NS)}${kinds}`])].join('|'), 'g');
-  const inb = new RegExp([...legacy, ...(base === NS ? [] : [`${escape(base)}${kinds}`])].join('|'), 'g');
+  const out = new RegExp([...legacy, ...(base === NS ? [] : [`${reEscape(NS)}${kinds}`])].join('|'), 'g');
+  const inb = new RegExp([...legacy, ...(base === NS ? [] : [`${reEscape(base)}${kinds}`])].join('|'), 'g');
   const detectOut = `${base}${VigilFhir.observation.slice(NS.length)}`;
   return {
     namespace: base,
