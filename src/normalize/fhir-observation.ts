@@ -152,7 +152,7 @@ export function readingToObservation(reading: Reading): Observation {
     id: reading.id,
     meta,
     identifier: [{ system: VIGIL_IDEMPOTENCY, value: reading.idempotencyKey }],
-    status: reading.flags.includes('early-estimate') ? 'preliminary' : 'final',
+    status: reading.resultStatus ?? (reading.flags.includes('early-estimate') ? 'preliminary' : 'final'),
     category: [
       {
         coding: [
@@ -324,6 +324,7 @@ export function observationToReading(obs: Observation, opts: ObservationToReadin
     profile: source?.startsWith(SOURCE_PREFIX) ? source.slice(SOURCE_PREFIX.length) : 'fhir',
   };
   if (notes.length) reading.notes = notes;
+  if (obs.status === 'corrected') reading.resultStatus = 'corrected';
 
   if (def.kind === 'panel') {
     reading.components = (obs.component ?? [])
