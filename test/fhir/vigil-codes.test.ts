@@ -175,6 +175,13 @@ describeEachFhir(
         `/fhir/Observation?identifier=${encodeURIComponent(`${NS}/NamingSystem/idempotency-key|vc:${hr}`)}`,
       );
       assert.deepEqual(ids(s.json), [hr]);
+      const form = await h.call(
+        'POST',
+        '/fhir/Observation/_search',
+        new URLSearchParams({ identifier: `${NS}/NamingSystem/idempotency-key|vc:${hr}` }).toString(),
+        { 'content-type': 'application/x-www-form-urlencoded' },
+      );
+      assert.deepEqual(ids(form.json), [hr], form.text);
       const sd = await h.call('GET', '/fhir/StructureDefinition/quality-flag');
       assert.equal(sd.json.url, `${NS}/StructureDefinition/quality-flag`);
       const c = await h.call('POST', '/fhir/Observation', {

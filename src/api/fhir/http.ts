@@ -222,9 +222,12 @@ export const fhirRoutes: RoutePlugin = async (app: FastifyInstance, ctx: ApiCont
       }
     },
   );
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) =>
-    done(null, ns.inbound(body as string)),
-  );
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
+    // POST _search: each decoded value as a query value would be
+    const form = new URLSearchParams();
+    for (const [k, v] of new URLSearchParams(body as string)) form.append(k, ns.inbound(v));
+    done(null, form.toString());
+  });
   app.setErrorHandler((error, _request, reply) => {
     const status =
       (error as { status?: number; statusCode?: number }).status ??
