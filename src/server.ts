@@ -60,6 +60,7 @@ import { EmbeddedBroker } from './ingest/mqtt/embedded-broker.ts';
 import { ExternalBrokerClient } from './ingest/mqtt/external-broker-client.ts';
 import { NightscoutCredentials } from './ingest/nightscout/nightscout-credentials.ts';
 import { VendorTemplateResolver } from './ingest/vendor-templates.ts';
+import { readingToObservation } from './normalize/fhir-observation.ts';
 import { normalize } from './normalize/normalize.ts';
 import { inspectPcd01 } from './normalize/profiles/hl7v2-pcd01.ts';
 import { storedTemplateRegistry } from './normalize/profiles/template.ts';
@@ -189,7 +190,13 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
     );
     const deviceRepo = new DeviceRepository(db);
     const devices = new DeviceService(deviceRepo, new SqlPatientDirectory(db), clock);
-    const observations = new ObservationRepository(db);
+    // A corrected reading (HL7 OBX-11 C) keeps the version it replaces in the FHIR history.
+    const observations = new ObservationRepository(db, {
+      renderVersion: (r, v) => {
+        const obs = readingToObservation(r);
+        return { ...obs, meta: { ...obs.meta, versionId: String(v.versionId), lastUpdated: v.lastUpdated } };
+      },
+    });
     // Device credentials enforced by an external broker (Mosquitto dynamic security)
     let dynsec: DynsecProvisioner | undefined;
     if (config.mqttUrl && config.mqttDynsecUsername && config.mqttDynsecPassword) {
@@ -359,6 +366,7 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       readiness,
       readyTimeoutMs: config.readyTimeoutMs,
       publicUrl: config.publicUrl,
+      fhirNamespace: config.fhirNamespace,
     };
     // Changes reach every worker's live feed (NATS, else PostgreSQL NOTIFY); VIGIL_NOTIFY_FILE records notifications.
     const notifiers: Notifier[] = config.notifyFile

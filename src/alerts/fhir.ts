@@ -1,3 +1,4 @@
+import { DEFAULT_FHIR_NAMESPACE, VigilFhir } from '../core/fhir-namespace.ts';
 import type { Severity } from '../core/severity.ts';
 import type { AlertRepository, DeliveryRow, NotificationRow } from '../store/alert-repository.ts';
 import type { Alert } from './alert.ts';
@@ -9,7 +10,8 @@ import type { Notification } from './notifier.ts';
  * Observations that raised the alert). Vigil's own severity and lifecycle state ride in extensions
  * under VIGIL_FHIR_BASE.
  */
-export const VIGIL_FHIR_BASE = 'https://vigil.health/fhir';
+/** Vigil's one FHIR namespace (core/fhir-namespace.ts); earlier versions used https://vigil.health/fhir. */
+export const VIGIL_FHIR_BASE = DEFAULT_FHIR_NAMESPACE;
 
 const priorityCode: Record<Severity, { code: string; display: string }> = {
   info: { code: 'PN', display: 'No alarm' },
@@ -54,8 +56,8 @@ export function alertAsFlag(alert: Alert): FhirFlag {
         url: 'http://hl7.org/fhir/StructureDefinition/flag-detail',
         valueReference: { reference: `Observation/${id}` },
       })),
-      { url: `${VIGIL_FHIR_BASE}/StructureDefinition/alert-severity`, valueCode: alert.severity },
-      { url: `${VIGIL_FHIR_BASE}/StructureDefinition/alert-state`, valueCode: alert.state },
+      { url: VigilFhir.alertSeverity, valueCode: alert.severity },
+      { url: VigilFhir.alertState, valueCode: alert.state },
     ],
     status: alert.state === 'resolved' ? 'inactive' : 'active',
     category: [
@@ -70,7 +72,7 @@ export function alertAsFlag(alert: Alert): FhirFlag {
       },
     ],
     code: {
-      coding: [{ system: `${VIGIL_FHIR_BASE}/CodeSystem/alert-rule`, code: alert.rule }],
+      coding: [{ system: VigilFhir.alertRule, code: alert.rule }],
       text: alert.summary,
     },
     subject: { reference: `Patient/${alert.patientId}` },
@@ -127,9 +129,7 @@ export function notificationAsCommunication(
     about: [{ reference: `Flag/${payload.alert.id}` }],
     sent: payload.createdAt,
     ...(recipients.length ? { recipient: recipients } : {}),
-    reasonCode: [
-      { coding: [{ system: `${VIGIL_FHIR_BASE}/CodeSystem/notification-reason`, code: payload.reason }] },
-    ],
+    reasonCode: [{ coding: [{ system: VigilFhir.notificationReason, code: payload.reason }] }],
     payload: [{ contentString: `${payload.reason} (tier ${payload.tierName}): ${payload.alert.summary}` }],
   };
 }

@@ -1,5 +1,6 @@
 import type { Clock } from '../core/clock.ts';
 import type { Detection } from '../core/detection.ts';
+import { VigilFhir } from '../core/fhir-namespace.ts';
 import { newId } from '../core/ids.ts';
 import {
   type MeasurementRequest,
@@ -8,7 +9,6 @@ import {
   type MeasurementRequestStatus,
   measurementRequestStatuses,
 } from '../store/measurement-request-repository.ts';
-import { VIGIL_FHIR_BASE } from './fhir.ts';
 
 /** `data.class` of the detections that are measurement requests (src/detect/measurement-request.ts). */
 export const MEASUREMENT_REQUEST_CLASS = 'measurement-request';
@@ -113,8 +113,8 @@ export function requestAsServiceRequest(m: MeasurementRequest): Record<string, u
     id: m.id,
     meta: { versionId: '1', lastUpdated: m.updatedAt },
     extension: [
-      { url: `${VIGIL_FHIR_BASE}/StructureDefinition/measurement-request-status`, valueCode: m.status },
-      { url: `${VIGIL_FHIR_BASE}/StructureDefinition/measurement-request-outcome`, valueCode: m.outcome },
+      { url: VigilFhir.measurementRequestStatus, valueCode: m.status },
+      { url: VigilFhir.measurementRequestOutcome, valueCode: m.outcome },
     ],
     status: fhirStatus[m.status],
     intent: 'order',

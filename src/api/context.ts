@@ -34,4 +34,6 @@ export interface ApiContext {
   readyTimeoutMs?: number;
   /** VIGIL_PUBLIC_URL: the address people reach this server at (links in messages, invitations). */
   publicUrl?: string | undefined;
+  /** VIGIL_FHIR_NAMESPACE: the base of Vigil's own FHIR URLs as the FHIR API shows them (default the internal one). */
+  fhirNamespace?: string;
 }

@@ -17,7 +17,7 @@ import type { Clock } from '../core/clock.ts';
 import { VigilError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { BrokerSecurityEvents } from '../ingest/mqtt/embedded-broker.ts';
-import { readingToObservation } from '../normalize/fhir-observation.ts';
+import { readingToObservation, upgradeQualityFlags } from '../normalize/fhir-observation.ts';
 import type { Database } from '../store/database.ts';
 import { rowToReading } from '../store/observation-repository.ts';
 import { indexValues } from './fhir/search/index-values.ts';
@@ -63,7 +63,7 @@ export const mfaEnrollScope = 'vigil:mfa-enroll';
 function renderObservation(row: Record<string, unknown>): Record<string, unknown> {
   const id = String(row['id']);
   const stored = row['resource'] as Record<string, unknown> | null;
-  if (stored) return { ...stored, resourceType: 'Observation', id };
+  if (stored) return { ...upgradeQualityFlags(stored), resourceType: 'Observation', id };
   const obs = readingToObservation(rowToReading(row)) as Resource;
   return { ...obs, id };
 }

@@ -51,6 +51,9 @@ export const directoryTypes: ReadonlySet<string> = new Set([
   'DeviceMetric',
   // the questions of a symptom check-in: definitional, about no patient
   'Questionnaire',
+  // the definitions of Vigil's own extensions and code systems
+  'StructureDefinition',
+  'CodeSystem',
 ]);
 
 export type PatientAction = ScopeAction;

@@ -8,7 +8,9 @@
  * in cli/ rather than sim/ (sim/ talks to Vigil only over the wire); everything patient- and
  * device-side goes through the public API like the standalone `vigil simulate`.
  */
+
 import { hashPassword, randomPassword } from '../auth/passwords.ts';
+import { VigilFhir } from '../core/fhir-namespace.ts';
 import { newId } from '../core/ids.ts';
 import type { Vigil } from '../server.ts';
 import { DEFAULT_BEHAVIOUR } from '../sim/devices/device.ts';
@@ -34,7 +36,7 @@ const DEMO_MIX = [
 const DEMO_PATIENTS = 50;
 const WINDOW_S = 3 * 86_400;
 const CATCH_UP_S = 40;
-const PRACTITIONER_SYSTEM = 'https://vigil.example.org/fhir/sid/demo-practitioner';
+const PRACTITIONER_SYSTEM = VigilFhir.demoPractitioner;
 
 export interface DemoOptions {
   patients?: number;

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
 import { VigilError } from '../core/errors.ts';
+import { DEFAULT_FHIR_NAMESPACE } from '../core/fhir-namespace.ts';
 
 /**
  * One typed configuration, validated at boot from VIGIL_* variables (defaults < VIGIL_* variables).
@@ -66,6 +67,11 @@ export interface Config {
   glucoseUnit: 'mg/dL' | 'mmol/L';
   /** Public base URL (used in FHIR links); default derived from the HTTP host and port. */
   publicUrl: string | undefined;
+  /**
+   * The base of Vigil's own FHIR code systems, identifier systems and extensions as this deployment
+   * shows them (core/fhir-namespace.ts; stored data always uses the default). No trailing slash.
+   */
+  fhirNamespace: string;
   /**
    * PostgreSQL server: longest wait for one query or transaction (a pooled connection, connecting,
    * the answer), ms; past it the caller gets VIGIL_ERR_STORE_UNAVAILABLE (503, Retry-After).
@@ -178,6 +184,7 @@ export const configVariables = [
   'VIGIL_INGEST_BATCH_WAIT_MS',
   'VIGIL_GLUCOSE_UNIT',
   'VIGIL_PUBLIC_URL',
+  'VIGIL_FHIR_NAMESPACE',
   'VIGIL_SHUTDOWN_TIMEOUT_MS',
   'VIGIL_DATABASE_TIMEOUT_MS',
   'VIGIL_READY_TIMEOUT_MS',
@@ -447,6 +454,10 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     ingestBatchWaitMs: int(env, 'VIGIL_INGEST_BATCH_WAIT_MS', 2, 0, 1000),
     glucoseUnit: oneOf(env, 'VIGIL_GLUCOSE_UNIT', 'mg/dL', ['mg/dL', 'mmol/L']),
     publicUrl: url(env, 'VIGIL_PUBLIC_URL', ['http:', 'https:']),
+    fhirNamespace: (url(env, 'VIGIL_FHIR_NAMESPACE', ['http:', 'https:']) ?? DEFAULT_FHIR_NAMESPACE).replace(
+      /\/+$/,
+      '',
+    ),
     shutdownTimeoutMs: int(env, 'VIGIL_SHUTDOWN_TIMEOUT_MS', 8000, 100, 60_000),
     databaseTimeoutMs: int(env, 'VIGIL_DATABASE_TIMEOUT_MS', 15_000, 50, 600_000),
     readyTimeoutMs: int(env, 'VIGIL_READY_TIMEOUT_MS', 2000, 50, 60_000),

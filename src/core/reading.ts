@@ -45,7 +45,8 @@ export interface ReadingComponent {
 
 /**
  * Quality and status flags reported by the device or derived during normalization. They travel to
- * the Observation (interpretation / note) and gate detection (a low-perfusion SpO2 is not trusted).
+ * the Observation (the quality-flag extension, normalize/fhir-observation.ts) and gate detection (a
+ * low-perfusion SpO2 is not trusted).
  */
 export type QualityFlag =
   | 'irregular-pulse'
@@ -109,6 +110,19 @@ export interface Reading {
   notes?: string[];
   /** A waveform strip (ECG, pleth) with its samples packed: one Reading per strip (core/waveform.ts). */
   waveform?: WaveformStrip;
+  /**
+   * `corrected`: the device corrected a result it sent before (HL7 OBX-11 `C`). Stored, it amends
+   * the device's earlier reading of the same code and effective time in place (same id, a new
+   * version, the earlier one kept in history) instead of adding a second reading; rendered as
+   * Observation.status `corrected`. Absent: final (or preliminary when flagged an early estimate).
+   */
+  resultStatus?: 'corrected';
+  /**
+   * With `resultStatus` corrected: the end of the earlier reading's idempotency key (HL7: OBX-4,
+   * MDC code, time and LOINC, everything but MSH-10), preferred when the device has several
+   * readings of the same code and time.
+   */
+  amends?: string;
 }
 
 /** Device state reported alongside readings: feeds device-health rules and the fleet view. */

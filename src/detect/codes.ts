@@ -52,8 +52,6 @@ export const UnverifiedAlias: Record<string, string> = {
   '80288-4': LocalCode.consciousness, // level of consciousness (U)
 };
 
-export const LOCAL_CODE_SYSTEM = 'https://vigil.dev/fhir/CodeSystem/detect';
-
 export const GLUCOSE_CODES: ReadonlySet<string> = new Set([
   Loinc.cgmMass,
   Loinc.cgmMoles,

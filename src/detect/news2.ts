@@ -1,6 +1,6 @@
 import { toIso } from '../core/clock.ts';
 import type { Severity } from '../core/severity.ts';
-import { LOCAL_CODE_SYSTEM, LocalCode, Loinc } from './codes.ts';
+import { LocalCode, Loinc } from './codes.ts';
 import { bool, noUnknownKeys, num, obj, oneOf, type Raw, severity, strList } from './config-fields.ts';
 import { ACVPU, type Acvpu, type News2Band, news2, news2Band } from './news2-score.ts';
 import { hasAnyFlag, isHeartRate, readingValue } from './reading-values.ts';
@@ -256,7 +256,10 @@ export const news2Rule: RuleKind<News2Config, News2State> = {
         deviceId: r.reading.deviceId,
         patientId: ctx.patientId,
         code: LocalCode.news2Score,
-        codings: [{ system: LOCAL_CODE_SYSTEM, code: LocalCode.news2Score, display: 'NEWS2 total score' }],
+        // One system: the code table codes vigil-news2 in Vigil's observation code system (the
+        // second coding under a detect system that earlier versions added is gone; stored rows
+        // that carry it are served without it, normalize/fhir-observation.ts).
+        codings: [],
         category: 'survey',
         value: result.total,
         unit: '{score}',

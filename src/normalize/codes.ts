@@ -11,6 +11,7 @@
  * (VIGIL_ERR_INGEST_IMPLAUSIBLE_VALUE), never clamped. They are engineering choices, reviewed by a
  * clinician before production use; change them here, in one place.
  */
+import { VigilFhir } from '../core/fhir-namespace.ts';
 import type { Coding } from '../core/reading.ts';
 import type { Dimension } from './units.ts';
 import { WAVEFORM_CODE_DEFS } from './waveform-codes.ts';
@@ -22,9 +23,9 @@ export const MDC = 'urn:iso:std:iso:11073:10101';
  * Vigil's local code system, for concepts clinical-reference.md gives no LOINC code for (ACVPU,
  * NEWS2). Codes here start with `vigil-` so they never collide with LOINC's `nnnnn-n` shape.
  */
-export const VIGIL_LOCAL = 'https://vigil.example.org/fhir/CodeSystem/observation';
+export const VIGIL_LOCAL = VigilFhir.observation;
 /** Local value system for ACVPU answers (A, C, V, P, U): no LOINC answer list in the reference. */
-export const VIGIL_ACVPU = 'https://vigil.example.org/fhir/CodeSystem/acvpu';
+export const VIGIL_ACVPU = VigilFhir.acvpu;
 export const OBSERVATION_CATEGORY = 'http://terminology.hl7.org/CodeSystem/observation-category';
 
 export type Category =

@@ -6,7 +6,16 @@ import { VITAL_SIGNS_PROFILE, validateFhir } from '../../test/support/fhir-valid
 import { isVigilError } from '../core/errors.ts';
 import type { Reading } from '../core/reading.ts';
 import { getCode } from './codes.ts';
-import { observationToReading, readingToObservation, VIGIL_TAG } from './fhir-observation.ts';
+import {
+  flagsOf,
+  observationToReading,
+  readingToObservation,
+  upgradeQualityFlags,
+  VIGIL_ORIGINAL_EXT,
+  VIGIL_QUALITY_FLAG,
+  VIGIL_QUALITY_FLAG_EXT,
+  VIGIL_TAG,
+} from './fhir-observation.ts';
 import { normalize } from './normalize.ts';
 import { completeReading } from './test-helpers.ts';
 
@@ -148,14 +157,45 @@ test('unattributed readings: no subject, tagged, no vital-signs claim, still val
   }
 });
 
-test('quality flags travel as interpretation and come back', () => {
+test('quality flags travel as the quality-flag extension, not interpretation, and come back', () => {
   const r = allReadings('pat-1').find((x) => x.flags.includes('irregular-pulse'));
   assert.ok(r);
   const obs = readingToObservation(r);
+  assert.equal(obs.interpretation, undefined, 'an EHR shows interpretation as the clinical meaning');
+  const flags = (obs.extension ?? []).filter((e) => e.url === VIGIL_QUALITY_FLAG_EXT);
   assert.deepEqual(
-    obs.interpretation?.map((i) => i.coding?.[0]?.code),
-    ['irregular-pulse'],
+    flags.map((e) => e.valueCoding),
+    r.flags.map((code) => ({ system: VIGIL_QUALITY_FLAG, code })),
   );
+  assert.deepEqual(validateFhir(obs), []);
+  assert.deepEqual(observationToReading(obs, { transport: 'replay', received: 'unused' }).flags, r.flags);
+});
+
+test('flags coded the old way (interpretation, legacy namespaces) are still read and served as extensions', () => {
+  const old = {
+    extension: [{ url: VIGIL_ORIGINAL_EXT, valueQuantity: { value: 1 } }],
+    interpretation: [
+      { coding: [{ system: VIGIL_QUALITY_FLAG, code: 'time-zone-assumed' }], text: 'time-zone-assumed' },
+      { coding: [{ system: 'https://vigil.dev/fhir/CodeSystem/quality-flag', code: 'low-perfusion' }] },
+      {
+        coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation', code: 'H' }],
+      },
+    ],
+  };
+  assert.deepEqual(flagsOf(old), ['time-zone-assumed', 'low-perfusion']);
+  const up = upgradeQualityFlags(old);
+  assert.deepEqual(
+    up.interpretation?.map((i) => i.coding?.[0]?.code),
+    ['H'],
+    'a real interpretation stays',
+  );
+  assert.deepEqual(
+    up.extension?.map((e) => e.url),
+    [VIGIL_ORIGINAL_EXT, VIGIL_QUALITY_FLAG_EXT, VIGIL_QUALITY_FLAG_EXT],
+  );
+  assert.deepEqual(flagsOf(up), ['time-zone-assumed', 'low-perfusion']);
+  const plain = { interpretation: [{ coding: [{ system: 'http://x', code: 'H' }] }] };
+  assert.equal(upgradeQualityFlags(plain), plain, 'nothing to move: the same object');
 });
 
 test('round trip: observationToReading(readingToObservation(r)) gives r back', () => {

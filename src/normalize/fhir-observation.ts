@@ -6,10 +6,13 @@
  * Inward (`observationToReading`), an Observation from replay or the FHIR API becomes a Reading
  * through the same code table and unit rules as any device payload.
  *
- * Vigil-specific content (all under https://vigil.example.org/fhir/, documented in
- * profiles/README.md):
- * - quality flags → `interpretation` codings in VIGIL_QUALITY_FLAG (the interpretation binding is
- *   extensible, so local codes are allowed) and one human-readable `note`;
+ * Vigil-specific content (all in Vigil's one namespace, core/fhir-namespace.ts; listed in
+ * docs/fhir.md):
+ * - quality flags → one extension VIGIL_QUALITY_FLAG_EXT per flag (valueCoding in VIGIL_QUALITY_FLAG;
+ *   StructureDefinition served at /fhir/StructureDefinition/quality-flag). Not `interpretation`:
+ *   an EHR shows interpretations as the result's clinical meaning (high, low, abnormal), and a flag
+ *   says how far the measurement can be trusted. Flags coded the old way (interpretation) are still
+ *   read (`flagsOf`, `upgradeQualityFlags`);
  * - the value as the device sent it before conversion → extension VIGIL_ORIGINAL_EXT (valueQuantity),
  *   on the Observation or on the component;
  * - the payload profile → `meta.source` `urn:vigil:profile:<profile>`;
@@ -25,6 +28,7 @@ import type {
   ObservationComponent,
   Quantity,
 } from '@medplum/fhirtypes';
+import { canonicalVigilUrl, VigilFhir, VigilUrn, vigilUrlAliases } from '../core/fhir-namespace.ts';
 import type { Coding, QualityFlag, Reading, ReadingComponent, Transport } from '../core/reading.ts';
 import { type CodeDef, getCode, MDC, MDC_TO_LOINC, OBSERVATION_CATEGORY, UCUM } from './codes.ts';
 import { IngestError, ingestError } from './errors.ts';
@@ -32,14 +36,14 @@ import { hasSampledData, renderWaveform, waveformFromObservation } from './fhir-
 import { canonicalize, type GlucoseUnit } from './reading-draft.ts';
 import { UNITS } from './units.ts';
 
-const BASE = 'https://vigil.example.org/fhir';
-export const VIGIL_QUALITY_FLAG = `${BASE}/CodeSystem/quality-flag`;
-export const VIGIL_ORIGINAL_EXT = `${BASE}/StructureDefinition/original-quantity`;
-export const VIGIL_TAG = `${BASE}/CodeSystem/tag`;
-export const VIGIL_IDEMPOTENCY = `${BASE}/NamingSystem/idempotency-key`;
+export const VIGIL_QUALITY_FLAG = VigilFhir.qualityFlag;
+export const VIGIL_QUALITY_FLAG_EXT = VigilFhir.qualityFlagExt;
+export const VIGIL_ORIGINAL_EXT = VigilFhir.originalQuantity;
+export const VIGIL_TAG = VigilFhir.tag;
+export const VIGIL_IDEMPOTENCY = VigilFhir.idempotencyKey;
 export const DATA_ABSENT_REASON = 'http://terminology.hl7.org/CodeSystem/data-absent-reason';
 export const VITAL_SIGNS_BASE = 'http://hl7.org/fhir/StructureDefinition/';
-const SOURCE_PREFIX = 'urn:vigil:profile:';
+const SOURCE_PREFIX = VigilUrn.profilePrefix;
 
 const CATEGORY_DISPLAY: Record<string, string> = {
   'vital-signs': 'Vital Signs',
@@ -59,9 +63,67 @@ function originalExt(o: { value: number; unit: string } | undefined): Extension[
   return o ? [{ url: VIGIL_ORIGINAL_EXT, valueQuantity: quantity(o.value, o.unit) }] : undefined;
 }
 
-function codeConcept(def: CodeDef, extra: readonly Coding[] = []): CodeableConcept {
+function flagExt(flag: QualityFlag): Extension {
+  return { url: VIGIL_QUALITY_FLAG_EXT, valueCoding: { system: VIGIL_QUALITY_FLAG, code: flag } };
+}
+
+/** Vigil's quality-flag system, in its internal or a legacy form. */
+const QUALITY_FLAG_SYSTEMS: ReadonlySet<string> = new Set(vigilUrlAliases(VIGIL_QUALITY_FLAG));
+
+/**
+ * The quality flags of an Observation: its quality-flag extensions and, as earlier versions wrote
+ * them, `interpretation` codings in the quality-flag system (any of its legacy forms).
+ */
+export function flagsOf(obs: Pick<Observation, 'extension' | 'interpretation'>): QualityFlag[] {
+  const out: QualityFlag[] = [];
+  for (const e of obs.extension ?? []) {
+    const c = e.url === VIGIL_QUALITY_FLAG_EXT ? e.valueCoding : undefined;
+    if (c?.code && (!c.system || QUALITY_FLAG_SYSTEMS.has(c.system))) out.push(c.code);
+  }
+  for (const i of obs.interpretation ?? [])
+    for (const c of i.coding ?? [])
+      if (c.code && c.system && QUALITY_FLAG_SYSTEMS.has(c.system) && !out.includes(c.code)) out.push(c.code);
+  return out;
+}
+
+/**
+ * Read-time mapping of a stored Observation JSON (an earlier version in history, one written
+ * through FHIR the old way): `interpretation` entries that only carry quality-flag codings become
+ * quality-flag extensions; other interpretations stay. Returns the same object when nothing moves.
+ */
+export function upgradeQualityFlags<T extends object>(resource: T): T {
+  const obs = resource as Pick<Observation, 'extension' | 'interpretation'>;
+  const interp = obs.interpretation;
+  if (!interp?.length) return resource;
+  const isFlag = (i: CodeableConcept) =>
+    (i.coding?.length ?? 0) > 0 &&
+    (i.coding ?? []).every((c) => c.system && QUALITY_FLAG_SYSTEMS.has(c.system));
+  if (!interp.some(isFlag)) return resource;
+  const moved = interp.filter(isFlag).flatMap((i) => (i.coding ?? []).map((c) => c.code as string));
+  const keep = interp.filter((i) => !isFlag(i));
+  const { interpretation: _old, ...rest } = obs as Record<string, unknown>;
+  const have = flagsOf({ extension: obs.extension ?? [] });
   return {
-    coding: [{ system: def.system, code: def.code, display: def.display }, ...extra.map((c) => ({ ...c }))],
+    ...rest,
+    extension: [...(obs.extension ?? []), ...moved.filter((f) => !have.includes(f)).map(flagExt)],
+    ...(keep.length ? { interpretation: keep } : {}),
+  } as unknown as T;
+}
+
+function codeConcept(def: CodeDef, extra: readonly Coding[] = []): CodeableConcept {
+  // Codings stored before the one namespace may name a legacy Vigil system (the NEWS2 score's
+  // second coding): served in the one namespace, and never twice the primary code.
+  const seen = new Set([`${def.system}|${def.code}`]);
+  const others: Coding[] = [];
+  for (const c of extra) {
+    const system = canonicalVigilUrl(c.system);
+    const key = `${system}|${c.code}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    others.push({ ...c, system });
+  }
+  return {
+    coding: [{ system: def.system, code: def.code, display: def.display }, ...others],
     text: def.display,
   };
 }
@@ -90,7 +152,7 @@ export function readingToObservation(reading: Reading): Observation {
     id: reading.id,
     meta,
     identifier: [{ system: VIGIL_IDEMPOTENCY, value: reading.idempotencyKey }],
-    status: reading.flags.includes('early-estimate') ? 'preliminary' : 'final',
+    status: reading.resultStatus ?? (reading.flags.includes('early-estimate') ? 'preliminary' : 'final'),
     category: [
       {
         coding: [
@@ -135,12 +197,7 @@ export function readingToObservation(reading: Reading): Observation {
     obs.dataAbsentReason = absent(reading.dataAbsentReason ?? 'unknown');
   }
 
-  if (reading.flags.length > 0) {
-    obs.interpretation = reading.flags.map((f) => ({
-      coding: [{ system: VIGIL_QUALITY_FLAG, code: f }],
-      text: f,
-    }));
-  }
+  if (reading.flags.length > 0) obs.extension = [...(obs.extension ?? []), ...reading.flags.map(flagExt)];
   const notes = [...(reading.notes ?? [])];
   if (notes.length > 0) obs.note = notes.map((text) => ({ text }));
   return obs;
@@ -190,7 +247,9 @@ function invalid(field: string, message: string): never {
 /** The code we know among an element's codings: LOINC/local first, then MDC mapped to LOINC. */
 function knownCode(concept: CodeableConcept | undefined, field: string): { def: CodeDef; others: Coding[] } {
   const codings = concept?.coding ?? [];
-  const direct = codings.find((c) => c.code && c.system && getCode(c.code)?.system === c.system);
+  const direct = codings.find(
+    (c) => c.code && c.system && getCode(c.code)?.system === canonicalVigilUrl(c.system),
+  );
   const viaMdc = direct
     ? undefined
     : codings.find((c) => c.system === MDC && c.code && MDC_TO_LOINC.has(c.code));
@@ -203,7 +262,7 @@ function knownCode(concept: CodeableConcept | undefined, field: string): { def: 
     });
   }
   const others = codings
-    .filter((c) => !(c.system === def.system && c.code === def.code))
+    .filter((c) => !(c.system && canonicalVigilUrl(c.system) === def.system && c.code === def.code))
     .filter((c): c is FhirCoding & { system: string; code: string } => !!c.system && !!c.code)
     .map((c) => ({ system: c.system, code: c.code, ...(c.display ? { display: c.display } : {}) }));
   return { def, others };
@@ -218,6 +277,8 @@ function ucumOf(q: Quantity | undefined, field: string): { value: number; unit: 
     });
   return { value: q.value, unit };
 }
+
+const IDEMPOTENCY_SYSTEMS: ReadonlySet<string> = new Set(vigilUrlAliases(VIGIL_IDEMPOTENCY));
 
 function originalFrom(ext: Extension[] | undefined): { value: number; unit: string } | undefined {
   const q = ext?.find((e) => e.url === VIGIL_ORIGINAL_EXT)?.valueQuantity;
@@ -241,11 +302,9 @@ export function observationToReading(obs: Observation, opts: ObservationToReadin
   const subjectRef = obs.subject?.reference;
   if (subjectRef && !subjectRef.startsWith('Patient/')) invalid('subject', 'must reference a Patient');
 
-  const flags: QualityFlag[] = (obs.interpretation ?? []).flatMap((i) =>
-    (i.coding ?? []).filter((c) => c.system === VIGIL_QUALITY_FLAG && c.code).map((c) => c.code as string),
-  );
+  const flags = flagsOf(obs);
   const notes = (obs.note ?? []).map((n) => n.text).filter((t): t is string => typeof t === 'string');
-  const identifier = obs.identifier?.find((i) => i.system === VIGIL_IDEMPOTENCY)?.value;
+  const identifier = obs.identifier?.find((i) => i.system && IDEMPOTENCY_SYSTEMS.has(i.system))?.value;
   const source = obs.meta?.source;
   const reading: Reading = {
     id,
@@ -265,6 +324,7 @@ export function observationToReading(obs: Observation, opts: ObservationToReadin
     profile: source?.startsWith(SOURCE_PREFIX) ? source.slice(SOURCE_PREFIX.length) : 'fhir',
   };
   if (notes.length) reading.notes = notes;
+  if (obs.status === 'corrected') reading.resultStatus = 'corrected';
 
   if (def.kind === 'panel') {
     reading.components = (obs.component ?? [])
@@ -331,11 +391,9 @@ function waveformObservationToReading(
   const subjectRef = obs.subject?.reference;
   if (subjectRef && !subjectRef.startsWith('Patient/')) invalid('subject', 'must reference a Patient');
   const strip = waveformFromObservation(obs, at);
-  const identifier = obs.identifier?.find((i) => i.system === VIGIL_IDEMPOTENCY)?.value;
+  const identifier = obs.identifier?.find((i) => i.system && IDEMPOTENCY_SYSTEMS.has(i.system))?.value;
   const source = obs.meta?.source;
-  const flags: QualityFlag[] = (obs.interpretation ?? []).flatMap((i) =>
-    (i.coding ?? []).filter((c) => c.system === VIGIL_QUALITY_FLAG && c.code).map((c) => c.code as string),
-  );
+  const flags = flagsOf(obs);
   return {
     id,
     deviceId,

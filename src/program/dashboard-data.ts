@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { AlertState } from '../alerts/alert.ts';
+import { VigilFhir } from '../core/fhir-namespace.ts';
 import type { News2Band } from '../detect/news2-score.ts';
 import { type PatientEnrolment, resolvePatientRules } from '../detect/program-config.ts';
 import { builtInProgram } from '../detect/programs/index.ts';
@@ -22,7 +23,7 @@ import {
 } from './worklist-rank.ts';
 
 /** The program coding system the simulator and demo use on CareTeam.category (src/sim/online). */
-export const PROGRAM_SYSTEM = 'https://vigil.example.org/fhir/CodeSystem/monitoring-program';
+export const PROGRAM_SYSTEM = VigilFhir.monitoringProgram;
 
 const HOUR = 3_600_000;
 /** Vitals older than this do not feed a computed NEWS2 (the inpatient program's NEWS2 freshness is 60–240 min). */

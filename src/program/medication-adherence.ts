@@ -1,3 +1,5 @@
+import { VigilFhir } from '../core/fhir-namespace.ts';
+
 /**
  * Medication adherence from connected devices (docs/adherence.md): smart-inhaler actuations and
  * pill-bottle openings (stored readings with the local codes of normalize/codes.ts) against the
@@ -19,13 +21,12 @@
  * pill was not seen taken.
  */
 
-export const ADHERENCE_DEVICE_EXTENSION =
-  'https://vigil.example.org/fhir/StructureDefinition/adherence-device';
+export const ADHERENCE_DEVICE_EXTENSION = VigilFhir.adherenceDevice;
 export const INHALER_RESCUE = 'vigil-inhaler-rescue';
 export const INHALER_CONTROLLER = 'vigil-inhaler-controller';
 export const PILL_BOTTLE_OPENING = 'vigil-pill-bottle-opening';
 export const ADHERENCE_CODES: readonly string[] = [INHALER_RESCUE, INHALER_CONTROLLER, PILL_BOTTLE_OPENING];
-export const VIGIL_OBSERVATION_SYSTEM = 'https://vigil.example.org/fhir/CodeSystem/observation';
+export const VIGIL_OBSERVATION_SYSTEM = VigilFhir.observation;
 
 export interface MedicationEvent {
   /** The stored reading's id (also the Observation id). */

@@ -6,6 +6,7 @@
  * scenario clock may start before the window (align 'critical': a deteriorating patient's critical
  * time is placed ~80 % into the window, so a short run still shows the interesting part).
  */
+import { VigilFhir } from '../core/fhir-namespace.ts';
 import { DEVICE_MODELS } from './devices/catalog.ts';
 import { type DeviceBehaviour, DeviceSim } from './devices/device.ts';
 import { computeGroundTruth, type GroundTruth } from './ground-truth.ts';
@@ -45,7 +46,7 @@ export interface SimPatient {
   birthDate: string;
 }
 
-export const SIM_IDENTIFIER_SYSTEM = 'https://vigil.example.org/fhir/sid/simulated-patient';
+export const SIM_IDENTIFIER_SYSTEM = VigilFhir.simulatedPatient;
 
 const GIVEN_F = [
   'Ada',

@@ -570,10 +570,11 @@ function obsFilterSql(terms: CodingTerminology, f: SearchFilter, params: Params,
       } else if (f.param === 'code') {
         sqlText = `(${f.values.flatMap((v) => codeBranches(terms, v, params)).join(' or ') || 'false'})`;
       } else if (f.param === 'status') {
-        // Ingest readings render as final, or preliminary when flagged an early estimate.
+        // Ingest readings render as final, or preliminary when flagged an early estimate, or
+        // corrected (HL7 OBX-11 C, data.resultStatus).
         const codes = f.values.map((v) => v.code).filter((c): c is string => c !== undefined);
         sqlText = codes.length
-          ? `coalesce(o.resource ->> 'status', case when (o.data -> 'flags') @> '["early-estimate"]'::jsonb then 'preliminary' else 'final' end) = any(${params.add(codes)}::text[])`
+          ? `coalesce(o.resource ->> 'status', o.data ->> 'resultStatus', case when (o.data -> 'flags') @> '["early-estimate"]'::jsonb then 'preliminary' else 'final' end) = any(${params.add(codes)}::text[])`
           : 'true';
       } else if (f.param === 'identifier') {
         sqlText = `(${f.values.map((v) => identifierSql(terms, v, params)).join(' or ') || 'false'})`;

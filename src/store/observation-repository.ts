@@ -57,11 +57,22 @@ export function rowToReading(row: Record<string, unknown>): Reading {
 export const readingColumns =
   'id, patient_id, device_id, code, category, effective, received, value, unit, data, idem_key';
 
+/**
+ * Renders a stored reading as the FHIR version it was (the store knows no FHIR: the composition
+ * root passes normalize's renderer) — kept in observation_history when a correction replaces it.
+ */
+export type RenderVersion = (
+  reading: Reading,
+  version: { versionId: number; lastUpdated: string },
+) => Record<string, unknown>;
+
 /** Readings, one narrow row each. Insert is idempotent on the idempotency key. */
 export class ObservationRepository {
   readonly #db: Database;
-  constructor(db: Database) {
+  readonly #render: RenderVersion | undefined;
+  constructor(db: Database, opts: { renderVersion?: RenderVersion } = {}) {
     this.#db = db;
+    this.#render = opts.renderVersion;
   }
 
   /**
@@ -69,6 +80,68 @@ export class ObservationRepository {
    * idempotency key is already stored is a duplicate and is not returned).
    */
   async insertBatch(sql: Sql, readings: readonly Reading[]): Promise<Set<string>> {
+    if (readings.length === 0) return new Set();
+    const corrections = readings.filter((r) => r.resultStatus === 'corrected');
+    if (corrections.length === 0) return this.#insert(sql, readings);
+    const amended = new Set<string>();
+    const fresh: Reading[] = [];
+    for (const c of corrections) {
+      const id = await this.#amend(sql, c);
+      if (id === undefined) fresh.push(c);
+      else if (id !== null) amended.add(id);
+    }
+    const inserted = await this.#insert(sql, [
+      ...readings.filter((r) => r.resultStatus !== 'corrected'),
+      ...fresh,
+    ]);
+    for (const id of amended) inserted.add(id);
+    return inserted;
+  }
+
+  /**
+   * A correction (OBX-11 `C`) replaces the device's earlier ingest reading of the same code and
+   * effective time: same row and id, version + 1, the earlier version kept in observation_history,
+   * the row now holding the correction's idempotency key (so a resent correction is a duplicate).
+   * The reading takes the amended row's id. Returns that id; null for a correction stored already
+   * (a resend); undefined when there is nothing to amend (the correction is stored as new).
+   */
+  async #amend(sql: Sql, c: Reading): Promise<string | null | undefined> {
+    const dup = await sql.query('select 1 from observation where idem_key = $1', [c.idempotencyKey]);
+    if (dup.length) return null;
+    const prior = await sql.query(
+      `select ${readingColumns}, version_id, last_updated from observation
+       where device_id = $1 and code = $2 and effective = $3::timestamptz and resource is null
+       order by (right(idem_key, length($4::text)) = $4::text) desc, received desc limit 1 for update`,
+      [c.deviceId, c.code, c.effective, c.amends ?? ''],
+    );
+    const row = prior[0];
+    if (!row) return undefined;
+    const id = row['id'] as string;
+    const versionId = row['version_id'] as number;
+    const lastUpdated =
+      row['last_updated'] instanceof Date ? row['last_updated'].toISOString() : String(row['last_updated']);
+    if (this.#render)
+      await sql.query(
+        `insert into observation_history (id, version_id, last_updated, deleted, resource) values ($1, $2, $3, false, $4::jsonb)
+         on conflict do nothing`,
+        [
+          id,
+          versionId,
+          lastUpdated,
+          JSON.stringify(this.#render(rowToReading(row), { versionId, lastUpdated })),
+        ],
+      );
+    c.id = id;
+    await sql.query(
+      `update observation set patient_id = $2, value = $3, unit = $4, data = $5::jsonb, received = $6, idem_key = $7,
+         version_id = version_id + 1, last_updated = now()
+       where id = $1`,
+      [id, c.patientId, c.value, c.unit, toJsonParam(dataOf(c)), c.received, c.idempotencyKey],
+    );
+    return id;
+  }
+
+  async #insert(sql: Sql, readings: readonly Reading[]): Promise<Set<string>> {
     if (readings.length === 0) return new Set();
     // Rows in idempotency-key order: concurrent batches (PostgreSQL, several commits in flight) that
     // share a key then take its unique-index lock in the same order instead of deadlocking.

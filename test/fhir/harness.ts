@@ -88,6 +88,7 @@ export interface FhirHarness {
 export function describeEachFhir(
   name: string,
   suite: (get: () => FhirHarness, kind: 'pglite' | 'postgres') => void,
+  env: Record<string, string> = {},
 ): void {
   for (const kind of ['pglite', 'postgres'] as const) {
     const skip =
@@ -101,8 +102,8 @@ export function describeEachFhir(
         if (kind === 'postgres') {
           const fresh = await createFreshPostgresDatabase();
           drop = fresh.drop;
-          h = await startFhir({ VIGIL_DATABASE_URL: fresh.url });
-        } else h = await startFhir();
+          h = await startFhir({ ...env, VIGIL_DATABASE_URL: fresh.url });
+        } else h = await startFhir(env);
       });
       after(async () => {
         await h?.close();

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../../auth/token-service.ts';
 import { ConsentService } from '../../consent/consent-service.ts';
+import { type FhirNamespaceRewriter, fhirNamespaceRewriter } from '../../core/fhir-namespace.ts';
 import type { RoutePlugin } from '../app.ts';
 import type { ApiContext } from '../context.ts';
 import { bindPolicy } from './access.ts';
@@ -166,15 +167,30 @@ async function principalOf(ctx: ApiContext, request: FastifyRequest): Promise<Pr
   }
 }
 
-function send(reply: FastifyReply, res: FhirResponse): FastifyReply {
+/** The default namespace's rewriter: outbound it only maps legacy forms of stored data. */
+const defaultNamespace = fhirNamespaceRewriter();
+
+function send(
+  reply: FastifyReply,
+  res: FhirResponse,
+  ns: FhirNamespaceRewriter = defaultNamespace,
+): FastifyReply {
   reply.status(res.status);
   for (const [k, v] of Object.entries(res.headers ?? {})) reply.header(k, v);
   if (res.status === 401) reply.header('www-authenticate', 'Bearer realm="vigil-fhir"');
   // temporarily unavailable (the database): tell the client when to retry, as the management API does
   if (res.status === 503 && !reply.hasHeader('retry-after')) reply.header('retry-after', '5');
-  if (res.raw) return reply.type(res.raw.contentType).send(res.raw.body);
+  // Vigil's own URLs leave in the deployment's namespace (VIGIL_FHIR_NAMESPACE), NDJSON exports too.
+  if (res.raw)
+    return reply
+      .type(res.raw.contentType)
+      .send(
+        typeof res.raw.body === 'string' && /json/.test(res.raw.contentType)
+          ? ns.outbound(res.raw.body)
+          : res.raw.body,
+      );
   if (!res.resource) return reply.send();
-  return reply.type(fhirJson).send(JSON.stringify(res.resource));
+  return reply.type(fhirJson).send(ns.outbound(JSON.stringify(res.resource)));
 }
 
 /**
@@ -183,6 +199,9 @@ function send(reply: FastifyReply, res: FhirResponse): FastifyReply {
  */
 export const fhirRoutes: RoutePlugin = async (app: FastifyInstance, ctx: ApiContext) => {
   const svc = createFhirServices(ctx);
+  // Vigil's URLs come in (bodies, search values) in the deployment's namespace or a legacy one,
+  // and are handled and stored in the internal one (core/fhir-namespace.ts).
+  const ns = fhirNamespaceRewriter(ctx.fhirNamespace);
   // The R4 definitions the write validator needs (about a second, once per process): warmed just
   // after start rather than inside plugin registration, whose time is limited; a write before
   // then loads them itself.
@@ -197,41 +216,52 @@ export const fhirRoutes: RoutePlugin = async (app: FastifyInstance, ctx: ApiCont
     { parseAs: 'string' },
     (_req, body, done) => {
       try {
-        done(null, parseJsonBody(body as string));
+        done(null, parseJsonBody(ns.inbound(body as string)));
       } catch (e) {
         done(e as Error, undefined);
       }
     },
   );
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) =>
-    done(null, body),
-  );
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
+    // POST _search: each decoded value as a query value would be
+    const form = new URLSearchParams();
+    for (const [k, v] of new URLSearchParams(body as string)) form.append(k, ns.inbound(v));
+    done(null, form.toString());
+  });
   app.setErrorHandler((error, _request, reply) => {
     const status =
       (error as { status?: number; statusCode?: number }).status ??
       (error as { statusCode?: number }).statusCode;
     if (status === 413)
-      return send(reply, {
-        status: 413,
-        resource: outcome(
-          'error',
-          'too-costly',
-          'request body is too large',
-          undefined,
-          'VIGIL_ERR_FHIR_TOO_LARGE',
-        ),
-      });
+      return send(
+        reply,
+        {
+          status: 413,
+          resource: outcome(
+            'error',
+            'too-costly',
+            'request body is too large',
+            undefined,
+            'VIGIL_ERR_FHIR_TOO_LARGE',
+          ),
+        },
+        ns,
+      );
     if (status === 415)
-      return send(reply, {
-        status: 415,
-        resource: outcome(
-          'error',
-          'not-supported',
-          'use Content-Type application/fhir+json',
-          undefined,
-          'VIGIL_ERR_FHIR_UNSUPPORTED_MEDIA_TYPE',
-        ),
-      });
+      return send(
+        reply,
+        {
+          status: 415,
+          resource: outcome(
+            'error',
+            'not-supported',
+            'use Content-Type application/fhir+json',
+            undefined,
+            'VIGIL_ERR_FHIR_UNSUPPORTED_MEDIA_TYPE',
+          ),
+        },
+        ns,
+      );
     if (
       error instanceof SyntaxError ||
       (error as { code?: string }).code === 'FST_ERR_CTP_INVALID_JSON_BODY' ||
@@ -245,9 +275,10 @@ export const fhirRoutes: RoutePlugin = async (app: FastifyInstance, ctx: ApiCont
             : badRequest(`the request could not be read: ${(error as Error).message}`),
           svc,
         ),
+        ns,
       );
     }
-    return send(reply, errorResponse(error, svc));
+    return send(reply, errorResponse(error, svc), ns);
   });
 
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
@@ -263,6 +294,7 @@ export const fhirRoutes: RoutePlugin = async (app: FastifyInstance, ctx: ApiCont
           ),
           svc,
         ),
+        ns,
       );
     let principal: Principal;
     try {
@@ -273,16 +305,22 @@ export const fhirRoutes: RoutePlugin = async (app: FastifyInstance, ctx: ApiCont
       request.principal = principal;
       bindPolicy(principal, await ctx.security.policy.snapshot(principal));
     } catch (e) {
-      return send(reply, errorResponse(e, svc));
+      return send(reply, errorResponse(e, svc), ns);
     }
     const url = new URL(request.url, 'http://local');
+    const query = new URLSearchParams();
+    for (const [k, v] of url.searchParams) query.append(k, ns.inbound(v));
     const refusal = notAcceptable(request.headers.accept, url.searchParams.get('_format'));
-    if (refusal) return send(reply, errorResponse(refusal, svc));
+    if (refusal) return send(reply, errorResponse(refusal, svc), ns);
     let path: string;
     try {
       path = decodeURIComponent(url.pathname.replace(/^\/fhir\/?/, ''));
     } catch {
-      return send(reply, errorResponse(badRequest('the request path is not valid percent-encoding'), svc));
+      return send(
+        reply,
+        errorResponse(badRequest('the request path is not valid percent-encoding'), svc),
+        ns,
+      );
     }
     for (const [k, v] of url.searchParams)
       if (unstorable(k) || unstorable(v))
@@ -294,13 +332,14 @@ export const fhirRoutes: RoutePlugin = async (app: FastifyInstance, ctx: ApiCont
             ),
             svc,
           ),
+          ns,
         );
     const headers: Record<string, string | undefined> = {};
     for (const [k, v] of Object.entries(request.headers)) headers[k] = Array.isArray(v) ? v.join(', ') : v;
     const req: FhirRequest = {
       method: request.method as FhirRequest['method'],
       path,
-      query: url.searchParams,
+      query,
       headers,
       body: request.body,
       principal,
@@ -312,7 +351,7 @@ export const fhirRoutes: RoutePlugin = async (app: FastifyInstance, ctx: ApiCont
     // A CareTeam written here changes who may see whom: the next request must not see a cached team.
     if (request.method !== 'GET' && request.method !== 'HEAD' && res.status < 300)
       ctx.security.careTeams.invalidate();
-    return send(reply, res);
+    return send(reply, res, ns);
   };
   // The CapabilityStatement is public (SMART App Launch: clients discover the OAuth endpoints
   // before they have a token); it holds no patient data, so it is not an audit record.
@@ -330,7 +369,7 @@ export const fhirRoutes: RoutePlugin = async (app: FastifyInstance, ctx: ApiCont
       },
       svc,
     );
-    return send(reply, res);
+    return send(reply, res, ns);
   });
   // Every FHIR interaction is an audit record (security-plugin.ts); handlers may name the patient.
   const config = { audit: { entity: 'FHIR' } };

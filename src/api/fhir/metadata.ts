@@ -105,6 +105,8 @@ function resource(type: (typeof resourceTypes)[number]): CapabilityStatementRest
   if (type === 'DeviceDefinition')
     r.documentation =
       'The device-model catalogue, read-only (same id as /api/v1/device-models): UDI-DI, the FDA and EU MDR regulatory record, SBOM and end of support, and open recalls and advisories as properties. Only the current version is kept.';
+  if (type === 'StructureDefinition' || type === 'CodeSystem')
+    r.documentation = `The definitions of Vigil's own content, read-only (shipped with Vigil; docs/fhir.md lists every Vigil URL): ${type}/quality-flag.`;
   if (type === 'Patient' || type === 'Group')
     r.operation = [
       ...(r.operation ?? []),

@@ -1,5 +1,5 @@
 import type { Observation, Resource } from '@medplum/fhirtypes';
-import { readingToObservation } from '../../normalize/fhir-observation.ts';
+import { readingToObservation, upgradeQualityFlags } from '../../normalize/fhir-observation.ts';
 import type { Sql } from '../../store/database.ts';
 import {
   type FhirObservationRepository,
@@ -28,7 +28,13 @@ import { noteStoredObservation } from './stored-readings.ts';
 export function renderRow(row: ObservationRow): Stored {
   let resource: Resource;
   if (row.resource) {
-    resource = withMeta(row.resource, 'Observation', row.id, row.versionId, row.lastUpdated);
+    resource = withMeta(
+      upgradeQualityFlags(row.resource),
+      'Observation',
+      row.id,
+      row.versionId,
+      row.lastUpdated,
+    );
   } else {
     const obs = readingToObservation(row.reading);
     resource = {
@@ -77,7 +83,7 @@ const toHistoryEntry = (h: HistoryVersion): HistoryEntry => ({
   id: h.id,
   versionId: h.versionId,
   lastUpdated: h.lastUpdated,
-  ...(h.resource ? { resource: h.resource as unknown as Resource } : {}),
+  ...(h.resource ? { resource: upgradeQualityFlags(h.resource) as unknown as Resource } : {}),
 });
 
 /** Observations: the narrow observation table shared with ingest, same ids whichever way they came. */
@@ -107,7 +113,8 @@ export class ObservationStore implements TypeStore {
     return {
       kind: 'found',
       stored: {
-        resource: h.resource as unknown as Resource,
+        // versions stored before flags moved to the extension are served the new way
+        resource: upgradeQualityFlags(h.resource) as unknown as Resource,
         versionId: h.versionId,
         lastUpdated: h.lastUpdated,
       },

@@ -1,4 +1,5 @@
 import type { OperationOutcome, OperationOutcomeIssue } from '@medplum/fhirtypes';
+import { VigilFhir } from '../../core/fhir-namespace.ts';
 
 /**
  * OperationOutcome helpers. Every error inside the FHIR surface is one of these, thrown as a
@@ -16,7 +17,7 @@ export class FhirError extends Error {
 }
 
 /** Code system of Vigil's stable error codes (docs/errors/fhir.md), carried in issue.details. */
-export const vigilErrorSystem = 'https://vigil.example.org/fhir/CodeSystem/error';
+export const vigilErrorSystem = VigilFhir.error;
 
 export function outcome(
   severity: OperationOutcomeIssue['severity'],

@@ -14,6 +14,7 @@ import {
 import type { SearchFilter, SearchOptions } from '../../store/fhir-search-filter.ts';
 import { MeasurementRequestRepository } from '../../store/measurement-request-repository.ts';
 import { AuditEventView, CommunicationView, FlagView, ServiceRequestView } from './alert-views.ts';
+import { DefinitionView } from './conformance-views.ts';
 import { DeviceDefinitionView } from './device-definitions.ts';
 import { RegistryDeviceView } from './device-registry.ts';
 import { MedicationAdministrationView, MedicationStatementView } from './medication-views.ts';
@@ -297,6 +298,8 @@ export class ResourceStore {
       ] as const)
         this.#stores.set(t, new GenericStore(t, repo));
     this.#stores.set('DeviceDefinition', new DeviceDefinitionView());
+    this.#stores.set('StructureDefinition', new DefinitionView('StructureDefinition'));
+    this.#stores.set('CodeSystem', new DefinitionView('CodeSystem'));
     this.#stores.set('Device', new DeviceStore(new GenericStore('Device', repo), new RegistryDeviceView()));
     this.#stores.set('Observation', new ObservationStore(new FhirObservationRepository(ingestTerminology)));
   }

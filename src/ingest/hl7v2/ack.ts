@@ -91,7 +91,7 @@ export function buildAck(opts: {
     `ACK^${/^[A-Z0-9]{3}$/.test(s?.messageType?.split('^')[1] ?? '') ? s?.messageType?.split('^')[1] : 'R01'}^ACK`,
     opts.ackControlId,
     s?.processingId || 'P',
-    /^2\.\d+$/.test(s?.version ?? '') ? (s?.version as string) : '2.6',
+    /^2\.\d+(\.\d+)?$/.test(s?.version ?? '') ? (s?.version as string) : '2.6',
   ].join('|');
   const segments = [msh];
   const text = opts.error ? escapeEr7(opts.error.message).slice(0, 80) : '';

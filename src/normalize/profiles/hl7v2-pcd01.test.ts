@@ -161,4 +161,33 @@ describe('IHE PCD-01 profile over the IPF corpus', () => {
       (e) => isVigilError(e) && e.code === 'VIGIL_ERR_INGEST_NOT_A_NUMBER',
     );
   });
+
+  it('MSH-12: 2.3 to 2.9 (with a third part) accepted, anything else AR unsupported version', () => {
+    const base = read('wan__valid-scale-continua-wan.hl7v2').toString('latin1');
+    const withVersion = (v: string) => base.replace('|P|2.6|', `|P|${v}|`);
+    const n = normalize({ ...ctx, format: 'hl7v2', payload: base }).readings.length;
+    assert.ok(n > 0);
+    for (const v of ['2.3', '2.5.1', '2.6', '2.8.2', '2.9'])
+      assert.equal(normalize({ ...ctx, format: 'hl7v2', payload: withVersion(v) }).readings.length, n, v);
+    for (const v of ['2.1', '2.2', '2.6x', '2.10', '3.0', ''])
+      assert.throws(
+        () => normalize({ ...ctx, format: 'hl7v2', payload: withVersion(v) }),
+        (e) => isVigilError(e) && e.code === 'VIGIL_ERR_HL7V2_UNSUPPORTED_VERSION',
+        `version '${v}'`,
+      );
+  });
+
+  it('OBX-11 C marks the reading corrected; R and F are plain results', () => {
+    const base = read('wan__valid-scale-continua-wan.hl7v2').toString('latin1');
+    const corrected = base.replace(
+      '|80|263875^MDC_DIM_KILO_G^MDC|||||R|',
+      '|81|263875^MDC_DIM_KILO_G^MDC|||||C|',
+    );
+    assert.notEqual(corrected, base);
+    const rs = normalize({ ...ctx, format: 'hl7v2', payload: corrected }).readings;
+    const weight = rs.find((r) => r.code === '29463-7');
+    assert.equal(weight?.value, 81);
+    assert.equal(weight?.resultStatus, 'corrected');
+    assert.ok(rs.filter((r) => r.code !== '29463-7').every((r) => r.resultStatus === undefined));
+  });
 });

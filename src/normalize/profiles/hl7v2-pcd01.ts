@@ -172,14 +172,23 @@ export function checkHeader(h: Pcd01Header, type: 'ORU^R01' | 'ORU^R40' = 'ORU^R
       'MSH-9',
     );
   }
-  if (!/^2\.\d/.test(h.version)) {
+  if (!SUPPORTED_VERSION.test(h.version)) {
     throw hl7v2Error(
       Hl7v2Error.unsupportedVersion,
-      `HL7 version ${h.version || '(none)'} is not 2.x`,
+      `HL7 version ${h.version || '(none)'} is not supported: 2.3 to 2.9 (PCD-01 and PCD-04 are 2.6)`,
       'MSH-12',
     );
   }
 }
+
+/**
+ * MSH-12 accepted (docs/hl7v2.md): IHE PCD-01 and PCD-04 are HL7 v2.6 (clinical-reference §4.2);
+ * 2.3 to 2.9, with an optional third part (2.5.1, 2.8.2), are accepted too, because the segments
+ * and fields Vigil reads keep their place in those versions (HL7 v2 adds fields only at the end of
+ * a segment — its backward-compatibility rule, not quoted in the clinical reference: unverified).
+ * Anything else (2.1, 2.2, 3.0, 2.6x, empty) is refused AR VIGIL_ERR_HL7V2_UNSUPPORTED_VERSION.
+ */
+export const SUPPORTED_VERSION = /^2\.[3-9](\.\d{1,2})?$/;
 
 interface RowInfo {
   time?: string;
@@ -228,6 +237,8 @@ interface Pending {
   flags: QualityFlag[];
   field: string;
   group: string;
+  /** OBX-11 `C`: a correction of a result the device sent before. */
+  corrected: boolean;
 }
 
 /** The profile plus what it skipped (for tests, docs and diagnostics). */
@@ -366,6 +377,7 @@ export function analyzePcd01(
       flags: when.flags,
       field: f(5),
       group: `${obrIndex}|${parentOf(subId)}|${when.iso}`,
+      corrected: status === 'C',
     });
   }
 
@@ -415,46 +427,65 @@ function build(
     const panelMdc = hierarchyCodes.get(parent) || '150020';
     for (const m of members) inPanel.add(m);
     out.push(
-      panelDraft(
-        {
-          code: BP_PANEL,
-          effective: first.effective,
-          profile: 'hl7v2-pcd01',
-          flags: first.flags,
-          codings:
-            panelMdc === '150020' ? [{ system: MDC, code: '150020', display: 'MDC_PRESS_BLD_NONINV' }] : [],
-          messageId: messageId(controlId, parent, panelMdc, first.effective),
-          components: members.map((m) => ({
-            code: m.loinc,
-            value: m.value,
-            unit: m.unit,
-            codings: [coding(m)],
-            field: m.field,
-          })),
-          field: first.field,
-        },
-        ctx,
+      corrected(
+        members.some((m) => m.corrected),
+        panelDraft(
+          {
+            code: BP_PANEL,
+            effective: first.effective,
+            profile: 'hl7v2-pcd01',
+            flags: first.flags,
+            codings:
+              panelMdc === '150020' ? [{ system: MDC, code: '150020', display: 'MDC_PRESS_BLD_NONINV' }] : [],
+            messageId: messageId(controlId, parent, panelMdc, first.effective),
+            components: members.map((m) => ({
+              code: m.loinc,
+              value: m.value,
+              unit: m.unit,
+              codings: [coding(m)],
+              field: m.field,
+            })),
+            field: first.field,
+          },
+          ctx,
+        ),
       ),
     );
   }
   for (const p of pending) {
     if (inPanel.has(p)) continue;
     out.push(
-      quantityDraft(
-        {
-          code: p.loinc,
-          value: p.value,
-          unit: p.unit,
-          effective: p.effective,
-          profile: 'hl7v2-pcd01',
-          flags: p.flags,
-          codings: [coding(p)],
-          messageId: messageId(controlId, p.subId, p.mdc, p.effective),
-          field: p.field,
-        },
-        ctx,
+      corrected(
+        p.corrected,
+        quantityDraft(
+          {
+            code: p.loinc,
+            value: p.value,
+            unit: p.unit,
+            effective: p.effective,
+            profile: 'hl7v2-pcd01',
+            flags: p.flags,
+            codings: [coding(p)],
+            messageId: messageId(controlId, p.subId, p.mdc, p.effective),
+            field: p.field,
+          },
+          ctx,
+        ),
       ),
     );
   }
   return out;
+}
+
+/**
+ * OBX-11 `C` (HL7 table 0085: a correction of a final result): the reading is `corrected` and
+ * replaces the device's earlier reading of the same code and time when one is stored (the same
+ * Observation, a new version; ObservationRepository.insertBatch), rather than adding a second.
+ */
+function corrected(isCorrection: boolean, draft: ReadingDraft): ReadingDraft {
+  if (!isCorrection) return draft;
+  // The earlier reading's key differs only in MSH-10: prefer the one of the same OBX-4 and code.
+  const id = draft.messageId ?? '';
+  const rest = id.slice(id.indexOf('|'));
+  return { ...draft, resultStatus: 'corrected', ...(rest ? { amends: `${rest}|${draft.code}` } : {}) };
 }

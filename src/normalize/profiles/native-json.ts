@@ -4,6 +4,7 @@
  * (unknown fields are refused, so a typo like `"vaule"` never passes as "no value") and names the
  * offending field in every error (`readings[2].unit`).
  */
+import { canonicalVigilUrl } from '../../core/fhir-namespace.ts';
 import type { Coding, DeviceStatusReport, QualityFlag } from '../../core/reading.ts';
 import {
   BP_COMPONENT_NAMES,
@@ -231,7 +232,7 @@ export function codeRef(ref: unknown, field: string): { code: string; codings: C
   }
   const extra = Object.keys(ref).filter((k) => k !== 'system' && k !== 'code' && k !== 'display');
   if (extra.length) invalid(`${field}.${extra[0]}`, 'unknown field');
-  if (ref.system === LOINC || ref.system === VIGIL_LOCAL) {
+  if (ref.system === LOINC || canonicalVigilUrl(ref.system) === VIGIL_LOCAL) {
     if (!getCode(ref.code)) {
       throw ingestError(IngestError.unknownCode, `${field}: ${ref.code} is not a supported code`, { field });
     }

@@ -3,13 +3,14 @@
  * per patient naming its monitoring program, devices registered and assigned), then play the
  * devices in (accelerated) simulated time over MQTT and HTTP.
  */
+import { VigilFhir } from '../../core/fhir-namespace.ts';
 import type { SimPatient } from '../population.ts';
 import { SIM_IDENTIFIER_SYSTEM } from '../population.ts';
 import type { FhirResource, SimApiClient } from './api-client.ts';
 import { planTime, simulatedNow, type TimePlan } from './time-model.ts';
 import { type DeviceLink, emptySendStats, httpLink, mqttLink, type SendStats } from './transport.ts';
 
-export const PROGRAM_SYSTEM = 'https://vigil.example.org/fhir/CodeSystem/monitoring-program';
+export const PROGRAM_SYSTEM = VigilFhir.monitoringProgram;
 
 export interface ProvisionOptions {
   /** Practitioner ids to put on every patient's care team (demo: the clinician and the nurse). */

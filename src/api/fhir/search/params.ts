@@ -71,6 +71,9 @@ export const resourceTypes = [
   'MedicationRequest',
   'MedicationAdministration',
   'MedicationStatement',
+  // the definitions of Vigil's own content (conformance-views.ts)
+  'StructureDefinition',
+  'CodeSystem',
 ] as const;
 export type SupportedType = (typeof resourceTypes)[number];
 
@@ -88,6 +91,8 @@ export const readOnlyTypes: ReadonlySet<string> = new Set([
   'Communication',
   'DeviceDefinition',
   'ServiceRequest',
+  'StructureDefinition',
+  'CodeSystem',
 ]);
 
 /** Common parameters a type's store cannot answer (rejected as unknown, left out of metadata). */
@@ -99,6 +104,8 @@ export const unsupportedCommon: Partial<Record<SupportedType, readonly string[]>
   DeviceDefinition: ['_lastUpdated'],
   MedicationAdministration: ['_lastUpdated'],
   MedicationStatement: ['_lastUpdated'],
+  StructureDefinition: ['_lastUpdated'],
+  CodeSystem: ['_lastUpdated'],
 };
 
 export function isSupportedType(t: string): t is SupportedType {
@@ -388,6 +395,8 @@ export const searchParams: Record<SupportedType, Record<string, SearchParamDef>>
     ]),
     p('encounter', 'reference', ['encounter'], 'The encounter', ['Encounter']),
   ],
+  StructureDefinition: [p('url', 'token', ['url'], 'The canonical URL')],
+  CodeSystem: [p('url', 'token', ['url'], 'The canonical URL')],
 });
 
 function index(

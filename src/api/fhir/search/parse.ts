@@ -1,3 +1,4 @@
+import { vigilUrlAliases } from '../../../core/fhir-namespace.ts';
 import {
   type DatePrefix,
   datePrefixes,
@@ -375,13 +376,13 @@ function toFilter(
       return {
         kind: 'token',
         param: def.name,
-        values: values.map(parseToken),
+        values: values.flatMap(tokenWithAliases),
         ...(modifier === 'not' ? { not: true } : {}),
       };
     case 'reference': {
       if (modifier === 'identifier')
         return kind === 'observation' && observationIdentifier.has(def.name)
-          ? { kind: 'referenceIdentifier', param: def.name, values: values.map(parseToken) }
+          ? { kind: 'referenceIdentifier', param: def.name, values: values.flatMap(tokenWithAliases) }
           : undefined;
       if (modifier && !(def.targets ?? []).includes(modifier)) return undefined;
       const refs = values.map((v) =>
@@ -502,6 +503,17 @@ export function parseToken(v: string): TokenValue {
   const system = v.slice(0, bar);
   const code = v.slice(bar + 1);
   return { system: system === '' ? null : system, ...(code === '' ? {} : { code }) };
+}
+
+/**
+ * A token whose system is one of Vigil's own, in each form stored data may hold it (the one
+ * namespace and the legacy placeholder bases, core/fhir-namespace.ts): resources written before the
+ * one namespace are found by either.
+ */
+function tokenWithAliases(v: string): TokenValue[] {
+  const t = parseToken(v);
+  if (!t.system) return [t];
+  return vigilUrlAliases(t.system).map((system) => ({ ...t, system }));
 }
 
 /** 'http://base/fhir/Patient/1' → 'Patient/1'; 'Patient/1/_history/2' → 'Patient/1'; '1' stays. */
