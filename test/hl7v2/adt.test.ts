@@ -75,10 +75,12 @@ for (const backend of ['pglite', 'postgres'] as const) {
         (e) => e.resource as Encounter,
       ) ?? [];
     const deadLetters = async (reason: string) =>
-      await t.vigil.db.query<{ device_id: string | null }>(
-        `select device_id from dead_letter where transport = 'hl7v2' and reason_code = $1`,
-        [reason],
-      );
+      (
+        await t.vigil.db.query<{ device_id: string | null }>(
+          `select device_id from dead_letter where transport = 'hl7v2' and reason_code = $1`,
+          [reason],
+        )
+      ).map((r) => r.device_id);
 
     before(async () => {
       t = await startInProcess({
@@ -162,7 +164,7 @@ for (const backend of ['pglite', 'postgres'] as const) {
       assert.equal(ack.code, 'AE');
       assert.equal(ack.err?.[2], 'PID^1^3');
       assert.equal(ack.err?.[5], 'VIGIL_ERR_HL7V2_WRONG_PATIENT^VIGIL_ERR_HL7V2_WRONG_PATIENT^L');
-      assert.deepEqual(await deadLetters('VIGIL_ERR_HL7V2_WRONG_PATIENT'), [{ device_id: 'monitor-101a' }]);
+      assert.deepEqual(await deadLetters('VIGIL_ERR_HL7V2_WRONG_PATIENT'), ['monitor-101a']);
       assert.equal(await readingsOf(anna), 1);
       const stored = await t.vigil.db.query<{ n: number }>(
         `select count(*)::int as n from observation where device_id = 'monitor-101a'`,
