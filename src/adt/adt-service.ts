@@ -20,7 +20,7 @@ import type { Clock } from '../core/clock.ts';
 import { VigilError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import type { Logger } from '../core/logger.ts';
-import { type AdtLocation, type AdtMessage, parseAdt } from '../normalize/profiles/hl7v2-adt.ts';
+import { type AdtLocation, type AdtMessage, adtSender, parseAdt } from '../normalize/profiles/hl7v2-adt.ts';
 import type { PatientIdentifier } from '../normalize/profiles/hl7v2-cx.ts';
 import type { AdtRepository, VisitRow } from '../store/adt-repository.ts';
 import type { Database, Sql } from '../store/database.ts';
@@ -107,15 +107,24 @@ export class AdtService {
 
   /** Applies one ADT message; throws a coded VigilError (status < 500) to refuse it. */
   async apply(bytes: Buffer, receivedAt: number): Promise<{ duplicate: boolean; patientId: string | null }> {
-    const m = parseAdt(bytes, receivedAt);
-    if (!this.#o.senders.includes(m.sender)) {
+    // Who sent it, before reading further: an ADT system not named here changes nothing.
+    const sender = adtSender(bytes);
+    if (this.#o.senders.length === 0)
+      throw new VigilError(
+        'VIGIL_ERR_HL7V2_UNSUPPORTED_MESSAGE',
+        'ADT messages are not read by this listener (VIGIL_ADT_SENDERS is empty)',
+        422,
+        { field: 'MSH-9' },
+      );
+    if (!this.#o.senders.includes(sender)) {
       throw new VigilError(
         AdtReason.senderNotAllowed,
-        `ADT from sending application ${m.sender || '(none)'} is not accepted (VIGIL_ADT_SENDERS)`,
+        `ADT from sending application ${sender || '(none)'} is not accepted (VIGIL_ADT_SENDERS)`,
         403,
         { field: 'MSH-3' },
       );
     }
+    const m = parseAdt(bytes, receivedAt);
     if (await this.#o.repo.seen(m.sender, m.controlId)) return { duplicate: true, patientId: null };
     const patientId = await this.#dispatch(m);
     await this.#o.repo.record({

@@ -163,3 +163,9 @@ export function parseAdt(payload: Uint8Array | string, receivedAt: number): AdtM
     mergedIdentifiers,
   };
 }
+
+/** MSH-3's first component (the sending application), read before anything else of the message. */
+export function adtSender(payload: Uint8Array | string): string {
+  const msg = parseEr7(decodeHl7Text(payload));
+  return comp(msg, msg.segments[0], 3, 1);
+}
