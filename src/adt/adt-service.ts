@@ -369,7 +369,7 @@ export class AdtService {
       async (sql) => {
         const patient = await this.#patient(sql, m, false);
         const last = await this.#o.repo.lastVisit(sql, patient.id);
-        if (!last || last.status !== 'finished') throw noVisit('A13', 'finished');
+        if (last?.status !== 'finished') throw noVisit('A13', 'finished');
         bed = last.bed;
         const enc = await this.#o.fhir.read(sql, 'Encounter', last.encounterId);
         if (enc) {
