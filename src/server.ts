@@ -351,6 +351,7 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
           },
         },
         devices,
+        attribute: (deviceId, patientId, start) => observations.attribute(deviceId, patientId, start, null),
         audit: security.audit,
         monitoringPermitted: (patientId) => security.consent.isPermitted(patientId, 'monitoring'),
         clock,

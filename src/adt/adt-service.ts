@@ -61,6 +61,8 @@ export interface AdtServiceOptions {
   audit: { record(input: AuditInput): Promise<void> };
   clock: Clock;
   log: Logger;
+  /** Readings the device stored unattributed from `start` on become the patient's (as a manual assignment does). */
+  attribute?: (deviceId: string, patientId: string, start: string) => Promise<unknown>;
   /** Whether the patient consents to monitoring: a recorded refusal keeps the bed's devices unassociated. */
   monitoringPermitted: (patientId: string) => Promise<boolean>;
   /** MSH-3 namespace ids whose ADT messages are applied (VIGIL_ADT_SENDERS); empty = ADT off. */
@@ -463,6 +465,8 @@ export class AdtService {
       if (open?.patientId === patientId) continue;
       try {
         await this.#o.devices.assign(deviceId, patientId, iso(at));
+        // The monitor may have measured since the admission before the ADT message arrived.
+        await this.#o.attribute?.(deviceId, patientId, iso(at));
       } catch (e) {
         throw new VigilError(
           AdtReason.association,

@@ -172,7 +172,10 @@ for (const backend of ['pglite', 'postgres'] as const) {
       assert.equal(stored[0]?.n, 1, 'not stored unattributed either');
     });
 
-    it('A02 moves the Encounter to the new bed: the old bed’s monitor is dissociated, the new one associated', async () => {
+    it('A02 moves the Encounter to the new bed: the old bed’s monitor is dissociated, the new one associated (and its readings since the transfer attributed)', async () => {
+      // The new bed's monitor measures before the A02 reaches Vigil: stored, attributed to nobody yet.
+      assert.equal((await send(pcd01('R-5', EUI_B, 'MRN100234', '20250315123000+0100', 97))).code, 'AA');
+      assert.equal(await readingsOf(anna), 1);
       const ack = await send(adt('a02-transfer.hl7'));
       assert.equal(ack.type, 'ACK^A02^ACK');
       assert.equal(ack.code, 'AA', ack.err?.join('|'));
@@ -192,6 +195,7 @@ for (const backend of ['pglite', 'postgres'] as const) {
         (await assignments('monitor-102b')).map((a) => [a.patientId, a.periodStart, a.periodEnd]),
         [[anna, '2025-03-15T11:00:00.000Z', null]],
       );
+      assert.equal(await readingsOf(anna), 2);
     });
 
     it('A08 updates the demographics', async () => {
@@ -234,7 +238,7 @@ for (const backend of ['pglite', 'postgres'] as const) {
       assert.equal(ack.type, 'ACK^A40^ACK');
       assert.equal(ack.code, 'AA', ack.err?.join('|'));
       assert.equal(await readingsOf(second), 0);
-      assert.equal(await readingsOf(anna), 2);
+      assert.equal(await readingsOf(anna), 3);
       assert.deepEqual(
         (await assignments('monitor-101a')).map((a) => a.patientId),
         [anna, anna],
@@ -253,7 +257,7 @@ for (const backend of ['pglite', 'postgres'] as const) {
       assert.deepEqual(audited.map((a) => a.patient_id).sort(), [anna, second].sort());
       // A reading naming the merged identifier now agrees with the surviving patient.
       assert.equal((await send(pcd01('R-4', EUI_A, 'MRN100999', '20250316114000+0100', 95))).code, 'AA');
-      assert.equal(await readingsOf(anna), 3);
+      assert.equal(await readingsOf(anna), 4);
       // The merge resent under another control id finds nothing left to merge.
       assert.equal((await send(adt('a40-merge.hl7').replace('|ADT0007|', '|ADT0007B|'))).code, 'AA');
     });
