@@ -380,6 +380,8 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       }
     }
 
+    // A patient's erasure removes the visits ADT recorded (docs/retention.md).
+    security.patientData.erasureSteps.push(AdtRepository.erase);
     const ctx: ApiContext = {
       db,
       clock,

@@ -44,6 +44,16 @@ export class AdtRepository {
     this.#db = db;
   }
 
+  /** Patient erasure (consent/patient-data.ts): the patient's visits; applied messages keep no patient. */
+  static async erase(tx: Sql, patientId: string): Promise<Record<string, number>> {
+    const r = await tx.query<{ n: number }>(
+      `with d as (delete from adt_visit where patient_id = $1 returning 1) select count(*)::int as n from d`,
+      [patientId],
+    );
+    await tx.query('update adt_message set patient_id = null where patient_id = $1', [patientId]);
+    return { adtVisits: r[0]?.n ?? 0 };
+  }
+
   async setBed(deviceId: string, bed: string | null): Promise<void> {
     if (bed === null) await this.#db.query('delete from bedside_device where device_id = $1', [deviceId]);
     else
