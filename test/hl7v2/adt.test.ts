@@ -77,7 +77,7 @@ for (const backend of ['pglite', 'postgres'] as const) {
     const deadLetters = async (reason: string) =>
       (
         await t.vigil.db.query<{ device_id: string | null }>(
-          `select device_id from dead_letter where transport = 'hl7v2' and reason_code = $1`,
+          `select device_id from dead_letter where transport = 'hl7v2' and reason_code = $1 order by received`,
           [reason],
         )
       ).map((r) => r.device_id);
@@ -268,6 +268,35 @@ for (const backend of ['pglite', 'postgres'] as const) {
       assert.deepEqual(encs.map((e) => e.status).sort(), ['cancelled', 'in-progress']);
       const open = (await assignments('monitor-101a')).filter((a) => a.periodEnd === null);
       assert.deepEqual(open, []);
+    });
+
+    it('wrong-patient check on a PCD-04 alarm: held, no alert for the associated patient', async () => {
+      const alarm = asWire(
+        readFileSync(new URL('../corpora/hl7v2/acm/acm-spo2-low-mindray.hl7v2', import.meta.url), 'latin1'),
+      )
+        .replaceAll('00A037EB2175780F', EUI_B)
+        .replace('HO2009001^^^Hospital^PI', 'MRN100777^^^GHH&2.16.840.1.113883.3.72.5.9.1&ISO^MR')
+        .replaceAll('20120111150457-0600', '20250316140000+0100');
+      const ack = await send(alarm);
+      assert.equal(ack.type, 'ACK^R40^ACK');
+      assert.equal(ack.code, 'AE');
+      assert.equal(ack.err?.[5], 'VIGIL_ERR_HL7V2_WRONG_PATIENT^VIGIL_ERR_HL7V2_WRONG_PATIENT^L');
+      assert.deepEqual(await deadLetters('VIGIL_ERR_HL7V2_WRONG_PATIENT'), ['monitor-101a', 'monitor-102b']);
+      const alerts = await t.vigil.db.query<{ n: number }>(
+        'select count(*)::int as n from alert where patient_id = $1',
+        [anna],
+      );
+      assert.equal(alerts[0]?.n, 0);
+      // The same alarm naming the associated patient is an alert of hers.
+      const agreed = await send(
+        alarm.replace('MRN100777', 'MRN100234').replace('|ORU^R40^ORU_R40|1|', '|ORU^R40^ORU_R40|2|'),
+      );
+      assert.equal(agreed.code, 'AA', agreed.err?.join('|'));
+      const raised = await t.vigil.db.query<{ n: number }>(
+        'select count(*)::int as n from alert where patient_id = $1',
+        [anna],
+      );
+      assert.equal(raised[0]?.n, 1);
     });
 
     it('A04 registers an outpatient: class AMB, a birth year, no bed', async () => {
