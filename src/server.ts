@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { AdtService } from './adt/adt-service.ts';
 import { setPatientAccessPolicy } from './alerts/access.ts';
 import { AckLinks } from './alerts/ack-links.ts';
 import { Alerting } from './alerts/alerting.ts';
@@ -15,6 +16,7 @@ import { SmsChannel } from './alerts/sms-channel.ts';
 import { buildApp, type RoutePlugin } from './api/app.ts';
 import type { ApiContext } from './api/context.ts';
 import { fhirRoutes } from './api/fhir/http.ts';
+import { ResourceStore } from './api/fhir/resource-store.ts';
 import { adherenceRoutes } from './api/routes/adherence.ts';
 import { alarmBurdenRoutes } from './api/routes/alarm-burden.ts';
 import { alertRoutes } from './api/routes/alerts.ts';
@@ -62,12 +64,14 @@ import { NightscoutCredentials } from './ingest/nightscout/nightscout-credential
 import { VendorTemplateResolver } from './ingest/vendor-templates.ts';
 import { readingToObservation } from './normalize/fhir-observation.ts';
 import { normalize } from './normalize/normalize.ts';
+import type { PatientIdentifier } from './normalize/profiles/hl7v2-cx.ts';
 import { inspectPcd01 } from './normalize/profiles/hl7v2-pcd01.ts';
 import { storedTemplateRegistry } from './normalize/profiles/template.ts';
 import { DeviceAlarmStage } from './pipeline/device-alarms.ts';
 import { createPipeline, type Pipeline } from './pipeline/pipeline.ts';
 import { ServiceHealth } from './pipeline/service-health.ts';
 import { startWatchdog } from './pipeline/watchdog.ts';
+import { AdtRepository } from './store/adt-repository.ts';
 import type { Database, Sql } from './store/database.ts';
 import { DeadLetterRepository } from './store/dead-letter-repository.ts';
 import { DeviceModelRepository } from './store/device-model-repository.ts';
@@ -331,7 +335,40 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
     let mllp: MllpServer | undefined;
     let mllpPort: number | undefined;
     if (config.mllpPort !== null && (config.role === 'all' || config.role === 'ingest')) {
+      // ADT drives admission, transfer, discharge and merges; its patients hold PCD-01 readings to account.
+      const fhirRecords = new ResourceStore();
+      const adt = new AdtService({
+        db,
+        repo: new AdtRepository(db),
+        fhir: {
+          async read(sql, type, id) {
+            const f = await fhirRecords.for(type).read(sql, id);
+            return f?.kind === 'found'
+              ? (f.stored.resource as unknown as { resourceType: string; id: string })
+              : undefined;
+          },
+          async create(sql, resource) {
+            await fhirRecords
+              .for(resource.resourceType as 'Patient')
+              .create(sql, resource as never, resource.id);
+          },
+          async update(sql, resource) {
+            const { meta: _meta, ...rest } = resource;
+            await fhirRecords.for(resource.resourceType as 'Patient').update(sql, resource.id, rest as never);
+          },
+        },
+        devices,
+        attribute: (deviceId, patientId, start) => observations.attribute(deviceId, patientId, start, null),
+        audit: security.audit,
+        monitoringPermitted: (patientId) => security.consent.isPermitted(patientId, 'monitoring'),
+        clock,
+        log: log.child({ component: 'adt' }),
+        senders: config.adtSenders,
+      });
       mllp = new MllpServer({
+        adt,
+        patientCheck: (deviceId, identifiers, at) =>
+          adt.checkReading(deviceId, identifiers as PatientIdentifier[], at),
         ingest,
         inspect: (bytes) => inspectPcd01(bytes),
         devices: new SqlDeviceLookup(db),
@@ -350,6 +387,8 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       }
     }
 
+    // A patient's erasure removes the visits ADT recorded (docs/retention.md).
+    security.patientData.erasureSteps.push(AdtRepository.erase);
     const ctx: ApiContext = {
       db,
       clock,

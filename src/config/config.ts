@@ -97,6 +97,8 @@ export interface Config {
   mllpAllow: string[];
   /** MLLP acknowledgement codes: original AA/AE/AR (default) or enhanced CA/CE/CR. */
   mllpAckMode: 'original' | 'enhanced';
+  /** MSH-3 sending applications whose HL7 v2 ADT messages are applied; empty = ADT refused (default). */
+  adtSenders: string[];
   /**
    * Demos and tests: every alert notification is also appended as a JSON line to this file (the
    * recording notifier, an outbox channel like a pager gateway). Unset: off.
@@ -199,6 +201,7 @@ export const configVariables = [
   'VIGIL_MLLP_HOST',
   'VIGIL_MLLP_ALLOW',
   'VIGIL_MLLP_ACK_MODE',
+  'VIGIL_ADT_SENDERS',
   'VIGIL_NOTIFY_FILE',
   'VIGIL_SMTP_URL',
   'VIGIL_SMTP_FROM',
@@ -471,6 +474,10 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     mllpHost: env['VIGIL_MLLP_HOST'] || '0.0.0.0',
     mllpAllow: mllpAllow(env),
     mllpAckMode: oneOf(env, 'VIGIL_MLLP_ACK_MODE', 'original', ['original', 'enhanced']),
+    adtSenders: (str(env, 'VIGIL_ADT_SENDERS') ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
     notifyFile: env['VIGIL_NOTIFY_FILE'] ? resolve(cwd, env['VIGIL_NOTIFY_FILE']) : undefined,
     ...smtp(env),
     pushSubject: pushSubject(env, smtp(env).smtpFrom, url(env, 'VIGIL_PUBLIC_URL', ['http:', 'https:'])),

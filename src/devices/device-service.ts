@@ -277,6 +277,11 @@ export class DeviceService {
     return { ...open, periodEnd: endIso };
   }
 
+  /** Drops the cached assignments of a device (changed outside this service: a patient merge). */
+  forgetAssignments(deviceId: string): void {
+    this.#assignmentCache.delete(deviceId);
+  }
+
   assignments(deviceId: string): Promise<AssignmentRow[]> {
     return this.#repo.assignments(deviceId);
   }

@@ -17,6 +17,8 @@ export const allowedImports: Record<string, readonly string[]> = {
   normalize: ['core'],
   detect: ['core'],
   devices: ['core', 'store'],
+  // ADT over HL7 v2: the ADT profile (normalize), device associations, the audit log's types.
+  adt: ['core', 'store', 'devices', 'normalize', 'audit'],
   // ingest asks the one access policy (auth) whether a device may publish on a topic.
   ingest: ['core', 'devices', 'store', 'auth'],
   alerts: ['core', 'store', 'auth', 'audit'],

@@ -222,6 +222,19 @@ export const routeMatrix: RouteCase[] = [
     body: () => ({}),
   },
   {
+    method: 'PUT',
+    url: '/api/v1/devices/:id/bed',
+    access: admin,
+    path: () => '/api/v1/devices/dev-ghost/bed',
+    body: () => ({ bed: '4N^401^A' }),
+  },
+  {
+    method: 'DELETE',
+    url: '/api/v1/devices/:id/bed',
+    access: admin,
+    path: () => '/api/v1/devices/dev-ghost/bed',
+  },
+  {
     method: 'GET',
     url: '/api/v1/devices/:id/readings',
     access: staff,

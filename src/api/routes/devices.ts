@@ -3,6 +3,7 @@ import { Type } from 'typebox';
 import { agentOf } from '../../audit/audit-event.ts';
 import { VigilError } from '../../core/errors.ts';
 import { deviceKinds } from '../../devices/device-service.ts';
+import { AdtRepository } from '../../store/adt-repository.ts';
 import { requireRoles } from '../auth-hooks.ts';
 import type { ApiContext } from '../context.ts';
 import { readingToJson } from '../reading-json.ts';
@@ -186,6 +187,44 @@ export async function deviceRoutes(app: FastifyInstance, ctx: ApiContext): Promi
       return { assignment: (await ctx.devices.unassign(id, at)) ?? null };
     },
   );
+
+  // A bedside device placed at a bed follows whoever ADT admits to it (docs/hl7v2.md § ADT).
+  const beds = new AdtRepository(ctx.db);
+  app.put(
+    '/api/v1/devices/:id/bed',
+    {
+      preValidation: admin,
+      schema: {
+        params: Id,
+        body: Type.Object(
+          {
+            bed: Type.String({
+              minLength: 1,
+              maxLength: 200,
+              pattern: '^[^\\^]*(\\^[^\\^]*){0,3}$',
+              description: 'ADT bed key: PV1-3 point of care^room^bed^facility, trailing empty parts dropped',
+            }),
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request) => {
+      const { id } = request.params as { id: string };
+      const bed = (request.body as { bed: string }).bed.replace(/\^+$/, '');
+      await ctx.devices.get(id);
+      await beds.setBed(id, bed);
+      request.log.info({ deviceId: id, event: 'device-bed-set' }, 'bedside device placed');
+      return { id, bed };
+    },
+  );
+
+  app.delete('/api/v1/devices/:id/bed', { preValidation: admin, schema: { params: Id } }, async (request) => {
+    const { id } = request.params as { id: string };
+    await ctx.devices.get(id);
+    await beds.setBed(id, null);
+    return { id, bed: null };
+  });
 
   app.get(
     '/api/v1/devices/:id/readings',

@@ -50,6 +50,13 @@ function hl7Condition(code: string): [string, string] {
   if (code.endsWith('_ALARM_PHASE') || code.endsWith('_ALARM_PRIORITY'))
     return ['103', 'Table value not found'];
   if (code.endsWith('_ALARM_NO_PATIENT')) return ['204', 'Unknown key identifier'];
+  if (/_ADT_NO_(PATIENT_ID|MERGE_ID|LOCATION)$/.test(code)) return ['101', 'Required field missing'];
+  if (
+    /_(ADT_SENDER_NOT_ALLOWED|ADT_UNKNOWN_PATIENT|ADT_AMBIGUOUS_PATIENT|ADT_NO_VISIT|WRONG_PATIENT)$/.test(
+      code,
+    )
+  )
+    return ['204', 'Unknown key identifier'];
   if (/_(INVALID_TIME|NOT_A_NUMBER|UNIT_MISMATCH|INVALID_FIELD|IMPLAUSIBLE_VALUE|TIME_IN_FUTURE)$/.test(code))
     return ['102', 'Data type error'];
   return ['207', 'Application internal error'];

@@ -28,6 +28,8 @@ export interface Hl7v2Header extends AckSubject {
   messageType: string;
   senderEui64: string | undefined;
   equipmentEui64: string[];
+  /** PID-3 of the message, for the wrong-patient check. */
+  patientIdentifiers: ReadonlyArray<{ system: string | null; value: string }>;
 }
 
 /** Reads the MSH and equipment ids; throws a coded VigilError when the bytes are not HL7 v2. */
@@ -54,6 +56,24 @@ export interface MllpAlarmSink<P = unknown> {
   apply(prepared: P, readingIds: readonly string[]): Promise<void>;
 }
 
+/**
+ * ADT (admission, discharge, transfer): applied before any device is looked up (the sender is an
+ * ADT system, not a device). Throws a coded VigilError (status < 500) to refuse the message.
+ */
+export interface MllpAdtSink {
+  apply(bytes: Buffer, receivedAt: number): Promise<unknown>;
+}
+
+/**
+ * The wrong-patient check of PCD-01/04 messages: the coded reason to hold the message for review
+ * when its PID identifiers disagree with the device's association, else undefined.
+ */
+export type MllpPatientCheck = (
+  deviceId: string,
+  identifiers: Hl7v2Header['patientIdentifiers'],
+  receivedAt: number,
+) => Promise<VigilError | undefined>;
+
 export interface MllpServerOptions {
   ingest: MllpIngest;
   inspect: Hl7v2Inspector;
@@ -67,6 +87,9 @@ export interface MllpServerOptions {
   tls?: { certFile: string; keyFile: string } | undefined;
   /** Where PCD-04 alarms go; without one, ORU^R40 is refused (AR, unsupported message). */
   alarms?: MllpAlarmSink | undefined;
+  /** Where ADT messages go; without one, ADT is refused (AR, unsupported message). */
+  adt?: MllpAdtSink | undefined;
+  patientCheck?: MllpPatientCheck | undefined;
 }
 
 /** Reasons the sender should not retry unchanged: answered AR/CR. Everything else refused is AE/CE. */
@@ -77,6 +100,7 @@ const REJECT_REASONS = new Set([
   'VIGIL_ERR_HL7V2_UNKNOWN_DEVICE',
   'VIGIL_ERR_HL7V2_AMBIGUOUS_DEVICE',
   'VIGIL_ERR_HL7V2_OVERSIZE',
+  'VIGIL_ERR_HL7V2_ADT_SENDER_NOT_ALLOWED',
 ]);
 
 /** Parses an allow-list of addresses and CIDR ranges (IPv4 and IPv6). Throws on a bad entry. */
@@ -235,6 +259,7 @@ export class MllpServer {
       log.info({ reason: err.code }, 'HL7 v2 message refused: unreadable');
       return this.#ack(undefined, 'reject', { code: err.code, message: err.message });
     }
+    if (header.messageType.startsWith('ADT^')) return this.#handleAdt(header, bytes, receivedAt);
     const device = await resolveHl7v2Device(header, this.#opts.devices);
     if (device instanceof VigilError) {
       const topic = `mllp/${header.senderEui64 ?? header.equipmentEui64[0] ?? 'unknown'}`;
@@ -244,6 +269,13 @@ export class MllpServer {
         'HL7 v2 message refused',
       );
       return this.#ack(header, 'reject', { code: device.code, message: device.message });
+    }
+    // Wrong-patient check: readings the device's association contradicts are held, stored for neither.
+    const held = await this.#opts.patientCheck?.(device, header.patientIdentifiers, receivedAt);
+    if (held) {
+      await this.#opts.ingest.refuse(this.#envelope(device, bytes, receivedAt, 'mllp'), held);
+      log.warn({ event: 'mllp-wrong-patient', deviceId: device, reason: held.code }, 'HL7 v2 message held');
+      return this.#ack(header, 'error', { code: held.code, message: held.message, field: 'PID-3' });
     }
     // PCD-04: the alarms must be readable and routable before anything is stored.
     let alarms: { sink: MllpAlarmSink; prepared: unknown } | undefined;
@@ -311,6 +343,38 @@ export class MllpServer {
       }
     }
     log.debug({ deviceId: device, status: r.status, readings: r.ids.length }, 'HL7 v2 message acknowledged');
+    return this.#ack(header, 'accept');
+  }
+
+  async #handleAdt(header: Hl7v2Header, bytes: Buffer, receivedAt: number): Promise<string> {
+    const log = this.#opts.log;
+    const sink = this.#opts.adt;
+    try {
+      if (!sink)
+        throw new VigilError(
+          'VIGIL_ERR_HL7V2_UNSUPPORTED_MESSAGE',
+          `message type ${header.messageType} (ADT) is not read by this listener`,
+          422,
+          { field: 'MSH-9' },
+        );
+      await sink.apply(bytes, receivedAt);
+    } catch (e) {
+      if (!isVigilError(e) || e.status >= 500) {
+        log.error({ err: e }, 'HL7 v2 ADT could not be applied');
+        return this.#ack(header, 'error', {
+          code: 'VIGIL_ERR_INGEST_INTERNAL',
+          message: 'the ADT message could not be applied; retry later',
+        });
+      }
+      await this.#opts.ingest.refuse(this.#envelope('', bytes, receivedAt, 'mllp/adt'), e);
+      log.info({ reason: e.code }, 'HL7 v2 ADT refused');
+      const field = typeof e.details?.field === 'string' ? e.details.field : undefined;
+      return this.#ack(header, REJECT_REASONS.has(e.code) ? 'reject' : 'error', {
+        code: e.code,
+        message: e.message,
+        field,
+      });
+    }
     return this.#ack(header, 'accept');
   }
 }

@@ -37,6 +37,7 @@ import {
   receiptTime,
   TIME_FROM_RECEIPT,
 } from '../reading-draft.ts';
+import { type PatientIdentifier, pidIdentifiersOf } from './hl7v2-cx.ts';
 import {
   comp,
   type Er7Message,
@@ -84,6 +85,8 @@ export interface Pcd01Header {
   senderEui64: string | undefined;
   /** EUI-64s of the equipment in OBX-18 (equipment instance identifier), distinct, in order of appearance. */
   equipmentEui64: string[];
+  /** PID-3 of the message (the patient the sender believes it measures), for the wrong-patient check. */
+  patientIdentifiers: PatientIdentifier[];
 }
 
 export interface SkippedRow {
@@ -153,6 +156,7 @@ function headerOf(msg: Er7Message): Pcd01Header {
     applicationAckType: comp(msg, msh, 16, 1),
     senderEui64: eui64Of(repetitions(msg, msh, 3)[0] ?? []),
     equipmentEui64: equipment,
+    patientIdentifiers: pidIdentifiersOf(msg),
   };
 }
 
