@@ -137,17 +137,20 @@ export async function evaluateCohort(
   const base = cohortSql(def, o, q);
   const offset = o.offset ?? 0;
   const limit = o.limit ?? 100;
-  const [count] = await sql.query<{ n: number }>(`select count(*)::int as n from (${base}) c`, q.values);
   const page = limit === 'all' ? '' : `limit ${q.add(limit)}::int offset ${q.add(offset)}::int`;
+  // one pass: the total rides on every row of the page (counted before the limit)
   const rows = await sql.query<Record<string, unknown>>(
-    `select c.*, p.content as patient from (${base}) c
-     join fhir_resource p on p.resource_type = 'Patient' and p.id = c.patient_id
-     order by c.patient_id ${page}`,
+    `select x.*, p.content as patient from (
+       select c.*, count(*) over () as total from (${base}) c order by c.patient_id ${page}) x
+     join fhir_resource p on p.resource_type = 'Patient' and p.id = x.patient_id
+     order by x.patient_id`,
     q.values,
   );
+  const total =
+    rows.length > 0 ? Number(rows[0]?.['total']) : offset === 0 ? 0 : await countCohort(sql, def, o);
   return {
     asOf: o.asOf,
-    count: Number(count?.n ?? 0),
+    count: total,
     criteria: def.criteria.map(criterionLabel),
     members: rows.map((r) => ({
       patientId: r['patient_id'] as string,

@@ -210,21 +210,29 @@ export function cohortSql(def: CohortDefinition, o: CohortQueryOptions, q = new 
     if (c.kind === 'program') {
       const prog = q.add(JSON.stringify([c.program]));
       const team = q.add(JSON.stringify([{ coding: [{ system: PROGRAM_SYSTEM, code: c.program }] }]));
-      where.push(`(case when exists (select 1 from monitoring_config m where m.patient_id = p.id)
-        then coalesce((select m.enrolment->'programs' from monitoring_config m where m.patient_id = p.id
-          order by m.version desc limit 1) @> ${prog}::jsonb, false)
-        else p.id in (select substr(t.content->'subject'->>'reference', 9) from fhir_resource t
+      // Driven by the program (GIN index on the enrolment's programs, migration 0530), so its cost
+      // follows the program's size, not the population's: the patients whose latest monitoring
+      // configuration lists it, and those without any whose active CareTeam carries it.
+      where.push(`p.id in (
+        select m.patient_id from monitoring_config m where m.enrolment->'programs' @> ${prog}::jsonb
+          and m.version = (select max(m2.version) from monitoring_config m2 where m2.patient_id = m.patient_id)
+        union
+        select substr(t.content->'subject'->>'reference', 9) from fhir_resource t
           where t.resource_type = 'CareTeam' and not t.deleted
-          and coalesce(t.content->>'status', 'active') = 'active' and t.content->'category' @> ${team}::jsonb) end)`);
+          and coalesce(t.content->>'status', 'active') = 'active' and t.content->'category' @> ${team}::jsonb
+          and not exists (select 1 from monitoring_config m3
+            where m3.patient_id = substr(t.content->'subject'->>'reference', 9)))`);
       cols.push(`1 as ${col}`);
       return;
     }
     if (c.kind === 'condition') {
-      where.push(`p.id in (select substr(r.target, 9) from fhir_token t
-        join fhir_reference r on r.resource_type = 'Condition' and r.id = t.id and r.param = 'patient'
-        where t.resource_type = 'Condition' and t.param = 'code' and t.code = ${q.add(c.code)}
-          ${c.system ? `and t.system = ${q.add(c.system)}` : ''}
-          and not exists (select 1 from fhir_token s where s.resource_type = 'Condition' and s.id = t.id
+      // per candidate, through the reference index: its cost follows the candidates, not the
+      // number of patients with the condition
+      where.push(`exists (select 1 from fhir_reference r
+        join fhir_token t on t.resource_type = 'Condition' and t.id = r.id and t.param = 'code'
+          and t.code = ${q.add(c.code)} ${c.system ? `and t.system = ${q.add(c.system)}` : ''}
+        where r.resource_type = 'Condition' and r.param = 'patient' and r.target = 'Patient/' || p.id
+          and not exists (select 1 from fhir_token s where s.resource_type = 'Condition' and s.id = r.id
             and s.param = 'clinical-status' and s.code in ('inactive', 'remission', 'resolved')))`);
       cols.push(`1 as ${col}`);
       return;

@@ -11,3 +11,7 @@ create table cohort (
   updated_at timestamptz not null
 );
 create index cohort_name on cohort (name);
+
+-- A cohort's program criterion looks patients up by program: without this index it would read
+-- every patient's monitoring configuration (bench/cohort.bench.ts).
+create index monitoring_config_programs on monitoring_config using gin ((enrolment -> 'programs') jsonb_path_ops);
