@@ -225,7 +225,7 @@ export function PopulationsView({ tick }: { tick: number }) {
             </button>
             {preview && (
               <span data-preview-count={preview.count}>
-                {preview.count} patient{preview.count === 1 ? '' : 's'} meet it
+                {preview.count} patient{preview.count === 1 ? ' meets' : 's meet'} it
               </span>
             )}
           </div>
@@ -366,7 +366,9 @@ export function PopulationsView({ tick }: { tick: number }) {
                             <td>{m.name}</td>
                             {m.values.map((v, i) => (
                               <td key={evaluation.criteria[i]} className="num">
-                                {v ?? '—'}
+                                {/^(program|condition) /.test(evaluation.criteria[i] ?? '')
+                                  ? '✓'
+                                  : (v ?? '—')}
                               </td>
                             ))}
                           </tr>
