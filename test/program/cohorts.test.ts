@@ -280,6 +280,16 @@ for (const db of databases) {
       assert.equal(feb?.bpControlRate, 0);
       assert.equal(mar?.alerts, 1);
       assert.equal(mar?.meanTir, 65);
+      // a clinician's view counts only their care team's patient (p5: 150 and 160, not controlled)
+      const mine = (await must('GET', `/api/v1/cohorts/${c['id']}/view?asOf=${AS_OF}`, clinician)) as {
+        members: number;
+        bpControl: { patientsWithBp: number; controlled: number };
+        tir: { patientsWithCgm: number };
+      };
+      assert.equal(mine.members, 1);
+      assert.equal(mine.bpControl.patientsWithBp, 1);
+      assert.equal(mine.bpControl.controlled, 0);
+      assert.equal(mine.tir.patientsWithCgm, 0);
       // a stricter target, configurable: nobody is below 125/90
       const strict = (await must(
         'GET',
