@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -117,6 +117,14 @@ describe('Populations page in Chromium', { skip: chromiumSkip }, () => {
       /Pop5/i,
     );
     await page.screenshot({ path: join(shots, '15-populations.png'), fullPage: true });
+    // the export is fetched with the session's token and saved as a file
+    const [csv] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Export CSV' }).click(),
+    ]);
+    const text = readFileSync((await csv.path()) as string, 'utf8');
+    assert.match(text, /^patientId,name,program home-bp\r\n/);
+    assert.equal(text.trim().split('\r\n').length, 5);
 
     await page.getByRole('button', { name: 'New cohort' }).click();
     await page.getByLabel('Name').fill('High SBP, few readings');
