@@ -21,6 +21,7 @@ import { adherenceRoutes } from './api/routes/adherence.ts';
 import { alarmBurdenRoutes } from './api/routes/alarm-burden.ts';
 import { alertRoutes } from './api/routes/alerts.ts';
 import { breakGlassRoutes } from './api/routes/break-glass.ts';
+import { cohortRoutes } from './api/routes/cohorts.ts';
 import { dashboardRoutes } from './api/routes/dashboard.ts';
 import { deviceModelRoutes } from './api/routes/device-models.ts';
 import { edgeGatewayRoutes } from './api/routes/edge-gateway.ts';
@@ -505,6 +506,7 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       dashboardRoutes,
       programRoutes,
       alarmBurdenRoutes,
+      cohortRoutes,
       notificationRoutes({ alerting, ackLinks, push }),
       invitationRoutes,
       passkeyRoutes,

@@ -40,7 +40,7 @@ const ms = (v: unknown): number | null => {
   return Number.isFinite(t) ? t : null;
 };
 
-interface PatientContent {
+export interface PatientContent {
   name?: Array<{ use?: string; family?: string; given?: string[]; text?: string }>;
   birthDate?: string;
   gender?: string;

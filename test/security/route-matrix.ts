@@ -627,6 +627,54 @@ export const routeMatrix: RouteCase[] = [
   { method: 'GET', url: '/api/v1/program/metrics', access: staff },
   // alarm burden across units and care teams (docs/alarm-burden.md): named top patients are audited
   { method: 'GET', url: '/api/v1/program/alarm-burden', access: staff },
+  // population analytics (docs/populations.md): members counted within the caller's care teams,
+  // every evaluation audited (the evaluation, and each patient named)
+  { method: 'GET', url: '/api/v1/cohorts', access: staff },
+  {
+    method: 'POST',
+    url: '/api/v1/cohorts',
+    access: { admin: 'all', clinician: 'all' },
+    body: (_w, _t, n) => ({
+      name: `matrix ${n}`,
+      definition: { criteria: [{ kind: 'program', program: 'home-bp' }] },
+    }),
+  },
+  {
+    method: 'POST',
+    url: '/api/v1/cohorts/evaluate',
+    access: staff,
+    body: () => ({ definition: { criteria: [{ kind: 'program', program: 'home-bp' }] } }),
+    phi: true,
+  },
+  { method: 'GET', url: '/api/v1/cohorts/:id', access: staff, path: () => `/api/v1/cohorts/${ghostUuid}` },
+  {
+    method: 'DELETE',
+    url: '/api/v1/cohorts/:id',
+    access: { admin: 'all', clinician: 'all' },
+    path: () => `/api/v1/cohorts/${ghostUuid}`,
+  },
+  {
+    method: 'POST',
+    url: '/api/v1/cohorts/:id/evaluate',
+    access: staff,
+    path: () => `/api/v1/cohorts/${ghostUuid}/evaluate`,
+    body: () => ({}),
+    phi: true,
+  },
+  {
+    method: 'GET',
+    url: '/api/v1/cohorts/:id/view',
+    access: staff,
+    path: () => `/api/v1/cohorts/${ghostUuid}/view`,
+    phi: true,
+  },
+  {
+    method: 'GET',
+    url: '/api/v1/cohorts/:id/export',
+    access: staff,
+    path: () => `/api/v1/cohorts/${ghostUuid}/export`,
+    phi: true,
+  },
   { method: 'GET', url: '/api/v1/program/fleet', access: staff },
 
   // ── contact methods for notifications (admin) ─────────────────────────────────────────────

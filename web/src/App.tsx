@@ -21,10 +21,19 @@ import { BreakGlass } from './views/BreakGlass.tsx';
 import { Devices } from './views/Devices.tsx';
 import { EquipmentView } from './views/Equipment.tsx';
 import { PatientView } from './views/Patient.tsx';
+import { PopulationsView } from './views/Populations.tsx';
 import { SignIn } from './views/SignIn.tsx';
 import { Worklist } from './views/Worklist.tsx';
 
-type View = 'worklist' | 'alerts' | 'devices' | 'equipment' | 'burden' | 'patient' | 'break-glass';
+type View =
+  | 'worklist'
+  | 'alerts'
+  | 'devices'
+  | 'equipment'
+  | 'burden'
+  | 'populations'
+  | 'patient'
+  | 'break-glass';
 const POLL_MS = 15_000;
 /** Roles with clinical views (worklist, alerts, devices); the privacy role has emergency access review only. */
 const clinicalRoles = ['admin', 'clinician', 'nurse'];
@@ -241,6 +250,15 @@ export function App() {
                     Alarm burden
                   </button>
                 </li>
+                <li>
+                  <button
+                    type="button"
+                    aria-current={view === 'populations' ? 'page' : undefined}
+                    onClick={() => go('populations')}
+                  >
+                    Populations
+                  </button>
+                </li>
               </>
             )}
             <li>
@@ -328,6 +346,7 @@ export function App() {
         )}
         {view === 'equipment' && <EquipmentView tick={tick} />}
         {view === 'burden' && <AlarmBurdenView tick={tick} names={names} />}
+        {view === 'populations' && <PopulationsView tick={tick} />}
         {view === 'patient' && patientId && (
           <PatientView
             key={patientId}

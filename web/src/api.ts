@@ -158,6 +158,24 @@ export async function request<T>(method: string, path: string, body?: unknown): 
 }
 
 export const get = <T>(path: string) => request<T>('GET', path);
+
+/** Fetches a file with the bearer token (never in the URL) and saves it under `filename`. */
+export async function download(path: string, filename: string): Promise<void> {
+  const send = () =>
+    fetch(path, {
+      headers: accessToken ? { authorization: `Bearer ${accessToken}` } : {},
+      cache: 'no-store',
+    });
+  let res = await send();
+  if (res.status === 401 && (await refresh())) res = await send();
+  if (!res.ok) throw await errorOf(res);
+  const url = URL.createObjectURL(await res.blob());
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = filename;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
 export const post = <T>(path: string, body: unknown = {}) => request<T>('POST', path, body);
 
 /** Build a query string from defined values (never patient identifiers in the page URL: this is for API calls only). */
