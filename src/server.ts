@@ -17,6 +17,7 @@ import type { ApiContext } from './api/context.ts';
 import { fhirRoutes } from './api/fhir/http.ts';
 import { adherenceRoutes } from './api/routes/adherence.ts';
 import { alarmBurdenRoutes } from './api/routes/alarm-burden.ts';
+import { alarmSettingsRoutes } from './api/routes/alarm-settings.ts';
 import { alertRoutes } from './api/routes/alerts.ts';
 import { breakGlassRoutes } from './api/routes/break-glass.ts';
 import { dashboardRoutes } from './api/routes/dashboard.ts';
@@ -63,10 +64,12 @@ import { VendorTemplateResolver } from './ingest/vendor-templates.ts';
 import { normalize } from './normalize/normalize.ts';
 import { inspectPcd01 } from './normalize/profiles/hl7v2-pcd01.ts';
 import { storedTemplateRegistry } from './normalize/profiles/template.ts';
+import { AlarmSettingsService } from './pipeline/alarm-settings-service.ts';
 import { DeviceAlarmStage } from './pipeline/device-alarms.ts';
 import { createPipeline, type Pipeline } from './pipeline/pipeline.ts';
 import { ServiceHealth } from './pipeline/service-health.ts';
 import { startWatchdog } from './pipeline/watchdog.ts';
+import { AlarmSettingsRepository } from './store/alarm-settings-repository.ts';
 import type { Database, Sql } from './store/database.ts';
 import { DeadLetterRepository } from './store/dead-letter-repository.ts';
 import { DeviceModelRepository } from './store/device-model-repository.ts';
@@ -458,6 +461,14 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       dashboardRoutes,
       programRoutes,
       alarmBurdenRoutes,
+      alarmSettingsRoutes(
+        new AlarmSettingsService({
+          repo: new AlarmSettingsRepository(db),
+          monitoring: pipeline.monitoring,
+          clock,
+          log,
+        }),
+      ),
       notificationRoutes({ alerting, ackLinks, push }),
       invitationRoutes,
       passkeyRoutes,
