@@ -89,7 +89,10 @@ export function settingsDiff(before: ProgramDefinition, after: ProgramDefinition
 export interface ReplayEpisode {
   patientId: string;
   conditionKey: string;
+  /** The configured rule's id (`data.ruleId`; the kind when a detection does not carry it). */
   rule: string;
+  /** The rule kind. */
+  kind: string;
   /** The highest severity the episode reached. */
   severity: ReplayEvent['severity'];
   openedAt: string;
@@ -113,7 +116,8 @@ export function episodesOf(events: Iterable<ReplayEvent>): ReplayEpisode[] {
       const ep: ReplayEpisode = {
         patientId: e.patientId,
         conditionKey: e.conditionKey,
-        rule: e.rule,
+        rule: typeof e.data?.['ruleId'] === 'string' ? e.data['ruleId'] : e.rule,
+        kind: e.rule,
         severity: e.severity,
         openedAt: e.at,
         clearedAt: null,

@@ -347,13 +347,20 @@ export class AlarmSettingsService {
         throw err('NOT_OPEN', `proposal ${id} is no longer open`, 409);
       return { proposal: await this.proposal(program, id) };
     }
+    const cur = await this.#inForce(program);
+    if (cur.version !== p.baseVersion)
+      throw err(
+        'STALE',
+        `the alarm settings changed since this proposal (now version ${cur.version}); propose again`,
+        409,
+        { version: cur.version },
+      );
     const replayed = p.replay as { baseVersion?: number } | null;
     if (replayed === null)
       throw err('NO_REPLAY', 'replay the proposal before approving it (the reviewer sees its effect)', 409);
     if (replayed.baseVersion !== p.baseVersion)
       throw err('NO_REPLAY', 'the replay was made against other settings; replay again', 409);
     const base = await this.#base(program);
-    const cur = await this.#inForce(program);
     const before = applyAlarmSettings(base, cur.overrides);
     const overrides = mergeOverrides(cur.overrides, p.changes);
     const after = applyAlarmSettings(base, overrides, 'changes');
