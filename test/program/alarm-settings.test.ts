@@ -49,7 +49,7 @@ for (const db of databases) {
   describe(`alarm settings change control (${db.name})`, () => {
     let v: InProcess;
     let admin: string;
-    const tok: Record<string, string> = {};
+    const tok = { a: '', b: '', nurse: '' };
     let secret = '';
     const now = Date.now();
     const iso = (ms: number) => new Date(ms).toISOString();
@@ -134,9 +134,9 @@ for (const db of databases) {
           participant: [{ member: { reference: 'Practitioner/pr-a' } }],
         }),
       });
-      tok['a'] = await user('clin-a', ['clinician'], 'pr-a');
-      tok['b'] = await user('clin-b', ['clinician'], 'pr-b');
-      tok['nurse'] = await user('nurse-n', ['nurse'], 'pr-n');
+      tok.a = await user('clin-a', ['clinician'], 'pr-a');
+      tok.b = await user('clin-b', ['clinician'], 'pr-b');
+      tok.nurse = await user('nurse-n', ['nurse'], 'pr-n');
       for (const p of ['pat-1', 'pat-2'])
         await must('PUT', `/api/v1/patients/${p}/monitoring`, admin, {
           monitoring: { programs: ['hypertension'] },
@@ -178,7 +178,7 @@ for (const db of databases) {
     });
 
     it('shows the settings in force: version 0, the program’s own rules', async () => {
-      const s = await must('GET', base, tok['nurse'] as string);
+      const s = await must('GET', base, tok.nurse);
       assert.equal(s['version'], 0);
       const rule = (s['rules'] as Array<{ id: string; levels: Array<{ value: number }> }>).find(
         (r) => r.id === 'sbp-high',
@@ -191,26 +191,26 @@ for (const db of databases) {
     });
 
     it('refuses a change the rule kind refuses, naming the field; a nurse may not propose', async () => {
-      const bad = await call('POST', `${base}/proposals`, tok['a'], {
+      const bad = await call('POST', `${base}/proposals`, tok.a, {
         changes: { 'sbp-high': { clearAt: 'high' } },
         reason: 'x',
       });
       assert.equal(bad.status, 400);
       assert.equal(code(bad), 'VIGIL_ERR_DETECT_CONFIG_INVALID');
       assert.match(JSON.stringify(bad.body), /changes\.sbp-high\.clearAt/);
-      const unknown = await call('POST', `${base}/proposals`, tok['a'], {
+      const unknown = await call('POST', `${base}/proposals`, tok.a, {
         changes: { 'no-rule': { severity: 'low' } },
         reason: 'x',
       });
       assert.equal(code(unknown), 'VIGIL_ERR_DETECT_CONFIG_INVALID');
-      const kind = await call('POST', `${base}/proposals`, tok['a'], {
+      const kind = await call('POST', `${base}/proposals`, tok.a, {
         changes: { 'sbp-high': { kind: 'trend' } },
         reason: 'x',
       });
       assert.equal(code(kind), 'VIGIL_ERR_DETECT_CONFIG_INVALID');
-      const empty = await call('POST', `${base}/proposals`, tok['a'], { changes: {}, reason: 'x' });
+      const empty = await call('POST', `${base}/proposals`, tok.a, { changes: {}, reason: 'x' });
       assert.equal(code(empty), 'VIGIL_ERR_DETECT_CONFIG_INVALID');
-      const nurse = await call('POST', `${base}/proposals`, tok['nurse'], {
+      const nurse = await call('POST', `${base}/proposals`, tok.nurse, {
         changes: { 'sbp-high': { clearAt: 145 } },
         reason: 'x',
       });
@@ -220,7 +220,7 @@ for (const db of databases) {
     let pid = '';
     let stale = '';
     it('replays a proposal: alerts before/after per rule, the acknowledged alert that disappears is a warning', async () => {
-      const p = (await must('POST', `${base}/proposals`, tok['a'], {
+      const p = (await must('POST', `${base}/proposals`, tok.a, {
         changes: { 'sbp-high': { levels: [{ value: 170, severity: 'medium' }] } },
         reason: 'Too many systolic alerts between 160 and 170 in this cohort',
       })) as unknown as Proposal;
@@ -229,21 +229,21 @@ for (const db of databases) {
       pid = p.id;
       // Proposed on the same version: will be stale once the first is applied.
       stale = (
-        (await must('POST', `${base}/proposals`, tok['b'], {
+        (await must('POST', `${base}/proposals`, tok.b, {
           changes: { 'sbp-high': { clearAt: 145 } },
           reason: 'clear sooner',
         })) as unknown as Proposal
       ).id;
       // Approval before any replay is refused: the reviewer must see the effect.
-      const early = await call('POST', `${base}/proposals/${pid}/review`, tok['b'], {
+      const early = await call('POST', `${base}/proposals/${pid}/review`, tok.b, {
         decision: 'approve',
         note: 'ok',
       });
       assert.equal(code(early), 'VIGIL_ERR_ALARMSET_NO_REPLAY');
 
-      const started = await call('POST', `${base}/proposals/${pid}/replay`, tok['a'], { days: 30 });
+      const started = await call('POST', `${base}/proposals/${pid}/replay`, tok.a, { days: 30 });
       assert.equal(started.status, 202, JSON.stringify(started.body));
-      const done = await waitReplay(pid, tok['a'] as string);
+      const done = await waitReplay(pid, tok.a);
       assert.equal(done.replayJob, null, JSON.stringify(done.replayJob));
       const r = done.replay as Replay;
       assert.equal(r.patients, 2, 'pat-1 and pat-2 only (pat-3 is in another program)');
@@ -263,7 +263,7 @@ for (const db of databases) {
       );
       assert.ok(r.diff.some((d) => d.rule === 'sbp-high' && d.field === 'levels'));
       // Clinician B is not: counted, not named.
-      const forB = (await must('GET', `${base}/proposals/${pid}`, tok['b'])) as unknown as Proposal;
+      const forB = (await must('GET', `${base}/proposals/${pid}`, tok.b)) as unknown as Proposal;
       assert.equal(forB.replay?.removed.length, 0);
       assert.equal(forB.replay?.removedNotShown, 1);
       // The replay raised nothing real.
@@ -272,7 +272,7 @@ for (const db of databases) {
     });
 
     it('is reviewed by a second clinician only, and approval applies it as version 1', async () => {
-      const self = await call('POST', `${base}/proposals/${pid}/review`, tok['a'], {
+      const self = await call('POST', `${base}/proposals/${pid}/review`, tok.a, {
         decision: 'approve',
         note: 'mine',
       });
@@ -283,7 +283,7 @@ for (const db of databases) {
         note: 'x',
       });
       assert.equal(byAdmin.status, 403, 'an administrator is not a clinical reviewer');
-      const ok = await must('POST', `${base}/proposals/${pid}/review`, tok['b'] as string, {
+      const ok = await must('POST', `${base}/proposals/${pid}/review`, tok.b, {
         decision: 'approve',
         note: 'Accepted: the removed alert was reviewed with the team',
       });
@@ -291,19 +291,19 @@ for (const db of databases) {
       assert.equal(p.status, 'approved');
       assert.ok(p.reviewedBy !== null && p.reviewedBy !== p.proposedBy, 'a second person reviewed');
       assert.equal(p.appliedVersion, 1);
-      const again = await call('POST', `${base}/proposals/${pid}/review`, tok['b'], {
+      const again = await call('POST', `${base}/proposals/${pid}/review`, tok.b, {
         decision: 'approve',
         note: 'x',
       });
       assert.equal(code(again), 'VIGIL_ERR_ALARMSET_NOT_OPEN');
 
-      const s = await must('GET', base, tok['nurse'] as string);
+      const s = await must('GET', base, tok.nurse);
       assert.equal(s['version'], 1);
       const rule = (s['rules'] as Array<{ id: string; levels: Array<{ value: number }> }>).find(
         (r) => r.id === 'sbp-high',
       );
       assert.equal(rule?.levels[0]?.value, 170);
-      const versions = (await must('GET', `${base}/versions`, tok['nurse'] as string))['versions'] as Array<{
+      const versions = (await must('GET', `${base}/versions`, tok.nurse))['versions'] as Array<{
         version: number;
         proposalId: string;
         reason: string;
@@ -369,29 +369,29 @@ for (const db of databases) {
     });
 
     it('a proposal made on an older version cannot be approved; a rejection records why', async () => {
-      const r = await call('POST', `${base}/proposals/${stale}/review`, tok['a'], {
+      const r = await call('POST', `${base}/proposals/${stale}/review`, tok.a, {
         decision: 'approve',
         note: 'x',
       });
       assert.equal(r.status, 409);
       assert.equal(code(r), 'VIGIL_ERR_ALARMSET_STALE');
-      const rej = await must('POST', `${base}/proposals/${stale}/review`, tok['a'] as string, {
+      const rej = await must('POST', `${base}/proposals/${stale}/review`, tok.a, {
         decision: 'reject',
         note: 'superseded by version 1',
       });
       const p = rej['proposal'] as Proposal;
       assert.equal(p.status, 'rejected');
       assert.equal(p.reviewNote, 'superseded by version 1');
-      const list = (await must('GET', `${base}/proposals?status=rejected`, tok['nurse'] as string))[
+      const list = (await must('GET', `${base}/proposals?status=rejected`, tok.nurse))[
         'proposals'
       ] as Proposal[];
       assert.deepEqual(
         list.map((x) => x.id),
         [stale],
       );
-      const s = await must('GET', base, tok['nurse'] as string);
+      const s = await must('GET', base, tok.nurse);
       assert.equal(s['version'], 1, 'a rejection applies nothing');
-      const ghost = await call('GET', `${base}/proposals/01900000-0000-7000-8000-00000000dead`, tok['nurse']);
+      const ghost = await call('GET', `${base}/proposals/01900000-0000-7000-8000-00000000dead`, tok.nurse);
       assert.equal(code(ghost), 'VIGIL_ERR_ALARMSET_NOT_FOUND');
     });
   });

@@ -23,5 +23,6 @@ export const commands: Record<string, () => Promise<{ command: Command }>> = {
   'smart-client': () => import('./smart-client.ts'),
   monitoring: () => import('./monitoring.ts'),
   program: () => import('./program.ts'),
+  'alarm-settings': () => import('./alarm-settings.ts'),
   'care-time': () => import('./care-time.ts'),
 };
