@@ -16,6 +16,7 @@ import { AlertActions } from './components.tsx';
 import { ago, clock, zoneLabel } from './format.ts';
 import { PushToggle } from './push.tsx';
 import { AlarmBurdenView } from './views/AlarmBurden.tsx';
+import { AlarmSettingsView } from './views/AlarmSettings.tsx';
 import { AlertsInbox } from './views/Alerts.tsx';
 import { BreakGlass } from './views/BreakGlass.tsx';
 import { Devices } from './views/Devices.tsx';
@@ -24,7 +25,15 @@ import { PatientView } from './views/Patient.tsx';
 import { SignIn } from './views/SignIn.tsx';
 import { Worklist } from './views/Worklist.tsx';
 
-type View = 'worklist' | 'alerts' | 'devices' | 'equipment' | 'burden' | 'patient' | 'break-glass';
+type View =
+  | 'worklist'
+  | 'alerts'
+  | 'devices'
+  | 'equipment'
+  | 'burden'
+  | 'alarm-settings'
+  | 'patient'
+  | 'break-glass';
 const POLL_MS = 15_000;
 /** Roles with clinical views (worklist, alerts, devices); the privacy role has emergency access review only. */
 const clinicalRoles = ['admin', 'clinician', 'nurse'];
@@ -241,6 +250,15 @@ export function App() {
                     Alarm burden
                   </button>
                 </li>
+                <li>
+                  <button
+                    type="button"
+                    aria-current={view === 'alarm-settings' ? 'page' : undefined}
+                    onClick={() => go('alarm-settings')}
+                  >
+                    Alarm settings
+                  </button>
+                </li>
               </>
             )}
             <li>
@@ -328,6 +346,7 @@ export function App() {
         )}
         {view === 'equipment' && <EquipmentView tick={tick} />}
         {view === 'burden' && <AlarmBurdenView tick={tick} names={names} />}
+        {view === 'alarm-settings' && <AlarmSettingsView me={`user:${me?.id ?? ''}`} names={names} />}
         {view === 'patient' && patientId && (
           <PatientView
             key={patientId}
