@@ -204,7 +204,7 @@ export function AlarmSettingsView({ me, names }: { me: string; names: Map<string
         <div className="filters">
           <label>
             Program
-            <select value={program} onChange={(e) => setProgram(e.target.value)}>
+            <select aria-label="Program" value={program} onChange={(e) => setProgram(e.target.value)}>
               {programs.map((p) => (
                 <option key={p.name} value={p.name}>
                   {p.title}
@@ -233,6 +233,7 @@ export function AlarmSettingsView({ me, names }: { me: string; names: Map<string
             <label>
               Rule
               <select
+                aria-label="Rule"
                 value={rule}
                 onChange={(e) => {
                   setRule(e.target.value);
@@ -250,7 +251,12 @@ export function AlarmSettingsView({ me, names }: { me: string; names: Map<string
             </label>
             <label>
               Setting
-              <select value={field} onChange={(e) => pickField(e.target.value)} disabled={!ruleOf}>
+              <select
+                aria-label="Setting"
+                value={field}
+                onChange={(e) => pickField(e.target.value)}
+                disabled={!ruleOf}
+              >
                 <option value="">Choose a setting…</option>
                 {fields.map((f) => (
                   <option key={f} value={f}>
@@ -261,11 +267,21 @@ export function AlarmSettingsView({ me, names }: { me: string; names: Map<string
             </label>
             <label>
               New value
-              <input value={value} onChange={(e) => setValue(e.target.value)} disabled={!field} />
+              <input
+                aria-label="New value"
+                value={value}
+                onChange={(e) => setValue(e.target.value)}
+                disabled={!field}
+              />
             </label>
             <label>
               Reason
-              <textarea value={reason} onChange={(e) => setReason(e.target.value)} rows={2} />
+              <textarea
+                aria-label="Reason"
+                value={reason}
+                onChange={(e) => setReason(e.target.value)}
+                rows={2}
+              />
             </label>
             <button type="submit" className="primary" disabled={!rule || !field || !reason.trim()}>
               Propose
@@ -288,7 +304,7 @@ export function AlarmSettingsView({ me, names }: { me: string; names: Map<string
                   </button>{' '}
                   <span className={`as-status as-${p.status}`}>{p.status}</span>{' '}
                   <span className="subtle small">
-                    {p.proposedBy} · {clock(p.proposedAt)}
+                    {p.proposedBy === me ? 'you' : p.proposedBy} · {clock(p.proposedAt)}
                     {p.replayed ? ' · replayed' : ''}
                   </span>
                 </li>
@@ -304,25 +320,39 @@ export function AlarmSettingsView({ me, names }: { me: string; names: Map<string
             Proposal <span className={`as-status as-${open.status}`}>{open.status}</span>
           </h2>
           <p>
-            {open.reason} <span className="subtle small">— {open.proposedBy}</span>
+            {open.reason}{' '}
+            <span className="subtle small">— {open.proposedBy === me ? 'you' : open.proposedBy}</span>
           </p>
           <ul className="alarmset-changes">
-            {Object.entries(open.changes).flatMap(([id, f]) =>
-              Object.entries(f).map(([k, v]) => (
-                <li key={`${id}.${k}`}>
-                  <code>
-                    {id}.{k}
-                  </code>
-                  : {show(settings?.rules.find((x) => x.id === id)?.[k])} → <strong>{show(v)}</strong>
-                </li>
-              )),
-            )}
+            {/* Before → after as replayed (the settings of then); not replayed yet: as in force now. */}
+            {(
+              r?.diff ??
+              Object.entries(open.changes).flatMap(([id, f]) =>
+                Object.entries(f).map(([k, v]) => ({
+                  rule: id,
+                  field: k,
+                  before: settings?.rules.find((x) => x.id === id)?.[k],
+                  after: v,
+                })),
+              )
+            ).map((d) => (
+              <li key={`${d.rule}.${d.field}`}>
+                <code>
+                  {d.rule}.{d.field}
+                </code>
+                : {show(d.before)} → <strong>{show(d.after)}</strong>
+              </li>
+            ))}
           </ul>
           {open.status === 'proposed' && (
             <div className="filters">
               <label>
                 Replay
-                <select value={days} onChange={(e) => setDays(Number(e.target.value))}>
+                <select
+                  aria-label="Replay period"
+                  value={days}
+                  onChange={(e) => setDays(Number(e.target.value))}
+                >
                   <option value={7}>Last 7 days</option>
                   <option value={30}>Last 30 days</option>
                   <option value={90}>Last 90 days</option>
@@ -414,7 +444,12 @@ export function AlarmSettingsView({ me, names }: { me: string; names: Map<string
               <div className="alarmset-review">
                 <label>
                   Review note
-                  <textarea value={note} onChange={(e) => setNote(e.target.value)} rows={2} />
+                  <textarea
+                    aria-label="Review note"
+                    value={note}
+                    onChange={(e) => setNote(e.target.value)}
+                    rows={2}
+                  />
                 </label>
                 <button
                   type="button"
