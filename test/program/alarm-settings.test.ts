@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { systemClock } from '../../src/core/clock.ts';
 import { newId } from '../../src/core/ids.ts';
+import { createLogger } from '../../src/core/logger.ts';
 import type { Reading } from '../../src/core/reading.ts';
+import { AlarmSettingsService } from '../../src/pipeline/alarm-settings-service.ts';
+import { AlarmSettingsRepository } from '../../src/store/alarm-settings-repository.ts';
 import { type InProcess, insertPatient, startInProcess } from '../support/in-process.ts';
 
 /**
@@ -269,6 +273,34 @@ for (const db of databases) {
       // The replay raised nothing real.
       const real = await v.vigil.db.query<{ n: number }>('select count(*)::int as n from alert');
       assert.equal(real[0]?.n, 3);
+    });
+
+    it('a replay is bounded: past its reading limit it says it was cut', async () => {
+      const small = new AlarmSettingsService({
+        repo: new AlarmSettingsRepository(v.vigil.db),
+        monitoring: v.vigil.pipeline.monitoring,
+        clock: systemClock,
+        log: createLogger('silent'),
+        limits: { maxReadings: 3, maxPatients: 1, sliceReadings: 1 },
+      });
+      const r = await small.replay(await small.proposal('hypertension', pid), 30);
+      assert.equal(r.readings, 3);
+      assert.equal(r.patients, 1);
+      assert.deepEqual(r.truncated, { readings: true, patients: true });
+      assert.equal(r.warnings.filter((w) => /only/.test(w)).length, 2);
+    });
+
+    it('only its proposer withdraws a proposal', async () => {
+      const p = (await must('POST', `${base}/proposals`, tok.a, {
+        changes: { 'bp-trend': { severity: 'medium' } },
+        reason: 'try',
+      })) as unknown as Proposal;
+      const other = await call('POST', `${base}/proposals/${p.id}/withdraw`, tok.b);
+      assert.equal(code(other), 'VIGIL_ERR_ALARMSET_NOT_PROPOSER');
+      const w = (await must('POST', `${base}/proposals/${p.id}/withdraw`, tok.a)) as unknown as Proposal;
+      assert.equal(w.status, 'withdrawn');
+      const late = await call('POST', `${base}/proposals/${p.id}/replay`, tok.a, {});
+      assert.equal(code(late), 'VIGIL_ERR_ALARMSET_NOT_OPEN');
     });
 
     it('is reviewed by a second clinician only, and approval applies it as version 1', async () => {
