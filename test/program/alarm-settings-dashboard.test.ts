@@ -152,6 +152,7 @@ describe('Alarm settings page in Chromium', { skip: chromiumSkip }, () => {
       localStorage.clear();
     });
     await signIn('dr.review');
+    assert.match((await page.locator('[data-proposal]').first().textContent()) ?? '', /Ana Reyes/);
     await page.locator('[data-proposal] button').first().click();
     await page.locator('[data-replay-summary]').waitFor();
     const approve = page.getByRole('button', { name: 'Approve and apply' });
@@ -169,6 +170,7 @@ describe('Alarm settings page in Chromium', { skip: chromiumSkip }, () => {
       (await page.locator('[data-version="1"]').textContent()) ?? '',
       /sbp-high\.levels: \[\{"value":160.*→ \[\{"value":170/,
     );
+    assert.match((await page.locator('[data-version="1"]').textContent()) ?? '', /Ben Okafor/);
     await page.screenshot({ path: join(screenshotsDir, '16-alarm-settings-approved.png'), fullPage: true });
   });
 });

@@ -40,9 +40,21 @@ export function alarmSettingsRoutes(service: AlarmSettingsService): RoutePlugin 
     const reviewers = requireRoles(ctx, ['clinician']);
     const audit = { audit: { entity: 'AlarmSettings' } };
 
+    /** Staff names for `user:<id>` actors (display name, else username), so reviewers see who is who. */
+    const nameOf = async (actorId: string | null): Promise<string | null> => {
+      if (actorId === null || !actorId.startsWith('user:')) return actorId;
+      const u = await ctx.users.byId(actorId.slice('user:'.length));
+      return u ? (u.displayName ?? u.username) : actorId;
+    };
+    const names = async (p: AlarmSettingsProposal) => ({
+      proposedByName: await nameOf(p.proposedBy),
+      reviewedByName: await nameOf(p.reviewedBy),
+    });
+
     /** The proposal as the caller may see it: removed alerts of unreadable patients counted, not named. */
-    const present = async (request: FastifyRequest, p: AlarmSettingsProposal) => {
-      request.auditEntityId = p.id;
+    const present = async (request: FastifyRequest, p0: AlarmSettingsProposal) => {
+      request.auditEntityId = p0.id;
+      const p = { ...p0, ...(await names(p0)) };
       const job = service.job(p.id);
       const r = p.replay as unknown as AlarmReplayResult | null;
       if (r === null) return { ...p, replayJob: job ?? null };
@@ -75,7 +87,13 @@ export function alarmSettingsRoutes(service: AlarmSettingsService): RoutePlugin 
       async (request) => {
         const { id } = request.params as { id: string };
         const { limit } = request.query as { limit?: number };
-        return { program: id, versions: await service.versions(id, limit) };
+        const versions = await service.versions(id, limit);
+        return {
+          program: id,
+          versions: await Promise.all(
+            versions.map(async (x) => ({ ...x, appliedByName: await nameOf(x.appliedBy) })),
+          ),
+        };
       },
     );
 
@@ -93,11 +111,14 @@ export function alarmSettingsRoutes(service: AlarmSettingsService): RoutePlugin 
         const list = await service.proposals(id, status);
         return {
           program: id,
-          proposals: list.map(({ replay, ...p }) => ({
-            ...p,
-            replayed: replay !== null,
-            replayJob: service.job(p.id) ?? null,
-          })),
+          proposals: await Promise.all(
+            list.map(async ({ replay, ...p }) => ({
+              ...p,
+              ...(await names({ ...p, replay })),
+              replayed: replay !== null,
+              replayJob: service.job(p.id) ?? null,
+            })),
+          ),
         };
       },
     );

@@ -24,6 +24,7 @@ interface Change {
 interface Version {
   version: number;
   appliedBy: string;
+  appliedByName: string | null;
   appliedAt: string;
   reason: string;
   diff: Change[];
@@ -58,10 +59,12 @@ interface Proposal {
   id: string;
   status: 'proposed' | 'approved' | 'rejected' | 'withdrawn';
   proposedBy: string;
+  proposedByName: string | null;
   proposedAt: string;
   reason: string;
   changes: Record<string, Record<string, unknown>>;
   reviewedBy: string | null;
+  reviewedByName: string | null;
   reviewNote: string | null;
   appliedVersion: number | null;
   replay?: Replay | null;
@@ -304,7 +307,7 @@ export function AlarmSettingsView({ me, names }: { me: string; names: Map<string
                   </button>{' '}
                   <span className={`as-status as-${p.status}`}>{p.status}</span>{' '}
                   <span className="subtle small">
-                    {p.proposedBy === me ? 'you' : p.proposedBy} · {clock(p.proposedAt)}
+                    {p.proposedBy === me ? 'you' : (p.proposedByName ?? p.proposedBy)} · {clock(p.proposedAt)}
                     {p.replayed ? ' · replayed' : ''}
                   </span>
                 </li>
@@ -321,7 +324,9 @@ export function AlarmSettingsView({ me, names }: { me: string; names: Map<string
           </h2>
           <p>
             {open.reason}{' '}
-            <span className="subtle small">— {open.proposedBy === me ? 'you' : open.proposedBy}</span>
+            <span className="subtle small">
+              — {open.proposedBy === me ? 'you' : (open.proposedByName ?? open.proposedBy)}
+            </span>
           </p>
           <ul className="alarmset-changes">
             {/* Before → after as replayed (the settings of then); not replayed yet: as in force now. */}
@@ -468,7 +473,8 @@ export function AlarmSettingsView({ me, names }: { me: string; names: Map<string
           {open.reviewedBy && (
             <p data-review>
               {open.status === 'approved' ? 'Approved' : open.status === 'rejected' ? 'Rejected' : 'Closed'}{' '}
-              by {open.reviewedBy}: {open.reviewNote}
+              by {open.reviewedBy === me ? 'you' : (open.reviewedByName ?? open.reviewedBy)}:{' '}
+              {open.reviewNote}
               {open.appliedVersion !== null && ` · in force as version ${open.appliedVersion}`}
             </p>
           )}
@@ -483,7 +489,8 @@ export function AlarmSettingsView({ me, names }: { me: string; names: Map<string
           <ul>
             {versions.map((v) => (
               <li key={v.version} data-version={v.version}>
-                <strong>Version {v.version}</strong> · {v.appliedBy} · {clock(v.appliedAt)} · {v.reason}
+                <strong>Version {v.version}</strong> · {v.appliedByName ?? v.appliedBy} · {clock(v.appliedAt)}{' '}
+                · {v.reason}
                 <ul>
                   {v.diff.map((d) => (
                     <li key={`${d.rule}.${d.field}`}>
