@@ -19,6 +19,7 @@ import { fhirRoutes } from './api/fhir/http.ts';
 import { ResourceStore } from './api/fhir/resource-store.ts';
 import { adherenceRoutes } from './api/routes/adherence.ts';
 import { alarmBurdenRoutes } from './api/routes/alarm-burden.ts';
+import { alarmSettingsRoutes } from './api/routes/alarm-settings.ts';
 import { alertRoutes } from './api/routes/alerts.ts';
 import { breakGlassRoutes } from './api/routes/break-glass.ts';
 import { cohortRoutes } from './api/routes/cohorts.ts';
@@ -68,11 +69,13 @@ import { normalize } from './normalize/normalize.ts';
 import type { PatientIdentifier } from './normalize/profiles/hl7v2-cx.ts';
 import { inspectPcd01 } from './normalize/profiles/hl7v2-pcd01.ts';
 import { storedTemplateRegistry } from './normalize/profiles/template.ts';
+import { AlarmSettingsService } from './pipeline/alarm-settings-service.ts';
 import { DeviceAlarmStage } from './pipeline/device-alarms.ts';
 import { createPipeline, type Pipeline } from './pipeline/pipeline.ts';
 import { ServiceHealth } from './pipeline/service-health.ts';
 import { startWatchdog } from './pipeline/watchdog.ts';
 import { AdtRepository } from './store/adt-repository.ts';
+import { AlarmSettingsRepository } from './store/alarm-settings-repository.ts';
 import type { Database, Sql } from './store/database.ts';
 import { DeadLetterRepository } from './store/dead-letter-repository.ts';
 import { DeviceModelRepository } from './store/device-model-repository.ts';
@@ -507,6 +510,14 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       programRoutes,
       alarmBurdenRoutes,
       cohortRoutes,
+      alarmSettingsRoutes(
+        new AlarmSettingsService({
+          repo: new AlarmSettingsRepository(db),
+          monitoring: pipeline.monitoring,
+          clock,
+          log,
+        }),
+      ),
       notificationRoutes({ alerting, ackLinks, push }),
       invitationRoutes,
       passkeyRoutes,

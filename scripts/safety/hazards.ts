@@ -60,6 +60,28 @@ export const hazards: Hazard[] = [
         ],
       },
       {
+        what: 'A change to a program’s alarm settings is validated like a program, replayed over the program’s stored readings (alerts before and after; a removed alert that had been acknowledged is a warning) and applied only when a second clinician approves; every version is kept.',
+        code: [
+          'src/detect/alarm-settings.ts',
+          'src/pipeline/alarm-settings-service.ts',
+          'src/api/routes/alarm-settings.ts',
+        ],
+        tests: [
+          {
+            file: 'test/program/alarm-settings.test.ts',
+            name: 'replays a proposal: alerts before/after per rule, the acknowledged alert that disappears is a warning',
+          },
+          {
+            file: 'test/program/alarm-settings.test.ts',
+            name: 'is reviewed by a second clinician only, and approval applies it as version 1',
+          },
+          {
+            file: 'test/program/alarm-settings.test.ts',
+            name: 'detection uses the applied version for the next reading',
+          },
+        ],
+      },
+      {
         what: 'Silence is itself an alert: missing-data rules fire from a timer on arrival time when a device misses its cadence.',
         code: ['src/detect/missing-data.ts', 'src/pipeline/detection-stage.ts'],
         tests: [

@@ -1,5 +1,6 @@
 import type { Clock } from '../core/clock.ts';
 import { VigilError } from '../core/errors.ts';
+import { type AlarmOverrides, applyAlarmSettings } from '../detect/alarm-settings.ts';
 import { configError } from '../detect/config-error.ts';
 import {
   type PatientEnrolment,
@@ -24,6 +25,11 @@ export interface ProgramInfo {
   version?: number;
 }
 
+/** The alarm settings in force per program (rule-field overrides applied over its definition). */
+export interface AlarmSettingsSource {
+  inForce(): Promise<Array<{ program: string; version: number; overrides: AlarmOverrides }>>;
+}
+
 export type ChangeListener = (change: { patientId?: string; programs?: boolean; remote: boolean }) => void;
 
 /**
@@ -36,11 +42,14 @@ export class MonitoringService {
   readonly repo: MonitoringRepository;
   readonly #clock: Clock;
   readonly #listeners: ChangeListener[] = [];
+  readonly #alarmSettings: AlarmSettingsSource | undefined;
   #custom: Promise<ProgramDefinition[]> | undefined;
+  #settings: Promise<Map<string, { version: number; overrides: AlarmOverrides }>> | undefined;
 
-  constructor(repo: MonitoringRepository, clock: Clock) {
+  constructor(repo: MonitoringRepository, clock: Clock, alarmSettings?: AlarmSettingsSource) {
     this.repo = repo;
     this.#clock = clock;
+    this.#alarmSettings = alarmSettings;
   }
 
   onChange(l: ChangeListener): void {
@@ -49,12 +58,49 @@ export class MonitoringService {
 
   /** Tell listeners of a change made elsewhere (another process, announced on the bus). */
   changed(change: { patientId?: string; programs?: boolean }, remote = false): void {
-    if (change.programs) this.#custom = undefined;
+    if (change.programs) {
+      this.#custom = undefined;
+      this.#settings = undefined;
+    }
     for (const l of this.#listeners) l({ ...change, remote });
   }
 
-  /** Built-in programs followed by the custom ones (a custom one may not reuse a built-in name). */
+  /**
+   * The programs in force: built-in and custom definitions with each program's applied alarm
+   * settings (docs/alarm-settings.md) over them. What detection and enrolment validation use.
+   */
   async programs(): Promise<ProgramDefinition[]> {
+    const base = await this.basePrograms();
+    const settings = await this.alarmSettingsInForce();
+    return base.map((p) => {
+      const s = settings.get(p.name);
+      if (s === undefined) return p;
+      try {
+        return applyAlarmSettings(p, s.overrides, `alarmSettings.${p.name}`);
+      } catch {
+        // Settings applied to a custom program since redefined without the rule: its own definition
+        // is used until the settings are changed again (the applied versions are still listed).
+        return p;
+      }
+    });
+  }
+
+  /** Applied alarm settings per program (version and overrides), cached until a program change. */
+  async alarmSettingsInForce(): Promise<Map<string, { version: number; overrides: AlarmOverrides }>> {
+    if (this.#alarmSettings === undefined) return new Map();
+    const src = this.#alarmSettings;
+    this.#settings ??= src.inForce().then(
+      (rows) => new Map(rows.map((r) => [r.program, { version: r.version, overrides: r.overrides }])),
+      (e) => {
+        this.#settings = undefined;
+        throw e;
+      },
+    );
+    return this.#settings;
+  }
+
+  /** Built-in programs followed by the custom ones (a custom one may not reuse a built-in name), without alarm settings. */
+  async basePrograms(): Promise<ProgramDefinition[]> {
     this.#custom ??= this.repo.programs().then(
       (rows) => rows.map((r) => validateProgramConfig(r.definition, `programs.${r.name}`)),
       (e) => {

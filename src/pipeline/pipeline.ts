@@ -4,6 +4,7 @@ import { VigilError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Metrics } from '../core/metrics.ts';
 import type { DeviceStatusReport, Reading } from '../core/reading.ts';
+import { AlarmSettingsRepository } from '../store/alarm-settings-repository.ts';
 import type { Database } from '../store/database.ts';
 import { EngineStateRepository } from '../store/engine-state-repository.ts';
 import { MonitoringRepository } from '../store/monitoring-repository.ts';
@@ -64,7 +65,11 @@ export interface Pipeline {
  */
 export async function createPipeline(o: PipelineOptions): Promise<Pipeline> {
   const log = o.log.child({ component: 'pipeline' });
-  const monitoring = new MonitoringService(new MonitoringRepository(o.db), o.clock);
+  const monitoring = new MonitoringService(
+    new MonitoringRepository(o.db),
+    o.clock,
+    new AlarmSettingsRepository(o.db),
+  );
   if (o.role === 'detect' && !o.natsUrl && !o.bus)
     throw new VigilError(
       'VIGIL_ERR_CONFIG_NATS_REQUIRED',

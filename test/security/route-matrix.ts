@@ -676,6 +676,61 @@ export const routeMatrix: RouteCase[] = [
     phi: true,
   },
   { method: 'GET', url: '/api/v1/program/fleet', access: staff },
+  // alarm settings under change control (docs/alarm-settings.md): staff read, clinicians and admins
+  // propose and replay, clinicians review (the four-eyes rule itself: test/program/alarm-settings.test.ts)
+  {
+    method: 'GET',
+    url: '/api/v1/programs/:id/alarm-settings',
+    access: staff,
+    path: () => '/api/v1/programs/hypertension/alarm-settings',
+  },
+  {
+    method: 'GET',
+    url: '/api/v1/programs/:id/alarm-settings/versions',
+    access: staff,
+    path: () => '/api/v1/programs/hypertension/alarm-settings/versions',
+  },
+  {
+    method: 'GET',
+    url: '/api/v1/programs/:id/alarm-settings/proposals',
+    access: staff,
+    path: () => '/api/v1/programs/hypertension/alarm-settings/proposals',
+  },
+  {
+    method: 'POST',
+    url: '/api/v1/programs/:id/alarm-settings/proposals',
+    access: { admin: 'all', clinician: 'all' },
+    path: () => '/api/v1/programs/hypertension/alarm-settings/proposals',
+    body: () => ({ changes: {}, reason: 'matrix' }),
+  },
+  {
+    method: 'GET',
+    url: '/api/v1/programs/:id/alarm-settings/proposals/:pid',
+    access: staff,
+    path: () => `/api/v1/programs/hypertension/alarm-settings/proposals/${ghostUuid}`,
+    phi: true,
+  },
+  {
+    method: 'POST',
+    url: '/api/v1/programs/:id/alarm-settings/proposals/:pid/replay',
+    access: { admin: 'all', clinician: 'all' },
+    path: () => `/api/v1/programs/hypertension/alarm-settings/proposals/${ghostUuid}/replay`,
+    body: () => ({ days: 30 }),
+  },
+  {
+    method: 'POST',
+    url: '/api/v1/programs/:id/alarm-settings/proposals/:pid/review',
+    access: { clinician: 'all' },
+    path: () => `/api/v1/programs/hypertension/alarm-settings/proposals/${ghostUuid}/review`,
+    body: () => ({ decision: 'reject', note: 'matrix' }),
+    phi: true,
+  },
+  {
+    method: 'POST',
+    url: '/api/v1/programs/:id/alarm-settings/proposals/:pid/withdraw',
+    access: { admin: 'all', clinician: 'all' },
+    path: () => `/api/v1/programs/hypertension/alarm-settings/proposals/${ghostUuid}/withdraw`,
+  },
 
   // ── contact methods for notifications (admin) ─────────────────────────────────────────────
   {

@@ -16,6 +16,7 @@ import { AlertActions } from './components.tsx';
 import { ago, clock, zoneLabel } from './format.ts';
 import { PushToggle } from './push.tsx';
 import { AlarmBurdenView } from './views/AlarmBurden.tsx';
+import { AlarmSettingsView } from './views/AlarmSettings.tsx';
 import { AlertsInbox } from './views/Alerts.tsx';
 import { BreakGlass } from './views/BreakGlass.tsx';
 import { Devices } from './views/Devices.tsx';
@@ -32,6 +33,7 @@ type View =
   | 'equipment'
   | 'burden'
   | 'populations'
+  | 'alarm-settings'
   | 'patient'
   | 'break-glass';
 const POLL_MS = 15_000;
@@ -259,6 +261,15 @@ export function App() {
                     Populations
                   </button>
                 </li>
+                <li>
+                  <button
+                    type="button"
+                    aria-current={view === 'alarm-settings' ? 'page' : undefined}
+                    onClick={() => go('alarm-settings')}
+                  >
+                    Alarm settings
+                  </button>
+                </li>
               </>
             )}
             <li>
@@ -347,6 +358,7 @@ export function App() {
         {view === 'equipment' && <EquipmentView tick={tick} />}
         {view === 'burden' && <AlarmBurdenView tick={tick} names={names} />}
         {view === 'populations' && <PopulationsView tick={tick} />}
+        {view === 'alarm-settings' && <AlarmSettingsView me={`user:${me?.id ?? ''}`} names={names} />}
         {view === 'patient' && patientId && (
           <PatientView
             key={patientId}

@@ -24,5 +24,6 @@ export const commands: Record<string, () => Promise<{ command: Command }>> = {
   monitoring: () => import('./monitoring.ts'),
   program: () => import('./program.ts'),
   cohort: () => import('./cohort.ts'),
+  'alarm-settings': () => import('./alarm-settings.ts'),
   'care-time': () => import('./care-time.ts'),
 };
