@@ -31,6 +31,7 @@ import { nightscoutRoutes } from './api/routes/nightscout.ts';
 import { notificationRoutes } from './api/routes/notifications.ts';
 import { oidcRoutes } from './api/routes/oidc.ts';
 import { passkeyRoutes } from './api/routes/passkeys.ts';
+import { patientEntryRoutes } from './api/routes/patient-entry.ts';
 import { programRoutes } from './api/routes/program.ts';
 import { scimRoutes } from './api/routes/scim.ts';
 import { serviceStatusRoutes } from './api/routes/service-status.ts';
@@ -462,6 +463,7 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       invitationRoutes,
       passkeyRoutes,
       measurementRequestRoutes,
+      patientEntryRoutes,
       breakGlassRoutes,
       scimRoutes,
       adherenceRoutes,

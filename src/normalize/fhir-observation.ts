@@ -15,7 +15,10 @@
  * - the payload profile → `meta.source` `urn:vigil:profile:<profile>`;
  * - an unattributed reading (no patient yet) has no `subject`, carries `meta.tag`
  *   VIGIL_TAG#unattributed and claims no vital-signs profile (the profile requires a subject);
- * - the idempotency key → `identifier` with system VIGIL_IDEMPOTENCY.
+ * - the idempotency key → `identifier` with system VIGIL_IDEMPOTENCY;
+ * - a reading the patient typed in (transport `patient`) carries `meta.tag`
+ *   VIGIL_TAG#patient-entered and no `device` (no device measured it; its internal device id is
+ *   `patient:<patientId>`, which keys its idempotency).
  */
 import type {
   CodeableConcept,
@@ -40,6 +43,10 @@ export const VIGIL_IDEMPOTENCY = `${BASE}/NamingSystem/idempotency-key`;
 export const DATA_ABSENT_REASON = 'http://terminology.hl7.org/CodeSystem/data-absent-reason';
 export const VITAL_SIGNS_BASE = 'http://hl7.org/fhir/StructureDefinition/';
 const SOURCE_PREFIX = 'urn:vigil:profile:';
+/** `meta.tag` code (system VIGIL_TAG) of a reading the patient typed in. */
+export const PATIENT_ENTERED = 'patient-entered';
+/** The device id a patient-entered reading is kept under (no device measured it). */
+export const patientEntryDevice = (patientId: string) => `patient:${patientId}`;
 
 const CATEGORY_DISPLAY: Record<string, string> = {
   'vital-signs': 'Vital Signs',
@@ -84,6 +91,11 @@ export function readingToObservation(reading: Reading): Observation {
   if (def.vitalSignsProfile && attributed) meta.profile = [`${VITAL_SIGNS_BASE}${def.vitalSignsProfile}`];
   if (!attributed)
     meta.tag = [{ system: VIGIL_TAG, code: 'unattributed', display: 'No patient assigned yet' }];
+  if (reading.transport === 'patient')
+    meta.tag = [
+      ...(meta.tag ?? []),
+      { system: VIGIL_TAG, code: PATIENT_ENTERED, display: 'Entered by the patient' },
+    ];
 
   const obs: Observation = {
     resourceType: 'Observation',
@@ -109,7 +121,7 @@ export function readingToObservation(reading: Reading): Observation {
   // `issued` is "when this version was made available": for us the receive time. The device's own
   // time of measurement is effectiveDateTime; keeping both shows device clock drift and delays.
   obs.issued = reading.received;
-  obs.device = { reference: `Device/${reading.deviceId}` };
+  if (reading.transport !== 'patient') obs.device = { reference: `Device/${reading.deviceId}` };
 
   if (def.kind === 'waveform') {
     renderWaveform(obs, reading);
@@ -235,11 +247,20 @@ export function observationToReading(obs: Observation, opts: ObservationToReadin
   const effective = obs.effectiveDateTime ?? obs.effectivePeriod?.start ?? obs.effectiveInstant;
   if (!effective || Number.isNaN(Date.parse(effective)))
     invalid('effective[x]', 'a dateTime with a time is required');
-  const deviceRef = obs.device?.reference;
-  const deviceId = deviceRef?.startsWith('Device/') ? deviceRef.slice('Device/'.length) : opts.deviceId;
-  if (!deviceId) invalid('device', 'a Device reference is required');
   const subjectRef = obs.subject?.reference;
   if (subjectRef && !subjectRef.startsWith('Patient/')) invalid('subject', 'must reference a Patient');
+  const deviceRef = obs.device?.reference;
+  // A patient-entered reading names no device: it is kept under the patient's own entry id.
+  const patientEntered =
+    !deviceRef &&
+    subjectRef &&
+    obs.meta?.tag?.some((t) => t.system === VIGIL_TAG && t.code === PATIENT_ENTERED)
+      ? patientEntryDevice(subjectRef.slice('Patient/'.length))
+      : undefined;
+  const deviceId = deviceRef?.startsWith('Device/')
+    ? deviceRef.slice('Device/'.length)
+    : (patientEntered ?? opts.deviceId);
+  if (!deviceId) invalid('device', 'a Device reference is required');
 
   const flags: QualityFlag[] = (obs.interpretation ?? []).flatMap((i) =>
     (i.coding ?? []).filter((c) => c.system === VIGIL_QUALITY_FLAG && c.code).map((c) => c.code as string),

@@ -510,6 +510,21 @@ export const routeMatrix: RouteCase[] = [
     path: patientPath('/measurement-requests?status=open,fulfilled'),
     phi: true,
   },
+  // ── the patient app (docs/patient-app.md): the patient's own record only ──────────────────
+  {
+    method: 'POST',
+    url: '/api/v1/patients/:id/entered-readings',
+    access: { patient: 'own' },
+    patientScoped: true,
+    path: patientPath('/entered-readings'),
+    body: (_w, _t, n) => ({
+      messageId: `entry-${n}`,
+      type: 'heart-rate',
+      value: 70 + (n % 20),
+      unit: '/min',
+    }),
+    phi: true,
+  },
   // ── SCIM 2.0 provisioning (module: auth): SCIM tokens, never a person's token ──────────────
   { method: 'POST', url: '/api/v1/scim/tokens', access: admin, body: () => ({ name: 'matrix' }) },
   { method: 'GET', url: '/api/v1/scim/tokens', access: admin },
