@@ -1,0 +1,18 @@
+-- A patient's request that their data be erased (the patient app's "Consent and my data"). Never a
+-- self-delete: an administrator reviews it and erases through /api/v1/patients/:id/erase, which
+-- closes the open request ('erased'); or declines it with a reason. Kept after the erasure as the
+-- record that it was asked for and answered (ids and times only; the reason is the patient's words
+-- until the erasure, then cleared).
+create table patient_erasure_request (
+  id uuid primary key,
+  patient_id text not null,
+  requested_by text not null,
+  requested_at timestamptz not null,
+  reason text,
+  status text not null default 'open' check (status in ('open', 'erased', 'declined')),
+  closed_by text,
+  closed_at timestamptz,
+  response text
+);
+create index patient_erasure_request_patient on patient_erasure_request (patient_id, requested_at desc);
+create index patient_erasure_request_open on patient_erasure_request (requested_at) where status = 'open';
