@@ -265,12 +265,16 @@ export function MyData(props: { patientId: string; units: Units }) {
 
   const change = async (purpose: Purpose, permit: boolean) => {
     setFailed(null);
+    setStatus(null);
+    // shown at once; the answer from the server (or the reload after a failure) has the last word
+    if (decisions) setDecisions({ ...decisions, [purpose]: permit });
     try {
       await post(`/api/v1/patients/${pid}/consents`, { purpose, decision: permit ? 'permit' : 'deny' });
       setStatus(t('consent.saved'));
       await load();
     } catch {
       setFailed(t('consent.failed'));
+      await load();
     }
   };
   const exportText = () => getText(`/api/v1/patients/${pid}/export`, 'application/fhir+ndjson');
