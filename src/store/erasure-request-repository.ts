@@ -1,6 +1,6 @@
 import type { Database, Sql } from './database.ts';
 
-export type ErasureRequestStatus = 'open' | 'erased' | 'declined';
+export type ErasureRequestStatus = 'open' | 'declined';
 
 /** A patient's request that their data be erased (migration 0254); an administrator answers it. */
 export interface ErasureRequest {
@@ -9,7 +9,7 @@ export interface ErasureRequest {
   /** The account that asked (a user id). */
   requestedBy: string;
   requestedAt: string;
-  /** The patient's own words, if any (cleared when the data is erased). */
+  /** The patient's own words, if any. */
   reason: string | null;
   status: ErasureRequestStatus;
   closedBy: string | null;
@@ -101,17 +101,13 @@ export class ErasureRequestRepository {
   }
 
   /**
-   * Erasure step (PatientDataService.erasureSteps): the patient's open requests are answered
-   * ('erased'; who erased is in patient_erasure and the audit log) and the patient's own words are
-   * cleared; the record that it was asked stays.
+   * Erasure step (PatientDataService.erasureSteps): the patient's requests go with the rest of
+   * their data; patient_erasure and the audit trail are the record that it was asked and honoured.
    */
   static async erase(tx: Sql, patientId: string): Promise<Record<string, number>> {
-    const rows = await tx.query(
-      `update patient_erasure_request set status = case when status = 'open' then 'erased' else status end,
-          closed_at = coalesce(closed_at, now()), reason = null
-        where patient_id = $1 returning id`,
-      [patientId],
-    );
+    const rows = await tx.query('delete from patient_erasure_request where patient_id = $1 returning id', [
+      patientId,
+    ]);
     return { erasure_request: rows.length };
   }
 }

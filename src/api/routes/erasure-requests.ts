@@ -15,7 +15,7 @@ export const ErasureRequestSchema = Type.Object(
     requestedBy: Type.String(),
     requestedAt: Type.String({ format: 'date-time' }),
     reason: Nullable(Type.String()),
-    status: Type.Union([Type.Literal('open'), Type.Literal('erased'), Type.Literal('declined')]),
+    status: Type.Union([Type.Literal('open'), Type.Literal('declined')]),
     closedBy: Nullable(Type.String()),
     closedAt: Nullable(Type.String({ format: 'date-time' })),
     response: Nullable(Type.String()),
@@ -26,8 +26,9 @@ const Id = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 
 /**
  * Erasure requests (docs/patient-app.md, docs/security.md): the patient asks, an administrator
- * answers — by erasing (POST /api/v1/patients/:id/erase, which marks the request erased) or by
- * declining with a reason (a legal hold, a record that must be kept). Never an instant self-delete.
+ * answers — by erasing (POST /api/v1/patients/:id/erase, which removes the request with the rest
+ * of the patient's data; patient_erasure and the audit trail remain) or by declining with a reason
+ * (a legal hold, a record that must be kept). Never an instant self-delete.
  * - POST /api/v1/patients/:id/erasure-requests — the patient, for their own record (asking again
  *   while one is open returns it: 200);
  * - GET /api/v1/patients/:id/erasure-requests — the patient, their care team, administrators;
@@ -108,16 +109,14 @@ export async function erasureRequestRoutes(app: FastifyInstance, ctx: ApiContext
       config: { audit: { entity: 'ErasureRequest', subtype: 'search-type' } },
       schema: {
         querystring: Type.Object({
-          status: Type.Optional(
-            Type.Union([Type.Literal('open'), Type.Literal('erased'), Type.Literal('declined')]),
-          ),
+          status: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('declined')])),
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
         }),
         response: { 200: Type.Object({ erasureRequests: Type.Array(ErasureRequestSchema) }) },
       },
     },
     async (request) => {
-      const q = request.query as { status?: 'open' | 'erased' | 'declined'; limit?: number };
+      const q = request.query as { status?: 'open' | 'declined'; limit?: number };
       const erasureRequests = await repo.list(q.status, q.limit ?? 100);
       request.auditPatientIds = [...new Set(erasureRequests.map((r) => r.patientId))];
       return { erasureRequests };

@@ -80,6 +80,14 @@ export function entryPayload(b: Body, now: string): Record<string, unknown> {
  * (kept as a dead letter). Audited.
  */
 export async function patientEntryRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
+  // The patient's refused entries are dead letters under their own entry id: erased with them.
+  ctx.security.patientData.erasureSteps.push(async (tx, patientId) => ({
+    deadLetters: (
+      await tx.query('delete from dead_letter where device_id = $1 returning id', [
+        patientEntryDevice(patientId),
+      ])
+    ).length,
+  }));
   const patientOnly = requireRoles(ctx, ['patient']);
   const ownRecord = async (request: FastifyRequest) => {
     const id = (request.params as { id: string }).id;

@@ -1,15 +1,14 @@
 -- A patient's request that their data be erased (the patient app's "Consent and my data"). Never a
--- self-delete: an administrator reviews it and erases through /api/v1/patients/:id/erase, which
--- closes the open request ('erased'); or declines it with a reason. Kept after the erasure as the
--- record that it was asked for and answered (ids and times only; the reason is the patient's words
--- until the erasure, then cleared).
+-- self-delete: an administrator reviews it and erases through /api/v1/patients/:id/erase, or
+-- declines it with a reason. The erasure removes the patient's requests with the rest of their data;
+-- patient_erasure and the audit trail (erasure-requested, erasure) stay as the proof it was honoured.
 create table patient_erasure_request (
   id uuid primary key,
   patient_id text not null,
   requested_by text not null,
   requested_at timestamptz not null,
   reason text,
-  status text not null default 'open' check (status in ('open', 'erased', 'declined')),
+  status text not null default 'open' check (status in ('open', 'declined')),
   closed_by text,
   closed_at timestamptz,
   response text

@@ -217,7 +217,7 @@ const purposes = ['monitoring', 'integration-sharing', 'research'] as const;
 type Purpose = (typeof purposes)[number];
 interface ErasureRequest {
   id: string;
-  status: 'open' | 'erased' | 'declined';
+  status: 'open' | 'declined';
   requestedAt: string;
   response: string | null;
 }
