@@ -32,6 +32,7 @@ import { nightscoutRoutes } from './api/routes/nightscout.ts';
 import { notificationRoutes } from './api/routes/notifications.ts';
 import { oidcRoutes } from './api/routes/oidc.ts';
 import { passkeyRoutes } from './api/routes/passkeys.ts';
+import { patientCoverageRoutes } from './api/routes/patient-coverage.ts';
 import { patientDeviceRoutes } from './api/routes/patient-devices.ts';
 import { patientEntryRoutes } from './api/routes/patient-entry.ts';
 import { programRoutes } from './api/routes/program.ts';
@@ -467,6 +468,7 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       measurementRequestRoutes,
       patientEntryRoutes,
       patientDeviceRoutes,
+      patientCoverageRoutes(alerting),
       erasureRequestRoutes,
       breakGlassRoutes,
       scimRoutes,

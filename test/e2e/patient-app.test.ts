@@ -141,6 +141,11 @@ describe('patient app in Chromium', { skip }, () => {
     await page.getByText('142/91 mmHg').waitFor();
     assert.ok(await page.getByText('blood pressure').first().isVisible());
     assert.ok(await page.getByText(/Do not use this app in an emergency/).isVisible());
+    // who watches, from the care team's hours (the default critical-alert policy: weekdays 08:00–18:00 UTC)
+    await page
+      .getByText(/Your care team looks at your readings Monday to Friday, from 8:00\sAM to 6:00\sPM\./)
+      .waitFor();
+    assert.ok(await page.getByText(/very bad readings go to the nurse or doctor on call/).isVisible());
     assert.ok(await page.getByText('Nothing to do right now. Well done.').isVisible());
     assert.deepEqual(await axeSerious(page), [], 'today screen');
     await page.screenshot({ path: join(shots, 'patient-02-today-en.png'), fullPage: true });

@@ -188,5 +188,34 @@ for (const store of ['pglite', ...(testDatabaseUrl ? ['postgres'] : [])] as cons
       assert.ok(subtypes.includes('erasure-requested'), subtypes.join(','));
       assert.ok(subtypes.includes('erasure-declined'), subtypes.join(','));
     });
+
+    it("the 'is anyone watching' hours come from the critical alerts' policy", async () => {
+      const b = patients.b; // a was erased above
+      const path = `/api/v1/patients/${b.id}/coverage`;
+      const def = await call(url, b.token, 'GET', path);
+      assert.equal(def.status, 200, JSON.stringify(def.body));
+      // the fake clock stands on a Thursday 09:00 UTC (after the three days above)
+      assert.deepEqual(def.body, {
+        timeZone: 'UTC',
+        days: [1, 2, 3, 4, 5],
+        start: '08:00',
+        end: '18:00',
+        workingHoursNow: true,
+        afterHoursAlerts: true,
+      });
+      const put = await call(url, admin, 'PUT', '/api/v1/alerts/policies/critical', {
+        timeZone: 'Europe/Madrid',
+        workingHours: { days: [6, 7], start: '10:00', end: '14:00' },
+        workingHoursTiers: [{ name: 'nurse', roles: ['nurse'], ackWithinSeconds: 300 }],
+        afterHoursTiers: [{ name: 'nurse', roles: ['nurse'] }],
+      });
+      assert.equal(put.status, 200, JSON.stringify(put.body));
+      const mine = await call(url, b.token, 'GET', path);
+      assert.equal(mine.body.timeZone, 'Europe/Madrid');
+      assert.deepEqual(mine.body.days, [6, 7]);
+      assert.equal(mine.body.workingHoursNow, false, 'a Thursday is outside weekend hours');
+      const other = await call(url, b.token, 'GET', `/api/v1/patients/${patients.a.id}/coverage`);
+      assert.equal(other.status, 403);
+    });
   });
 }

@@ -527,6 +527,14 @@ export const routeMatrix: RouteCase[] = [
   },
   {
     method: 'GET',
+    url: '/api/v1/patients/:id/coverage',
+    access: { ...careTeam, patient: 'own', integration: 'own' },
+    patientScoped: true,
+    path: patientPath('/coverage'),
+    phi: true,
+  },
+  {
+    method: 'GET',
     url: '/api/v1/patients/:id/devices',
     access: { ...careTeam, patient: 'own', integration: 'own' },
     patientScoped: true,

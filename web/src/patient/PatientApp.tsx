@@ -2,6 +2,7 @@ import { startAuthentication, startRegistration } from '@simplewebauthn/browser'
 import { type FormEvent, useCallback, useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { ApiError, get, onSignedOut, post, resume, signIn, signInWithTokens, signOut } from '../api.ts';
+import { type Coverage, coverageText } from './coverage.ts';
 import { type EntryKind, isEntryKind } from './entry.ts';
 import { type Language, languages } from './i18n.ts';
 import { Devices, EntryForm, MyData } from './MyPages.tsx';
@@ -88,14 +89,36 @@ function AddPasskey() {
   );
 }
 
-function Safety() {
-  const { t } = useTranslation();
+/**
+ * On every screen with readings: not for emergencies, and whether anyone watches — the care team's
+ * hours from the server when it can say (coverage.ts), else the general statement.
+ */
+function Safety(props: { patientId: string }) {
+  const { t, i18n } = useTranslation();
+  const [coverage, setCoverage] = useState<Coverage | null>(null);
+  useEffect(() => {
+    get<Coverage>(`/api/v1/patients/${encodeURIComponent(props.patientId)}/coverage`)
+      .then(setCoverage)
+      .catch(() => setCoverage(null)); // an older server: the general statement
+  }, [props.patientId]);
+  const watch = coverage
+    ? coverageText(
+        coverage,
+        i18n.language,
+        (k, v) => t(k, v ?? {}),
+        Intl.DateTimeFormat().resolvedOptions().timeZone,
+      )
+    : [t('safety.watch')];
   return (
     <aside className="safety" aria-label="Safety">
       <p>
         <strong>{t('safety.emergency')}</strong>
       </p>
-      <p>{t('safety.watch')}</p>
+      {watch.map((line) => (
+        <p key={line} data-coverage={coverage ? 'care-team' : 'general'}>
+          {line}
+        </p>
+      ))}
     </aside>
   );
 }
@@ -397,7 +420,7 @@ function Home(props: { me: Me; units: Units; setUnits: (u: Units) => void }) {
           </button>
         ))}
       </nav>
-      <Safety />
+      <Safety patientId={patientId} />
       <main id="main">
         {failed && (
           <p className="error" role="alert">
