@@ -195,6 +195,23 @@ for (const store of ['pglite', ...(testDatabaseUrl ? ['postgres'] : [])] as cons
       assert.deepEqual(b.body.ids, a.body.ids);
     });
 
+    it('a patient who refused monitoring is not monitored by hand either', async () => {
+      const no = await call(url, patient, 'POST', `/api/v1/patients/${patientId}/consents`, {
+        purpose: 'monitoring',
+        decision: 'deny',
+      });
+      assert.equal(no.status, 201, JSON.stringify(no.body));
+      const refused = await enter({ type: 'heart-rate', value: 70, unit: '/min' });
+      assert.equal(refused.status, 403);
+      assert.equal(refused.body.error.code, 'VIGIL_ERR_CONSENT_DENIED');
+      await call(url, patient, 'POST', `/api/v1/patients/${patientId}/consents`, {
+        purpose: 'monitoring',
+        decision: 'permit',
+      });
+      const again = await enter({ type: 'heart-rate', value: 70, unit: '/min' });
+      assert.equal(again.status, 201);
+    });
+
     it('only the patient, for their own record: never another patient, never staff', async () => {
       const other = await enter({ type: 'heart-rate', value: 70, unit: '/min' }, patient, otherId);
       assert.equal(other.status, 403);

@@ -77,7 +77,7 @@ export function entryPayload(b: Body, now: string): Record<string, unknown> {
  * measurement request), as transport `patient`, kept under the device id `patient:<id>`, and is
  * served with `meta.tag` …/CodeSystem/tag#patient-entered. Answered only after the commit: 201
  * accepted, 200 duplicate (the same messageId again), 422 with the ingest reason code when refused
- * (kept as a dead letter). Audited.
+ * (kept as a dead letter), 403 VIGIL_ERR_CONSENT_DENIED when the patient refused monitoring. Audited.
  */
 export async function patientEntryRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
   // The patient's refused entries are dead letters under their own entry id: erased with them.
@@ -108,6 +108,8 @@ export async function patientEntryRoutes(app: FastifyInstance, ctx: ApiContext):
     },
     async (request, reply) => {
       const patientId = (request.params as { id: string }).id;
+      // A patient who refused monitoring is not monitored, by device or by hand.
+      await ctx.security.consent.assertPermitted(patientId, 'monitoring');
       const receivedAt = ctx.clock.now();
       const payload = entryPayload(request.body as Body, new Date(receivedAt).toISOString());
       const [result] = await ctx.ingest.ingest({

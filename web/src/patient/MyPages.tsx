@@ -18,7 +18,9 @@ const entryErrorKey = (code: string) =>
     ? 'entry.implausible'
     : code === 'VIGIL_ERR_INGEST_TIME_IN_FUTURE'
       ? 'entry.time'
-      : 'entry.failed';
+      : code === 'VIGIL_ERR_CONSENT_DENIED'
+        ? 'entry.noMonitoring'
+        : 'entry.failed';
 
 /**
  * Typing in a reading: one kind (from an open request) or a choice of kinds; in the patient's
