@@ -27,6 +27,7 @@ import { dashboardRoutes } from './api/routes/dashboard.ts';
 import { deviceModelRoutes } from './api/routes/device-models.ts';
 import { edgeGatewayRoutes } from './api/routes/edge-gateway.ts';
 import { equipmentRoutes } from './api/routes/equipment.ts';
+import { erasureRequestRoutes } from './api/routes/erasure-requests.ts';
 import { invitationRoutes } from './api/routes/invitations.ts';
 import { lorawanRoutes } from './api/routes/lorawan.ts';
 import { measurementRequestRoutes } from './api/routes/measurement-requests.ts';
@@ -35,6 +36,9 @@ import { nightscoutRoutes } from './api/routes/nightscout.ts';
 import { notificationRoutes } from './api/routes/notifications.ts';
 import { oidcRoutes } from './api/routes/oidc.ts';
 import { passkeyRoutes } from './api/routes/passkeys.ts';
+import { patientCoverageRoutes } from './api/routes/patient-coverage.ts';
+import { patientDeviceRoutes } from './api/routes/patient-devices.ts';
+import { patientEntryRoutes } from './api/routes/patient-entry.ts';
 import { programRoutes } from './api/routes/program.ts';
 import { scimRoutes } from './api/routes/scim.ts';
 import { serviceStatusRoutes } from './api/routes/service-status.ts';
@@ -522,6 +526,10 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       invitationRoutes,
       passkeyRoutes,
       measurementRequestRoutes,
+      patientEntryRoutes,
+      patientDeviceRoutes,
+      patientCoverageRoutes(alerting),
+      erasureRequestRoutes,
       breakGlassRoutes,
       scimRoutes,
       adherenceRoutes,

@@ -18,6 +18,11 @@ export const Transport = {
   derived: 'derived',
   /** Forwarded by an edge gateway (`vigil edge`) that evaluated it already: stored, not evaluated again. */
   edge: 'edge',
+  /**
+   * Typed in by the patient in the patient app (docs/patient-app.md): attributed to the signed-in
+   * patient, never through a device assignment; rendered with `meta.tag` VIGIL_TAG#patient-entered.
+   */
+  patient: 'patient',
 } as const;
 export type Transport = (typeof Transport)[keyof typeof Transport];
 

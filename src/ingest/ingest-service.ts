@@ -52,6 +52,11 @@ export interface IngestEnvelope {
   topic?: string | undefined;
   contentType?: string | undefined;
   receivedAt: number;
+  /**
+   * The patient the readings belong to, fixed by the transport (a reading the signed-in patient
+   * typed in): device attribution is not asked. Absent for devices: their assignment decides.
+   */
+  patientId?: string | undefined;
 }
 
 export type ItemResult =
@@ -243,7 +248,7 @@ export class IngestService {
           mine.push(prior);
           continue;
         }
-        const cached = this.#attribution.patientAtCached?.(env.deviceId, draft.effective);
+        const cached = env.patientId ?? this.#attribution.patientAtCached?.(env.deviceId, draft.effective);
         const reading: Reading = {
           ...rest,
           id: newId(),

@@ -9,6 +9,8 @@ import { getCode } from './codes.ts';
 import {
   flagsOf,
   observationToReading,
+  PATIENT_ENTERED,
+  patientEntryDevice,
   readingToObservation,
   upgradeQualityFlags,
   VIGIL_ORIGINAL_EXT,
@@ -155,6 +157,30 @@ test('unattributed readings: no subject, tagged, no vital-signs claim, still val
     assert.equal(obs.meta?.profile, undefined);
     assert.deepEqual(validateFhir(obs), [], r.code);
   }
+});
+
+test('a reading the patient typed in: tagged patient-entered, no device, valid, and it comes back', () => {
+  const r: Reading = {
+    ...(allReadings('pat-1').find((x) => x.code === '29463-7') as Reading),
+    deviceId: patientEntryDevice('pat-1'),
+    transport: 'patient',
+  };
+  const obs = readingToObservation(r);
+  assert.equal(obs.device, undefined, 'no device measured it');
+  assert.equal(obs.subject?.reference, 'Patient/pat-1');
+  assert.deepEqual(
+    obs.meta?.tag?.map((x) => [x.system, x.code]),
+    [[VIGIL_TAG, PATIENT_ENTERED]],
+  );
+  assert.deepEqual(validateFhir(obs, VITAL_SIGNS_PROFILE), []);
+  const back = observationToReading(obs, { transport: 'patient', received: 'unused' });
+  assert.equal(back.deviceId, 'patient:pat-1', 'kept under the patient’s own entry id');
+  assert.deepEqual(back, r);
+  assert.equal(
+    readingToObservation({ ...r, transport: 'http' }).meta?.tag,
+    undefined,
+    'a device reading is not',
+  );
 });
 
 test('quality flags travel as the quality-flag extension, not interpretation, and come back', () => {

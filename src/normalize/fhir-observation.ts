@@ -18,7 +18,10 @@
  * - the payload profile → `meta.source` `urn:vigil:profile:<profile>`;
  * - an unattributed reading (no patient yet) has no `subject`, carries `meta.tag`
  *   VIGIL_TAG#unattributed and claims no vital-signs profile (the profile requires a subject);
- * - the idempotency key → `identifier` with system VIGIL_IDEMPOTENCY.
+ * - the idempotency key → `identifier` with system VIGIL_IDEMPOTENCY;
+ * - a reading the patient typed in (transport `patient`) carries `meta.tag`
+ *   VIGIL_TAG#patient-entered and no `device` (no device measured it; its internal device id is
+ *   `patient:<patientId>`, which keys its idempotency).
  */
 import type {
   CodeableConcept,
@@ -44,6 +47,10 @@ export const VIGIL_IDEMPOTENCY = VigilFhir.idempotencyKey;
 export const DATA_ABSENT_REASON = 'http://terminology.hl7.org/CodeSystem/data-absent-reason';
 export const VITAL_SIGNS_BASE = 'http://hl7.org/fhir/StructureDefinition/';
 const SOURCE_PREFIX = VigilUrn.profilePrefix;
+/** `meta.tag` code (system VIGIL_TAG) of a reading the patient typed in. */
+export const PATIENT_ENTERED = 'patient-entered';
+/** The device id a patient-entered reading is kept under (no device measured it). */
+export const patientEntryDevice = (patientId: string) => `patient:${patientId}`;
 
 const CATEGORY_DISPLAY: Record<string, string> = {
   'vital-signs': 'Vital Signs',
@@ -146,6 +153,11 @@ export function readingToObservation(reading: Reading): Observation {
   if (def.vitalSignsProfile && attributed) meta.profile = [`${VITAL_SIGNS_BASE}${def.vitalSignsProfile}`];
   if (!attributed)
     meta.tag = [{ system: VIGIL_TAG, code: 'unattributed', display: 'No patient assigned yet' }];
+  if (reading.transport === 'patient')
+    meta.tag = [
+      ...(meta.tag ?? []),
+      { system: VIGIL_TAG, code: PATIENT_ENTERED, display: 'Entered by the patient' },
+    ];
 
   const obs: Observation = {
     resourceType: 'Observation',
@@ -171,7 +183,7 @@ export function readingToObservation(reading: Reading): Observation {
   // `issued` is "when this version was made available": for us the receive time. The device's own
   // time of measurement is effectiveDateTime; keeping both shows device clock drift and delays.
   obs.issued = reading.received;
-  obs.device = { reference: `Device/${reading.deviceId}` };
+  if (reading.transport !== 'patient') obs.device = { reference: `Device/${reading.deviceId}` };
 
   if (def.kind === 'waveform') {
     renderWaveform(obs, reading);
@@ -296,11 +308,20 @@ export function observationToReading(obs: Observation, opts: ObservationToReadin
   const effective = obs.effectiveDateTime ?? obs.effectivePeriod?.start ?? obs.effectiveInstant;
   if (!effective || Number.isNaN(Date.parse(effective)))
     invalid('effective[x]', 'a dateTime with a time is required');
-  const deviceRef = obs.device?.reference;
-  const deviceId = deviceRef?.startsWith('Device/') ? deviceRef.slice('Device/'.length) : opts.deviceId;
-  if (!deviceId) invalid('device', 'a Device reference is required');
   const subjectRef = obs.subject?.reference;
   if (subjectRef && !subjectRef.startsWith('Patient/')) invalid('subject', 'must reference a Patient');
+  const deviceRef = obs.device?.reference;
+  // A patient-entered reading names no device: it is kept under the patient's own entry id.
+  const patientEntered =
+    !deviceRef &&
+    subjectRef &&
+    obs.meta?.tag?.some((t) => t.system === VIGIL_TAG && t.code === PATIENT_ENTERED)
+      ? patientEntryDevice(subjectRef.slice('Patient/'.length))
+      : undefined;
+  const deviceId = deviceRef?.startsWith('Device/')
+    ? deviceRef.slice('Device/'.length)
+    : (patientEntered ?? opts.deviceId);
+  if (!deviceId) invalid('device', 'a Device reference is required');
 
   const flags = flagsOf(obs);
   const notes = (obs.note ?? []).map((n) => n.text).filter((t): t is string => typeof t === 'string');

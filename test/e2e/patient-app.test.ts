@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -141,6 +141,11 @@ describe('patient app in Chromium', { skip }, () => {
     await page.getByText('142/91 mmHg').waitFor();
     assert.ok(await page.getByText('blood pressure').first().isVisible());
     assert.ok(await page.getByText(/Do not use this app in an emergency/).isVisible());
+    // who watches, from the care team's hours (the default critical-alert policy: weekdays 08:00–18:00 UTC)
+    await page
+      .getByText(/Your care team looks at your readings Monday to Friday, from 8:00\sAM to 6:00\sPM\./)
+      .waitFor();
+    assert.ok(await page.getByText(/very bad readings go to the nurse or doctor on call/).isVisible());
     assert.ok(await page.getByText('Nothing to do right now. Well done.').isVisible());
     assert.deepEqual(await axeSerious(page), [], 'today screen');
     await page.screenshot({ path: join(shots, 'patient-02-today-en.png'), fullPage: true });
@@ -219,6 +224,100 @@ describe('patient app in Chromium', { skip }, () => {
     );
   });
 
+  it('types in a reading in lb, sees My devices with the fix for a silent scale, changes a consent, downloads a summary, asks for erasure', async () => {
+    await page.getByRole('button', { name: 'My readings' }).click();
+    await page.getByLabel('Units').selectOption('us');
+    await page.getByRole('button', { name: 'Type in a reading' }).click();
+    await page.getByLabel('What did you measure?').selectOption('weight');
+    await page.getByLabel(/^Number/).fill('abc');
+    await page.getByRole('button', { name: 'Save my reading' }).click();
+    await page.getByText('Please type a number, like 120.').waitFor();
+    await page.getByLabel(/^Number/).fill('2000');
+    await page.getByRole('button', { name: 'Save my reading' }).click();
+    await page.getByText('That number looks wrong.', { exact: false }).waitFor();
+    assert.deepEqual(await axeSerious(page), [], 'entry form with an error');
+    await page.screenshot({ path: join(shots, 'patient-08-entry-en.png'), fullPage: true });
+    await page.getByLabel(/^Number/).fill('176.4');
+    await page.getByRole('button', { name: 'Save my reading' }).click();
+    await page.getByText('Saved. Thank you.', { exact: false }).waitFor();
+    const mine = page.locator('li[data-entered="yes"]');
+    await mine.getByText('176.4 lb').waitFor();
+    assert.ok(await mine.getByText(/typed in by you/).isVisible());
+    const stored = await s.vigil.db.query<{ value: number; patient_id: string; device_id: string }>(
+      `select value, patient_id, device_id from observation where code = '29463-7' order by received desc limit 1`,
+    );
+    assert.equal(stored[0]?.patient_id, patientId);
+    assert.equal(stored[0]?.device_id, `patient:${patientId}`);
+    assert.ok(Math.abs((stored[0]?.value ?? 0) - 176.4 * 0.45359237) < 0.01, 'stored in kg');
+
+    // a scale that has been silent three days, with a low battery
+    await addDevice(
+      s.url,
+      s.admin,
+      { id: 'scale-maria', kind: 'scale' },
+      patientId,
+      Date.now() - 7 * 86_400_000,
+    );
+    await s.vigil.db.query(
+      `update device set last_seen = now() - interval '3 days', battery_percent = 12 where id = 'scale-maria'`,
+    );
+    await page.getByRole('button', { name: 'My devices' }).click();
+    const scale = page.locator('[data-device-state="offline"]');
+    await scale.getByText(/Your scale has not sent a reading since/).waitFor();
+    assert.ok(await scale.getByText(/Keep it near your phone or hub/).isVisible());
+    assert.ok(await scale.getByText('The battery is low.', { exact: false }).isVisible());
+    assert.ok(await page.locator('[data-device-state="online"]').getByText('It is working.').isVisible());
+    assert.deepEqual(await axeSerious(page), [], 'My devices');
+    await page.screenshot({ path: join(shots, 'patient-09-devices-en.png'), fullPage: true });
+
+    await page.getByRole('button', { name: 'My data' }).click();
+    const research = page.locator('[data-consent="research"]');
+    await research.waitFor();
+    assert.equal(await research.getAttribute('data-permitted'), 'no', 'research needs a yes');
+    await research.getByLabel('Yes').check();
+    await page.locator('[data-consent="research"][data-permitted="yes"]').waitFor();
+    const consents = await must<{ decisions: Record<string, { permitted: boolean; basis: string }> }>(
+      s.url,
+      s.admin,
+      'GET',
+      `/api/v1/patients/${patientId}/consents`,
+    );
+    assert.deepEqual(consents.decisions['research'], {
+      ...consents.decisions['research'],
+      permitted: true,
+      basis: 'consent',
+    });
+    assert.deepEqual(await axeSerious(page), [], 'My data');
+
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Get a page I can read' }).click(),
+    ]);
+    const html = readFileSync(await download.path(), 'utf8');
+    assert.match(html, /<h1>My health data<\/h1>/);
+    assert.match(html, /176\.4 lb/);
+    assert.match(html, /Use my readings for research: Yes/);
+    assert.ok(!html.includes('<script'), 'a page to read, nothing that runs');
+
+    await page.getByRole('button', { name: 'Ask to delete my data' }).click();
+    await page.getByRole('button', { name: 'Yes, ask to delete my data' }).click();
+    await page.locator('[data-erasure="open"]').waitFor();
+    await page.screenshot({ path: join(shots, 'patient-10-data-en.png'), fullPage: true });
+    const queue = await must<{ erasureRequests: Array<{ patientId: string; status: string }> }>(
+      s.url,
+      s.admin,
+      'GET',
+      '/api/v1/erasure-requests?status=open',
+    );
+    assert.deepEqual(
+      queue.erasureRequests.map((r) => r.patientId),
+      [patientId],
+      'the administrator sees the request; nothing was deleted',
+    );
+    const still = await must<{ id: string }>(s.url, s.admin, 'GET', `/fhir/Patient/${patientId}`);
+    assert.equal(still.id, patientId);
+  });
+
   it('in Spanish and in Arabic (right to left, no horizontal overflow at 320 px), dates and numbers in the locale', async () => {
     await page.getByRole('button', { name: 'My readings' }).click();
     await page.getByLabel('Units').selectOption('us');
@@ -244,6 +343,22 @@ describe('patient app in Chromium', { skip }, () => {
     await page.getByLabel('خط كبير').check();
     assert.ok((await overflow(page)) <= 0, 'large text fits 320 px');
     await page.screenshot({ path: join(shots, 'patient-06-today-ar-large.png'), fullPage: true });
+    for (const [tab, shot] of [
+      ['أجهزتي', 'patient-11-devices-ar-large.png'],
+      ['بياناتي', 'patient-12-data-ar-large.png'],
+    ] as const) {
+      await page.getByRole('button', { name: tab }).click();
+      await page.getByRole('heading', { name: tab, level: 1 }).waitFor();
+      assert.ok((await overflow(page)) <= 0, `${tab} in Arabic, large text, fits 320 px`);
+      assert.deepEqual(await axeSerious(page), [], `Arabic ${tab}`);
+      await page.screenshot({ path: join(shots, shot), fullPage: true });
+    }
+    await page.getByRole('button', { name: 'قياساتي' }).click();
+    await page.getByRole('button', { name: 'اكتب قراءة' }).click();
+    assert.ok((await overflow(page)) <= 0, 'the entry form in Arabic fits 320 px');
+    assert.deepEqual(await axeSerious(page), [], 'Arabic entry form');
+    await page.screenshot({ path: join(shots, 'patient-13-entry-ar-large.png'), fullPage: true });
+    await page.getByLabel('خط كبير').uncheck();
   });
   it('adds a passkey and signs in with it (Chromium virtual authenticator, user verified)', async () => {
     // WebAuthn needs a domain, not an IP address: the same server as http://localhost

@@ -131,6 +131,33 @@ for (const store of testDatabaseUrl ? ['pglite', 'postgres'] : ['pglite'])
         patientId,
         start: '2020-01-01T00:00:00Z',
       });
+      // The patient's own account: a reading typed in, a refused one (a dead letter under the
+      // patient's entry id), and a request to be erased.
+      const account = await must('POST', '/api/v1/users', admin, {
+        username: 'erase.me',
+        roles: ['patient'],
+        patientId,
+      });
+      const signIn = await call(v, 'POST', '/auth/token', {
+        body: JSON.stringify({ username: 'erase.me', password: account.json()['password'] }),
+        headers: { 'content-type': 'application/json' },
+      });
+      const own = signIn.json()['access_token'] as string;
+      await must('POST', `/api/v1/patients/${patientId}/entered-readings`, own, {
+        messageId: 'typed-1',
+        type: 'weight',
+        value: 81.5,
+        unit: 'kg',
+      });
+      const refused = await call(v, 'POST', `/api/v1/patients/${patientId}/entered-readings`, {
+        token: own,
+        body: JSON.stringify({ messageId: 'typed-2', type: 'spo2', value: 140, unit: '%' }),
+        headers: { 'content-type': 'application/json' },
+      });
+      assert.equal(refused.status, 422);
+      await must('POST', `/api/v1/patients/${patientId}/erasure-requests`, own, {
+        reason: `please erase ${mrn}`,
+      });
       // Readings over HTTP (evaluated: engine state), a rejected one (dead letter of the device),
       // and a dead letter from another device that names the patient's MRN.
       const now = Date.now();

@@ -134,27 +134,37 @@ export async function signOut(): Promise<void> {
   for (const l of signedOutListeners) l();
 }
 
-export async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const send = () =>
+async function send(method: string, path: string, body: unknown, accept: string): Promise<Response> {
+  const once = () =>
     fetch(path, {
       method,
       headers: {
         ...(accessToken ? { authorization: `Bearer ${accessToken}` } : {}),
         ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-        accept: 'application/json',
+        accept,
       },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
       cache: 'no-store',
     });
-  let res = await send();
-  if (res.status === 401 && (await refresh())) res = await send();
+  let res = await once();
+  if (res.status === 401 && (await refresh())) res = await once();
   if (res.status === 401) {
     accessToken = null;
     for (const l of signedOutListeners) l();
   }
   if (!res.ok) throw await errorOf(res);
+  return res;
+}
+
+export async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const res = await send(method, path, body, 'application/json');
   if (res.status === 204) return undefined as T;
   return (await res.json()) as T;
+}
+
+/** A GET whose answer is text (an NDJSON export), with the same sign-in handling as `request`. */
+export async function getText(path: string, accept = '*/*'): Promise<string> {
+  return (await send('GET', path, undefined, accept)).text();
 }
 
 export const get = <T>(path: string) => request<T>('GET', path);

@@ -2,7 +2,10 @@ import { startAuthentication, startRegistration } from '@simplewebauthn/browser'
 import { type FormEvent, useCallback, useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { ApiError, get, onSignedOut, post, resume, signIn, signInWithTokens, signOut } from '../api.ts';
+import { type Coverage, coverageText } from './coverage.ts';
+import { type EntryKind, isEntryKind } from './entry.ts';
 import { type Language, languages } from './i18n.ts';
+import { Devices, EntryForm, MyData } from './MyPages.tsx';
 import {
   type Kind,
   latestByKind,
@@ -86,14 +89,36 @@ function AddPasskey() {
   );
 }
 
-function Safety() {
-  const { t } = useTranslation();
+/**
+ * On every screen with readings: not for emergencies, and whether anyone watches — the care team's
+ * hours from the server when it can say (coverage.ts), else the general statement.
+ */
+function Safety(props: { patientId: string }) {
+  const { t, i18n } = useTranslation();
+  const [coverage, setCoverage] = useState<Coverage | null>(null);
+  useEffect(() => {
+    get<Coverage>(`/api/v1/patients/${encodeURIComponent(props.patientId)}/coverage`)
+      .then(setCoverage)
+      .catch(() => setCoverage(null)); // an older server: the general statement
+  }, [props.patientId]);
+  const watch = coverage
+    ? coverageText(
+        coverage,
+        i18n.language,
+        (k, v) => t(k, v ?? {}),
+        Intl.DateTimeFormat().resolvedOptions().timeZone,
+      )
+    : [t('safety.watch')];
   return (
     <aside className="safety" aria-label="Safety">
       <p>
         <strong>{t('safety.emergency')}</strong>
       </p>
-      <p>{t('safety.watch')}</p>
+      {watch.map((line) => (
+        <p key={line} data-coverage={coverage ? 'care-team' : 'general'}>
+          {line}
+        </p>
+      ))}
     </aside>
   );
 }
@@ -268,7 +293,7 @@ function useReadings(patientId: string, units: Units, locale: string) {
   const readings = (obs ?? [])
     .map((o) => readingOf(o, units, locale))
     .filter((r): r is PatientReading => r !== undefined);
-  return { readings, loaded: obs !== null, failed, requests };
+  return { readings, loaded: obs !== null, failed, requests, reload: load };
 }
 
 const kindOfRequest = (r: MeasurementRequest): Kind => {
@@ -326,11 +351,42 @@ function Medicines(props: { patientId: string }) {
   );
 }
 
+const tabs = ['today', 'readings', 'devices', 'data'] as const;
+type Tab = (typeof tabs)[number];
+
 function Home(props: { me: Me; units: Units; setUnits: (u: Units) => void }) {
   const { t, i18n } = useTranslation();
-  const [tab, setTab] = useState<'today' | 'readings'>('today');
+  const [tab, setTab] = useState<Tab>('today');
+  // the entry form: open for one kind (an open request), for any kind (My readings), or closed
+  const [entry, setEntry] = useState<{ kind?: EntryKind } | null>(null);
+  const [entered, setEntered] = useState(false);
   const patientId = props.me.patientId as string;
-  const { readings, loaded, failed, requests } = useReadings(patientId, props.units, i18n.language);
+  const { readings, loaded, failed, requests, reload } = useReadings(patientId, props.units, i18n.language);
+  const go = (t: Tab) => {
+    setTab(t);
+    setEntry(null);
+    setEntered(false);
+  };
+  const form = entry && (
+    <EntryForm
+      patientId={patientId}
+      units={props.units}
+      kind={entry.kind}
+      onCancel={() => setEntry(null)}
+      onDone={() => {
+        setEntry(null);
+        setEntered(true);
+        // detection decides the request after the commit: look again now and shortly after
+        void reload();
+        setTimeout(() => void reload(), 2_000);
+      }}
+    />
+  );
+  const thanks = entered && (
+    <p role="status" className="card ok">
+      {t('entry.saved')}
+    </p>
+  );
   const when = (iso: string) =>
     new Intl.DateTimeFormat(i18n.language, { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(iso));
   const time = (iso: string) =>
@@ -344,33 +400,27 @@ function Home(props: { me: Me; units: Units; setUnits: (u: Units) => void }) {
   );
   const latest = latestByKind(readings);
   const row = (r: PatientReading) => (
-    <li key={r.id}>
+    <li key={r.id} data-entered={r.entered ? 'yes' : undefined}>
       <span className="what">{t(`kind.${r.kind}`)}</span>
       <span className="value" dir="ltr">
         {r.text}
       </span>
-      <span className="when">{when(r.at)}</span>
+      <span className="when">
+        {when(r.at)}
+        {r.entered && ` · ${t('readings.entered')}`}
+      </span>
     </li>
   );
   return (
     <>
       <nav className="tabs" aria-label={t('app.title')}>
-        <button
-          type="button"
-          aria-current={tab === 'today' ? 'page' : undefined}
-          onClick={() => setTab('today')}
-        >
-          {t('nav.today')}
-        </button>
-        <button
-          type="button"
-          aria-current={tab === 'readings' ? 'page' : undefined}
-          onClick={() => setTab('readings')}
-        >
-          {t('nav.readings')}
-        </button>
+        {tabs.map((x) => (
+          <button key={x} type="button" aria-current={tab === x ? 'page' : undefined} onClick={() => go(x)}>
+            {t(`nav.${x}`)}
+          </button>
+        ))}
       </nav>
-      <Safety />
+      <Safety patientId={patientId} />
       <main id="main">
         {failed && (
           <p className="error" role="alert">
@@ -380,6 +430,8 @@ function Home(props: { me: Me; units: Units; setUnits: (u: Units) => void }) {
         {tab === 'today' ? (
           <section aria-labelledby="today-h">
             <h1 id="today-h">{t('today.title')}</h1>
+            {thanks}
+            {form}
             {open.length === 0 ? (
               <p className="card ok">{t('today.nothing')}</p>
             ) : (
@@ -393,6 +445,15 @@ function Home(props: { me: Me; units: Units; setUnits: (u: Units) => void }) {
                       <p>{t('today.requestAfter', { time: time(r.notBefore) })}</p>
                     )}
                     {r.dueBy && <p>{t('today.requestDue', { time: time(r.dueBy) })}</p>}
+                    {!entry && isEntryKind(kindOfRequest(r)) && (
+                      <button
+                        type="button"
+                        className="secondary"
+                        onClick={() => setEntry({ kind: kindOfRequest(r) as EntryKind })}
+                      >
+                        {t('entry.fromRequest')}
+                      </button>
+                    )}
                   </li>
                 ))}
               </ul>
@@ -420,7 +481,7 @@ function Home(props: { me: Me; units: Units; setUnits: (u: Units) => void }) {
               <ul className="readings">{latest.map(row)}</ul>
             )}
           </section>
-        ) : (
+        ) : tab === 'readings' ? (
           <section aria-labelledby="readings-h">
             <h1 id="readings-h">{t('readings.title')}</h1>
             <label className="units">
@@ -430,12 +491,22 @@ function Home(props: { me: Me; units: Units; setUnits: (u: Units) => void }) {
                 <option value="us">{t('readings.unitsUS')}</option>
               </select>
             </label>
+            {thanks}
+            {form ?? (
+              <button type="button" className="secondary" onClick={() => setEntry({})}>
+                {t('entry.add')}
+              </button>
+            )}
             {loaded && readings.length === 0 ? (
               <p>{t('readings.none')}</p>
             ) : (
               <ul className="readings">{readings.slice(0, 50).map(row)}</ul>
             )}
           </section>
+        ) : tab === 'devices' ? (
+          <Devices patientId={patientId} />
+        ) : (
+          <MyData patientId={patientId} units={props.units} />
         )}
       </main>
     </>

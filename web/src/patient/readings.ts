@@ -36,6 +36,7 @@ interface Quantity {
 }
 export interface Observation {
   id: string;
+  meta?: { tag?: Array<{ system?: string; code?: string }> };
   code?: { coding?: Array<{ system?: string; code?: string }> };
   category?: Array<{ coding?: Array<{ system?: string; code?: string }> }>;
   effectiveDateTime?: string;
@@ -49,7 +50,13 @@ export interface PatientReading {
   at: string;
   /** The value as the patient reads it, in their units. */
   text: string;
+  /** Typed in by the patient (meta.tag …/CodeSystem/tag#patient-entered), not sent by a device. */
+  entered: boolean;
 }
+
+const VIGIL_TAG = 'https://vigil.example.org/fhir/CodeSystem/tag';
+export const isPatientEntered = (o: Observation) =>
+  o.meta?.tag?.some((t) => t.system === VIGIL_TAG && t.code === 'patient-entered') ?? false;
 
 // Display only: the stored value is never changed. 1 lb = 0.45359237 kg (exact, by definition);
 // glucose 1 mmol/L = 18.016 mg/dL (as src/normalize/units.ts).
@@ -96,7 +103,7 @@ export function readingOf(o: Observation, units: Units, locale: string): Patient
     else
       text = `${fmt(q.value, 1, locale)} ${unit === '%' ? '%' : unit === '/min' ? '/min' : (q.unit ?? unit)}`;
   }
-  return text ? { id: o.id, kind, at, text } : undefined;
+  return text ? { id: o.id, kind, at, text, entered: isPatientEntered(o) } : undefined;
 }
 
 /** The latest reading of each kind, newest first. */
