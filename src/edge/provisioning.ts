@@ -234,15 +234,21 @@ export class ProvisioningSync {
       );
     });
     o.target.devicesChanged(touched);
+    let notApplied = 0;
     for (const m of doc.monitoring ?? [])
-      await o.target
-        .monitoring(m)
-        .catch((e) =>
-          o.log.warn(
-            { err: errorMessage(e), event: 'edge-provisioning-monitoring' },
-            'monitoring configuration from the centre not applied',
-          ),
+      await o.target.monitoring(m).catch((e) => {
+        notApplied += 1;
+        o.log.warn(
+          { err: errorMessage(e), event: 'edge-provisioning-monitoring' },
+          'monitoring configuration from the centre not applied',
         );
+      });
+    // an enrolment not applied is tried again at the next sync: the full list, not a 304
+    if (notApplied > 0)
+      await o.db.query(
+        `update edge_state set value = jsonb_set(value, '{version}', '"retry"'::jsonb) where key = $1`,
+        [stateKey],
+      );
     this.#status.version = doc.version;
     o.log.info(
       {
