@@ -23,8 +23,12 @@ export class EdgeGateway {
   #forwarder: Forwarder | undefined;
   #provisioning: ProvisioningSync | undefined;
 
-  constructor(o: { config: EdgeConfig; log: Logger; clock: Clock }) {
+  readonly #dataDir: string | undefined;
+
+  /** `dataDir`: the hub's data directory, whose free disk space goes in the health report. */
+  constructor(o: { config: EdgeConfig; log: Logger; clock: Clock; dataDir?: string }) {
     this.#config = o.config;
+    this.#dataDir = o.dataDir;
     this.#log = o.log;
     this.#clock = o.clock;
     this.#classifier = new ContinuityClassifier(o.config.continuousSeconds);
@@ -72,6 +76,7 @@ export class EdgeGateway {
       healthIntervalMs: this.#config.healthIntervalMs,
       summaryAfterMs: this.#config.summaryAfterMs,
       alertWindowMs: this.#config.alertWindowMs,
+      ...(this.#dataDir ? { dataDir: this.#dataDir } : {}),
       clock: this.#clock,
       log: this.#log,
       ...(opts.onCentreActions ? { onCentreActions: opts.onCentreActions } : {}),

@@ -65,6 +65,9 @@ export interface GatewayHealth {
   droppedReadings: number;
   /** Records the centre refused (kept on the hub with their reason). */
   rejectedRecords: number;
+  /** Free and total bytes of the file system holding the hub's data directory (absent: not measured). */
+  diskFreeBytes?: number | null;
+  diskTotalBytes?: number | null;
 }
 
 export type RecordResult =

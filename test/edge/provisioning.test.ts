@@ -62,7 +62,7 @@ for (const kind of ['pglite', 'postgres'] as const)
       });
       assert.ok(config.edge);
       const log = createLogger('silent');
-      gateway = new EdgeGateway({ config: config.edge, log, clock: systemClock });
+      gateway = new EdgeGateway({ config: config.edge, log, clock: systemClock, dataDir: hubDir });
       hub = await startVigil(config, { print: () => {}, onCommit: gateway.onCommit });
       gateway.start(hub.db, { provisioning: hubProvisioningTarget(hub) });
       hubToken = await signIn(hub.httpUrl);

@@ -33,6 +33,8 @@ const Health = Type.Object({
   summarisedReadings: Type.Integer({ minimum: 0 }),
   droppedReadings: Type.Integer({ minimum: 0 }),
   rejectedRecords: Type.Integer({ minimum: 0 }),
+  diskFreeBytes: Type.Optional(Type.Union([Type.Number({ minimum: 0 }), Type.Null()])),
+  diskTotalBytes: Type.Optional(Type.Union([Type.Number({ minimum: 0 }), Type.Null()])),
 });
 const ForwardBody = Type.Object({
   sentAt: Type.String({ minLength: 10, maxLength: 40 }),

@@ -44,6 +44,7 @@ export const command: Command = {
       config: config.edge,
       log: log.child({ component: 'edge' }),
       clock: systemClock,
+      dataDir: config.dataDir,
     });
     const vigil = await startVigil(config, { log, onCommit: edge.onCommit });
     // what people did at the centre reaches the hub's alerts (its live feed, its escalation timers);
