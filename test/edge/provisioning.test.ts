@@ -203,6 +203,14 @@ for (const kind of ['pglite', 'postgres'] as const)
       const patient = await call(h.httpUrl, hubToken, 'GET', `/fhir/Patient/${patients[0]}`);
       assert.equal(patient.status, 200);
       assert.equal(patient.body.name?.[0]?.family, 'Lovelace');
+      // the hub audits what the centre's list changed in its patients' records
+      await until('the hub’s audit record', async () => {
+        const rows = await h.db.query<{ n: number }>(
+          `select count(*)::int as n from audit_event where agent_id = 'centre-provisioning' and patient_id = $1`,
+          [patients[0]],
+        );
+        return (rows[0]?.n ?? 0) >= 2; // the Patient and the monitoring
+      });
       // forwarded to the centre as usual
       await until('the reading at the centre', async () => {
         const r = await centre.db.query(`select 1 from observation where device_id = 'oxi-1'`);

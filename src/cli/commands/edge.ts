@@ -98,9 +98,21 @@ export const command: Command = {
  */
 export function hubProvisioningTarget(vigil: Vigil): ProvisioningTarget {
   const fhir = new FhirResourceRepository();
+  // audited on the hub too: its registry and its patients' records changed by the centre's list
+  const agent = { kind: 'system' as const, id: 'centre-provisioning' };
+  const audit = vigil.ctx.security.audit;
   return {
     devicesChanged(ids) {
       for (const id of ids) vigil.ctx.devices.forget(id);
+      if (ids.length > 0)
+        audit.recordLater({
+          kind: 'object-security',
+          subtype: 'device-credential-provisioned',
+          action: 'U',
+          outcome: 'success',
+          agent,
+          entities: ids.map((id) => ({ type: 'Device', id })),
+        });
     },
     async patient(p) {
       const resource = { ...p.resource, resourceType: 'Patient', id: p.id } as Resource;
@@ -113,6 +125,15 @@ export function hubProvisioningTarget(vigil: Vigil): ProvisioningTarget {
           content: p.resource,
           index: indexValues('Patient', resource),
         });
+        audit.recordLater({
+          kind: 'rest',
+          subtype: 'update',
+          action: 'U',
+          outcome: 'success',
+          agent,
+          patientId: p.id,
+          entities: [{ type: 'Patient', id: p.id }],
+        });
       });
     },
     async monitoring(m) {
@@ -121,6 +142,15 @@ export function hubProvisioningTarget(vigil: Vigil): ProvisioningTarget {
       if (!cur && m.enrolment === null) return;
       await vigil.pipeline.monitoring.put(m.patientId, m.enrolment, 'centre', {
         reason: `provisioned from the centre (its version ${m.version})`,
+      });
+      audit.recordLater({
+        kind: 'rest',
+        subtype: 'update',
+        action: 'U',
+        outcome: 'success',
+        agent,
+        patientId: m.patientId,
+        entities: [{ type: 'Patient', id: m.patientId, description: 'monitoring configuration' }],
       });
     },
   };
