@@ -77,6 +77,10 @@ export class EdgeGateway {
       summaryAfterMs: this.#config.summaryAfterMs,
       alertWindowMs: this.#config.alertWindowMs,
       ...(this.#dataDir ? { dataDir: this.#dataDir } : {}),
+      moreHealth: () => {
+        const p = this.#provisioning?.status;
+        return p ? { provisioningVersion: p.version, provisionedAt: p.lastSyncAt } : {};
+      },
       clock: this.#clock,
       log: this.#log,
       ...(opts.onCentreActions ? { onCentreActions: opts.onCentreActions } : {}),

@@ -24,6 +24,8 @@ export interface ForwarderOptions {
   timeoutMs?: number;
   /** First retry delay, ms (doubles up to retryMaxMs). */
   retryMinMs?: number;
+  /** More of the hub's health (its provisioning state). */
+  moreHealth?: () => Partial<GatewayHealth>;
   /** The hub's data directory: the free space of its file system goes in the health report. */
   dataDir?: string;
   /** Acknowledgements and resolutions made at the centre, to apply to the hub's alerts. */
@@ -201,6 +203,7 @@ export class Forwarder {
       droppedReadings: stats.droppedReadings,
       rejectedRecords: stats.rejected,
       ...(await this.#diskSpace()),
+      ...o.moreHealth?.(),
     };
     const sentAt = o.clock.now();
     const body: ForwardRequest = { sentAt: new Date(sentAt).toISOString(), health, records };

@@ -68,6 +68,9 @@ export interface GatewayHealth {
   /** Free and total bytes of the file system holding the hub's data directory (absent: not measured). */
   diskFreeBytes?: number | null;
   diskTotalBytes?: number | null;
+  /** The provisioning list in force on the hub: its ETag and when it was last confirmed (absent: not provisioned from the centre). */
+  provisioningVersion?: string | null;
+  provisionedAt?: string | null;
 }
 
 export type RecordResult =

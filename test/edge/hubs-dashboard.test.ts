@@ -56,6 +56,8 @@ describe('Devices page: edge hubs in Chromium', { skip: chromiumSkip }, () => {
           rejectedRecords: 2,
           diskFreeBytes: 2.4 * GiB,
           diskTotalBytes: 29.7 * GiB,
+          provisioningVersion: '"abc"',
+          provisionedAt: new Date(Date.now() - 120_000).toISOString(),
         },
         records: [],
       }),
@@ -82,7 +84,7 @@ describe('Devices page: edge hubs in Chromium', { skip: chromiumSkip }, () => {
     const ward = page.locator('tr[data-hub="ward-7-hub"]');
     const cells = await ward.locator('td').allTextContents();
     assert.match(cells[0] ?? '', /In contact/);
-    assert.equal(cells[1], 'ward-7-hub');
+    assert.match(cells[1] ?? '', /^ward-7-hubdevice list synced 2 min ago$/);
     assert.match(cells[2] ?? '', /^1,234oldest 1\d min ago2 refused · 0 dropped$/);
     assert.equal(cells[3], '2.4 GiB (8 %)');
     // under 10 % free is flagged

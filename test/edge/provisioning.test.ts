@@ -216,6 +216,15 @@ for (const kind of ['pglite', 'postgres'] as const)
         const r = await centre.db.query(`select 1 from observation where device_id = 'oxi-1'`);
         return r.length > 0;
       });
+      // the centre sees which list the hub has (its health report)
+      await until('the hub’s list in its health at the centre', async () => {
+        const g = await call(centreUrl, centreToken, 'GET', '/api/v1/gateways');
+        const hub1 = (
+          g.body.gateways as Array<{ id: string; health: { provisioningVersion?: string } | null }>
+        ).find((x) => x.id === 'hub-1');
+        const version = (await provisioned())?.version;
+        return !!version && hub1?.health?.provisioningVersion === version;
+      });
       // an unchanged list costs a 304
       await until('an unchanged sync', async () => ((await provisioned())?.unchanged ?? 0) >= 1);
     });

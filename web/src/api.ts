@@ -270,6 +270,8 @@ export interface Gateway {
     rejectedRecords: number;
     diskFreeBytes?: number | null;
     diskTotalBytes?: number | null;
+    provisioningVersion?: string | null;
+    provisionedAt?: string | null;
     reportedAt: string;
   } | null;
   /** The devices linked behind it. */

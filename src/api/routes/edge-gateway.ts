@@ -35,6 +35,8 @@ const Health = Type.Object({
   rejectedRecords: Type.Integer({ minimum: 0 }),
   diskFreeBytes: Type.Optional(Type.Union([Type.Number({ minimum: 0 }), Type.Null()])),
   diskTotalBytes: Type.Optional(Type.Union([Type.Number({ minimum: 0 }), Type.Null()])),
+  provisioningVersion: Type.Optional(Type.Union([Type.String({ maxLength: 100 }), Type.Null()])),
+  provisionedAt: Type.Optional(Type.Union([Type.String({ maxLength: 40 }), Type.Null()])),
 });
 const ForwardBody = Type.Object({
   sentAt: Type.String({ minLength: 10, maxLength: 40 }),

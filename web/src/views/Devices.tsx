@@ -202,7 +202,16 @@ export function Hubs({ gateways, devices }: { gateways: Gateway[]; devices: Devi
                     )}
                     {g.lastSeen && <div className="subtle small">report {ago(g.lastSeen)}</div>}
                   </td>
-                  <td className="mono">{g.id}</td>
+                  <td>
+                    <span className="mono">{g.id}</span>
+                    {h && 'provisioningVersion' in h && (
+                      <div className="subtle small">
+                        {h.provisionedAt
+                          ? `device list synced ${ago(h.provisionedAt)}`
+                          : 'device list never synced'}
+                      </div>
+                    )}
+                  </td>
                   <td className="num">
                     {h ? h.queueDepth.toLocaleString() : '—'}
                     {h?.oldestQueuedAt && <div className="subtle small">oldest {ago(h.oldestQueuedAt)}</div>}
