@@ -135,6 +135,7 @@ describe('edge gateway settings (vigil edge)', () => {
       continuousSeconds: 60,
       summaryAfterMs: 0,
       alertWindowMs: 300_000,
+      syncIntervalMs: 300_000,
     });
   });
 

@@ -158,6 +158,8 @@ export interface EdgeConfig {
   summaryAfterMs: number;
   /** Full resolution kept around every alert (before its start, after its end), ms. */
   alertWindowMs: number;
+  /** Provisioning (devices, assignments, patients, monitoring) pulled from the centre this often, ms. */
+  syncIntervalMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -232,6 +234,7 @@ export const configVariables = [
   'VIGIL_EDGE_CONTINUOUS_SECONDS',
   'VIGIL_EDGE_SUMMARY_AFTER_MINUTES',
   'VIGIL_EDGE_ALERT_WINDOW_MINUTES',
+  'VIGIL_EDGE_SYNC_SECONDS',
   'VIGIL_RTLS_MIN_SIGHTINGS',
   'VIGIL_RTLS_DWELL_SECONDS',
   'VIGIL_RTLS_MARGIN_DB',
@@ -549,6 +552,7 @@ function edgeConfig(env: Env): EdgeConfig | undefined {
     continuousSeconds: int(env, 'VIGIL_EDGE_CONTINUOUS_SECONDS', 60, 1, 3600),
     summaryAfterMs: summaryAfter * 60_000,
     alertWindowMs: alertWindow * 60_000,
+    syncIntervalMs: 1000 * int(env, 'VIGIL_EDGE_SYNC_SECONDS', 300, 1, 86_400),
   };
 }
 

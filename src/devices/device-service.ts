@@ -163,6 +163,16 @@ export class DeviceService {
     await this.#broker?.revoked(id);
   }
 
+  /**
+   * Drops what this worker caches of a device (credential, assignments): its registry rows were
+   * changed outside this service (an edge hub applying the centre's provisioning, docs/edge.md).
+   */
+  forget(deviceId: string): void {
+    this.#authCache.delete(deviceId);
+    this.#forgetBearer(deviceId);
+    this.#assignmentCache.delete(deviceId);
+  }
+
   /** MQTT: username = device id, password = secret. Revocation and rotation take effect at once on this worker. */
   async authenticate(deviceId: string, secret: string): Promise<boolean> {
     const entry = this.#authEntry(deviceId) ?? (await this.#loadAuth(deviceId));

@@ -6,6 +6,7 @@ import type { Database, Sql } from '../store/database.ts';
 import { ContinuityClassifier } from './continuity.ts';
 import { Forwarder, type UplinkStatus } from './forwarder.ts';
 import { EdgeOutbox, enqueueReadings } from './outbox.ts';
+import { type ProvisioningStatus, ProvisioningSync, type ProvisioningTarget } from './provisioning.ts';
 import type { CentreAction } from './wire.ts';
 
 /**
@@ -20,9 +21,14 @@ export class EdgeGateway {
   readonly #classifier: ContinuityClassifier;
   #outbox: EdgeOutbox | undefined;
   #forwarder: Forwarder | undefined;
+  #provisioning: ProvisioningSync | undefined;
 
-  constructor(o: { config: EdgeConfig; log: Logger; clock: Clock }) {
+  readonly #dataDir: string | undefined;
+
+  /** `dataDir`: the hub's data directory, whose free disk space goes in the health report. */
+  constructor(o: { config: EdgeConfig; log: Logger; clock: Clock; dataDir?: string }) {
     this.#config = o.config;
+    this.#dataDir = o.dataDir;
     this.#log = o.log;
     this.#clock = o.clock;
     this.#classifier = new ContinuityClassifier(o.config.continuousSeconds);
@@ -36,9 +42,28 @@ export class EdgeGateway {
 
   /**
    * Starts forwarding once the server (and its database) is up. `onCentreActions` applies what
-   * people did at the centre (acknowledge, resolve) to the hub's own alerts.
+   * people did at the centre (acknowledge, resolve) to the hub's own alerts; `provisioning`, when
+   * given, applies the centre's device list (pulled at start and every VIGIL_EDGE_SYNC_SECONDS).
    */
-  start(db: Database, opts: { onCentreActions?: (actions: CentreAction[]) => Promise<void> } = {}): void {
+  start(
+    db: Database,
+    opts: {
+      onCentreActions?: (actions: CentreAction[]) => Promise<void>;
+      provisioning?: ProvisioningTarget;
+    } = {},
+  ): void {
+    if (opts.provisioning) {
+      this.#provisioning = new ProvisioningSync({
+        db,
+        centreUrl: this.#config.centreUrl,
+        gatewaySecret: this.#config.gatewaySecret,
+        intervalMs: this.#config.syncIntervalMs,
+        target: opts.provisioning,
+        clock: this.#clock,
+        log: this.#log,
+      });
+      this.#provisioning.start();
+    }
     this.#outbox = new EdgeOutbox(db);
     this.#forwarder = new Forwarder({
       outbox: this.#outbox,
@@ -51,6 +76,11 @@ export class EdgeGateway {
       healthIntervalMs: this.#config.healthIntervalMs,
       summaryAfterMs: this.#config.summaryAfterMs,
       alertWindowMs: this.#config.alertWindowMs,
+      ...(this.#dataDir ? { dataDir: this.#dataDir } : {}),
+      moreHealth: () => {
+        const p = this.#provisioning?.status;
+        return p ? { provisioningVersion: p.version, provisionedAt: p.lastSyncAt } : {};
+      },
       clock: this.#clock,
       log: this.#log,
       ...(opts.onCentreActions ? { onCentreActions: opts.onCentreActions } : {}),
@@ -58,13 +88,24 @@ export class EdgeGateway {
     this.#forwarder.start();
   }
 
-  async status(): Promise<UplinkStatus & { queueDepth: number }> {
+  async status(): Promise<UplinkStatus & { queueDepth: number; provisioning: ProvisioningStatus | null }> {
     const stats = this.#outbox ? await this.#outbox.stats() : { depth: 0 };
-    return { ...(this.#forwarder?.status as UplinkStatus), queueDepth: stats.depth };
+    return {
+      ...(this.#forwarder?.status as UplinkStatus),
+      queueDepth: stats.depth,
+      provisioning: this.#provisioning?.status ?? null,
+    };
   }
 
-  /** Stops forwarding (what is queued stays queued for the next start). */
+  /** Provisioning now (and then on its interval as before): what `status().provisioning` reports. */
+  async syncNow(): Promise<ProvisioningStatus | null> {
+    await this.#provisioning?.syncOnce();
+    return this.#provisioning?.status ?? null;
+  }
+
+  /** Stops forwarding and provisioning (what is queued stays queued for the next start). */
   async stop(): Promise<void> {
+    await this.#provisioning?.stop();
     await this.#forwarder?.stop();
   }
 }

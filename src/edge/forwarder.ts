@@ -1,3 +1,4 @@
+import { statfs } from 'node:fs/promises';
 import type { Clock } from '../core/clock.ts';
 import { errorMessage } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
@@ -23,6 +24,10 @@ export interface ForwarderOptions {
   timeoutMs?: number;
   /** First retry delay, ms (doubles up to retryMaxMs). */
   retryMinMs?: number;
+  /** More of the hub's health (its provisioning state). */
+  moreHealth?: () => Partial<GatewayHealth>;
+  /** The hub's data directory: the free space of its file system goes in the health report. */
+  dataDir?: string;
   /** Acknowledgements and resolutions made at the centre, to apply to the hub's alerts. */
   onCentreActions?: (actions: CentreAction[]) => Promise<void>;
 }
@@ -63,6 +68,7 @@ export class Forwarder {
   #retryBatch: ForwardRecord[] | undefined;
   #stats: { at: number; value: Awaited<ReturnType<EdgeOutbox['stats']>> } | undefined;
   #abort = new AbortController();
+  #disk: { at: number; free: number | null; total: number | null } | undefined;
 
   constructor(o: ForwarderOptions) {
     this.#o = o;
@@ -164,6 +170,22 @@ export class Forwarder {
     }
   }
 
+  /** Free space of the data directory's file system, measured at most every 10 s. */
+  async #diskSpace(): Promise<Pick<GatewayHealth, 'diskFreeBytes' | 'diskTotalBytes'>> {
+    const o = this.#o;
+    if (!o.dataDir) return {};
+    const now = o.clock.now();
+    if (!this.#disk || now - this.#disk.at >= 10_000) {
+      try {
+        const s = await statfs(o.dataDir);
+        this.#disk = { at: now, free: s.bavail * s.bsize, total: s.blocks * s.bsize };
+      } catch {
+        this.#disk = { at: now, free: null, total: null };
+      }
+    }
+    return { diskFreeBytes: this.#disk.free, diskTotalBytes: this.#disk.total };
+  }
+
   async #send(records: Awaited<ReturnType<EdgeOutbox['peek']>>): Promise<void> {
     const o = this.#o;
     // queue statistics: counted at every send while the uplink is up; while it is down not again
@@ -180,6 +202,8 @@ export class Forwarder {
       summarisedReadings: stats.summarisedReadings,
       droppedReadings: stats.droppedReadings,
       rejectedRecords: stats.rejected,
+      ...(await this.#diskSpace()),
+      ...o.moreHealth?.(),
     };
     const sentAt = o.clock.now();
     const body: ForwardRequest = { sentAt: new Date(sentAt).toISOString(), health, records };

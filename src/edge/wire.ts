@@ -65,6 +65,12 @@ export interface GatewayHealth {
   droppedReadings: number;
   /** Records the centre refused (kept on the hub with their reason). */
   rejectedRecords: number;
+  /** Free and total bytes of the file system holding the hub's data directory (absent: not measured). */
+  diskFreeBytes?: number | null;
+  diskTotalBytes?: number | null;
+  /** The provisioning list in force on the hub: its ETag and when it was last confirmed (absent: not provisioned from the centre). */
+  provisioningVersion?: string | null;
+  provisionedAt?: string | null;
 }
 
 export type RecordResult =
@@ -89,4 +95,54 @@ export interface ForwardResponse {
   receivedAt: string;
   results: RecordResult[];
   actions: CentreAction[];
+}
+
+/**
+ * What the centre provisions a hub with (`GET /ingest/v1/edge/provisioning`, the gateway's own
+ * secret as bearer; docs/edge.md): the devices linked to the gateway with their credential
+ * verifiers (the SHA-256 the centre stores, ADR 0003: the secret itself is never stored or sent),
+ * their assignments, the patients they are assigned to and those patients' monitoring enrolment.
+ * Answered with an ETag; `If-None-Match` with the same one is answered 304 without a body.
+ */
+export interface ProvisioningDocument {
+  gatewayId: string;
+  /** The document's ETag (also in the header), a digest of its content. */
+  version: string;
+  devices: ProvisionedDevice[];
+  assignments: ProvisionedAssignment[];
+  patients: ProvisionedPatient[];
+  monitoring: ProvisionedMonitoring[];
+}
+
+export interface ProvisionedDevice {
+  id: string;
+  kind: string;
+  identifier: string | null;
+  manufacturer: string | null;
+  model: string | null;
+  serial: string | null;
+  /** SHA-256 (hex) of the device's secret; null when revoked. */
+  secretHash: string | null;
+  revoked: boolean;
+}
+
+export interface ProvisionedAssignment {
+  id: string;
+  deviceId: string;
+  patientId: string;
+  periodStart: string;
+  periodEnd: string | null;
+}
+
+/** A FHIR Patient resource as the centre stores it. */
+export interface ProvisionedPatient {
+  id: string;
+  resource: Record<string, unknown>;
+}
+
+/** A patient's monitoring configuration in force at the centre (enrolment null: monitoring ended). */
+export interface ProvisionedMonitoring {
+  patientId: string;
+  version: number;
+  enrolment: Record<string, unknown> | null;
 }

@@ -150,11 +150,13 @@ describe('vigil edge: store and forward across an outage and a kill -9', () => {
     });
     assert.equal(gw.status, 201);
     gatewaySecret = gw.body.secret;
-    const oxi = await api(centre.httpUrl, centreToken, 'POST', '/api/v1/devices', {
+    const oxi = await api<{ secret: string }>(centre.httpUrl, centreToken, 'POST', '/api/v1/devices', {
       id: 'oxi-7-1',
       kind: 'pulse-oximeter',
     });
     assert.equal(oxi.status, 201);
+    // one secret for the device, at the centre and at its hub (the hub gets its verifier)
+    oxiSecret = oxi.body.secret;
     const assign = await api(centre.httpUrl, centreToken, 'POST', '/api/v1/devices/oxi-7-1/assignments', {
       patientId: centrePatient,
       start: at(-3600),
@@ -175,28 +177,21 @@ describe('vigil edge: store and forward across an outage and a kill -9', () => {
     assert.equal(enrol.status, 200, JSON.stringify(enrol.body));
   });
 
-  it('provisions the edge the same way and forwards while the link is up', async () => {
+  it('the edge is provisioned from the centre and forwards while the link is up', async () => {
     await startEdge();
     edgeToken = await adminToken(edge.httpUrl, password);
-    edgePatient = await fhirCreate(edge.httpUrl, edgeToken, {
-      resourceType: 'Patient',
-      name: [{ family: 'Edge', given: ['Ward'] }],
+    // the hub pulls its device, the device's assignment, the patient and the monitoring at start
+    edgePatient = centrePatient;
+    await eventually('the provisioning at the edge', async () => {
+      const mon = await api<{ enrolled: boolean }>(
+        edge.httpUrl,
+        edgeToken,
+        'GET',
+        `/api/v1/patients/${edgePatient}/monitoring`,
+      );
+      const dev = await api(edge.httpUrl, edgeToken, 'GET', '/api/v1/devices/oxi-7-1');
+      return mon.body.enrolled && dev.status === 200 ? true : undefined;
     });
-    const oxi = await api<{ secret: string }>(edge.httpUrl, edgeToken, 'POST', '/api/v1/devices', {
-      id: 'oxi-7-1',
-      kind: 'pulse-oximeter',
-    });
-    assert.equal(oxi.status, 201);
-    oxiSecret = oxi.body.secret;
-    const assign = await api(edge.httpUrl, edgeToken, 'POST', '/api/v1/devices/oxi-7-1/assignments', {
-      patientId: edgePatient,
-      start: at(-3600),
-    });
-    assert.equal(assign.status, 201, JSON.stringify(assign.body));
-    const enrol = await api(edge.httpUrl, edgeToken, 'PUT', `/api/v1/patients/${edgePatient}/monitoring`, {
-      monitoring: { programs: ['post-surgical'], rules: { hypoxaemia: { severity: 'critical' } } },
-    });
-    assert.equal(enrol.status, 200, JSON.stringify(enrol.body));
 
     await send(0, [97, 97, 96, 98, 97, 96, 97, 98, 97, 96]);
     const got = await eventually('the first readings at the centre', async () => {
@@ -241,7 +236,8 @@ describe('vigil edge: store and forward across an outage and a kill -9', () => {
 
     edge.proc.kill('SIGKILL');
     assert.equal((await edge.exited).signal, 'SIGKILL');
-    await startEdge(); // the same data directory: the queue is on disk
+    // the same data directory: the queue is on disk, and so is the device list (the centre is down)
+    await startEdge();
     await send(26, [97, 96, 97, 98]);
   });
 

@@ -306,6 +306,9 @@ export const routeMatrix: RouteCase[] = [
       records: [],
     }),
   },
+  // a gateway's own provisioning (its devices' credential verifiers, patients, monitoring): tested
+  // with a gateway in test/edge/provisioning.test.ts
+  { method: 'GET', url: '/ingest/v1/edge/provisioning', access: {} },
   {
     method: 'PUT',
     url: '/api/v1/gateways/:id/devices/:deviceId',

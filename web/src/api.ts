@@ -283,6 +283,29 @@ export interface DeviceState extends FleetDevice {
   patientName?: string | null;
 }
 
+/** An edge hub of GET /api/v1/gateways with the health it last reported (docs/edge.md). */
+export interface Gateway {
+  id: string;
+  lastSeen: string | null;
+  clockOffsetSeconds: number | null;
+  health: {
+    queueDepth: number;
+    oldestQueuedAt: string | null;
+    uplink: 'up' | 'down' | 'starting';
+    clockOffsetSeconds: number | null;
+    summarisedReadings: number;
+    droppedReadings: number;
+    rejectedRecords: number;
+    diskFreeBytes?: number | null;
+    diskTotalBytes?: number | null;
+    provisioningVersion?: string | null;
+    provisionedAt?: string | null;
+    reportedAt: string;
+  } | null;
+  /** The devices linked behind it. */
+  devices: string[];
+}
+
 /** A device of GET /api/v1/device-models/findings: why its model needs a look (docs/device-models.md). */
 export interface DeviceFinding {
   deviceId: string;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { Alerting } from '../../alerts/alerting.ts';
@@ -12,6 +13,7 @@ import type {
   ForwardRecord,
   ForwardRequest,
   GatewayHealth,
+  ProvisioningDocument,
   RecordResult,
 } from '../../edge/wire.ts';
 import { toJsonParam } from '../../store/database.ts';
@@ -31,6 +33,10 @@ const Health = Type.Object({
   summarisedReadings: Type.Integer({ minimum: 0 }),
   droppedReadings: Type.Integer({ minimum: 0 }),
   rejectedRecords: Type.Integer({ minimum: 0 }),
+  diskFreeBytes: Type.Optional(Type.Union([Type.Number({ minimum: 0 }), Type.Null()])),
+  diskTotalBytes: Type.Optional(Type.Union([Type.Number({ minimum: 0 }), Type.Null()])),
+  provisioningVersion: Type.Optional(Type.Union([Type.String({ maxLength: 100 }), Type.Null()])),
+  provisionedAt: Type.Optional(Type.Union([Type.String({ maxLength: 40 }), Type.Null()])),
 });
 const ForwardBody = Type.Object({
   sentAt: Type.String({ minLength: 10, maxLength: 40 }),
@@ -60,6 +66,8 @@ const refuse = (seq: number, code: string, message: string): RecordResult => ({
  *   bearer) forwards what its hub committed: readings (stored with the hub's ids and the centre's
  *   idempotency keys, marked `edge`: evaluated at the hub, not again here), alert versions (one
  *   alert at the centre per hub alert), per-minute summaries, and its health.
+ * - `GET /ingest/v1/edge/provisioning` — a gateway pulls its devices (credential verifiers), their
+ *   assignments, patients and monitoring enrolment (ETag; 304 when unchanged).
  * - `PUT /api/v1/gateways/:id/devices/:deviceId` — an administrator links a device behind a gateway.
  * - `GET /api/v1/gateways` — gateways with their health and the devices behind them.
  */
@@ -101,6 +109,31 @@ export function edgeGatewayRoutes(alerting: Alerting): RoutePlugin {
           const out = await serialized(gatewayId, () => forward(ctx, alerting, request, gatewayId, body));
           await recordHealth(ctx, gatewayId, body.health, receivedAt);
           return reply.send({ receivedAt, results: out, actions: await pendingActions(ctx, gatewayId) });
+        },
+      );
+
+      a.get(
+        '/ingest/v1/edge/provisioning',
+        { config: { audit: { entity: 'Patient', action: 'R' as const } } },
+        async (request, reply) => {
+          const gatewayId = (request.principal as { id: string }).id;
+          const gateway = await ctx.devices.get(gatewayId);
+          if (gateway.kind !== 'gateway')
+            throw new VigilError(
+              'VIGIL_ERR_EDGE_FORBIDDEN',
+              'only a device of kind gateway is provisioned with other devices',
+              403,
+            );
+          const doc = await provisioning(ctx, gatewayId);
+          reply.header('etag', doc.version);
+          reply.header('cache-control', 'no-store');
+          if (request.headers['if-none-match'] === doc.version) {
+            // nothing of the patients is sent: the access is the gateway's, audited without them
+            request.auditPatientIds = [];
+            return reply.code(304).send();
+          }
+          request.auditPatientIds = doc.patients.map((p) => p.id);
+          return reply.send(doc);
         },
       );
     });
@@ -178,6 +211,90 @@ export function edgeGatewayRoutes(alerting: Alerting): RoutePlugin {
       },
     );
   };
+}
+
+/** Assignments ended longer ago than this are not provisioned (the hub attributes new readings). */
+const endedAssignmentsKeptMs = 24 * 3600_000;
+
+/**
+ * What a hub is provisioned with: the devices linked to it (credential verifiers only: the
+ * SHA-256 the centre itself stores, ADR 0003), their assignments in force or ended in the last
+ * day, those patients' FHIR Patient resources and monitoring enrolment in force. The version is a
+ * digest of the content: unchanged content, same ETag.
+ */
+async function provisioning(ctx: ApiContext, gatewayId: string): Promise<ProvisioningDocument> {
+  const devices = await ctx.db.query<{
+    id: string;
+    kind: string;
+    identifier: string | null;
+    manufacturer: string | null;
+    model: string | null;
+    serial: string | null;
+    secret_hash: string | null;
+    revoked: boolean;
+  }>(
+    `select d.id, d.kind, d.identifier, d.manufacturer, d.model, d.serial, d.secret_hash,
+            d.revoked_at is not null as revoked
+     from gateway_device g join device d on d.id = g.device_id where g.gateway_id = $1 order by d.id`,
+    [gatewayId],
+  );
+  const since = new Date(ctx.clock.now() - endedAssignmentsKeptMs).toISOString();
+  const assignments = await ctx.db.query<{
+    id: string;
+    device_id: string;
+    patient_id: string;
+    period_start: Date | string;
+    period_end: Date | string | null;
+  }>(
+    `select a.id, a.device_id, a.patient_id, a.period_start, a.period_end
+     from device_assignment a join gateway_device g on g.device_id = a.device_id and g.gateway_id = $1
+     where a.period_end is null or a.period_end > $2::timestamptz
+     order by a.device_id, a.period_start, a.id`,
+    [gatewayId, since],
+  );
+  const patientIds = [...new Set(assignments.map((a) => a.patient_id))].sort();
+  const patients = patientIds.length
+    ? await ctx.db.query<{ id: string; content: Record<string, unknown> }>(
+        `select id, content from fhir_resource where resource_type = 'Patient' and not deleted
+         and id in (select jsonb_array_elements_text($1::jsonb)) order by id`,
+        [toJsonParam(patientIds)],
+      )
+    : [];
+  const monitoring = patientIds.length
+    ? await ctx.db.query<{ patient_id: string; version: number; enrolment: Record<string, unknown> | null }>(
+        `select distinct on (patient_id) patient_id, version, enrolment from monitoring_config
+         where patient_id in (select jsonb_array_elements_text($1::jsonb)) order by patient_id, version desc`,
+        [toJsonParam(patientIds)],
+      )
+    : [];
+  const iso = (d: Date | string | null) => (d instanceof Date ? d.toISOString() : d);
+  const content = {
+    devices: devices.map((d) => ({
+      id: d.id,
+      kind: d.kind,
+      identifier: d.identifier,
+      manufacturer: d.manufacturer,
+      model: d.model,
+      serial: d.serial,
+      secretHash: d.revoked ? null : d.secret_hash,
+      revoked: d.revoked,
+    })),
+    assignments: assignments.map((a) => ({
+      id: a.id,
+      deviceId: a.device_id,
+      patientId: a.patient_id,
+      periodStart: iso(a.period_start) as string,
+      periodEnd: iso(a.period_end),
+    })),
+    patients: patients.map((p) => ({ id: p.id, resource: p.content })),
+    monitoring: monitoring.map((m) => ({
+      patientId: m.patient_id,
+      version: Number(m.version),
+      enrolment: m.enrolment,
+    })),
+  };
+  const digest = createHash('sha256').update(JSON.stringify(content)).digest('base64url').slice(0, 32);
+  return { gatewayId, version: `"${digest}"`, ...content };
 }
 
 /** How far along an alert is: an action at the centre goes back to the hub only when it is further. */

@@ -1,10 +1,14 @@
+import type { Resource } from '@medplum/fhirtypes';
+import { indexValues } from '../../api/fhir/search/index-values.ts';
 import { loadConfig } from '../../config/config.ts';
 import { systemClock } from '../../core/clock.ts';
 import { VigilError } from '../../core/errors.ts';
 import { createLogger } from '../../core/logger.ts';
 import { applyCentreActions } from '../../edge/centre-actions.ts';
 import { EdgeGateway } from '../../edge/edge.ts';
-import { startVigil } from '../../server.ts';
+import type { ProvisioningTarget } from '../../edge/provisioning.ts';
+import { startVigil, type Vigil } from '../../server.ts';
+import { FhirResourceRepository } from '../../store/fhir-resource-repository.ts';
 import { parse } from '../args.ts';
 import type { Command } from '../command.ts';
 
@@ -40,14 +44,16 @@ export const command: Command = {
       config: config.edge,
       log: log.child({ component: 'edge' }),
       clock: systemClock,
+      dataDir: config.dataDir,
     });
     const vigil = await startVigil(config, { log, onCommit: edge.onCommit });
-    // what people did at the centre reaches the hub's alert (its live feed, its escalation timers)
-    // what people did at the centre reaches the hub's alerts
+    // what people did at the centre reaches the hub's alerts (its live feed, its escalation timers);
+    // the centre's device list, patients and monitoring are applied to the hub's own
     edge.start(vigil.db, {
       onCentreActions: async (actions) => {
         await applyCentreActions(vigil.alerts.manager, actions, log);
       },
+      provisioning: hubProvisioningTarget(vigil),
     });
     process.stdout.write(
       `  Edge gateway            ${config.edge.gatewayId} forwarding to ${config.edge.centreUrl}\n`,
@@ -84,3 +90,68 @@ export const command: Command = {
     });
   },
 };
+
+/**
+ * How a hub applies the centre's provisioning (docs/edge.md): device caches dropped, Patient
+ * resources stored with their search index, monitoring set through the monitoring service (validated,
+ * detection told) — each only when the hub's differs from the centre's.
+ */
+export function hubProvisioningTarget(vigil: Vigil): ProvisioningTarget {
+  const fhir = new FhirResourceRepository();
+  // audited on the hub too: its registry and its patients' records changed by the centre's list
+  const agent = { kind: 'system' as const, id: 'centre-provisioning' };
+  const audit = vigil.ctx.security.audit;
+  return {
+    devicesChanged(ids) {
+      for (const id of ids) vigil.ctx.devices.forget(id);
+      if (ids.length > 0)
+        audit.recordLater({
+          kind: 'object-security',
+          subtype: 'device-credential-provisioned',
+          action: 'U',
+          outcome: 'success',
+          agent,
+          entities: ids.map((id) => ({ type: 'Device', id })),
+        });
+    },
+    async patient(p) {
+      const resource = { ...p.resource, resourceType: 'Patient', id: p.id } as Resource;
+      await vigil.db.transaction(async (sql) => {
+        const cur = await fhir.read(sql, 'Patient', p.id);
+        if (cur && !cur.deleted && JSON.stringify(cur.content) === JSON.stringify(p.resource)) return;
+        await fhir.write(sql, {
+          type: 'Patient',
+          id: p.id,
+          content: p.resource,
+          index: indexValues('Patient', resource),
+        });
+        audit.recordLater({
+          kind: 'rest',
+          subtype: 'update',
+          action: 'U',
+          outcome: 'success',
+          agent,
+          patientId: p.id,
+          entities: [{ type: 'Patient', id: p.id }],
+        });
+      });
+    },
+    async monitoring(m) {
+      const cur = await vigil.pipeline.monitoring.get(m.patientId);
+      if (JSON.stringify(cur?.enrolment ?? null) === JSON.stringify(m.enrolment)) return;
+      if (!cur && m.enrolment === null) return;
+      await vigil.pipeline.monitoring.put(m.patientId, m.enrolment, 'centre', {
+        reason: `provisioned from the centre (its version ${m.version})`,
+      });
+      audit.recordLater({
+        kind: 'rest',
+        subtype: 'update',
+        action: 'U',
+        outcome: 'success',
+        agent,
+        patientId: m.patientId,
+        entities: [{ type: 'Patient', id: m.patientId, description: 'monitoring configuration' }],
+      });
+    },
+  };
+}

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { type DeviceFinding, type DeviceState, get } from '../api.ts';
+import { type DeviceFinding, type DeviceState, type Gateway, get } from '../api.ts';
 import { Empty } from '../components.tsx';
 import { ago, clock } from '../format.ts';
 
@@ -8,6 +8,7 @@ export function Devices({ onOpenPatient, tick }: { onOpenPatient: (id: string) =
   const [error, setError] = useState<string | null>(null);
   const [show, setShow] = useState<'all' | 'offline' | 'battery' | 'regulatory'>('all');
   const [findings, setFindings] = useState<Map<string, DeviceFinding> | null>(null);
+  const [gateways, setGateways] = useState<Gateway[] | null>(null);
   // biome-ignore lint/correctness/useExhaustiveDependencies: tick drives the refresh
   useEffect(() => {
     get<{ devices: DeviceState[] }>('/api/v1/dashboard/devices')
@@ -17,7 +18,12 @@ export function Devices({ onOpenPatient, tick }: { onOpenPatient: (id: string) =
     get<{ devices: DeviceFinding[] }>('/api/v1/device-models/findings')
       .then((r) => setFindings(new Map(r.devices.map((f) => [f.deviceId, f]))))
       .catch(() => setFindings(null));
+    // Edge hubs and their health; the list works without it.
+    get<{ gateways: Gateway[] }>('/api/v1/gateways')
+      .then((r) => setGateways(r.gateways))
+      .catch(() => setGateways(null));
   }, [tick]);
+  const hubOf = new Map((gateways ?? []).flatMap((g) => g.devices.map((d) => [d, g.id] as const)));
   const list = (devices ?? []).filter((d) =>
     show === 'offline'
       ? !d.online
@@ -66,6 +72,7 @@ export function Devices({ onOpenPatient, tick }: { onOpenPatient: (id: string) =
           {error}
         </p>
       )}
+      {gateways && gateways.length > 0 && <Hubs gateways={gateways} devices={devices ?? []} />}
       {devices && list.length === 0 ? (
         <Empty>No devices match.</Empty>
       ) : (
@@ -92,7 +99,10 @@ export function Devices({ onOpenPatient, tick }: { onOpenPatient: (id: string) =
                   <td>
                     <DeviceStatus d={d} />
                   </td>
-                  <td className="mono">{d.id}</td>
+                  <td className="mono">
+                    {d.id}
+                    {hubOf.has(d.id) && <span className="subtle small"> via {hubOf.get(d.id)}</span>}
+                  </td>
                   <td>{d.kind.replaceAll('-', ' ')}</td>
                   <td>{[d.manufacturer, d.model].filter(Boolean).join(' ') || '—'}</td>
                   <td className="num">
@@ -130,6 +140,132 @@ export function Devices({ onOpenPatient, tick }: { onOpenPatient: (id: string) =
           </table>
         </div>
       )}
+    </section>
+  );
+}
+
+/** A hub whose last report is older than this is shown as not in contact (reports every 30 s by default). */
+const HUB_CONTACT_MS = 120_000;
+/** A clock offset this large (seconds, either way) is flagged: alert and reading times from the hub drift. */
+const HUB_CLOCK_WARN_S = 5;
+
+const bytes = (n: number) =>
+  n >= 1024 ** 3 ? `${(n / 1024 ** 3).toFixed(1)} GiB` : `${Math.round(n / 1024 ** 2)} MiB`;
+
+/**
+ * Edge hubs (docs/edge.md): whether the centre hears them, their store-and-forward queue, disk,
+ * clock and the devices behind each, worst first.
+ */
+export function Hubs({ gateways, devices }: { gateways: Gateway[]; devices: DeviceState[] }) {
+  const byId = new Map(devices.map((d) => [d.id, d]));
+  const now = Date.now();
+  const inContact = (g: Gateway) => g.lastSeen !== null && now - Date.parse(g.lastSeen) <= HUB_CONTACT_MS;
+  const sorted = [...gateways].sort(
+    (a, b) => Number(inContact(a)) - Number(inContact(b)) || a.id.localeCompare(b.id),
+  );
+  return (
+    <section aria-labelledby="hubs-title" className="hubs">
+      <h2 id="hubs-title">Edge hubs</h2>
+      <div className="table-wrap">
+        <table className="grid">
+          <thead>
+            <tr>
+              <th scope="col">Uplink</th>
+              <th scope="col">Hub</th>
+              <th scope="col" className="num">
+                Queue <span className="unit-head">records</span>
+              </th>
+              <th scope="col">Disk free</th>
+              <th scope="col" className="num">
+                Clock offset <span className="unit-head">s</span>
+              </th>
+              <th scope="col">Devices behind it</th>
+            </tr>
+          </thead>
+          <tbody>
+            {sorted.map((g) => {
+              const h = g.health;
+              const diskShare =
+                h?.diskFreeBytes != null && h.diskTotalBytes ? h.diskFreeBytes / h.diskTotalBytes : null;
+              const offset = g.clockOffsetSeconds;
+              return (
+                <tr key={g.id} data-hub={g.id}>
+                  <td>
+                    {inContact(g) ? (
+                      <span className="pill pill-ok">
+                        <span aria-hidden="true">●</span> In contact
+                      </span>
+                    ) : (
+                      <span className="pill pill-warn">
+                        <span aria-hidden="true">○</span> {g.lastSeen ? 'No contact' : 'Never reported'}
+                      </span>
+                    )}
+                    {g.lastSeen && <div className="subtle small">report {ago(g.lastSeen)}</div>}
+                  </td>
+                  <td>
+                    <span className="mono">{g.id}</span>
+                    {h && 'provisioningVersion' in h && (
+                      <div className="subtle small">
+                        {h.provisionedAt
+                          ? `device list synced ${ago(h.provisionedAt)}`
+                          : 'device list never synced'}
+                      </div>
+                    )}
+                  </td>
+                  <td className="num">
+                    {h ? h.queueDepth.toLocaleString() : '—'}
+                    {h?.oldestQueuedAt && <div className="subtle small">oldest {ago(h.oldestQueuedAt)}</div>}
+                    {h && h.rejectedRecords + h.droppedReadings > 0 && (
+                      <div className="subtle small">
+                        {h.rejectedRecords} refused · {h.droppedReadings} dropped
+                      </div>
+                    )}
+                  </td>
+                  <td>
+                    {diskShare === null || h?.diskFreeBytes == null ? (
+                      <span className="subtle">—</span>
+                    ) : (
+                      <span className={diskShare < 0.1 ? 'pill pill-warn' : undefined}>
+                        {bytes(h.diskFreeBytes)} ({Math.round(diskShare * 100)} %)
+                      </span>
+                    )}
+                  </td>
+                  <td className="num">
+                    {offset === null ? (
+                      <span className="subtle">—</span>
+                    ) : (
+                      <span className={Math.abs(offset) >= HUB_CLOCK_WARN_S ? 'pill pill-warn' : undefined}>
+                        {offset > 0 ? '+' : ''}
+                        {offset.toFixed(2)}
+                      </span>
+                    )}
+                  </td>
+                  <td>
+                    {g.devices.length === 0 ? (
+                      <span className="subtle">None linked</span>
+                    ) : (
+                      <span className="pills">
+                        {g.devices.map((id) => {
+                          const d = byId.get(id);
+                          const state = !d ? null : d.revoked ? 'revoked' : d.online ? 'online' : 'offline';
+                          const cls =
+                            state === 'online' ? 'pill-ok' : state === 'offline' ? 'pill-warn' : 'pill-grey';
+                          return (
+                            <span key={id} className={`pill ${cls}`} data-hub-device={id}>
+                              <span className="mono">{id}</span>
+                              {state && state !== 'online' ? ` · ${state}` : ''}
+                            </span>
+                          );
+                        })}
+                      </span>
+                    )}
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      </div>
     </section>
   );
 }
