@@ -57,6 +57,12 @@ export interface PatientOutcome {
   detectedBy?: string;
   /** Deteriorating only: alerts opened, as `key@minutes relative to critical` (for inspection). */
   timeline?: string[];
+  /** Hypertensive crisis only: cuff readings in [process start, critical) showing the rise (see METHOD). */
+  risingReadings?: number;
+  /** Clinical alerts opened during a labelled artefact of the patient's devices (or ≤ ARTEFACT_TAIL after it). */
+  artefactAlerts: number;
+  /** Labelled artefact episodes in the window, by kind. */
+  artefacts: Record<string, number>;
 }
 
 export interface Evaluation {
@@ -88,15 +94,37 @@ export async function evaluate(
         pop.map((p) => [p.id, { programs: [p.program], spo2Scale: p.run.news2Scale }]),
       );
       const byPatient = new Map<string, ReplayEvent[]>();
-      for await (const e of replay(offlineLines(pop, WINDOW_START, end), { programs, patients })) {
+      const bp = new Map<string, { t: number; sys: number }[]>();
+      const lines = tap(offlineLines(pop, WINDOW_START, end), (l) => {
+        const sys = l.code === BP_PANEL ? l.components?.find((c) => c.code === SYSTOLIC)?.value : undefined;
+        if (sys === undefined) return;
+        const list = bp.get(l.patient) ?? [];
+        if (list.length === 0) bp.set(l.patient, list);
+        list.push({ t: Date.parse(l.time), sys });
+      });
+      for await (const e of replay(lines, { programs, patients })) {
         const l = byPatient.get(e.patientId) ?? [];
         if (l.length === 0) byPatient.set(e.patientId, l);
         l.push(e);
       }
-      for (const p of pop) out.push(score(p, byPatient.get(p.id) ?? [], end));
+      for (const p of pop) out.push(score(p, byPatient.get(p.id) ?? [], end, bp.get(p.id) ?? []));
     }
   }
   return { patients: out };
+}
+
+const BP_PANEL = '85354-9';
+const SYSTOLIC = '8480-6';
+/** A rise shows on a reading whose systolic is this much over the patient's mean before the process. */
+const RISE_MMHG = 20;
+/** An alert opened this long after an artefact ended is still counted as caused by it. */
+const ARTEFACT_TAIL_MS = 10 * 60_000;
+
+function* tap<T>(it: Iterable<T>, f: (x: T) => void): Generator<T> {
+  for (const x of it) {
+    f(x);
+    yield x;
+  }
 }
 
 /** What an alert is counted under: its condition key without device ids (`gap:cgm-gap`, `device:battery`). */
@@ -107,7 +135,17 @@ function ruleId(e: ReplayEvent): string {
   return k;
 }
 
-function score(p: SimPatient, events: ReplayEvent[], windowEnd: number): PatientOutcome {
+function score(
+  p: SimPatient,
+  events: ReplayEvent[],
+  windowEnd: number,
+  bp: { t: number; sys: number }[],
+): PatientOutcome {
+  const episodes = p.devices
+    .flatMap((d) => d.artefacts.log)
+    .filter((a) => a.fromMs < windowEnd && a.toMs >= WINDOW_START);
+  const artefacts: Record<string, number> = {};
+  for (const a of episodes) artefacts[a.kind] = (artefacts[a.kind] ?? 0) + 1;
   const o: PatientOutcome = {
     key: p.key,
     scenario: p.scenario.name,
@@ -117,6 +155,8 @@ function score(p: SimPatient, events: ReplayEvent[], windowEnd: number): Patient
     alertsByRule: {},
     worsened: 0,
     realerts: 0,
+    artefactAlerts: 0,
+    artefacts,
   };
   const sev = new Map<string, Severity>();
   const at = (s: number | null) => (s === null ? null : p.scenarioStartMs + s * 1000);
@@ -129,12 +169,24 @@ function score(p: SimPatient, events: ReplayEvent[], windowEnd: number): Patient
     o.timeline = [];
     o.criticalAt = critical;
   }
+  if (p.scenario.name === 'hypertensive-crisis' && critical !== null) {
+    const start = at(p.truth.processStartS) ?? WINDOW_START;
+    const before = bp.filter((r) => r.t < start).map((r) => r.sys);
+    const ref = before.length ? before.reduce((a, b) => a + b, 0) / before.length : (bp[0]?.sys ?? 0);
+    o.risingReadings = bp.filter((r) => r.t >= start && r.t < critical && r.sys >= ref + RISE_MMHG).length;
+  }
   for (const e of events) {
     const t = Date.parse(e.at);
     const id = ruleId(e);
     const before = sev.get(e.conditionKey);
-    if (e.event === 'opened') o.alertsByRule[id] = (o.alertsByRule[id] ?? 0) + 1;
-    else if (e.event === 'updated') {
+    if (e.event === 'opened') {
+      o.alertsByRule[id] = (o.alertsByRule[id] ?? 0) + 1;
+      if (
+        !NON_CLINICAL_KEY.test(id) &&
+        episodes.some((a) => t >= a.fromMs - 60_000 && t <= a.toMs + ARTEFACT_TAIL_MS)
+      )
+        o.artefactAlerts++;
+    } else if (e.event === 'updated') {
       if (before !== undefined && severityRank(e.severity) > severityRank(before)) o.worsened++;
       else if (before === e.severity) o.realerts++;
     }
@@ -192,6 +244,11 @@ export interface ProgramFigures {
   days: number;
   opened: number;
   notifications: number;
+  /** Stable patients: clinical alerts opened during a labelled artefact; artefact episodes by kind. */
+  stableArtefactAlerts: number;
+  artefacts: Record<string, number>;
+  /** Per deteriorating scenario of the program: detected / scored (for the sepsis and crisis rows). */
+  scenarios: Record<string, { scored: number; detected: number; rising: number; risingDetected: number }>;
 }
 
 export function summarize(ev: Evaluation): Summary {
@@ -226,8 +283,13 @@ export function summarize(ev: Evaluation): Summary {
       days: 0,
       opened: 0,
       notifications: 0,
+      stableArtefactAlerts: 0,
+      artefacts: {},
+      scenarios: {},
     };
     s.byProgram[p.program] = pg;
+    for (const [k, n] of Object.entries(p.artefacts)) pg.artefacts[k] = (pg.artefacts[k] ?? 0) + n;
+    if (!p.deteriorating) pg.stableArtefactAlerts += p.artefactAlerts;
     pg.days += p.days;
     pg.opened += alerts;
     pg.notifications += alerts + p.worsened + p.realerts;
@@ -238,6 +300,15 @@ export function summarize(ev: Evaluation): Summary {
       p.criticalAt >= WINDOW_START
     ) {
       pg.scored++;
+      const sc2 = pg.scenarios[p.scenario] ?? { scored: 0, detected: 0, rising: 0, risingDetected: 0 };
+      pg.scenarios[p.scenario] = sc2;
+      sc2.scored++;
+      const hit = p.detectedAt !== null && p.detectedAt !== undefined;
+      if (hit) sc2.detected++;
+      if ((p.risingReadings ?? 0) >= 2) {
+        sc2.rising++;
+        if (hit) sc2.risingDetected++;
+      }
       if (p.detectedAt !== null && p.detectedAt !== undefined) {
         pg.detected++;
         pg.leads.push((p.criticalAt - p.detectedAt) / 60_000);
@@ -368,6 +439,31 @@ function programFigures(name: string, s: Summary): BenchResult['figures'] {
             met: perDay <= 0.5,
           },
     );
+    if (perDay !== null)
+      out.push({
+        metric: `${name} · ${prog}: stable clinical alerts opened during a labelled artefact (artefact episodes)`,
+        value: `${g.stableArtefactAlerts} of ${g.stableClinicalAlerts} (${
+          Object.entries(g.artefacts)
+            .map(([k, n]) => `${k} ${n}`)
+            .join(', ') || 'none'
+        })`,
+      });
+    const sepsis = g.scenarios['post-surgical-sepsis'];
+    if (sepsis)
+      out.push({
+        metric: `${name} · ${prog}: post-surgical sepsis at home (vitals 08:00/14:00/20:00) detected`,
+        value: `${sepsis.detected} of ${sepsis.scored}`,
+        goal: 'all',
+        met: sepsis.detected === sepsis.scored,
+      });
+    const crisis = g.scenarios['hypertensive-crisis'];
+    if (crisis)
+      out.push({
+        metric: `${name} · ${prog}: hypertensive crisis (cuff twice a day) detected before the crisis, of those showing a rise on ≥ 2 readings`,
+        value: `${crisis.risingDetected} of ${crisis.rising} (all crises: ${crisis.detected} of ${crisis.scored})`,
+        goal: 'all that show a rise on ≥ 2 readings',
+        met: crisis.risingDetected === crisis.rising,
+      });
     out.push({
       metric: `${name} · ${prog}: notifications per patient-day vs alerts opened per patient-day`,
       value: `${fmt(g.notifications / g.days, 2)} vs ${fmt(g.opened / g.days, 2)}${ratio === null ? '' : ` (× ${fmt(ratio, 2)})`}`,
@@ -386,7 +482,7 @@ function quantile(xs: number[], q: number): number {
 
 const METHOD = (quick: boolean, perScenario: number, seeds: number) =>
   [
-    `Cohorts: for every simulator scenario, \`buildPopulation\` (src/sim) makes ${perScenario} patients per seed${quick ? ' (quick mode)' : ''} over the scenario's own default length from ${new Date(WINDOW_START).toISOString().slice(0, 10)} (sepsis 12 h, hypertensive crisis 24 h, nocturnal hypoglycaemia 36 h, COPD 5 d, heart-failure decompensation 7 d; stable diabetes and post-operative 3 d, stable hypertension and heart failure 7 d — the simulator scales a disease process to the run length, so each runs at its designed speed), \`align: critical\` (a deteriorating patient's critical time falls within the window, ~80 % in when it would not), real cadences (bedside monitor 1 Hz) and the default device faults (dropouts, clock skew, batteries, duplicates). Seeds: tuning ${TUNING_SEEDS.slice(0, seeds).join(', ')}; held-out ${HELD_OUT_SEEDS.slice(0, seeds).join(', ')} — every parameter change was judged on the tuning seeds only; the held-out seeds were run only to report.`,
+    `Cohorts: for every simulator scenario, \`buildPopulation\` (src/sim) makes ${perScenario} patients per seed${quick ? ' (quick mode)' : ''} over the scenario's own default length from ${new Date(WINDOW_START).toISOString().slice(0, 10)} (sepsis 12 h, hypertensive crisis 24 h, nocturnal hypoglycaemia 36 h, COPD 5 d, heart-failure decompensation 7 d; stable diabetes and post-operative 3 d, stable hypertension and heart failure 7 d — the simulator scales a disease process to the run length, so each runs at its designed speed), \`align: critical\` (a deteriorating patient's critical time falls within the window, ~80 % in when it would not), real cadences (bedside monitor 1 Hz with separate ECG and pleth heart rates, nurse temperatures 4-hourly; post-surgical home vitals 08/14/20; cuff twice a day), the default device faults (dropouts, clock skew, batteries, duplicates) and the simulator's labelled sensor artefacts (src/sim/devices/artefacts.ts: motion with and without flags, probe off, talking, cold fingers, CGM compression lows, white-coat BP, clothes on the scale, exercise temperature; a crisis-level home BP repeated after 5–10 min by 70 % of patients). Seeds: tuning ${TUNING_SEEDS.slice(0, seeds).join(', ')}; held-out ${HELD_OUT_SEEDS.slice(0, seeds).join(', ')} — every parameter change was judged on the tuning seeds only; the held-out seeds were run only to report.`,
     '',
     'Each cohort is streamed (arrival order, as `vigil simulate --out` writes it) through `replay` (src/detect/replay.ts, the real engine with its 60 s event-time tick) with every patient enrolled as the truth file says: its program and `spo2Scale = news2Scale`.',
     '',
@@ -395,6 +491,8 @@ const METHOD = (quick: boolean, perScenario: number, seeds: number) =>
     "- **Critical time / first critical value**: the truth file's `critical` — the first minute the TRUE trajectory meets the scenario's critical criterion (NEWS2 ≥ 7, glucose < 54 mg/dL, SBP > 180 or DBP > 120, weight +2.3 kg in 7 days). **Lead time** = critical time − detection time; median over detected episodes.",
     '- **Alerts per stable patient-day**: every alert opened on a patient of a stable scenario (stable hypertension, stable heart failure, stable diabetes, post-operative recovery) counts as non-actionable, technical ones (data gaps, device health) included; divided by their patient-days (window length × patients). Also shown: clinical rules only, and all notifications (opened + worsened + re-alerts).',
     "- **Alerts before onset**: clinical alerts opened on deteriorating patients before the truth onset (the scenario's onset criterion, e.g. NEWS2 ≥ 5, glucose < 70).",
+    "- **Per program** (the issue-12 table): deteriorating patients alerted (≥ medium, clinical rule) before the critical time; median and 10th percentile of the lead; clinical alerts per stable patient-day (every opened alert except data gaps, device health, technical alarms, observations due and measurement requests); notifications per patient-day (opened + worsened + same-severity re-alerts, all patients of the program) against alerts opened per patient-day. **During a labelled artefact**: a stable patient's clinical alert opened from 1 min before an artefact episode of its devices to 10 min after it ended.",
+    `- **Hypertensive crisis showing a rise on ≥ 2 readings**: at least two cuff readings in [process start, critical) whose systolic is ≥ ${RISE_MMHG} mmHg above the mean of the patient's readings before the process start; such a crisis counts as detected as above (an alert ≥ medium before the critical time). **Post-surgical sepsis detected**: the post-surgical-sepsis patients alerted before the critical time.`,
   ].join('\n');
 
 export default async function run(opts: { quick: boolean; large: boolean }): Promise<BenchResult> {
@@ -411,7 +509,7 @@ export default async function run(opts: { quick: boolean; large: boolean }): Pro
 }
 
 const NOTES = [
-  "Issue 12 (seeds of bench/seeds.json, split committed before any change): severity hysteresis and dwell (a higher severity notifies only once it has held for the rule's persistence, a lower one is taken silently after its clear persistence); signal quality before thresholds (a flagged oximeter pulse still argues against an ECG breach, implausibly fast SpO2 falls held back until the pulses agree or 60 s, impedance RR alone must hold 10 min, technical alarms counted as non-clinical); NEWS2 with per-parameter freshness, partial scores from 4 parameters (inpatient, post-surgical) or 3 (COPD, scale 2), a 5-min median for continuous monitoring, observations due (a task, not counted as clinical); CGM compression lows and the fast-fall slope (chosen on the real DirecNet traces, quality-cgm). New scenarios stable-inpatient, stable-copd and post-surgical-sepsis so that every program has a stable and a deteriorating cohort. What the simulator still lacks (issue 12 item 7): motion/probe-off/talking artefacts, white-coat readings, clothes on the scale, exercise fever, cold fingers, compression lows, nurse temperatures 4-hourly — so the continuous-monitoring artefact figures of the issue are not measured here; the signal-quality judgments are covered by unit tests instead.",
+  'Issue 12 (seeds of bench/seeds.json, split committed before any change): severity hysteresis and dwell (a higher severity notifies only once it has held for the rule\'s persistence, a lower one is taken silently after its clear persistence); signal quality before thresholds (a flagged oximeter pulse still argues against an ECG breach, implausibly fast SpO2 falls held back until the pulses agree or 60 s, impedance RR alone must hold 10 min, technical alarms counted as non-clinical); NEWS2 with per-parameter freshness, partial scores from 4 parameters (inpatient, post-surgical) or 3 (COPD, scale 2), a 5-min median for continuous monitoring, observations due (a task, not counted as clinical); CGM compression lows and the fast-fall slope (chosen on the real DirecNet traces, quality-cgm). New scenarios stable-inpatient, stable-copd and post-surgical-sepsis so that every program has a stable and a deteriorating cohort. Then (issue 12 item 7) the simulator learnt the artefacts and cadences listed in the method, and four rule changes were judged on the tuning seeds with them (src/detect/README.md, "Tuned on the simulator\'s artefacts"): the probe-off flag gates SpO2; a low SpO2 while the ECG and pleth pulses disagree is held like an implausible fall (60 s at most); inpatient RR over 24 must hold 60 s; post-surgical heart rate and temperature rising together is a medium trend alert. On tuning seed q12-tune-1 (quick size), stable inpatient clinical alerts went from 23.3 to 1.75 per patient-day (talking 67 RR alerts → 0, flagged probe-off 8 → 0).',
   '',
   'Earlier tuning (before issue 12), on seed quality-tune-1 (then checked on quality-tune-1 + 2), before the held-out seeds were run: with the programs as they were, that seed gave 13.3 alerts per stable patient-day (865 of 1,064 were missing-data alerts opening and clearing every 5 min for CGMs whose clock runs behind: gaps were judged on device time), 985 NEWS2 openings for one sepsis patient (a 1 Hz score wobbling across its trigger), ~12 glucose rate alerts per stable diabetes patient-day (meals), a post-surgical gap alert every night (program expected vitals every 4 h, devices measure 08/14/20), and 13 of 20 deteriorations detected.',
   '',

@@ -1,6 +1,6 @@
 import type { Severity } from '../core/severity.ts';
 import { Loinc } from './codes.ts';
-import { noUnknownKeys, num, type Raw, severity, strList } from './config-fields.ts';
+import { bool, noUnknownKeys, num, type Raw, severity, strList } from './config-fields.ts';
 import {
   closeRequest,
   dueByMs,
@@ -28,7 +28,12 @@ import { BASE_KEYS, type RuleBase, type RuleContext, type RuleKind, readBase } f
  * tracks the heart says the probe is reading blood. The window ends when SpO2 is back at or above
  * the floor, when the pulses agree, or after `artefactMaxSeconds` — a low that lasts longer counts
  * from then on, so a real low is delayed, never silenced. A gradual desaturation never opens the
- * window and alarms exactly as without this check.
+ * window and alarms exactly as without this check. With `disagreementOpensWindow` (default on), a
+ * reading below the floor while both pulses are fresh (10 s) and DISAGREE by more than
+ * `pulseAgreementPerMin` opens the same window whatever the size of the fall: SpO2 is computed
+ * from the same pleth whose pulse does not track the heart (a moving hand or a loose probe without
+ * a flag, issue 12). Same ends, same maximum: delayed by at most `artefactMaxSeconds`, never silenced;
+ * without a pleth pulse or an ECG (spot oximeters, cuffs) it never applies.
  * UNVERIFIED: the defaults (10 points in 10 s, 15 /min, 60 s) are program defaults. No real SpO2
  * trace with a desaturation is in the corpora (the PHD IG's continuous Nonin bundle, 47 readings,
  * stays at 99–100 %), so the bound is set above any fall a steady trace showed and is not derived
@@ -57,6 +62,8 @@ export interface HypoxaemiaConfig extends RuleBase {
   fallWithinSeconds: number;
   pulseAgreementPerMin: number;
   artefactMaxSeconds: number;
+  /** A low reading while the pleth pulse disagrees with the ECG opens the artefact window too. */
+  disagreementOpensWindow: boolean;
   confirmRepeatMinutes: number;
   confirmWithinMinutes: number;
   extremeScale1Below: number;
@@ -68,6 +75,8 @@ export interface HypoxaemiaState {
   recent: Array<[number, number]>;
   /** An implausibly fast fall was seen at this event time (artefact window open). */
   artefactSince?: number;
+  /** The last window ended by `artefactMaxSeconds`: a still-disagreeing low may not reopen it until SpO2 recovers. */
+  artefactSpent?: boolean;
   /** The first reading held back in the window [t, SpO2, reading id]: counted if the pulses agree. */
   held?: [number, number, string];
   pulse: { ecg?: [number, number]; pleth?: [number, number] };
@@ -87,6 +96,7 @@ const KEYS = [
   'fallWithinSeconds',
   'pulseAgreementPerMin',
   'artefactMaxSeconds',
+  'disagreementOpensWindow',
   'confirmRepeatMinutes',
   'confirmWithinMinutes',
   'extremeScale1Below',
@@ -107,11 +117,17 @@ export const hypoxaemia: RuleKind<HypoxaemiaConfig, HypoxaemiaState> = {
       scale2Below: num(raw, 'scale2Below', path, 88, { min: 50, max: 100 }),
       scale2ClearAt: num(raw, 'scale2ClearAt', path, 89, { min: 50, max: 100 }),
       severity: severity(raw, 'severity', path, 'high'),
-      ignoreFlags: strList(raw, 'ignoreFlags', path, ['low-perfusion', 'motion-artifact', 'poor-signal']),
+      ignoreFlags: strList(raw, 'ignoreFlags', path, [
+        'low-perfusion',
+        'motion-artifact',
+        'poor-signal',
+        'sensor-contact-lost',
+      ]),
       maxFallPoints: num(raw, 'maxFallPoints', path, 10, { min: 1 }),
       fallWithinSeconds: num(raw, 'fallWithinSeconds', path, 10, { min: 0 }),
       pulseAgreementPerMin: num(raw, 'pulseAgreementPerMin', path, 15, { min: 0 }),
       artefactMaxSeconds: num(raw, 'artefactMaxSeconds', path, 60, { min: 0 }),
+      disagreementOpensWindow: bool(raw, 'disagreementOpensWindow', path, true),
       confirmRepeatMinutes: num(raw, 'confirmRepeatMinutes', path, 0, { min: 0 }),
       confirmWithinMinutes: num(raw, 'confirmWithinMinutes', path, 20, { min: 1 }),
       extremeScale1Below: num(raw, 'extremeScale1Below', path, 0, { min: 0, max: 100 }),
@@ -314,11 +330,24 @@ function artefact(
   for (const [pt, pv] of st.recent) if (pt >= from && pt < t && pv > before) before = pv;
   st.recent = st.recent.filter(([pt]) => pt >= from && pt <= t);
   st.recent.push([t, v]);
+  const { ecg, pleth } = st.pulse;
+  if (v >= floor) delete st.artefactSpent;
   if (st.artefactSince === undefined && before - v >= cfg.maxFallPoints) st.artefactSince = t;
+  if (
+    st.artefactSince === undefined &&
+    cfg.disagreementOpensWindow &&
+    st.artefactSpent !== true &&
+    v < floor &&
+    ecg !== undefined &&
+    pleth !== undefined &&
+    t - ecg[0] <= PULSE_FRESH_MS &&
+    t - pleth[0] <= PULSE_FRESH_MS &&
+    Math.abs(ecg[1] - pleth[1]) > cfg.pulseAgreementPerMin
+  )
+    st.artefactSince = t;
   const since = st.artefactSince;
   if (since === undefined) return 'ok';
   // Only pulses measured since the fall began: a pulse from before it says nothing about it.
-  const { ecg, pleth } = st.pulse;
   const pulseFrom = Math.max(since, t - PULSE_FRESH_MS);
   const agree =
     ecg !== undefined &&
@@ -332,6 +361,7 @@ function artefact(
   }
   if (v >= floor || t - since >= cfg.artefactMaxSeconds * 1000) {
     delete st.artefactSince;
+    if (v < floor) st.artefactSpent = true;
     return 'ok';
   }
   return 'held';

@@ -175,7 +175,12 @@ export const news2Rule: RuleKind<News2Config, News2State> = {
         'skip',
       ),
       emitScoreMinutes: num(raw, 'emitScoreMinutes', path, 15, { min: 0 }),
-      ignoreFlags: strList(raw, 'ignoreFlags', path, ['low-perfusion', 'motion-artifact', 'poor-signal']),
+      ignoreFlags: strList(raw, 'ignoreFlags', path, [
+        'low-perfusion',
+        'motion-artifact',
+        'poor-signal',
+        'sensor-contact-lost',
+      ]),
       severityLowMedium: severity(raw, 'severityLowMedium', path, 'medium'),
       severityUrgent: severity(raw, 'severityUrgent', path, 'high'),
       severityEmergency: severity(raw, 'severityEmergency', path, 'critical'),

@@ -178,3 +178,72 @@ describe('technical alarms (signal-quality)', () => {
     assert.deepEqual(run(4), []);
   });
 });
+
+describe('issue 12 tuning: probe-off flags, pulse disagreement, a respiration rate counted over a minute', () => {
+  const hyp = { id: 'hypoxaemia', kind: 'hypoxaemia', persistSeconds: 15 };
+
+  it('SpO2 flagged sensor-contact-lost (probe off) is not alarmed on by default; without the flag in ignoreFlags it is', () => {
+    const rs: Reading[] = [];
+    for (let s = 0; s < 10; s++) rs.push(spo2(97, s));
+    for (let s = 10; s <= 200; s++) rs.push(spo2(75, s, ['sensor-contact-lost']));
+    assert.deepEqual(opened(feed(engineWith([hyp]), rs), 'hypoxaemia'), []);
+    const open = engineWith([{ ...hyp, ignoreFlags: ['motion-artifact'] }]);
+    assert.equal(opened(feed(open, rs), 'hypoxaemia').length, 1);
+  });
+
+  it('a small unflagged fall (6 points) below the floor while the pleth pulse disagrees with the ECG is held for 60 s', () => {
+    const e = engineWith([hyp]);
+    const rs: Reading[] = [];
+    for (let s = 0; s < 10; s++) rs.push(ecg(80, s), pleth(80, s), spo2(97, s));
+    for (let s = 10; s <= 100; s++) rs.push(ecg(80, s), pleth(40, s), spo2(89, s));
+    // Held 10–69 s; counted from 70 s; 15 s persistence → 85 s: delayed, never silenced.
+    assert.equal(opened(feed(e, rs), 'hypoxaemia')[0]?.at, '2026-03-01T08:01:25.000Z');
+  });
+
+  it('a disagreement of exactly pulseAgreementPerMin (15) is agreement: counted at once (boundary)', () => {
+    const e = engineWith([hyp]);
+    const rs: Reading[] = [];
+    for (let s = 0; s < 10; s++) rs.push(ecg(80, s), pleth(80, s), spo2(97, s));
+    for (let s = 10; s <= 40; s++) rs.push(ecg(80, s), pleth(65, s), spo2(89, s));
+    assert.equal(opened(feed(e, rs), 'hypoxaemia')[0]?.at, '2026-03-01T08:00:25.000Z');
+  });
+
+  it('disagreementOpensWindow: false restores the fall-only check', () => {
+    const e = engineWith([{ ...hyp, disagreementOpensWindow: false }]);
+    const rs: Reading[] = [];
+    for (let s = 0; s < 10; s++) rs.push(ecg(80, s), pleth(80, s), spo2(97, s));
+    for (let s = 10; s <= 40; s++) rs.push(ecg(80, s), pleth(40, s), spo2(89, s));
+    assert.equal(opened(feed(e, rs), 'hypoxaemia')[0]?.at, '2026-03-01T08:00:25.000Z');
+  });
+
+  it('a gradual true desaturation with agreeing pulses alarms at the same delay (15 s after < 92)', () => {
+    const e = engineWith([hyp]);
+    const rs: Reading[] = [];
+    for (let s = 0; s <= 120; s++)
+      rs.push(
+        ecg(90 + Math.floor(s / 10), s),
+        pleth(90 + Math.floor(s / 10), s),
+        spo2(Math.max(80, 98 - Math.floor(s / 5)), s),
+      );
+    const first = rs.find((r) => r.code === Loinc.spo2 && (r.value as number) < 92) as Reading;
+    const ds = opened(feed(e, rs), 'hypoxaemia');
+    assert.equal(Date.parse(ds[0]?.at as string) - Date.parse(first.effective), 15_000);
+  });
+
+  it('inpatient-continuous: a corroborated RR over 24 alarms after 60 s, not after 45 s of talking', async () => {
+    const { builtInPrograms } = await import('./programs/index.ts');
+    const rule = builtInPrograms
+      .find((p) => p.name === 'inpatient-continuous')
+      ?.rules.find((r) => r.id === 'rr-high');
+    assert.ok(rule);
+    const talk = engineWith([rule]);
+    const rs: Reading[] = [];
+    for (let s = 0; s < 45; s++) rs.push(ecg(105, s), reading(Loinc.respRate, 30, s));
+    for (let s = 45; s <= 400; s++) rs.push(ecg(105, s), reading(Loinc.respRate, 16, s));
+    assert.deepEqual(opened(feed(talk, rs), 'threshold:9279-1:high'), []);
+    const tachy = engineWith([rule]);
+    const rs2: Reading[] = [];
+    for (let s = 0; s <= 70; s++) rs2.push(ecg(105, s), reading(Loinc.respRate, 30, s));
+    assert.equal(opened(feed(tachy, rs2), 'threshold:9279-1:high')[0]?.at, '2026-03-01T08:01:00.000Z');
+  });
+});

@@ -7,7 +7,7 @@
  * time is placed ~80 % into the window, so a short run still shows the interesting part).
  */
 import { VigilFhir } from '../core/fhir-namespace.ts';
-import { DEVICE_MODELS } from './devices/catalog.ts';
+import { DEVICE_MODELS, type DeviceModel, type Schedule } from './devices/catalog.ts';
 import { type DeviceBehaviour, DeviceSim } from './devices/device.ts';
 import { computeGroundTruth, type GroundTruth } from './ground-truth.ts';
 import { Rng } from './rng.ts';
@@ -102,6 +102,13 @@ export function seedTag(seed: string): string {
   return clean || 'seed';
 }
 
+/** The model with the program's cadence on its first channel (post-surgical vitals 08/14/20, …). */
+function withCadence(model: DeviceModel, schedule: Schedule | undefined): DeviceModel {
+  const [first, ...rest] = model.channels;
+  if (schedule === undefined || first === undefined) return model;
+  return { ...model, channels: [{ ...first, schedule }, ...rest] };
+}
+
 export function buildPopulation(o: PopulationOptions): SimPatient[] {
   const scenarios = scenarioList(o.scenario);
   const root = new Rng(o.seed);
@@ -150,7 +157,7 @@ function buildPatient(rng: Rng, index: number, scenario: Scenario, o: Population
     (modelName) =>
       new DeviceSim({
         id: `sim-${tag}-${key}-${modelName}`,
-        model: DEVICE_MODELS[modelName],
+        model: withCadence(DEVICE_MODELS[modelName], scenario.cadence?.[modelName]),
         rng: rng.fork(`device-${modelName}`),
         truthAt: (ms) => trajectory.at((ms - g.startMs) / 1000),
         startMs: o.windowStartMs,

@@ -3,6 +3,7 @@
  * trajectory plus the criteria its ground truth is computed from (ground-truth.ts). One file per
  * scenario under scenarios/, listed in scenarios/index.ts.
  */
+import type { Schedule } from './devices/catalog.ts';
 import type { Trajectory, Vitals } from './physiology.ts';
 import type { Rng } from './rng.ts';
 
@@ -59,5 +60,7 @@ export interface Scenario {
   /** Default simulated length in seconds. */
   durationS: number;
   devices: readonly DeviceModelName[];
+  /** The program's cadence for a device's first channel, when it differs from the model's default. */
+  cadence?: Partial<Record<DeviceModelName, Schedule>>;
   generate(rng: Rng, opts: ScenarioOptions): ScenarioRun;
 }

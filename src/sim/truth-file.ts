@@ -32,6 +32,10 @@ export interface TruthPatient {
     kind: string;
     transport: string;
     outages: { from: string; to: string; cause: string }[];
+    /** Clock error at the window start (device − true, s) and its drift (ppm). */
+    clock: { skewSeconds: number; driftPpm: number };
+    /** Labelled sensor artefacts (src/sim/devices/artefacts.ts): what the device read that was not the patient. */
+    artefacts: { kind: string; from: string; to: string; flagged: boolean }[];
     stats: Record<string, number>;
   }[];
 }
@@ -72,6 +76,13 @@ export function truthFile(
           outages: d.outages
             .filter((o) => o.fromMs < windowEndMs)
             .map((o) => ({ from: iso(o.fromMs), to: iso(o.toMs), cause: o.cause })),
+          clock: {
+            skewSeconds: Math.round(d.clockSkewMs / 100) / 10,
+            driftPpm: Math.round(d.clockDriftPpm * 10) / 10,
+          },
+          artefacts: d.artefacts.log
+            .filter((a) => a.fromMs < windowEndMs)
+            .map((a) => ({ kind: a.kind, from: iso(a.fromMs), to: iso(a.toMs), flagged: a.flagged })),
           stats: { ...d.stats },
         })),
       };

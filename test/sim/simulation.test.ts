@@ -4,7 +4,12 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { DEFAULT_BEHAVIOUR, type DeviceBehaviour, type Emission } from '../../src/sim/devices/device.ts';
+import {
+  DEFAULT_BEHAVIOUR,
+  type DeviceBehaviour,
+  type Emission,
+  MDC_ECG_HEART_RATE,
+} from '../../src/sim/devices/device.ts';
 import { computeGroundTruth } from '../../src/sim/ground-truth.ts';
 import { news2 } from '../../src/sim/news2.ts';
 import { offlineLines, writeOffline } from '../../src/sim/offline.ts';
@@ -144,7 +149,9 @@ test('cadences: CGM every 5 minutes, cuff twice a day near 08:00 and 20:00, beds
   );
   const monitor = pop[0]?.devices[0];
   assert.ok(monitor);
-  const hr = monitor.advance(START + 600_000).filter((e) => e.readings.some((r) => r.type === 'heart-rate'));
+  const hr = monitor
+    .advance(START + 600_000)
+    .filter((e) => e.readings.some((r) => r.code?.code === MDC_ECG_HEART_RATE));
   assert.ok(hr.length >= 599 && hr.length <= 600, `${hr.length}`);
 });
 

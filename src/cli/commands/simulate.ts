@@ -94,6 +94,7 @@ export const command: Command = {
         dropouts: faults,
         clockSkew: faults,
         battery: faults,
+        artefacts: faults,
         minPeriodS: num(values['min-period'], 1),
         wire: values.out || transport === 'http' ? 'json' : 'auto',
         ...(transport === 'http' ? { transport: 'http' as const } : {}),

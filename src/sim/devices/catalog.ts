@@ -9,6 +9,9 @@ import type { DeviceModelName } from '../scenario.ts';
 export type Measure =
   | 'bp'
   | 'heart-rate'
+  /** ECG heart rate and pleth pulse: the two heart-rate sources of a bedside monitor. */
+  | 'ecg-heart-rate'
+  | 'pleth-pulse'
   | 'spo2'
   | 'respiratory-rate'
   | 'temperature'
@@ -43,6 +46,16 @@ export interface DeviceModel {
   storeAndForward: boolean;
   /** Mean connected and disconnected spell lengths (s). */
   dropout: { meanUpS: number; meanDownS: number };
+  /**
+   * The patient measures again after a reading this high (home BP guidance, clinical-reference §9:
+   * at ≥ 180/120 wait five minutes and measure again). `probability` is a simulator assumption.
+   */
+  repeat?: {
+    systolicAtLeast: number;
+    diastolicAtLeast: number;
+    afterS: [number, number];
+    probability: number;
+  };
 }
 
 export const DEVICE_MODELS: Readonly<Record<DeviceModelName, DeviceModel>> = {
@@ -56,6 +69,7 @@ export const DEVICE_MODELS: Readonly<Record<DeviceModelName, DeviceModel>> = {
     battery: { drainPerEvent: 0.4, drainPerHour: 0.01, rechargeS: [6 * 3600, 36 * 3600] },
     storeAndForward: true,
     dropout: { meanUpS: 3 * 86_400, meanDownS: 6 * 3600 },
+    repeat: { systolicAtLeast: 180, diastolicAtLeast: 120, afterS: [300, 600], probability: 0.7 },
   },
   scale: {
     name: 'scale',
@@ -110,9 +124,10 @@ export const DEVICE_MODELS: Readonly<Record<DeviceModelName, DeviceModel>> = {
     manufacturer: 'Vigil Sim',
     model: 'Bedside M-8',
     channels: [
-      { schedule: { everyS: 1 }, measures: ['heart-rate', 'spo2', 'respiratory-rate'] },
+      { schedule: { everyS: 1 }, measures: ['ecg-heart-rate', 'pleth-pulse', 'spo2', 'respiratory-rate'] },
       { schedule: { everyS: 15 * 60 }, measures: ['bp'] },
-      { schedule: { everyS: 60 * 60 }, measures: ['temperature'] },
+      // Nurse temperatures 4-hourly, entered at the bedside (ward rounds; within Chart 4's 4–6-hourly band, §1.2).
+      { schedule: { hours: [2, 6, 10, 14, 18, 22], jitterS: 1200 }, measures: ['temperature'] },
     ],
     transport: 'mqtt',
     battery: null,

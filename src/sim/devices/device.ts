@@ -17,6 +17,7 @@ import {
   encodeWeight,
 } from '../wire/gatt.ts';
 import { type MalformKind, malformGatt, malformJson, type SimReading } from '../wire/native-json.ts';
+import { ARTEFACT_PROFILES, ArtefactTrack } from './artefacts.ts';
 import type { Channel, DeviceModel } from './catalog.ts';
 import { type Measured, measure } from './measure.ts';
 
@@ -34,6 +35,8 @@ export interface DeviceBehaviour {
   wire: 'auto' | 'json';
   /** Override the model's transport. */
   transport?: 'mqtt' | 'http';
+  /** Sensor artefacts (artefacts.ts: motion, probe off, talking, white-coat, …); default on. */
+  artefacts?: boolean;
 }
 
 export const DEFAULT_BEHAVIOUR: DeviceBehaviour = {
@@ -83,6 +86,11 @@ export interface DeviceOptions {
   /** Extra measurement instants (ms) on the first channel (a patient measuring when unwell). */
   extraAtMs?: readonly number[];
 }
+
+/** The heart-rate sources of a bedside monitor, as MDC codes (clinical-reference §3.2). */
+const MDC_SYSTEM = 'urn:iso:std:iso:11073:10101';
+export const MDC_ECG_HEART_RATE = '147842';
+export const MDC_PULS_OXIM_PULS_RATE = '149530';
 
 const DAY_MS = 86_400_000;
 
@@ -136,6 +144,8 @@ export class DeviceSim {
   };
   /** Offline spells (ms), for the ground-truth file (missing-data detection). */
   readonly outages: { fromMs: number; toMs: number; cause: 'dropout' | 'battery' }[] = [];
+  /** Labelled artefacts (artefacts.ts), for the ground-truth file. */
+  readonly artefacts: ArtefactTrack;
   readonly #o: DeviceOptions;
   readonly #rng: Rng;
   readonly #faults: Rng;
@@ -166,6 +176,12 @@ export class DeviceSim {
       (c, i) => new ChannelClock(c, o.rng.fork(`channel-${i}`), o.startMs, o.behaviour.minPeriodS),
     );
     this.#extra = [...(o.extraAtMs ?? [])].filter((t) => t >= o.startMs).sort((a, b) => a - b);
+    this.artefacts = new ArtefactTrack(
+      ARTEFACT_PROFILES[o.model.name],
+      o.rng.fork('artefacts'),
+      o.startMs,
+      o.behaviour.artefacts !== false,
+    );
     // Most clocks are within seconds; a few are minutes behind (never ahead past Vigil's 5-minute limit).
     this.#skewMs = !o.behaviour.clockSkew
       ? 0
@@ -179,6 +195,16 @@ export class DeviceSim {
     this.#toggleAt = o.behaviour.dropouts
       ? o.startMs + setup.exponential(o.model.dropout.meanUpS) * 1000
       : Number.POSITIVE_INFINITY;
+  }
+
+  /** The fixed part of the clock error (ms; device − true), for the ground-truth file. */
+  get clockSkewMs(): number {
+    return this.#skewMs;
+  }
+
+  /** Clock drift (parts per million), for the ground-truth file. */
+  get clockDriftPpm(): number {
+    return this.#driftPpm;
   }
 
   get battery(): number {
@@ -264,12 +290,27 @@ export class DeviceSim {
         return;
       }
     }
+    const continuous = 'everyS' in channel.schedule && channel.schedule.everyS < 60;
+    const episodes = this.artefacts.at(t);
     const m = measure(channel.measures, t, {
       rng: this.#rng,
       truthAt: this.#o.truthAt,
       bias: this.#bias,
-      continuous: channel.schedule && 'everyS' in channel.schedule && channel.schedule.everyS < 60,
+      continuous,
+      episodes,
+      spot: continuous || 'everyS' in channel.schedule ? null : this.artefacts.spot(t),
     });
+    const rep = this.model.repeat;
+    if (
+      rep &&
+      m.bp &&
+      (m.bp.systolic >= rep.systolicAtLeast || m.bp.diastolic >= rep.diastolicAtLeast) &&
+      this.#faults.chance(rep.probability)
+    ) {
+      const at = t + this.#faults.uniform(rep.afterS[0], rep.afterS[1]) * 1000;
+      this.#extra.push(at);
+      this.#extra.sort((a, b) => a - b);
+    }
     const emissions = this.#encode(t, channel, m);
     if (!this.#online) {
       if (!this.model.storeAndForward) {
@@ -332,9 +373,15 @@ export class DeviceSim {
 
 function toJsonReadings(m: Measured, time: string, nextId: () => string): SimReading[] {
   const flags = m.flags.length ? { flags: [...m.flags] } : {};
+  const pleth = [...m.flags, ...m.plethFlags];
+  const plethFlags = pleth.length ? { flags: pleth } : {};
   const out: SimReading[] = [];
-  const q = (type: string, value: number | undefined, unit: string) => {
-    if (value !== undefined) out.push({ messageId: nextId(), time, type, value, unit, ...flags });
+  const q = (type: string, value: number | undefined, unit: string, f = flags) => {
+    if (value !== undefined) out.push({ messageId: nextId(), time, type, value, unit, ...f });
+  };
+  const mdc = (code: string, value: number | undefined, f: typeof flags) => {
+    if (value !== undefined)
+      out.push({ messageId: nextId(), time, code: { system: MDC_SYSTEM, code }, value, unit: '/min', ...f });
   };
   if (m.bp)
     out.push({
@@ -345,8 +392,10 @@ function toJsonReadings(m: Measured, time: string, nextId: () => string): SimRea
       components: { ...m.bp },
       ...flags,
     });
-  q('spo2', m.spo2, '%');
+  q('spo2', m.spo2, '%', m.plethFlags.length ? plethFlags : flags);
   q('heart-rate', m.heartRate, '/min');
+  mdc(MDC_ECG_HEART_RATE, m.ecgHeartRate, flags);
+  mdc(MDC_PULS_OXIM_PULS_RATE, m.plethPulse, plethFlags);
   q('respiratory-rate', m.respiratoryRate, '/min');
   q('temperature', m.temperature, 'Cel');
   q('weight', m.weight, 'kg');

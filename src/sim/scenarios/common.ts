@@ -1,4 +1,6 @@
 /** Building blocks shared by the scenario files: a drifting, circadian patient and common criteria. */
+
+import type { Schedule } from '../devices/catalog.ts';
 import { news2 } from '../news2.ts';
 import {
   type Baseline,
@@ -11,7 +13,18 @@ import {
   type Vitals,
 } from '../physiology.ts';
 import type { Rng } from '../rng.ts';
-import type { Criterion } from '../scenario.ts';
+import type { Criterion, DeviceModelName } from '../scenario.ts';
+
+/**
+ * Home vitals after surgery: oximeter, thermometer and cuff three times a day, 08:00/14:00/20:00
+ * ±30 min (the schedule of the post-surgical programs the issue-12 evaluation set describes; a
+ * program choice, not a clinical fact).
+ */
+export const POST_SURGICAL_CADENCE: Partial<Record<DeviceModelName, Schedule>> = {
+  'pulse-oximeter': { hours: [8, 14, 20], jitterS: 1800 },
+  thermometer: { hours: [8, 14, 20], jitterS: 1800 },
+  'bp-cuff': { hours: [8, 14, 20], jitterS: 1800 },
+};
 
 /** Slow random drift per vital: sd and time constant (s). Small enough that a stable patient stays stable. */
 const DRIFT: Record<NumericVital, [sd: number, tauS: number]> = {

@@ -4,7 +4,7 @@
  */
 import { ADULT, drawBaseline, sampleTrajectory, withFever } from '../physiology.ts';
 import type { Scenario } from '../scenario.ts';
-import { news2Criterion, restingPatient } from './common.ts';
+import { news2Criterion, POST_SURGICAL_CADENCE, restingPatient } from './common.ts';
 
 export const scenario: Scenario = {
   name: 'post-operative-recovery',
@@ -13,6 +13,7 @@ export const scenario: Scenario = {
   deteriorating: false,
   durationS: 3 * 86_400,
   devices: ['pulse-oximeter', 'thermometer', 'bp-cuff'],
+  cadence: POST_SURGICAL_CADENCE,
   generate(rng, { durationS, startMs }) {
     const baseline = drawBaseline(rng.fork('baseline'), { ...ADULT, heartRate: [70, 5] });
     const rest = restingPatient(rng.fork('rest'), baseline, startMs);

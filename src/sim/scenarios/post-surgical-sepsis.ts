@@ -5,6 +5,7 @@
  */
 import { ADULT } from '../physiology.ts';
 import type { Scenario } from '../scenario.ts';
+import { POST_SURGICAL_CADENCE } from './common.ts';
 import { sepsisRun } from './sepsis.ts';
 
 export const scenario: Scenario = {
@@ -14,6 +15,7 @@ export const scenario: Scenario = {
   deteriorating: true,
   durationS: 3 * 86_400,
   devices: ['pulse-oximeter', 'thermometer', 'bp-cuff'],
+  cadence: POST_SURGICAL_CADENCE,
   generate: (rng, opts) =>
     sepsisRun(rng, opts, {
       baseline: { ...ADULT, heartRate: [72, 5] },

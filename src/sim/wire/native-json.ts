@@ -10,6 +10,8 @@ export interface SimReading {
   /** Device time, ISO 8601 with offset. */
   time: string;
   type?: string;
+  /** A coded type instead of a friendly one (MDC: the ECG heart rate vs the pleth pulse). */
+  code?: { system: string; code: string };
   value?: number;
   unit?: string;
   components?: { systolic: number; diastolic: number; mean?: number };

@@ -18,6 +18,12 @@ export const LOINC_BY_TYPE: Readonly<Record<string, string>> = {
   'cgm-glucose': '99504-3',
 };
 
+/** MDC codes the simulator sends (clinical-reference §3.2) → LOINC; the MDC coding is kept beside it. */
+export const LOINC_BY_MDC: Readonly<Record<string, string>> = {
+  '147842': '8867-4',
+  '149530': '8867-4',
+};
+
 const BP_COMPONENTS = { systolic: '8480-6', diastolic: '8462-4', mean: '8478-0' } as const;
 
 export interface ReplayLine {
@@ -30,6 +36,7 @@ export interface ReplayLine {
   unit?: string;
   components?: { code: string; value: number; unit: string }[];
   flags?: string[];
+  codings?: { system: string; code: string }[];
   batteryPercent?: number;
   id?: string;
   received: string;
@@ -44,7 +51,7 @@ export function replayLines(e: Emission, patientId: string): ReplayLine[] {
   for (const r of e.readings) {
     if (r.battery !== undefined)
       out.push({ type: 'status', ...base, time: r.time, batteryPercent: r.battery });
-    if (r.type !== undefined) out.push(readingLine(r, base));
+    if (r.type !== undefined || r.code !== undefined) out.push(readingLine(r, base));
   }
   return out;
 }
@@ -53,9 +60,10 @@ function readingLine(
   r: SimReading,
   base: { patient: string; device: string; received: string; transport: string },
 ): ReplayLine {
-  const code = LOINC_BY_TYPE[r.type as string];
-  if (!code) throw new Error(`no LOINC code for simulated type ${r.type}`);
+  const code = r.code ? LOINC_BY_MDC[r.code.code] : LOINC_BY_TYPE[r.type as string];
+  if (!code) throw new Error(`no LOINC code for simulated type ${r.type ?? r.code?.code}`);
   const line: ReplayLine = { ...base, time: r.time, code };
+  if (r.code) line.codings = [{ ...r.code }];
   if (r.messageId) line.id = r.messageId;
   if (r.components) {
     line.components = Object.entries(r.components).map(([k, v]) => ({
