@@ -34,6 +34,8 @@ export interface AlertChange {
   notification: Notification | undefined;
 }
 export type AlertChangeListener = (change: AlertChange) => void;
+/** Runs inside the transaction that stores alert changes (atomic with them); may write, must not commit. */
+export type AlertTransactionHook = (sql: Sql, changes: readonly AlertChange[]) => Promise<void>;
 
 export interface AlertManagerOptions {
   repo: AlertRepository;
@@ -90,6 +92,13 @@ export class AlertManager {
 
   onChange(l: AlertChangeListener): void {
     this.#listeners.push(l);
+  }
+
+  readonly #transactionHooks: AlertTransactionHook[] = [];
+
+  /** Work stored with every alert change, in its transaction (FHIR Subscription events). */
+  inTransaction(h: AlertTransactionHook): void {
+    this.#transactionHooks.push(h);
   }
 
   /**
@@ -370,7 +379,9 @@ export class AlertManager {
               changes.map((c) => this.remote(c)),
             )
           : undefined;
-      const [ok] = await Promise.all([writes, notify]);
+      const hooks =
+        r === last && changes.length > 0 ? this.#transactionHooks.map((h) => h(sql, changes)) : [];
+      const [ok] = await Promise.all([writes, notify, ...hooks]);
       if (!ok) throw new VersionConflict();
     }
   }

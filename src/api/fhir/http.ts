@@ -116,7 +116,8 @@ export function fhirClientError(err: Error & { code?: string }, socket: import('
 
 /** Services for FHIR handlers outside HTTP too (CLI, tests, bench). */
 export function createFhirServices(
-  base: Pick<ApiContext, 'db' | 'clock' | 'log'> & Partial<Pick<ApiContext, 'readingsStored'>>,
+  base: Pick<ApiContext, 'db' | 'clock' | 'log'> &
+    Partial<Pick<ApiContext, 'readingsStored' | 'subscriptions'>>,
 ): FhirServices & { exportsIdle(): Promise<void> } {
   // Observations committed through FHIR reach detection like every other stored reading.
   const ctx = { ...base, db: withStoredReadings(base.db, () => base.readingsStored) };
@@ -138,6 +139,7 @@ export function createFhirServices(
       running.add(p);
     },
     consentRefusing,
+    subscriptions: base.subscriptions,
     async exportsIdle() {
       await Promise.allSettled([...running]);
     },
