@@ -425,7 +425,7 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       notifiers,
       metrics,
     });
-    alerting.manager.inTransaction(subscriptions.onAlertChanges);
+    alerting.manager.inTransaction(subscriptions.onAlertChanges, subscriptions.wantsAlertChanges);
     alerting.outbox.addChannel(SUBSCRIPTION_CHANNEL, subscriptions.deliver);
     await subscriptions.start({ heartbeats: config.role === 'all' || config.role === 'api' });
     cleanups.push(async () => subscriptions.stop());

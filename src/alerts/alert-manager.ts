@@ -94,11 +94,22 @@ export class AlertManager {
     this.#listeners.push(l);
   }
 
-  readonly #transactionHooks: AlertTransactionHook[] = [];
+  readonly #transactionHooks: Array<{
+    run: AlertTransactionHook;
+    wants: (c: readonly AlertChange[]) => boolean;
+  }> = [];
 
-  /** Work stored with every alert change, in its transaction (FHIR Subscription events). */
-  inTransaction(h: AlertTransactionHook): void {
-    this.#transactionHooks.push(h);
+  /**
+   * Work stored with alert changes, in their transaction (FHIR Subscription events). `wants` says
+   * whether it has anything to write for these changes: then the single-statement fast path gives
+   * way to a transaction.
+   */
+  inTransaction(run: AlertTransactionHook, wants: (c: readonly AlertChange[]) => boolean): void {
+    this.#transactionHooks.push({ run, wants });
+  }
+
+  #hooksWant(changes: readonly AlertChange[]): boolean {
+    return changes.length > 0 && this.#transactionHooks.some((h) => h.wants(changes));
   }
 
   /**
@@ -165,7 +176,7 @@ export class AlertManager {
         // transaction holding the connection between round trips.
         const { items, out } = this.#decide(detections, this.#knownActive(keys.keys()), now);
         const rounds = await this.#plan(undefined, items, now, changes);
-        if (rounds.length <= 1) {
+        if (rounds.length <= 1 && !this.#hooksWant(changes)) {
           const ok =
             rounds.length === 0 ||
             (await this.repo.writeChangesAtomic(rounds[0] as AlertChangeSet, this.#notification(changes)));
@@ -380,7 +391,7 @@ export class AlertManager {
             )
           : undefined;
       const hooks =
-        r === last && changes.length > 0 ? this.#transactionHooks.map((h) => h(sql, changes)) : [];
+        r === last && changes.length > 0 ? this.#transactionHooks.map((h) => h.run(sql, changes)) : [];
       const [ok] = await Promise.all([writes, notify, ...hooks]);
       if (!ok) throw new VersionConflict();
     }

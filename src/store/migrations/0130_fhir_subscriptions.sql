@@ -33,9 +33,4 @@ create table fhir_subscription_event (
   patient_id text,
   primary key (subscription_id, event_number)
 );
-
--- Outbox rows of a subscription name no alert notification: they carry the subscription (target),
--- what to send (handshake, heartbeat, event-notification) and the event number.
-alter table alert_delivery alter column notification_id drop not null;
-alter table alert_delivery add column subscription_kind text;
-alter table alert_delivery add column event_number bigint;
+-- Their outbox rows are alert_delivery rows (migration 0339: that table is created by 0300).

@@ -41,6 +41,9 @@ export const deliveryExpiryMs = 24 * 3600_000;
 /** How often the live subscriptions (and what their owners may read) are read again. */
 export const refreshMs = 5_000;
 
+const alertEvent = (c: AlertChange) =>
+  c.event.type === 'raised' || c.event.type === 'acknowledged' || c.event.type === 'resolved';
+
 /** The owner of a subscription, kept with it: what the access policy decides on (no token). */
 function ownerOf(p: Principal): Record<string, unknown> {
   return {
@@ -181,14 +184,20 @@ export class Subscriptions {
     await this.#record(sql, events, now);
   };
 
+  /** Whether any of these alert changes is an event of a live subscription. */
+  readonly wantsAlertChanges = (changes: readonly AlertChange[]): boolean => {
+    if (this.#live.length === 0) return false;
+    const now = this.#clock.now();
+    return changes.some((c) => alertEvent(c) && this.#matching('alert', c.alert.patientId, now).length > 0);
+  };
+
   /** In the alert change's transaction: raised, acknowledged and resolved alerts are events. */
   readonly onAlertChanges = async (sql: Sql, changes: readonly AlertChange[]): Promise<void> => {
     if (this.#live.length === 0) return;
     const now = this.#clock.now();
     const events: NewSubscriptionEvent[] = [];
     for (const c of changes) {
-      if (c.event.type !== 'raised' && c.event.type !== 'acknowledged' && c.event.type !== 'resolved')
-        continue;
+      if (!alertEvent(c)) continue;
       for (const l of this.#matching('alert', c.alert.patientId, now))
         events.push({
           subscriptionId: l.row.id,
