@@ -210,6 +210,7 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       log,
       store: new ResourceStore({ db, clock, log }),
       baseUrl: config.publicUrl ? `${config.publicUrl.replace(/\/$/, '')}/fhir` : undefined,
+      audit: (input) => security.audit.recordLater(input),
       access: {
         mayRead: async (p, patientId, type) =>
           (await security.policy.canAccessPatient(p, patientId, 'read', type)).allowed,

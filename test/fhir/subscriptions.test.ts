@@ -344,6 +344,13 @@ for (const kind of ['pglite', 'postgres'] as const) {
       assert.equal(obs.resourceType, 'Observation');
       assert.equal(obs.subject.reference, `Patient/${patientA}`);
       assert.match(part(st['events'][0], 'focus'), new RegExp(`Observation/${obs.id}$`));
+      // The disclosure to the subscriber is on the audit trail (who: the admin; what: the Observation).
+      await waitFor('the audit record of the notification', async () => {
+        const rows = await vigil.db.query(
+          `select agent_id, entity_type from audit_event where subtype_code = 'subscription-notification'`,
+        );
+        return rows.length > 0 ? rows : undefined;
+      });
     });
 
     it('notifies an alert raised and acknowledged (Flag focus)', async () => {
@@ -537,6 +544,30 @@ for (const kind of ['pglite', 'postgres'] as const) {
         405,
       );
       assert.equal((await call(admin, 'GET', '/fhir/Subscription/not-a-uuid')).status, 404);
+    });
+
+    it('sends heartbeats to an active subscription that has been quiet for its period', async () => {
+      const c = await call(
+        admin,
+        'POST',
+        '/fhir/Subscription',
+        subscription({
+          topic: alertTopic,
+          endpoint: `${rx.url}/beat`,
+          heartbeat: 10,
+          filter: `Flag?patient=${patientB}`,
+        }),
+      );
+      assert.equal(c.status, 201, c.text);
+      const beat = await waitFor('a heartbeat', () =>
+        rx.at('/beat').find((g) => status(g.body)['type'] === 'heartbeat'),
+      );
+      const st = status(beat.body);
+      assert.equal(st['status'], 'active');
+      assert.equal(st['events-since-subscription-start'], '0');
+      assert.equal(beat.body.entry.length, 1);
+      assert.equal(rx.at('/beat')[0]?.body && status(rx.at('/beat')[0]?.body)['type'], 'handshake');
+      assert.equal((await call(admin, 'DELETE', `/fhir/Subscription/${c.json.id}`)).status, 204);
     });
 
     it('deletes a subscription: gone, and no further events', async () => {

@@ -83,6 +83,14 @@ export async function subscriptionRoute(
       };
     }
     if (m === 'GET') {
+      for (const k of req.query.keys()) {
+        if (k === 'status' || k === '_format') continue;
+        if (k.startsWith('status:'))
+          throw notSupported(`modifier '${k.slice(7, 71)}' is not supported on status`);
+        throw badRequest(
+          `search parameter '${k.slice(0, 64)}' is not supported on Subscription (status only)`,
+        );
+      }
       const rows = await s.repo.list(isAdmin(req) ? null : ownerKey(req.principal), 500);
       const status = req.query.get('status');
       return {

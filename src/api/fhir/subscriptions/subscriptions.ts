@@ -1,6 +1,7 @@
 import type { Bundle, Resource, Subscription } from '@medplum/fhirtypes';
 import type { AlertChange } from '../../../alerts/alert-manager.ts';
 import type { DeliveryResult } from '../../../alerts/notifier.ts';
+import type { AuditInput } from '../../../audit/audit-event.ts';
 import type { Principal } from '../../../auth/token-service.ts';
 import type { Clock } from '../../../core/clock.ts';
 import { errorMessage } from '../../../core/errors.ts';
@@ -74,6 +75,9 @@ export class Subscriptions {
   readonly #access: SubscriberAccess;
   readonly #store: ResourceStore;
   readonly #baseUrl: string | undefined;
+  readonly #audit: ((input: AuditInput) => void) | undefined;
+  /** Settings of stored subscriptions by id (they are never updated, so parsed once). */
+  readonly #specs = new Map<string, SubscriptionSpec>();
   #live: Live[] = [];
   #timer: NodeJS.Timeout | undefined;
   #refreshing: Promise<void> | undefined;
@@ -86,7 +90,10 @@ export class Subscriptions {
     store: ResourceStore;
     /** Absolute FHIR base for references in notifications (VIGIL_PUBLIC_URL + /fhir). */
     baseUrl: string | undefined;
+    /** Records the disclosure of each event notification (the audit log). */
+    audit?: (input: AuditInput) => void;
   }) {
+    this.#audit = o.audit;
     this.repo = new FhirSubscriptionRepository(o.db);
     this.#clock = o.clock;
     this.#log = o.log.child({ component: 'fhir-subscriptions' });
@@ -145,11 +152,15 @@ export class Subscriptions {
   }
 
   #specOf(row: SubscriptionRow): SubscriptionSpec | undefined {
+    const known = this.#specs.get(row.id);
+    if (known) return known;
     try {
       // Stored resources were accepted: parsed again for their settings ('end' is checked at events).
       const { end: _end, ...r } = row.resource as Record<string, unknown>;
       const spec = parseSubscription({ ...r, status: 'requested' }, 0);
-      return { ...spec, end: (row.resource['end'] as string | undefined) ?? null };
+      const out = { ...spec, end: (row.resource['end'] as string | undefined) ?? null };
+      this.#specs.set(row.id, out);
+      return out;
     } catch (e) {
       this.#log.error({ subscriptionId: row.id, err: errorMessage(e) }, 'stored subscription cannot be read');
       return undefined;
@@ -264,6 +275,7 @@ export class Subscriptions {
   async delete(id: string): Promise<boolean> {
     const gone = await this.repo.delete(id, new Date(this.#clock.now()).toISOString());
     this.#live = this.#live.filter((l) => l.row.id !== id);
+    this.#specs.delete(id);
     return gone;
   }
 
@@ -346,8 +358,10 @@ export class Subscriptions {
     const spec = this.#specOf(row);
     if (!spec) return { ok: false, permanent: true, error: 'subscription cannot be read' };
     let bundle: Bundle;
+    let patientId: string | null = null;
     if (d.subscriptionKind === 'event-notification') {
       const e = d.eventNumber == null ? undefined : await this.repo.event(row.id, d.eventNumber);
+      patientId = e?.patientId ?? null;
       if (!e) return { ok: false, permanent: true, error: 'event not stored' };
       // Access again at delivery: a care-team, scope or consent change since the event applies now.
       const [readable] = await this.readableEvents(row, e.eventNumber, e.eventNumber, 1);
@@ -364,6 +378,24 @@ export class Subscriptions {
       bundle = this.bundle(row, type, [], spec.content, type === 'handshake' ? 'requested' : 'active');
     }
     const result = await post(spec, bundle);
+    if (d.subscriptionKind === 'event-notification' && this.#audit) {
+      // Each event notification discloses the patient's data to the subscriber: one audit record.
+      const owner = row.owner as unknown as Principal;
+      const focus = bundle.entry?.[1]?.fullUrl?.split('/').slice(-2) ?? [];
+      this.#audit({
+        kind: 'rest',
+        subtype: 'subscription-notification',
+        action: 'R',
+        outcome: result.ok ? 'success' : 'minor',
+        ...(result.ok ? {} : { outcomeDesc: result.error ?? 'delivery failed' }),
+        agent: { kind: owner.kind, id: owner.id, roles: owner.roles },
+        patientId,
+        entities: [
+          { type: 'Subscription', id: row.id },
+          ...(focus.length === 2 ? [{ type: focus[0] as string, id: focus[1] as string }] : []),
+        ],
+      });
+    }
     const at = new Date(this.#clock.now()).toISOString();
     if (result.ok) {
       await this.repo.markSent(row.id, at);
