@@ -484,6 +484,31 @@ for (const kind of ['pglite', 'postgres'] as const) {
       assert.equal(f.json.resourceType, 'OperationOutcome');
     });
 
+    it('notifies an Observation written through the FHIR API too', async () => {
+      const w = await call(admin, 'POST', '/fhir/Observation', {
+        resourceType: 'Observation',
+        status: 'final',
+        category: [
+          {
+            coding: [
+              { system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'vital-signs' },
+            ],
+          },
+        ],
+        code: { coding: [{ system: 'http://loinc.org', code: '8867-4', display: 'Heart rate' }] },
+        subject: { reference: `Patient/${patientA}` },
+        effectiveDateTime: new Date().toISOString(),
+        valueQuantity: { value: 72, unit: 'beats/minute', system: 'http://unitsofmeasure.org', code: '/min' },
+      });
+      assert.equal(w.status, 201, w.text);
+      const got = await waitFor('event 3', () =>
+        rx
+          .at('/obs')
+          .find((g) => status(g.body)['events'].some((e: Json) => part(e, 'event-number') === '3')),
+      );
+      assert.equal(got.body.entry[1].resource.id, w.json.id);
+    });
+
     it('refuses invalid Subscriptions with OperationOutcomes, never a 500', async () => {
       const ok = subscription({ topic: observationTopic, endpoint: `${rx.url}/x` });
       const cases: Array<[string, unknown, number]> = [

@@ -120,7 +120,14 @@ export function createFhirServices(
     Partial<Pick<ApiContext, 'readingsStored' | 'subscriptions'>>,
 ): FhirServices & { exportsIdle(): Promise<void> } {
   // Observations committed through FHIR reach detection like every other stored reading.
-  const ctx = { ...base, db: withStoredReadings(base.db, () => base.readingsStored) };
+  const ctx = {
+    ...base,
+    db: withStoredReadings(
+      base.db,
+      () => base.readingsStored,
+      () => base.subscriptions?.onReadings,
+    ),
+  };
   const store = new ResourceStore(ctx);
   const running = new Set<Promise<void>>();
   const log = ctx.log.child({ component: 'fhir' });

@@ -30,7 +30,7 @@ export const topics: readonly Topic[] = [
     url: `${base}/patient-observation`,
     title: 'New Observation of a patient',
     description:
-      'An Observation was stored for a patient: a reading from a connected device (any transport) or one derived from readings (NEWS2).',
+      'An Observation was stored for a patient: a reading from a connected device (any transport), one derived from readings (NEWS2), or one created or corrected through the FHIR API.',
     resourceType: 'Observation',
     trigger: 'An Observation with a subject Patient is created',
   },
