@@ -69,12 +69,12 @@ class Receiver {
 function status(bundle: Json): Record<string, Json> {
   const p = bundle.entry[0].resource;
   assert.equal(p.resourceType, 'Parameters');
-  const out: Record<string, Json> = {};
+  const events: Json[] = [];
+  const out: Record<string, Json> = { events };
   for (const x of p.parameter) {
-    if (x.name === 'notification-event') (out['events'] ??= []).push(x.part);
+    if (x.name === 'notification-event') events.push(x.part);
     else out[x.name] = x.valueCode ?? x.valueString ?? x.valueCanonical ?? x.valueReference;
   }
-  out['events'] ??= [];
   return out;
 }
 
