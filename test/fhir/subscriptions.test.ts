@@ -569,6 +569,14 @@ for (const kind of ['pglite', 'postgres'] as const) {
         405,
       );
       assert.equal((await call(admin, 'GET', '/fhir/Subscription/not-a-uuid')).status, 404);
+      // Not inside a transaction Bundle (its entry fails, the Bundle answers an OperationOutcome).
+      const tx = await call(admin, 'POST', '/fhir', {
+        resourceType: 'Bundle',
+        type: 'transaction',
+        entry: [{ resource: ok, request: { method: 'POST', url: 'Subscription' } }],
+      });
+      assert.equal(tx.status, 400, tx.text);
+      assert.equal(tx.json.resourceType, 'OperationOutcome');
     });
 
     it('sends heartbeats to an active subscription that has been quiet for its period', async () => {

@@ -67,6 +67,9 @@ export async function subscriptionRoute(
     return { status: 200, resource: one };
   }
   const s = service(svc);
+  // Subscriptions keep their own transactions (and PGlite has one connection): not inside a Bundle's.
+  if (svc.sql !== svc.db)
+    throw notSupported('Subscription interactions are not allowed in a transaction Bundle');
   if (id === undefined) {
     if (m === 'POST') {
       const spec = s.parse(req.body);
