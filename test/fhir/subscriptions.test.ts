@@ -137,6 +137,7 @@ for (const kind of ['pglite', 'postgres'] as const) {
     let admin = '';
     let nurse = '';
     let clinician = '';
+    let teamId = '';
     let secret = '';
     let patientA = '';
     let patientB = '';
@@ -260,6 +261,7 @@ for (const kind of ['pglite', 'postgres'] as const) {
         ],
       });
       assert.equal(team.status, 201, team.text);
+      teamId = team.json.id;
       const cu = await call(admin, 'POST', '/api/v1/users', {
         username: 'subs-doc',
         roles: ['clinician'],
@@ -507,6 +509,50 @@ for (const kind of ['pglite', 'postgres'] as const) {
           .find((g) => status(g.body)['events'].some((e: Json) => part(e, 'event-number') === '3')),
       );
       assert.equal(got.body.entry[1].resource.id, w.json.id);
+    });
+
+    it('decides access again at delivery: a clinician taken off the care team gets nothing more', async () => {
+      const c = await call(
+        clinician,
+        'POST',
+        '/fhir/Subscription',
+        subscription({ topic: observationTopic, endpoint: `${rx.url}/doc` }),
+      );
+      assert.equal(c.status, 201, c.text);
+      const docSub = c.json.id;
+      await handshaken(docSub);
+      await ingest('subs-3', 126);
+      await waitFor('the clinician’s event 1', () =>
+        rx
+          .at('/doc')
+          .find((g) => status(g.body)['events'].some((e: Json) => part(e, 'event-number') === '1')),
+      );
+      assert.equal((await call(admin, 'DELETE', `/fhir/CareTeam/${teamId}`)).status < 300, true);
+      await ingest('subs-4', 127);
+      // The admin's subscription got this reading (event 5); the clinician's has nothing pending.
+      await waitFor('the admin’s event 5', () =>
+        rx
+          .at('/obs')
+          .find((g) => status(g.body)['events'].some((e: Json) => part(e, 'event-number') === '5')),
+      );
+      await waitFor('no pending delivery for the clinician', async () => {
+        const rows = await vigil.db.query(
+          `select 1 from alert_delivery where target = $1 and status = 'pending'`,
+          [docSub],
+        );
+        return rows.length === 0 || undefined;
+      });
+      assert.deepEqual(
+        rx.at('/doc').flatMap((g) => status(g.body)['events'].map((e: Json) => part(e, 'event-number'))),
+        ['1'],
+      );
+      const ev = await call(clinician, 'GET', `/fhir/Subscription/${docSub}/$events`);
+      assert.equal(ev.status, 200, ev.text);
+      assert.deepEqual(
+        status(ev.json)['events'],
+        [],
+        'her replay shows nothing of a patient she may no longer read',
+      );
     });
 
     it('refuses invalid Subscriptions with OperationOutcomes, never a 500', async () => {
