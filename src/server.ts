@@ -17,6 +17,7 @@ import { buildApp, type RoutePlugin } from './api/app.ts';
 import type { ApiContext } from './api/context.ts';
 import { fhirRoutes } from './api/fhir/http.ts';
 import { ResourceStore } from './api/fhir/resource-store.ts';
+import { Subscriptions } from './api/fhir/subscriptions/subscriptions.ts';
 import { adherenceRoutes } from './api/routes/adherence.ts';
 import { alarmBurdenRoutes } from './api/routes/alarm-burden.ts';
 import { alarmSettingsRoutes } from './api/routes/alarm-settings.ts';
@@ -85,6 +86,7 @@ import { DeadLetterRepository } from './store/dead-letter-repository.ts';
 import { DeviceModelRepository } from './store/device-model-repository.ts';
 import { DeviceRepository } from './store/device-repository.ts';
 import { EquipmentRepository } from './store/equipment-repository.ts';
+import { SUBSCRIPTION_CHANNEL } from './store/fhir-subscription-repository.ts';
 import { migrate } from './store/migrate.ts';
 import { ObservationRepository } from './store/observation-repository.ts';
 import { openDatabase } from './store/open-database.ts';
@@ -219,6 +221,20 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
     const deadLetters = new DeadLetterRepository(db);
 
     const listeners: ReadingListener[] = [];
+    // FHIR Subscriptions: events recorded in the transactions below, sent by the alert outbox.
+    const subscriptions = new Subscriptions({
+      db,
+      clock,
+      log,
+      store: new ResourceStore({ db, clock, log }),
+      baseUrl: config.publicUrl ? `${config.publicUrl.replace(/\/$/, '')}/fhir` : undefined,
+      audit: (input) => security.audit.recordLater(input),
+      access: {
+        mayRead: async (p, patientId, type) =>
+          (await security.policy.canAccessPatient(p, patientId, 'read', type)).allowed,
+        readable: (p, type) => security.policy.readablePatients(p, type),
+      },
+    });
     const touches = new DeviceTouchThrottle();
     const writer = new BatchWriter({
       db,
@@ -244,11 +260,11 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
             deadLetters.insertBatch(sql, batch.deadLetters),
             deviceRepo.touch(sql, touches.select(touched.values())),
           ]);
-          if (opts.onCommit && inserted.size > 0)
-            await opts.onCommit(
-              sql,
-              batch.readings.filter((r) => inserted.has(r.id)),
-            );
+          if (inserted.size > 0) {
+            const stored = batch.readings.filter((r) => inserted.has(r.id));
+            await subscriptions.onReadings(sql, stored);
+            if (opts.onCommit) await opts.onCommit(sql, stored);
+          }
           return inserted;
         },
       },
@@ -464,6 +480,11 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
       notifiers,
       metrics,
     });
+    alerting.manager.inTransaction(subscriptions.onAlertChanges, subscriptions.wantsAlertChanges);
+    alerting.outbox.addChannel(SUBSCRIPTION_CHANNEL, subscriptions.deliver);
+    await subscriptions.start({ heartbeats: config.role === 'all' || config.role === 'api' });
+    cleanups.push(async () => subscriptions.stop());
+    ctx.subscriptions = subscriptions;
     alerting.start(); // durable timers and outbox: resumes what a previous process left due
     // PCD-04 device alarms over MLLP become alerts (source "device alarm"), after their readings are stored.
     mllp?.setAlarmSink(new DeviceAlarmStage({ alerts: alerting.manager, attribution: devices }));

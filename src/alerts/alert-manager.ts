@@ -34,6 +34,8 @@ export interface AlertChange {
   notification: Notification | undefined;
 }
 export type AlertChangeListener = (change: AlertChange) => void;
+/** Runs inside the transaction that stores alert changes (atomic with them); may write, must not commit. */
+export type AlertTransactionHook = (sql: Sql, changes: readonly AlertChange[]) => Promise<void>;
 
 export interface AlertManagerOptions {
   repo: AlertRepository;
@@ -90,6 +92,24 @@ export class AlertManager {
 
   onChange(l: AlertChangeListener): void {
     this.#listeners.push(l);
+  }
+
+  readonly #transactionHooks: Array<{
+    run: AlertTransactionHook;
+    wants: (c: readonly AlertChange[]) => boolean;
+  }> = [];
+
+  /**
+   * Work stored with alert changes, in their transaction (FHIR Subscription events). `wants` says
+   * whether it has anything to write for these changes: then the single-statement fast path gives
+   * way to a transaction.
+   */
+  inTransaction(run: AlertTransactionHook, wants: (c: readonly AlertChange[]) => boolean): void {
+    this.#transactionHooks.push({ run, wants });
+  }
+
+  #hooksWant(changes: readonly AlertChange[]): boolean {
+    return changes.length > 0 && this.#transactionHooks.some((h) => h.wants(changes));
   }
 
   /**
@@ -156,7 +176,7 @@ export class AlertManager {
         // transaction holding the connection between round trips.
         const { items, out } = this.#decide(detections, this.#knownActive(keys.keys()), now);
         const rounds = await this.#plan(undefined, items, now, changes);
-        if (rounds.length <= 1) {
+        if (rounds.length <= 1 && !this.#hooksWant(changes)) {
           const ok =
             rounds.length === 0 ||
             (await this.repo.writeChangesAtomic(rounds[0] as AlertChangeSet, this.#notification(changes)));
@@ -370,7 +390,9 @@ export class AlertManager {
               changes.map((c) => this.remote(c)),
             )
           : undefined;
-      const [ok] = await Promise.all([writes, notify]);
+      const hooks =
+        r === last && changes.length > 0 ? this.#transactionHooks.map((h) => h.run(sql, changes)) : [];
+      const [ok] = await Promise.all([writes, notify, ...hooks]);
       if (!ok) throw new VersionConflict();
     }
   }

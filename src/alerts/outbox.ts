@@ -21,6 +21,9 @@ export interface DeliveryAttemptOutcome {
   status: 'delivered' | 'pending' | 'expired';
 }
 
+/** Sends one outbox row of a channel registered with `addChannel`; should not throw for a failure. */
+export type DeliveryChannel = (d: DeliveryRow) => Promise<DeliveryResult>;
+
 export const defaultBackoff: BackoffOptions = { baseMs: 2_000, maxMs: 15 * 60_000 };
 
 /** Exponential backoff with "equal jitter": half fixed, half random, so receivers are not stampeded. */
@@ -78,6 +81,16 @@ export class Outbox {
     this.#notifiers.set(n.name, n);
   }
 
+  readonly #channels = new Map<string, DeliveryChannel>();
+
+  /**
+   * A channel whose deliveries carry no alert notification (FHIR Subscriptions): its rows in the
+   * outbox are sent by `send`, with the same claim, attempt log, backoff and expiry as webhooks.
+   */
+  addChannel(name: string, send: DeliveryChannel): void {
+    this.#channels.set(name, send);
+  }
+
   /** Sends what is due; returns how many deliveries were attempted. */
   async runDue(limit = 50): Promise<number> {
     const now = this.#clock.now();
@@ -93,7 +106,8 @@ export class Outbox {
     const byId = new Map<string, Notification>();
     let prepared: string | undefined;
     try {
-      const rows = await this.#repo.notificationsByIds([...new Set(due.map((d) => d.notificationId))]);
+      const ids = due.flatMap((d) => (d.notificationId ? [d.notificationId] : []));
+      const rows = ids.length ? await this.#repo.notificationsByIds([...new Set(ids)]) : [];
       let ns = rows.map((r) => r.payload as unknown as Notification);
       if (ns.some((n) => n.recipientsPending)) {
         if (!this.#fill) throw new Error('notification recipients not resolved yet');
@@ -103,7 +117,15 @@ export class Outbox {
     } catch (e) {
       prepared = errorMessage(e);
     }
-    await Promise.all(due.map((d) => this.#deliver(d, byId.get(d.notificationId), prepared)));
+    await Promise.all(
+      due.map((d) =>
+        this.#deliver(
+          d,
+          d.notificationId ? byId.get(d.notificationId) : undefined,
+          d.notificationId ? prepared : undefined,
+        ),
+      ),
+    );
     return due.length;
   }
 
@@ -113,25 +135,31 @@ export class Outbox {
     let expireNow = false;
     try {
       if (failure) throw new Error(failure);
-      if (!notification) throw new Error('notification missing');
-      const n = notification;
-      if (d.channel === 'webhook') {
-        const sub = await this.#repo.webhook(d.target);
-        if (!sub?.enabled) {
-          result = { ok: false, error: 'webhook subscription deleted or disabled' };
-          expireNow = true;
+      const channel = this.#channels.get(d.channel);
+      if (channel) {
+        result = await channel(d);
+        expireNow = result.permanent === true;
+      } else if (!notification) throw new Error('notification missing');
+      else {
+        const n = notification;
+        if (d.channel === 'webhook') {
+          const sub = await this.#repo.webhook(d.target);
+          if (!sub?.enabled) {
+            result = { ok: false, error: 'webhook subscription deleted or disabled' };
+            expireNow = true;
+          } else {
+            const notifier = new WebhookNotifier(sub, () => this.#clock.now(), {
+              timeoutMs: this.#webhookTimeoutMs,
+              attempt: d.attempts,
+            });
+            result = await notifier.send(n);
+          }
         } else {
-          const notifier = new WebhookNotifier(sub, () => this.#clock.now(), {
-            timeoutMs: this.#webhookTimeoutMs,
-            attempt: d.attempts,
-          });
-          result = await notifier.send(n);
+          const notifier = this.#notifiers.get(d.target);
+          result = notifier
+            ? await notifier.send(n)
+            : { ok: false, error: `notifier ${d.target} is not configured on this worker` };
         }
-      } else {
-        const notifier = this.#notifiers.get(d.target);
-        result = notifier
-          ? await notifier.send(n)
-          : { ok: false, error: `notifier ${d.target} is not configured on this worker` };
       }
     } catch (e) {
       result = { ok: false, error: errorMessage(e) };

@@ -9,6 +9,7 @@ import type { Database } from '../store/database.ts';
 import type { DeadLetterRepository } from '../store/dead-letter-repository.ts';
 import type { ObservationRepository } from '../store/observation-repository.ts';
 import type { UserRepository } from '../store/user-repository.ts';
+import type { Subscriptions } from './fhir/subscriptions/subscriptions.ts';
 import type { Security } from './security.ts';
 
 /** What the HTTP layer needs, built by the composition root (server.ts). */
@@ -36,4 +37,6 @@ export interface ApiContext {
   publicUrl?: string | undefined;
   /** VIGIL_FHIR_NAMESPACE: the base of Vigil's own FHIR URLs as the FHIR API shows them (default the internal one). */
   fhirNamespace?: string;
+  /** FHIR Subscriptions (set by server.ts on workers that serve the API). */
+  subscriptions?: Subscriptions | undefined;
 }

@@ -334,7 +334,8 @@ export interface Recipient {
 
 export interface DeliveryRow {
   id: string;
-  notificationId: string;
+  /** The alert notification sent; null for a FHIR Subscription's delivery (channel 'fhir-subscription'). */
+  notificationId: string | null;
   channel: string;
   target: string;
   status: 'pending' | 'delivered' | 'expired';
@@ -344,6 +345,10 @@ export interface DeliveryRow {
   createdAt: string;
   deliveredAt: string | null;
   lastError: string | null;
+  /** A FHIR Subscription's delivery: what it sends (handshake, heartbeat, event-notification). */
+  subscriptionKind?: string | null;
+  /** A FHIR Subscription's delivery of an event: its number. */
+  eventNumber?: number | null;
 }
 
 export interface DeliveryAttemptRow {
@@ -399,7 +404,7 @@ function toNotification(r: Record<string, unknown>): NotificationRow {
 function toDelivery(r: Record<string, unknown>): DeliveryRow {
   return {
     id: r['id'] as string,
-    notificationId: r['notification_id'] as string,
+    notificationId: (r['notification_id'] as string | null) ?? null,
     channel: r['channel'] as string,
     target: r['target'] as string,
     status: r['status'] as DeliveryRow['status'],
@@ -409,6 +414,8 @@ function toDelivery(r: Record<string, unknown>): DeliveryRow {
     createdAt: iso(r['created_at']) as string,
     deliveredAt: iso(r['delivered_at']),
     lastError: (r['last_error'] as string | null) ?? null,
+    subscriptionKind: (r['subscription_kind'] as string | null) ?? null,
+    eventNumber: r['event_number'] == null ? null : Number(r['event_number']),
   };
 }
 

@@ -117,10 +117,18 @@ export function fhirClientError(err: Error & { code?: string }, socket: import('
 
 /** Services for FHIR handlers outside HTTP too (CLI, tests, bench). */
 export function createFhirServices(
-  base: Pick<ApiContext, 'db' | 'clock' | 'log'> & Partial<Pick<ApiContext, 'readingsStored'>>,
+  base: Pick<ApiContext, 'db' | 'clock' | 'log'> &
+    Partial<Pick<ApiContext, 'readingsStored' | 'subscriptions'>>,
 ): FhirServices & { exportsIdle(): Promise<void> } {
   // Observations committed through FHIR reach detection like every other stored reading.
-  const ctx = { ...base, db: withStoredReadings(base.db, () => base.readingsStored) };
+  const ctx = {
+    ...base,
+    db: withStoredReadings(
+      base.db,
+      () => base.readingsStored,
+      () => base.subscriptions?.onReadings,
+    ),
+  };
   const store = new ResourceStore(ctx);
   const running = new Set<Promise<void>>();
   const log = ctx.log.child({ component: 'fhir' });
@@ -139,6 +147,7 @@ export function createFhirServices(
       running.add(p);
     },
     consentRefusing,
+    subscriptions: base.subscriptions,
     async exportsIdle() {
       await Promise.allSettled([...running]);
     },

@@ -7,7 +7,37 @@ import {
   unsupportedCommon,
 } from './search/params.ts';
 import { includesFor, modifiersFor, revincludesFor, sortsFor } from './search/parse.ts';
+import { backport, topics } from './subscriptions/topics.ts';
 import type { FhirRequest, FhirResponse } from './types.ts';
+
+/**
+ * Subscription (R4 Subscriptions Backport IG, topic-based): the topics offered as the backport's
+ * CapabilityStatement extension, its profile, `$status` and `$events` (docs/fhir.md, Subscriptions).
+ */
+function subscriptionResource(): CapabilityStatementRestResource {
+  return {
+    type: 'Subscription',
+    profile: `${backport}/StructureDefinition/backport-subscription`,
+    extension: topics.map((t) => ({
+      url: `${backport}/StructureDefinition/capabilitystatement-subscriptiontopic-canonical`,
+      valueCanonical: t.url,
+    })),
+    interaction: (['read', 'create', 'delete', 'search-type'] as const).map((code) => ({ code })),
+    versioning: 'no-version',
+    readHistory: false,
+    updateCreate: false,
+    conditionalCreate: false,
+    conditionalUpdate: false,
+    conditionalDelete: 'not-supported',
+    searchParam: [{ name: 'status', type: 'token', documentation: 'requested, active, error or off' }],
+    operation: [
+      { name: 'status', definition: `${backport}/OperationDefinition/backport-subscription-status` },
+      { name: 'events', definition: `${backport}/OperationDefinition/backport-subscription-events` },
+    ],
+    documentation:
+      'Topic-based (R4 Subscriptions Backport IG): criteria is a topic canonical (GET /fhir/SubscriptionTopic lists them as Basic), filtered by patient with the backport-filter-criteria extension; channel rest-hook; payload empty, id-only or full-resource; heartbeat and timeout extensions. A subscriber sees and receives only its own subscriptions and the events of patients it may read (decided again at delivery). Updates are refused: delete and create again.',
+  };
+}
 
 function resource(type: (typeof resourceTypes)[number]): CapabilityStatementRestResource {
   const readOnly = readOnlyTypes.has(type);
@@ -163,7 +193,7 @@ export async function capabilityStatement(req: FhirRequest): Promise<FhirRespons
           description:
             'SMART App Launch 2 and Backend Services (see /fhir/.well-known/smart-configuration). Every request but metadata needs a bearer access token (Authorization: Bearer …). Staff roles (admin, clinician, nurse) see their care teams (admins all); integrations and backend services need SMART system scopes (system/<Type>.read|rs, system/*.*); a patient reads their own compartment; a SMART app is limited by its patient/ or user/ scopes on top of its user’s access.',
         },
-        resource: resourceTypes.map(resource),
+        resource: [...resourceTypes.map(resource), subscriptionResource()],
         interaction: [{ code: 'transaction' }, { code: 'batch' }, { code: 'history-system' }],
         searchParam: [
           { name: '_count', type: 'number', documentation: 'Page size (max 1000)' },

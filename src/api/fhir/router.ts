@@ -12,6 +12,7 @@ import { patchResource } from './patch.ts';
 import { readResource } from './read.ts';
 import { isSupportedType, type SupportedType } from './search/params.ts';
 import { searchResources } from './search.ts';
+import { subscriptionRoute } from './subscriptions/routes.ts';
 import type { FhirRequest, FhirResponse, FhirServices } from './types.ts';
 import { conditionalUpdate, updateResource } from './update.ts';
 import { idPattern } from './validate.ts';
@@ -52,6 +53,7 @@ export async function route(req: FhirRequest, svc: FhirServices): Promise<FhirRe
   if (a === 'Patient' && b === '$export' && seg.length === 2) return exportKickoff(req, svc, 'patient');
   if (a === 'Group' && b && c === '$export' && seg.length === 3) return exportKickoff(req, svc, 'group', b);
 
+  if (a === 'Subscription' || a === 'SubscriptionTopic') return subscriptionRoute(req, svc, seg);
   const type = typeOf(a);
   if (seg.length === 1) {
     if (m === 'GET') return searchResources(req, svc, type, req.query);

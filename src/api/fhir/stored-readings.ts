@@ -29,11 +29,13 @@ export function noteStoredObservation(sql: Sql, obs: Observation, id: string, re
 
 /**
  * The database as FHIR handlers see it: each transaction, once committed, hands the Observations
- * stored in it to `onStored` (the detection pipeline), in the order they were written.
+ * stored in it to `onStored` (the detection pipeline), in the order they were written; before it
+ * commits, to `beforeCommit` (FHIR Subscription events, stored atomically with them).
  */
 export function withStoredReadings(
   db: Database,
   onStored: () => ((readings: Reading[]) => void) | undefined,
+  beforeCommit: () => ((sql: Sql, readings: Reading[]) => Promise<void>) | undefined = () => undefined,
 ): Database {
   return {
     kind: db.kind,
@@ -44,9 +46,12 @@ export function withStoredReadings(
     ...(db.listen ? { listen: db.listen.bind(db) } : {}),
     async transaction(fn) {
       let key: Sql | undefined;
-      const out = await db.transaction((tx) => {
+      const out = await db.transaction(async (tx) => {
         key = tx;
-        return fn(tx);
+        const result = await fn(tx);
+        const stored = pending.get(tx);
+        if (stored?.length) await beforeCommit()?.(tx, stored);
+        return result;
       });
       const readings = key ? pending.get(key) : undefined;
       if (key) pending.delete(key);

@@ -4,6 +4,7 @@ import type { Clock } from '../../core/clock.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { Database, Sql } from '../../store/database.ts';
 import type { ResourceStore } from './resource-store.ts';
+import type { Subscriptions } from './subscriptions/subscriptions.ts';
 
 /** A FHIR interaction as a plain value: what HTTP, batch entries, the CLI and tests all produce. */
 export interface FhirRequest {
@@ -40,6 +41,8 @@ export interface FhirServices {
   startExport(jobId: string): void;
   /** Patients whose consent currently refuses the purpose (read now: revocations apply at once). */
   consentRefusing(purpose: 'integration-sharing'): Promise<Set<string>>;
+  /** FHIR Subscriptions (absent: the Subscription endpoints answer not-supported). */
+  subscriptions?: Subscriptions | undefined;
 }
 
 export type FhirHandler = (req: FhirRequest, svc: FhirServices) => Promise<FhirResponse>;
