@@ -1,11 +1,16 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { addStaff, must, type Running, startTestVigil } from '../dashboard/seed.ts';
-import { buildDashboardIfStale, chromiumSkip, launchChromium, screenshotsDir } from '../support/chromium.ts';
+import {
+  buildDashboardIfStale,
+  chromiumSkip,
+  type DashboardBrowser,
+  openDashboardBrowser,
+  screenshotsDir,
+  signInToDashboard,
+} from '../support/chromium.ts';
 
 /**
  * The Equipment page in real Chromium: equipment grouped by floor and zone from RTLS sightings,
@@ -19,9 +24,8 @@ const skip = chromiumSkip;
 
 describe('Equipment page in Chromium', { skip }, () => {
   let s: Running;
-  let context: BrowserContext;
   let page: Page;
-  let profileDir: string;
+  let browser: DashboardBrowser | undefined;
 
   before(async () => {
     buildDashboardIfStale();
@@ -75,22 +79,17 @@ describe('Equipment page in Chromium', { skip }, () => {
     await must(s.url, s.admin, 'PUT', '/api/v1/equipment/pump-102/availability', {
       availability: 'cleaning',
     });
-    profileDir = mkdtempSync(join(tmpdir(), 'vigil-chromium-'));
-    context = await launchChromium(profileDir, { deviceScaleFactor: 1, locale: 'en-GB' });
-    page = context.pages()[0] ?? (await context.newPage());
+    browser = await openDashboardBrowser();
+    page = browser.page;
   });
 
   after(async () => {
-    await context?.close().catch(() => {});
-    if (profileDir) rmSync(profileDir, { recursive: true, force: true });
+    await browser?.close();
     await s?.stop();
   });
 
   it('a nurse finds free pumps by floor and zone, sets one in use, and sees the exit alert', async () => {
-    await page.goto(`${s.url}/`);
-    await page.getByLabel('Username').fill('nurse.eq');
-    await page.getByLabel('Password').fill(NURSE_PW);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signInToDashboard(page, `${s.url}/`, 'nurse.eq', NURSE_PW);
     await page.getByRole('navigation', { name: 'Main' }).getByRole('button', { name: 'Equipment' }).click();
     await page.getByRole('heading', { name: 'Equipment', exact: true }).waitFor();
     await page.getByText('4 tracked · 2 free · 1 in use · 1 cleaning').waitFor();

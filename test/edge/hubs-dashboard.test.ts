@@ -1,11 +1,16 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { addStaff, must, type Running, startTestVigil } from '../dashboard/seed.ts';
-import { buildDashboardIfStale, chromiumSkip, launchChromium, screenshotsDir } from '../support/chromium.ts';
+import {
+  buildDashboardIfStale,
+  chromiumSkip,
+  type DashboardBrowser,
+  openDashboardBrowser,
+  screenshotsDir,
+  signInToDashboard,
+} from '../support/chromium.ts';
 
 /**
  * The Devices page in real Chromium shows the edge hubs with the health they last reported (queue,
@@ -18,9 +23,8 @@ const GiB = 1024 ** 3;
 
 describe('Devices page: edge hubs in Chromium', { skip: chromiumSkip }, () => {
   let s: Running;
-  let context: BrowserContext;
   let page: Page;
-  let profileDir: string;
+  let browser: DashboardBrowser | undefined;
 
   before(async () => {
     buildDashboardIfStale();
@@ -63,22 +67,17 @@ describe('Devices page: edge hubs in Chromium', { skip: chromiumSkip }, () => {
       }),
     });
     assert.equal(res.status, 200, await res.text());
-    profileDir = mkdtempSync(join(tmpdir(), 'vigil-chromium-'));
-    context = await launchChromium(profileDir, { deviceScaleFactor: 1, locale: 'en-GB' });
-    page = context.pages()[0] ?? (await context.newPage());
+    browser = await openDashboardBrowser();
+    page = browser.page;
   });
 
   after(async () => {
-    await context?.close().catch(() => {});
-    if (profileDir) rmSync(profileDir, { recursive: true, force: true });
+    await browser?.close();
     await s?.stop();
   });
 
   it('a nurse sees each hub’s health and the devices behind it', async () => {
-    await page.goto(`${s.url}/`);
-    await page.getByLabel('Username').fill('nurse.hub');
-    await page.getByLabel('Password').fill(NURSE_PW);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signInToDashboard(page, `${s.url}/`, 'nurse.hub', NURSE_PW);
     await page.getByRole('navigation', { name: 'Main' }).getByRole('button', { name: 'Devices' }).click();
     await page.getByRole('heading', { name: 'Edge hubs' }).waitFor();
     const ward = page.locator('tr[data-hub="ward-7-hub"]');

@@ -1,12 +1,17 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { newId } from '../../src/core/ids.ts';
 import { addDevice, addPatient, addStaff, must, type Running, startTestVigil } from '../dashboard/seed.ts';
-import { buildDashboardIfStale, chromiumSkip, launchChromium, screenshotsDir } from '../support/chromium.ts';
+import {
+  buildDashboardIfStale,
+  chromiumSkip,
+  type DashboardBrowser,
+  openDashboardBrowser,
+  screenshotsDir,
+  signInToDashboard,
+} from '../support/chromium.ts';
 
 /**
  * The Alarm burden page in real Chromium: per unit, a gateway outage's gap alarms counted as one
@@ -19,9 +24,8 @@ const skip = chromiumSkip;
 
 describe('Alarm burden page in Chromium', { skip }, () => {
   let s: Running;
-  let context: BrowserContext;
   let page: Page;
-  let profileDir: string;
+  let browser: DashboardBrowser | undefined;
 
   before(async () => {
     buildDashboardIfStale();
@@ -117,22 +121,17 @@ describe('Alarm burden page in Chromium', { skip }, () => {
     await alert(1, 'threshold', 'threshold:hr-high', now - 40 * 60_000, 90_000, 300_000, 'manual');
     await alert(5, 'threshold', 'threshold:hr-high', now - 30 * 60_000, 240_000, null, null);
     await alert(6, 'threshold', 'threshold:spo2-low', now - 20 * 60_000, null, 60_000, 'automatic');
-    profileDir = mkdtempSync(join(tmpdir(), 'vigil-chromium-'));
-    context = await launchChromium(profileDir, { deviceScaleFactor: 1, locale: 'en-GB' });
-    page = context.pages()[0] ?? (await context.newPage());
+    browser = await openDashboardBrowser();
+    page = browser.page;
   });
 
   after(async () => {
-    await context?.close().catch(() => {});
-    if (profileDir) rmSync(profileDir, { recursive: true, force: true });
+    await browser?.close();
     await s?.stop();
   });
 
   it('a clinician sees per-unit burden with the outage as one incident', async () => {
-    await page.goto(`${s.url}/`);
-    await page.getByLabel('Username').fill('dr.burden');
-    await page.getByLabel('Password').fill(PW);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signInToDashboard(page, `${s.url}/`, 'dr.burden', PW);
     await page
       .getByRole('navigation', { name: 'Main' })
       .getByRole('button', { name: 'Alarm burden' })

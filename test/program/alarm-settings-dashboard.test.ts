@@ -1,13 +1,18 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import { newId } from '../../src/core/ids.ts';
 import type { Reading } from '../../src/core/reading.ts';
 import { addPatient, addStaff, must, type Running, startTestVigil } from '../dashboard/seed.ts';
-import { buildDashboardIfStale, chromiumSkip, launchChromium, screenshotsDir } from '../support/chromium.ts';
+import {
+  buildDashboardIfStale,
+  chromiumSkip,
+  type DashboardBrowser,
+  openDashboardBrowser,
+  screenshotsDir,
+  signInToDashboard,
+} from '../support/chromium.ts';
 
 /**
  * The Alarm settings page in real Chromium: one clinician proposes raising the systolic alert level
@@ -23,7 +28,7 @@ describe('Alarm settings page in Chromium', { skip: chromiumSkip }, () => {
   let s: Running;
   let context: BrowserContext;
   let page: Page;
-  let profileDir: string;
+  let browser: DashboardBrowser | undefined;
   const now = Date.now();
   const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -89,22 +94,18 @@ describe('Alarm settings page in Chromium', { skip: chromiumSkip }, () => {
       );
     }
     await s.vigil.ctx.observations.insertBatch(s.vigil.db, rows);
-    profileDir = mkdtempSync(join(tmpdir(), 'vigil-chromium-'));
-    context = await launchChromium(profileDir, { deviceScaleFactor: 1, locale: 'en-GB' });
-    page = context.pages()[0] ?? (await context.newPage());
+    browser = await openDashboardBrowser();
+    context = browser.context;
+    page = browser.page;
   });
 
   after(async () => {
-    await context?.close().catch(() => {});
-    if (profileDir) rmSync(profileDir, { recursive: true, force: true });
+    await browser?.close();
     await s?.stop();
   });
 
   const signIn = async (username: string) => {
-    await page.goto(`${s.url}/`);
-    await page.getByLabel('Username').fill(username);
-    await page.getByLabel('Password').fill(PW);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signInToDashboard(page, `${s.url}/`, username, PW);
     await page
       .getByRole('navigation', { name: 'Main' })
       .getByRole('button', { name: 'Alarm settings' })

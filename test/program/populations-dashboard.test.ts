@@ -1,12 +1,18 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { newId } from '../../src/core/ids.ts';
 import { addPatient, addStaff, must, type Running, startTestVigil } from '../dashboard/seed.ts';
-import { buildDashboardIfStale, chromiumSkip, launchChromium, screenshotsDir } from '../support/chromium.ts';
+import {
+  buildDashboardIfStale,
+  chromiumSkip,
+  type DashboardBrowser,
+  openDashboardBrowser,
+  screenshotsDir,
+  signInToDashboard,
+} from '../support/chromium.ts';
 
 /**
  * The Populations page in real Chromium: a saved cohort's members within the clinician's care
@@ -21,9 +27,8 @@ const DAY = 86_400_000;
 
 describe('Populations page in Chromium', { skip: chromiumSkip }, () => {
   let s: Running;
-  let context: BrowserContext;
   let page: Page;
-  let profileDir: string;
+  let browser: DashboardBrowser | undefined;
 
   before(async () => {
     buildDashboardIfStale();
@@ -86,22 +91,17 @@ describe('Populations page in Chromium', { skip: chromiumSkip }, () => {
       name: 'Home BP',
       definition: { criteria: [{ kind: 'program', program: 'home-bp' }] },
     });
-    profileDir = mkdtempSync(join(tmpdir(), 'vigil-chromium-'));
-    context = await launchChromium(profileDir, { deviceScaleFactor: 1, locale: 'en-GB' });
-    page = context.pages()[0] ?? (await context.newPage());
+    browser = await openDashboardBrowser();
+    page = browser.page;
   });
 
   after(async () => {
-    await context?.close().catch(() => {});
-    if (profileDir) rmSync(profileDir, { recursive: true, force: true });
+    await browser?.close();
     await s?.stop();
   });
 
   it('a clinician sees the cohort within their care teams, its distributions, and builds a new one', async () => {
-    await page.goto(`${s.url}/`);
-    await page.getByLabel('Username').fill('dr.pop');
-    await page.getByLabel('Password').fill(PW);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signInToDashboard(page, `${s.url}/`, 'dr.pop', PW);
     await page.getByRole('navigation', { name: 'Main' }).getByRole('button', { name: 'Populations' }).click();
     await page.getByRole('heading', { name: 'Populations' }).waitFor();
     await page.getByText('Home BP: 4 patients within your care teams').waitFor();

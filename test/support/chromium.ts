@@ -1,8 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { BrowserContext } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 
 /** Debian's Chromium (no browser download); browser tests and benches skip when it is absent. */
 export const CHROMIUM = '/usr/bin/chromium';
@@ -65,4 +66,43 @@ export function buildDashboardIfStale(): void {
       cwd: repoRoot,
     });
   mkdirSync(screenshotsDir, { recursive: true });
+}
+
+/** A Chromium window for a dashboard test: its context, its first page, and a close that removes the profile. */
+export interface DashboardBrowser {
+  context: BrowserContext;
+  page: Page;
+  close(): Promise<void>;
+}
+
+export async function openDashboardBrowser(
+  options: { timezoneId?: string; locale?: string; deviceScaleFactor?: number } = {
+    deviceScaleFactor: 1,
+    locale: 'en-GB',
+  },
+): Promise<DashboardBrowser> {
+  const profileDir = mkdtempSync(join(tmpdir(), 'vigil-chromium-'));
+  const context = await launchChromium(profileDir, options);
+  const page = context.pages()[0] ?? (await context.newPage());
+  return {
+    context,
+    page,
+    close: async () => {
+      await context.close().catch(() => {});
+      rmSync(profileDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Opens the dashboard at `url` and signs in through its form. */
+export async function signInToDashboard(
+  page: Page,
+  url: string,
+  username: string,
+  password: string,
+): Promise<void> {
+  await page.goto(url);
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
 }
