@@ -79,6 +79,7 @@ import { DeviceAlarmStage } from './pipeline/device-alarms.ts';
 import { createPipeline, type Pipeline } from './pipeline/pipeline.ts';
 import { ServiceHealth } from './pipeline/service-health.ts';
 import { startWatchdog } from './pipeline/watchdog.ts';
+import { withScheduleRules } from './program/medication-schedule-rules.ts';
 import { AdtRepository } from './store/adt-repository.ts';
 import { AlarmSettingsRepository } from './store/alarm-settings-repository.ts';
 import type { Database, Sql } from './store/database.ts';
@@ -87,6 +88,7 @@ import { DeviceModelRepository } from './store/device-model-repository.ts';
 import { DeviceRepository } from './store/device-repository.ts';
 import { EquipmentRepository } from './store/equipment-repository.ts';
 import { SUBSCRIPTION_CHANNEL } from './store/fhir-subscription-repository.ts';
+import { MedicationEventRepository } from './store/medication-event-repository.ts';
 import { migrate } from './store/migrate.ts';
 import { ObservationRepository } from './store/observation-repository.ts';
 import { openDatabase } from './store/open-database.ts';
@@ -499,8 +501,12 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
     health.start();
     cleanups.push(() => health.stop());
     // Detection: committed readings → bus → rule engine → alerting; derived readings back through the writer.
+    const medicationRequests = new MedicationEventRepository(db);
     const pipeline = await createPipeline({
       onEvaluated: health.onEvaluated,
+      // The MedicationRequest is the one source of a scheduled dose's times (docs/adherence.md §5).
+      scheduleRules: async (patientId, enrolment, programs) =>
+        withScheduleRules(enrolment, await medicationRequests.medicationRequests(patientId), programs),
       role: config.role,
       natsUrl: config.natsUrl,
       natsPrefix: config.natsPrefix,
@@ -520,6 +526,9 @@ export async function startVigil(config: Config, opts: StartOptions = {}): Promi
     cleanups.push(() => pipeline.stop());
     listeners.push(pipeline.onCommitted);
     ctx.readingsStored = (rs) => pipeline.onCommitted(rs, []); // Observations written through FHIR
+    ctx.medicationRequestsChanged = (ids) => {
+      for (const patientId of ids) pipeline.monitoring.changed({ patientId });
+    };
     const attribute = observations.attribute.bind(observations); // late assignment: evaluate old readings too
     observations.attribute = async (...a) => {
       const rs = await attribute(...a);

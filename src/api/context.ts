@@ -31,6 +31,8 @@ export interface ApiContext {
   readiness: Array<{ name: string; check: () => Promise<boolean> | boolean }>;
   /** Readings stored outside ingest (FHIR), after their commit: to detection (set by server.ts). */
   readingsStored?: (readings: Reading[]) => void;
+  /** A MedicationRequest of these patients was written through FHIR: detection re-derives their schedule rules (set by server.ts). */
+  medicationRequestsChanged?: (patientIds: string[]) => void;
   /** Longest `/ready` waits for each check before counting it failing, ms (VIGIL_READY_TIMEOUT_MS). */
   readyTimeoutMs?: number;
   /** VIGIL_PUBLIC_URL: the address people reach this server at (links in messages, invitations). */

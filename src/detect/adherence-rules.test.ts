@@ -84,3 +84,18 @@ describe('missed-dose rule', () => {
     assert.throws(() => engineWith([{ ...rule, times: [] }]), /times/);
   });
 });
+
+describe('missed-dose rule: codes, devices and period', () => {
+  const base = { id: 'mr', kind: 'missed-dose', times: ['08:00'], label: 'Pill' };
+  it('an event of another device does not count; doses outside the period are not judged', () => {
+    const e = engineWith([{ ...base, deviceIds: ['inh-1'] }]);
+    e.onReading(dose(10 * MIN)); // from the fixture's device, not inh-1
+    e.tick(T0 - HOUR * 1000); // first run (07:00)
+    assert.equal(e.tick(T0 + 3 * HOUR * 1000).detections.length, 1);
+    const p = engineWith([{ ...base, until: new Date(T0 - MIN * 1000).toISOString() }]);
+    p.onReading(dose(-2 * HOUR));
+    p.tick(T0 - HOUR * 1000);
+    assert.equal(p.tick(T0 + 3 * HOUR * 1000).detections.length, 0, 'period ended before 08:00');
+    assert.throws(() => engineWith([{ ...base, from: 'soon' }]), /from/);
+  });
+});

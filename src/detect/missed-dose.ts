@@ -10,13 +10,20 @@ import { BASE_KEYS, type RuleBase, type RuleKind, readBase } from './rule-kind.t
  * the grace has passed; the next dose taken clears it. Doses due before the rule first ran are not
  * judged (no alarm for the days before enrolment).
  *
- * The times come from the enrolment (they mirror the MedicationRequest's `timing.repeat.timeOfDay`
- * the adherence report scores against — docs/adherence.md). UNVERIFIED: the 60 min early and
+ * `codes` (default: `code` alone) are the event codes that count as a dose, `deviceIds` (default: any
+ * device) the devices whose events count; doses due before `from` or after `until` (ISO instants,
+ * the prescription's period) are not judged. The pipeline derives such a rule from each active
+ * scheduled MedicationRequest (program/medication-schedule-rules.ts); one may also be added in the
+ * enrolment (docs/adherence.md). UNVERIFIED: the 60 min early and
  * 120 min grace defaults are engineering choices, not from clinical-reference.md.
  */
 export interface MissedDoseConfig extends RuleBase {
   kind: 'missed-dose';
   code: string;
+  codes: string[];
+  deviceIds: string[];
+  from?: string;
+  until?: string;
   label: string;
   times: string[];
   utcOffsetMinutes: number;
@@ -36,6 +43,10 @@ export interface MissedDoseState {
 const KEYS = [
   ...BASE_KEYS,
   'code',
+  'codes',
+  'deviceIds',
+  'from',
+  'until',
   'label',
   'times',
   'utcOffsetMinutes',
@@ -65,10 +76,24 @@ export const missedDose: RuleKind<MissedDoseConfig, MissedDoseState> = {
     if (times.length === 0) throw configError(`${path}.times`, 'needs at least one time of day (HH:MM)');
     for (const [i, t] of times.entries())
       if (!/^([01]\d|2[0-3]):[0-5]\d$/.test(t)) throw configError(`${path}.times[${i}]`, `${t} is not HH:MM`);
+    const code = str(raw, 'code', path, 'vigil-inhaler-controller');
+    const codes = strList(raw, 'codes', path, [code]);
+    if (codes.length === 0) throw configError(`${path}.codes`, 'needs at least one event code');
+    const instant = (key: 'from' | 'until'): { from?: string; until?: string } => {
+      if (raw[key] === undefined) return {};
+      const v = str(raw, key, path);
+      if (!/^\d{4}-\d{2}-\d{2}/.test(v) || Number.isNaN(Date.parse(v)))
+        throw configError(`${path}.${key}`, `${v} is not a date or date-time`);
+      return { [key]: v };
+    };
     const cfg: MissedDoseConfig = {
       ...readBase(raw, path, { realertMinutes: 0 }),
       kind: 'missed-dose',
-      code: str(raw, 'code', path, 'vigil-inhaler-controller'),
+      code,
+      codes,
+      deviceIds: strList(raw, 'deviceIds', path, []),
+      ...instant('from'),
+      ...instant('until'),
       label: str(raw, 'label', path, 'Scheduled dose'),
       times,
       utcOffsetMinutes: num(raw, 'utcOffsetMinutes', path, 0, { min: -840, max: 840, integer: true }),
@@ -80,7 +105,8 @@ export const missedDose: RuleKind<MissedDoseConfig, MissedDoseState> = {
   },
   init: () => ({ taken: [], judgedTo: null, missed: [] }),
   onReading(ctx, cfg, state, r) {
-    if (r.code !== cfg.code || r.reading.value === null) return;
+    if (!cfg.codes.includes(r.code) || r.reading.value === null) return;
+    if (cfg.deviceIds.length > 0 && !cfg.deviceIds.includes(r.reading.deviceId)) return;
     state.taken = [...state.taken.filter((t) => t > r.t - 3 * DAY), r.t].sort((a, b) => a - b);
     const key = `missed-dose:${cfg.id}`;
     if (ctx.isOpen(key)) {
@@ -102,7 +128,9 @@ export const missedDose: RuleKind<MissedDoseConfig, MissedDoseState> = {
       return;
     }
     if (horizon <= state.judgedTo) return;
-    const due = dueBetween(cfg, state.judgedTo, horizon);
+    const from = cfg.from === undefined ? -Infinity : Date.parse(cfg.from);
+    const until = cfg.until === undefined ? Infinity : Date.parse(cfg.until);
+    const due = dueBetween(cfg, state.judgedTo, horizon).filter((d) => d >= from && d <= until);
     state.judgedTo = horizon;
     for (const d of due) {
       const took = state.taken.some(

@@ -6,7 +6,7 @@ import type { Logger } from '../core/logger.ts';
 import type { Metrics } from '../core/metrics.ts';
 import type { DeviceStatusReport, Reading } from '../core/reading.ts';
 import { createEngine, type Engine, type EngineSnapshot } from '../detect/engine.ts';
-import type { PatientEnrolment } from '../detect/program-config.ts';
+import type { PatientEnrolment, ProgramDefinition } from '../detect/program-config.ts';
 import type { ReadingDraft } from '../detect/rule-kind.ts';
 import type { EngineStateRepository } from '../store/engine-state-repository.ts';
 import type { ReadingBatch } from './bus.ts';
@@ -25,6 +25,16 @@ export interface DetectionStageOptions {
   clock: Clock;
   log: Logger;
   metrics?: Metrics;
+  /**
+   * Rules a patient's enrolment gains from elsewhere (the missed-dose rules of active scheduled
+   * MedicationRequests, program/medication-schedule-rules.ts): the stored enrolment in, the one the
+   * engine evaluates out. Re-read whenever the enrolment is (a `changed({patientId})` drops it).
+   */
+  scheduleRules?: (
+    patientId: string,
+    enrolment: PatientEnrolment,
+    programs: readonly ProgramDefinition[],
+  ) => Promise<PatientEnrolment>;
   /** How often time-based rules run (missing data), ms. Default 5 000. */
   tickMs?: number;
   /** Told after each batch is evaluated (service health: how far detection has got). */
@@ -108,6 +118,9 @@ export class DetectionStage {
   #saving: Promise<void> = Promise.resolve();
   #timers: NodeJS.Timeout[] = [];
   #programsStale = false;
+  #programs: ProgramDefinition[] = [];
+  /** Patients whose configuration changed since: re-applied before the next tick too (no reading needed). */
+  readonly #changed = new Set<string>();
   /** Partitioned: the partitions this worker holds, and the stream sequence evaluated in each. */
   readonly #owned = new Set<number>();
   readonly #evaluated = new Map<number, number>();
@@ -125,7 +138,10 @@ export class DetectionStage {
     }));
     o.monitoring.onChange((c) => {
       if (c.programs) this.#programsStale = true;
-      if (c.patientId) this.#cache.delete(c.patientId);
+      if (c.patientId) {
+        this.#cache.delete(c.patientId);
+        this.#changed.add(c.patientId);
+      }
     });
   }
 
@@ -180,6 +196,11 @@ export class DetectionStage {
   /** Runs time-based rules now (the timer calls it; tests call it after advancing a fake clock). */
   async tick(): Promise<void> {
     const { done } = await this.#enqueue(async () => {
+      if (this.#changed.size > 0 || this.#programsStale) {
+        const ids = [...this.#changed].filter((id) => this.#owns(id));
+        this.#changed.clear();
+        await this.#ensure(ids);
+      }
       const out = this.#engine.tick(this.#o.clock.now());
       for (const d of out.detections) this.#dirty.add(d.patientId);
       return this.#emit(out.detections, out.derived);
@@ -241,7 +262,7 @@ export class DetectionStage {
       const now = this.#o.clock.now();
       for (const v of await this.#o.monitoring.repo.allCurrent()) {
         if (!ps.has(part.partitionOf(v.patientId))) continue;
-        this.#setEnrolment(v.patientId, v.enrolment as PatientEnrolment | null);
+        await this.#setEnrolment(v.patientId, v.enrolment as PatientEnrolment | null);
         this.#cache.set(v.patientId, { version: v.version, checkedAt: now });
       }
     });
@@ -317,6 +338,7 @@ export class DetectionStage {
       snap = this.#engine.snapshot();
     }
     this.#engine = createEngine({ programs, patients: {} }, this.#o.clock);
+    this.#programs = programs;
     this.#engine.restore(snap);
     this.#cache.clear();
     this.#programsStale = false;
@@ -324,16 +346,24 @@ export class DetectionStage {
     const now = this.#o.clock.now();
     for (const v of await this.#o.monitoring.repo.allCurrent()) {
       if (!this.#owns(v.patientId)) continue;
-      this.#setEnrolment(v.patientId, v.enrolment as PatientEnrolment | null);
+      await this.#setEnrolment(v.patientId, v.enrolment as PatientEnrolment | null);
       this.#cache.set(v.patientId, { version: v.version, checkedAt: now });
     }
     if (restoreFromStore && Object.keys(snap.patients).length > 0)
       this.#log.info({ patients: Object.keys(snap.patients).length }, 'engine state restored');
   }
 
-  #setEnrolment(patientId: string, e: PatientEnrolment | null): void {
+  async #setEnrolment(patientId: string, stored: PatientEnrolment | null): Promise<void> {
+    let e = stored ?? NOT_ENROLLED;
+    if (this.#o.scheduleRules && e.programs.length > 0)
+      try {
+        e = await this.#o.scheduleRules(patientId, e, this.#programs);
+      } catch (err) {
+        // The requests could not be read: the stored enrolment alone; retried on the next change.
+        this.#log.warn({ patientId, err: errorMessage(err) }, 'schedule rules not read');
+      }
     try {
-      this.#engine.setEnrolment(patientId, e ?? NOT_ENROLLED);
+      this.#engine.setEnrolment(patientId, e);
     } catch (err) {
       // A configuration that no longer resolves (a custom program removed): evaluate nothing, say so.
       this.#log.error(
@@ -375,7 +405,7 @@ export class DetectionStage {
     const c = this.#cache.get(id);
     if (c === undefined || c.version !== v) {
       const cur = v === 0 ? undefined : await this.#o.monitoring.repo.current(id);
-      this.#setEnrolment(id, (cur?.enrolment as PatientEnrolment | null | undefined) ?? null);
+      await this.#setEnrolment(id, (cur?.enrolment as PatientEnrolment | null | undefined) ?? null);
     }
     this.#cache.set(id, { version: v, checkedAt: now });
   }

@@ -10,7 +10,7 @@ import { EngineStateRepository } from '../store/engine-state-repository.ts';
 import { MonitoringRepository } from '../store/monitoring-repository.ts';
 import { PartitionLeaseRepository } from '../store/partition-lease-repository.ts';
 import { InProcessBus, type ReadingBatch, type ReadingBus } from './bus.ts';
-import { DetectionStage } from './detection-stage.ts';
+import { DetectionStage, type DetectionStageOptions } from './detection-stage.ts';
 import { MonitoringService } from './monitoring-service.ts';
 import type { NatsBus } from './nats-bus.ts';
 import { PartitionCoordinator } from './partition-coordinator.ts';
@@ -40,6 +40,8 @@ export interface PipelineOptions {
   saveMs?: number;
   /** Told after each batch is evaluated (service health). */
   onEvaluated?: (batch: ReadingBatch) => void;
+  /** Rules a patient gains from their MedicationRequests (DetectionStageOptions.scheduleRules). */
+  scheduleRules?: DetectionStageOptions['scheduleRules'];
   /** A ready bus instead of the one the options name (tests). */
   bus?: ReadingBus;
 }
@@ -122,6 +124,7 @@ export async function createPipeline(o: PipelineOptions): Promise<Pipeline> {
       ...(o.metrics ? { metrics: o.metrics } : {}),
       ...(o.tickMs ? { tickMs: o.tickMs } : {}),
       ...(o.onEvaluated ? { onEvaluated: o.onEvaluated } : {}),
+      ...(o.scheduleRules ? { scheduleRules: o.scheduleRules } : {}),
       // On NATS a partition's checkpoint moves with each save: save often (a handover replays less).
       saveMs: o.saveMs ?? (bus.kind === 'nats' ? 1000 : 10_000),
       // PostgreSQL: alert transactions of different patients in parallel over the pool.

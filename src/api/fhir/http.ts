@@ -360,6 +360,15 @@ export const fhirRoutes: RoutePlugin = async (app: FastifyInstance, ctx: ApiCont
     // A CareTeam written here changes who may see whom: the next request must not see a cached team.
     if (request.method !== 'GET' && request.method !== 'HEAD' && res.status < 300)
       ctx.security.careTeams.invalidate();
+    // A MedicationRequest (or a bundle that may hold one) written: its schedule is a detection rule.
+    if (
+      request.method !== 'GET' &&
+      request.method !== 'HEAD' &&
+      res.status < 300 &&
+      patients.length > 0 &&
+      (path.startsWith('MedicationRequest') || path === '')
+    )
+      ctx.medicationRequestsChanged?.(patients);
     return send(reply, res, ns);
   };
   // The CapabilityStatement is public (SMART App Launch: clients discover the OAuth endpoints
