@@ -28,6 +28,7 @@ for (const backend of ['pglite', 'postgres'] as const) {
     let patientId: string;
     let requestId: string;
     let request: Record<string, unknown>;
+    let deviceSecret: string;
 
     before(async () => {
       let env: Record<string, string> = {};
@@ -56,6 +57,17 @@ for (const backend of ['pglite', 'postgres'] as const) {
         reason: 'test',
       });
       assert.equal(m.status, 200, JSON.stringify(m.body));
+      const d = await call(vigil.httpUrl, token, 'POST', '/api/v1/devices', {
+        id: 'inh-sched',
+        kind: 'smart-inhaler',
+      });
+      assert.equal(d.status, 201, JSON.stringify(d.body));
+      deviceSecret = d.body.secret;
+      const a = await call(vigil.httpUrl, token, 'POST', '/api/v1/devices/inh-sched/assignments', {
+        patientId,
+        start: '2026-03-01T00:00:00Z',
+      });
+      assert.equal(a.status, 201, JSON.stringify(a.body));
     });
     after(async () => {
       await vigil?.stop();
@@ -110,7 +122,27 @@ for (const backend of ['pglite', 'postgres'] as const) {
       assert.match(a[0]?.summary ?? '', /fluticasone.*2026-03-01T08:00:00\.000Z/);
     });
 
-    it('the request stopped: the 20:00 dose is no longer judged', async () => {
+    it('a dose taken clears it; the request stopped: the 20:00 dose is no longer judged', async () => {
+      // The late 08:00 dose, taken at 11:00: the open alert clears (the next dose taken clears it).
+      await tickAt('2026-03-01T11:05:00Z');
+      const r = await fetch(`${vigil.httpUrl}/ingest/v1/readings`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${deviceSecret}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          messageId: 'sched-1',
+          time: '2026-03-01T11:00:00Z',
+          type: 'controller-inhaler',
+          value: 2,
+          unit: '{actuation}',
+        }),
+      });
+      assert.ok(r.status < 300, await r.text());
+      let open = 1;
+      for (let i = 0; i < 100 && open > 0; i++) {
+        open = (await alerts()).filter((a) => a.state !== 'resolved').length;
+        if (open > 0) await new Promise((done) => setTimeout(done, 100));
+      }
+      assert.equal(open, 0, 'the dose taken resolved the missed-dose alert');
       const u = await call(
         vigil.httpUrl,
         token,
@@ -120,11 +152,12 @@ for (const backend of ['pglite', 'postgres'] as const) {
         'application/fhir+json',
       );
       assert.equal(u.status, 200, JSON.stringify(u.body));
+      // With the rule still in force, the 20:00 dose (grace 120 min) would open a new alert here.
       await tickAt('2026-03-01T22:30:00Z');
       await tickAt('2026-03-02T10:30:00Z');
-      const a = await alerts();
-      assert.equal(a.length, 1, 'no new missed-dose alert');
-      assert.doesNotMatch(a[0]?.summary ?? '', /20:00|2 missed/);
+      const after = await alerts();
+      assert.equal(after.filter((a) => a.state !== 'resolved').length, 0, 'no new missed-dose alert');
+      assert.equal(after.length, 1);
     });
   });
 }
