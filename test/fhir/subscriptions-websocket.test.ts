@@ -204,9 +204,8 @@ for (const kind of ['pglite', 'postgres'] as const) {
 
       const c = await connect(wsUrl);
       c.socket.send(`bind-with-token ${param(t.json, 'token').valueString}`);
-      const [hs] = await waitFor(
-        'handshake',
-        () => c.bundles('handshake').length > 0 && c.bundles('handshake'),
+      const [hs] = await waitFor('handshake', () =>
+        c.bundles('handshake').length > 0 ? c.bundles('handshake') : undefined,
       );
       const ref = hs.entry[0].resource.parameter.find((p: Json) => p.name === 'subscription').valueReference;
       assert.ok(ref.reference.endsWith(`Subscription/${sub.json.id}`));
@@ -215,9 +214,8 @@ for (const kind of ['pglite', 'postgres'] as const) {
         return s.json.status === 'active' || undefined;
       });
       await ingest('ws-1');
-      const [ev] = await waitFor(
-        'event',
-        () => c.bundles('event-notification').length > 0 && c.bundles('event-notification'),
+      const [ev] = await waitFor('event', () =>
+        c.bundles('event-notification').length > 0 ? c.bundles('event-notification') : undefined,
       );
       assert.equal(ev.type, 'history');
       assert.match(ev.entry[1].fullUrl, /Observation\//);
