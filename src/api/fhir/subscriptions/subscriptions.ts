@@ -366,7 +366,7 @@ export class Subscriptions {
     const row = await this.repo.get(b.subscriptionId);
     if (!row || row.status === 'off' || (!b.anyOwner && row.ownerId !== b.ownerId)) return undefined;
     const spec = this.#specOf(row);
-    if (!spec || spec.channel !== 'websocket') return undefined;
+    if (spec?.channel !== 'websocket') return undefined;
     this.ws.bind(row.id, socket);
     return this.bundle(row, 'handshake', [], spec.content);
   }
