@@ -1351,6 +1351,13 @@ export const routeMatrix: RouteCase[] = [
     access: staff,
     separately: 'live feed (WebSocket): access-matrix.test.ts "live feed"',
   },
+  {
+    method: 'GET',
+    url: '/fhir/ws',
+    access: staff,
+    separately:
+      'FHIR Subscriptions websocket channel: a $get-ws-binding-token token, not a bearer: subscriptions-websocket.test.ts',
+  },
 ];
 
 export const jsonHeaders = json;

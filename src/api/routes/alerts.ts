@@ -16,6 +16,7 @@ import type { WebhookRow } from '../../store/alert-repository.ts';
 import type { RoutePlugin } from '../app.ts';
 import { requireRoles } from '../auth-hooks.ts';
 import type { ApiContext } from '../context.ts';
+import { fhirWebSocketRoute } from '../fhir/subscriptions/ws-route.ts';
 
 const severities = ['info', 'low', 'medium', 'high', 'critical'] as const;
 const Id = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
@@ -461,6 +462,7 @@ export function alertRoutes(alerting: Alerting): RoutePlugin {
         handleProtocols: (protocols) => (protocols.has('vigil.v1') ? 'vigil.v1' : false),
       },
     });
+    fhirWebSocketRoute(app, ctx); // the websocket channel of FHIR Subscriptions
     app.get('/api/v1/live', { websocket: true }, (socket, request) => {
       let authed = false;
       const authenticate = async (token: string | undefined) => {

@@ -1,4 +1,4 @@
-import type { Bundle } from '@medplum/fhirtypes';
+import type { Bundle, Parameters } from '@medplum/fhirtypes';
 import { requireFhirAccess } from '../access.ts';
 import { badRequest, forbidden, methodNotAllowed, notFound, notSupported } from '../outcomes.ts';
 import type { FhirRequest, FhirResponse, FhirServices } from '../types.ts';
@@ -135,6 +135,24 @@ export async function subscriptionRoute(
       status: 200,
       resource: s.bundle(row, 'query-event', await s.withResources(events, content), content),
     };
+  }
+  if (seg.length === 3 && op === '$get-ws-binding-token') {
+    if (m !== 'GET' && m !== 'POST') throw none();
+    const row = await owned(req, s, id);
+    if (s.resourceOf(row).channel?.type !== 'websocket')
+      throw badRequest('$get-ws-binding-token is for Subscriptions with a websocket channel');
+    const { token, expiresAtMs } = s.ws.issue(ownerKey(req.principal), isAdmin(req), row.id);
+    const wsUrl = `${req.baseUrl.replace(/^http/, 'ws')}/ws`;
+    const out: Parameters = {
+      resourceType: 'Parameters',
+      parameter: [
+        { name: 'token', valueString: token },
+        { name: 'expiration', valueDateTime: new Date(expiresAtMs).toISOString() },
+        { name: 'subscription', valueString: row.id },
+        { name: 'websocket-url', valueUrl: wsUrl },
+      ],
+    };
+    return { status: 200, resource: out, headers: { 'cache-control': 'no-store' } };
   }
   throw notFound(`no FHIR interaction at /${req.path}`);
 }

@@ -71,7 +71,12 @@ describe('parseSubscription (backport profile)', () => {
 
   it('refuses with coded OperationOutcomes', () => {
     assert.equal(code(base({ criteria: 'https://x.example/t' })), 'VIGIL_ERR_FHIR_SUBSCRIPTION_TOPIC');
-    assert.equal(code(base({}, { type: 'websocket' })), 'VIGIL_ERR_FHIR_SUBSCRIPTION_CHANNEL');
+    assert.equal(code(base({}, { type: 'email' })), 'VIGIL_ERR_FHIR_SUBSCRIPTION_CHANNEL');
+    // A websocket channel has no endpoint: the client binds a socket with a token.
+    assert.equal(code(base({}, { type: 'websocket' })), 'VIGIL_ERR_FHIR_SUBSCRIPTION_INVALID');
+    const ws = parseSubscription(base({}, { type: 'websocket', endpoint: undefined }), now);
+    assert.equal(ws.channel, 'websocket');
+    assert.equal(ws.endpoint, '');
     assert.equal(code(base({ status: 'error' })), 'VIGIL_ERR_FHIR_SUBSCRIPTION_INVALID');
     assert.equal(code(base({}, { endpoint: 'mailto:a@b' })), 'VIGIL_ERR_FHIR_SUBSCRIPTION_INVALID');
     assert.equal(

@@ -11,7 +11,9 @@ export interface SubscriptionSpec {
   topic: Topic;
   /** `_criteria` filter: the patient whose events are wanted (null: every patient the owner may read). */
   patientId: string | null;
-  channel: 'rest-hook';
+  /** rest-hook: POSTed to `endpoint`; websocket: sent to the sockets bound with a `$get-ws-binding-token` token. */
+  channel: 'rest-hook' | 'websocket';
+  /** The rest-hook URL ('' for websocket). */
   endpoint: string;
   /** `Name: value` lines sent with every notification (channel.header). */
   headers: Array<[string, string]>;
@@ -186,8 +188,14 @@ export function parseSubscription(body: unknown, nowMs: number): SubscriptionSpe
   if (filters.length > 1) throw invalid('one filter criteria per Subscription', 'Subscription.criteria');
   const patientId = filters.length ? parseFilter(filters[0]?.['valueString'], topic) : null;
   const ch = s.channel as Subscription['channel'] & Extended & { _payload?: Extended };
-  if (ch.type !== 'rest-hook')
-    throw unsupportedChannel(`channel type '${String(ch.type)}' is not offered (rest-hook)`);
+  if (ch.type !== 'rest-hook' && ch.type !== 'websocket')
+    throw unsupportedChannel(`channel type '${String(ch.type)}' is not offered (rest-hook, websocket)`);
+  const websocket = ch.type === 'websocket';
+  if (websocket && (ch.endpoint !== undefined || ch.header !== undefined))
+    throw invalid(
+      'a websocket channel has no endpoint nor header (bind with $get-ws-binding-token)',
+      'Subscription.channel',
+    );
   const payload = ch.payload ?? 'application/fhir+json';
   if (payload !== 'application/fhir+json' && payload !== 'application/json')
     throw invalid('channel.payload must be application/fhir+json', 'Subscription.channel.payload');
@@ -215,9 +223,9 @@ export function parseSubscription(body: unknown, nowMs: number): SubscriptionSpe
   return {
     topic,
     patientId,
-    channel: 'rest-hook',
-    endpoint: endpointUrl(ch.endpoint),
-    headers: headerLines(ch.header),
+    channel: websocket ? 'websocket' : 'rest-hook',
+    endpoint: websocket ? '' : endpointUrl(ch.endpoint),
+    headers: websocket ? [] : headerLines(ch.header),
     content: contentRaw,
     contentType: payload,
     heartbeatSeconds: heartbeat,

@@ -1,4 +1,5 @@
 import type { Bundle, Resource, Subscription } from '@medplum/fhirtypes';
+import type { WebSocket } from 'ws';
 import type { AlertChange } from '../../../alerts/alert-manager.ts';
 import type { DeliveryResult } from '../../../alerts/notifier.ts';
 import type { AuditInput } from '../../../audit/audit-event.ts';
@@ -20,6 +21,7 @@ import type { ResourceStore } from '../resource-store.ts';
 import { type NotificationType, type NotifiedEvent, notificationBundle } from './notification.ts';
 import { type PayloadContent, parseSubscription, type SubscriptionSpec } from './subscription-input.ts';
 import { type Topic, topicByUrl } from './topics.ts';
+import { WebSocketBindings } from './websocket.ts';
 
 /** The access policy's answers Subscriptions need (src/auth/access-policy.ts). */
 export interface SubscriberAccess {
@@ -70,6 +72,8 @@ export const ownerKey = (p: Pick<Principal, 'kind' | 'id'>) => `${p.kind}:${p.id
  */
 export class Subscriptions {
   readonly repo: FhirSubscriptionRepository;
+  /** The websocket channel's binding tokens and bound sockets. */
+  readonly ws: WebSocketBindings;
   readonly #clock: Clock;
   readonly #log: Logger;
   readonly #access: SubscriberAccess;
@@ -95,6 +99,7 @@ export class Subscriptions {
   }) {
     this.#audit = o.audit;
     this.repo = new FhirSubscriptionRepository(o.db);
+    this.ws = new WebSocketBindings(o.clock);
     this.#clock = o.clock;
     this.#log = o.log.child({ component: 'fhir-subscriptions' });
     this.#access = o.access;
@@ -276,6 +281,7 @@ export class Subscriptions {
     const gone = await this.repo.delete(id, new Date(this.#clock.now()).toISOString());
     this.#live = this.#live.filter((l) => l.row.id !== id);
     this.#specs.delete(id);
+    this.ws.drop(id);
     return gone;
   }
 
@@ -350,6 +356,21 @@ export class Subscriptions {
     );
   }
 
+  /**
+   * `bind-with-token <token>` on the websocket: binds the socket to the token's subscription (if it
+   * still exists, is a websocket one and the token's caller still owns it) and answers its handshake.
+   */
+  async bindWithToken(token: string, socket: WebSocket): Promise<Bundle | undefined> {
+    const b = this.ws.take(token);
+    if (!b) return undefined;
+    const row = await this.repo.get(b.subscriptionId);
+    if (!row || row.status === 'off' || (!b.anyOwner && row.ownerId !== b.ownerId)) return undefined;
+    const spec = this.#specOf(row);
+    if (spec?.channel !== 'websocket') return undefined;
+    this.ws.bind(row.id, socket);
+    return this.bundle(row, 'handshake', [], spec.content);
+  }
+
   /** The outbox channel: sends one handshake, heartbeat or event notification. */
   readonly deliver = async (d: DeliveryRow): Promise<DeliveryResult> => {
     const row = await this.repo.get(d.target);
@@ -377,7 +398,20 @@ export class Subscriptions {
       const type = d.subscriptionKind === 'heartbeat' ? 'heartbeat' : 'handshake';
       bundle = this.bundle(row, type, [], spec.content, type === 'handshake' ? 'requested' : 'active');
     }
-    const result = await post(spec, bundle);
+    let result: DeliveryResult;
+    if (spec.channel === 'websocket') {
+      // The handshake is sent to each socket as it binds; here it only activates the subscription.
+      // Nothing bound: the event stays numbered for `$events` (the client catches up after binding).
+      const sent = d.subscriptionKind === 'handshake' ? 0 : this.ws.send(row.id, bundle);
+      if (sent === 0) {
+        if (row.status !== 'active') {
+          await this.repo.setStatus(row.id, 'active', new Date(this.#clock.now()).toISOString(), null);
+          await this.refresh();
+        }
+        return { ok: true };
+      }
+      result = { ok: true };
+    } else result = await post(spec, bundle);
     if (d.subscriptionKind === 'event-notification' && this.#audit) {
       // Each event notification discloses the patient's data to the subscriber: one audit record.
       const owner = row.owner as unknown as Principal;
