@@ -1,6 +1,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { applyPatch, type Operation } from 'rfc6902';
 import { compartmentOf, requireFhirAccess } from './access.ts';
+import { applyFhirPathPatch, type FhirPathOperation, fhirPathOperations } from './fhirpath-patch.ts';
 import { badRequest, gone, methodNotAllowed, notFound, unprocessable } from './outcomes.ts';
 import { inTransaction, parseIfMatch } from './respond.ts';
 import { readOnlyTypes, type SupportedType } from './search/params.ts';
@@ -13,8 +14,10 @@ const ops = new Set(['add', 'remove', 'replace', 'move', 'copy', 'test']);
  * The JSON Patch document of a PATCH: the body itself (Content-Type application/json-patch+json),
  * or inside a transaction a Binary carrying it base64-encoded, as FHIR R4 §3.1.0.7.1 describes.
  */
-function patchDocument(req: FhirRequest): Operation[] {
+function patchDocument(req: FhirRequest): Operation[] | FhirPathOperation[] {
   let body = req.body;
+  if ((body as { resourceType?: unknown } | undefined)?.resourceType === 'Parameters')
+    return fhirPathOperations(body as Record<string, unknown>);
   const binary = body as { resourceType?: unknown; contentType?: unknown; data?: unknown } | undefined;
   if (binary?.resourceType === 'Binary') {
     if (binary.contentType !== 'application/json-patch+json' || typeof binary.data !== 'string')
@@ -24,10 +27,6 @@ function patchDocument(req: FhirRequest): Operation[] {
     } catch {
       throw badRequest('the PATCH Binary data is not a JSON Patch document', 'Binary.data');
     }
-  } else if (binary?.resourceType === 'Parameters') {
-    throw badRequest(
-      'FHIRPath Patch (a Parameters body) is not supported: send a JSON Patch (application/json-patch+json)',
-    );
   }
   if (!Array.isArray(body))
     throw badRequest('a PATCH body must be a JSON Patch document (an array of operations)');
@@ -50,7 +49,7 @@ function patchDocument(req: FhirRequest): Operation[] {
 }
 
 /**
- * PATCH [type]/[id] with a JSON Patch: applied to the current version, then stored as an update —
+ * PATCH [type]/[id] with a JSON Patch or a FHIRPath Patch (a Parameters body, fhirpath-patch.ts): applied to the current version, then stored as an update —
  * so the result passes the same validation, access checks and If-Match as a PUT. The patch may not
  * change resourceType or id.
  */
@@ -63,6 +62,7 @@ export async function patchResource(
   if (readOnlyTypes.has(type)) throw methodNotAllowed(`${type} is read-only through this API`);
   requireFhirAccess(req.principal, 'update', type);
   const patch = patchDocument(req);
+  const fhirPath = (req.body as { resourceType?: unknown } | undefined)?.resourceType === 'Parameters';
   const ifVersion = parseIfMatch(req.headers['if-match']);
   return inTransaction(svc, async (s) => {
     const f = await s.store.for(type).read(s.sql, id);
@@ -70,13 +70,16 @@ export async function patchResource(
     if (f.kind === 'deleted') throw gone(`${type}/${id} was deleted (version ${f.versionId})`);
     requireFhirAccess(req.principal, 'update', type, compartmentOf(f.stored.resource));
     const target = structuredClone(f.stored.resource) as unknown as Record<string, unknown>;
-    const results = applyPatch(target, patch);
-    const failed = results.findIndex((r) => r !== null);
-    if (failed >= 0)
-      throw unprocessable(
-        `operation ${failed} cannot be applied: ${results[failed]?.message}`,
-        `[${failed}]`,
-      );
+    if (fhirPath) applyFhirPathPatch(target, patch as FhirPathOperation[]);
+    else {
+      const results = applyPatch(target, patch as Operation[]);
+      const failed = results.findIndex((r) => r !== null);
+      if (failed >= 0)
+        throw unprocessable(
+          `operation ${failed} cannot be applied: ${results[failed]?.message}`,
+          `[${failed}]`,
+        );
+    }
     if (target['resourceType'] !== type || target['id'] !== id)
       throw unprocessable('a PATCH may not change resourceType or id');
     const { meta, ...rest } = target as { meta?: Record<string, unknown> };
