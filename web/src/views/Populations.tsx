@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'react';
+import type { CohortView } from '../../../src/program/cohort-data.ts';
 import { download, get, post, qs } from '../api.ts';
 import { Empty } from '../components.tsx';
 
@@ -13,35 +14,6 @@ interface Evaluation {
   asOf: string;
   criteria: string[];
   members: Array<{ patientId: string; name: string; values: Array<number | null> }>;
-}
-interface CohortView {
-  members: number;
-  bpControl: {
-    settings: { systolicBelow: number; diastolicBelow: number; days: number };
-    patientsWithBp: number;
-    controlled: number;
-    rate: number | null;
-    meanSystolic: number | null;
-    meanDiastolic: number | null;
-  };
-  tir: {
-    windowDays: number;
-    patientsWithCgm: number;
-    sufficient: number;
-    meetingTarget: number;
-    targetPercent: number;
-    bins: Array<{ from: number; to: number; patients: number }>;
-    median: number | null;
-  };
-  trend: Array<{
-    month: string;
-    patientsWithBp: number;
-    bpControlRate: number | null;
-    meanSystolic: number | null;
-    patientsWithCgm: number;
-    meanTir: number | null;
-    alerts: number;
-  }>;
 }
 
 const example = JSON.stringify(
