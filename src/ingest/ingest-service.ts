@@ -57,6 +57,11 @@ export interface IngestEnvelope {
    * typed in): device attribution is not asked. Absent for devices: their assignment decides.
    */
   patientId?: string | undefined;
+  /**
+   * false: the caller only needs to know the readings are durable (an MQTT PUBACK), not the ids of
+   * the stored originals its duplicates repeat — which would cost a query per redelivered message.
+   */
+  wantIds?: boolean | undefined;
 }
 
 export type ItemResult =
@@ -272,7 +277,9 @@ export class IngestService {
     const { inserted } = await this.#writer.write({ readings, deadLetters, statuses });
     const dupKeys = readings.filter((r) => !inserted.has(r.id)).map((r) => r.idempotencyKey);
     const originals =
-      dupKeys.length > 0 ? await this.#duplicates.idsByKey(dupKeys) : new Map<string, string>();
+      dupKeys.length > 0 && env.wantIds !== false
+        ? await this.#duplicates.idsByKey(dupKeys)
+        : new Map<string, string>();
     for (const { index, readings: rs, repeats } of perItem) {
       if (rs.length === 0) {
         results[index] = { status: 'accepted', ids: [] };

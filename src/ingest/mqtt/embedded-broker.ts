@@ -108,6 +108,7 @@ export class EmbeddedBroker {
           payload,
           topic: packet.topic,
           receivedAt: Date.now(),
+          wantIds: false, // a PUBACK carries no ids
         };
         const work =
           payload.length > maxPayloadBytes

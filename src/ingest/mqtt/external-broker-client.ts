@@ -60,6 +60,10 @@ export class ExternalBrokerClient {
   #accepting = true;
   #closed = false;
   #inflight = 0;
+  /** mqtt.js's callback for the message that filled the window: called when a slot frees. */
+  #paused: (() => void) | undefined;
+  /** Messages not stored since the last log line about them (logged once per redelivery cycle). */
+  #unlogged = 0;
   readonly #settled = new Set<() => void>();
   #redeliveryTimer: NodeJS.Timeout | undefined;
   #corked: Duplex | undefined;
@@ -85,7 +89,13 @@ export class ExternalBrokerClient {
     this.#client.handleMessage = (packet, callback) => {
       this.#take(packet);
       // An error here tells mqtt.js to read on without a PUBACK; ours follows the commit.
-      callback(new Error('acknowledged after commit'));
+      const readOn = () => callback(new Error('acknowledged after commit'));
+      // Our own window, whatever the broker does with Receive Maximum (Mosquitto 2.0 kept sending
+      // to a shared subscription far past it: 200,000 messages in flight, every query queued past
+      // the store timeout). Until a commit frees a slot mqtt.js reads nothing more, the socket's
+      // buffer fills, and TCP holds the rest at the broker.
+      if (this.#inflight < opts.receiveMaximum) readOn();
+      else this.#paused = readOn;
     };
     this.#client.on('connect', (connack) => {
       this.#log.info(
@@ -95,6 +105,9 @@ export class ExternalBrokerClient {
       void this.#subscribe();
     });
     this.#client.on('close', () => {
+      // the held callback belongs to the connection that closed: let its pump finish (mqtt.js
+      // drops what that connection still had queued; the broker redelivers it)
+      this.#resume();
       if (this.#subscribed) this.#log.warn('external MQTT broker connection lost; reconnecting');
       this.#subscribed = false;
     });
@@ -154,9 +167,13 @@ export class ExternalBrokerClient {
         this.#settle();
         this.failed++;
         // Not durable: no PUBACK. The broker keeps it in the persistent session and redelivers it
-        // after a reconnect.
-        if (!this.#closed)
-          this.#log.error({ err, topic: packet.topic }, 'reading from external broker not committed');
+        // after a reconnect. One line per redelivery cycle: when the store is down every message in
+        // the window fails alike, and a line (with its stack) per message would flood the log.
+        if (!this.#closed) {
+          if (this.#redeliveryTimer === undefined)
+            this.#log.error({ err, topic: packet.topic }, 'reading from external broker not committed');
+          else this.#unlogged++;
+        }
         this.#scheduleRedelivery();
       },
     );
@@ -173,6 +190,7 @@ export class ExternalBrokerClient {
       payload,
       topic: packet.topic,
       receivedAt: Date.now(),
+      wantIds: false, // a PUBACK carries no ids
     };
     if (!(await this.#opts.devices.isActive(topic.deviceId))) {
       return this.#opts.ingest.refuse(
@@ -216,7 +234,14 @@ export class ExternalBrokerClient {
 
   #settle(): void {
     this.#inflight--;
+    if (this.#paused && this.#inflight < this.#opts.receiveMaximum) this.#resume();
     if (this.#inflight === 0) for (const f of this.#settled) f();
+  }
+
+  #resume(): void {
+    const readOn = this.#paused;
+    this.#paused = undefined;
+    readOn?.();
   }
 
   /** MQTT resends unacknowledged messages only on a new connection: reconnect soon after a failure. */
@@ -224,6 +249,12 @@ export class ExternalBrokerClient {
     if (this.#redeliveryTimer || this.#closed) return;
     this.#redeliveryTimer = setTimeout(() => {
       this.#redeliveryTimer = undefined;
+      if (this.#unlogged > 0)
+        this.#log.error(
+          { count: this.#unlogged },
+          'more readings from the external broker not committed (left for redelivery)',
+        );
+      this.#unlogged = 0;
       if (this.#closed || !this.#client.connected) return;
       this.#log.info('reconnecting to the external MQTT broker to have unstored messages redelivered');
       (this.#client as unknown as ClientInternals).stream.destroy();
