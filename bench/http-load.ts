@@ -4,6 +4,7 @@
  * /ingest/v1/readings with a device's own secret as bearer, the next request after the answer.
  * Messages (IPC): {cmd:'run', url, devices, concurrency, batch, warmupS, seconds} → {result}.
  */
+import { randomBytes } from 'node:crypto';
 import { Agent, request } from 'node:http';
 
 function percentile(sorted: Float64Array, p: number): number {
@@ -49,6 +50,8 @@ async function run(o: {
       req.on('error', reject);
       req.end(body);
     });
+  // each run its own message ids: a rerun against the same database is not judged a duplicate
+  const runId = randomBytes(4).toString('hex');
   const loop = async (w: number) => {
     const d = o.devices[w % o.devices.length] as { id: string; secret: string };
     let seq = 0;
@@ -57,7 +60,7 @@ async function run(o: {
       for (let i = 0; i < o.batch; i++) {
         const n = seq++;
         items.push({
-          messageId: `w${w}-${n}`,
+          messageId: `${runId}-w${w}-${n}`,
           time: new Date(base + n * 1000 + w).toISOString(),
           type: 'heart-rate',
           value: 60 + (n % 40),

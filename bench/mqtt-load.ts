@@ -11,6 +11,7 @@
  * server that falls behind shows it in the latency); `window`: closed loop, each device keeps that
  * many publishes in flight (the saturation throughput).
  */
+import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 
 interface Device {
@@ -68,6 +69,9 @@ function publishPacket(topic: Buffer, pid: number, payload: Buffer): Buffer {
 }
 
 const devices: Device[] = [];
+// each load process its own message ids: a rerun against the same database is new readings, not
+// duplicates of the last run's (which would be acknowledged without an insert and flatter the figure)
+const runId = randomBytes(4).toString('hex');
 const base = Date.now() - 24 * 3600_000;
 let measuring = false;
 let latencies: number[] = [];
@@ -79,7 +83,7 @@ let onAck: ((d: Device) => void) | undefined;
 function payloadFor(di: number, n: number): Buffer {
   return Buffer.from(
     JSON.stringify({
-      messageId: `m${n}`,
+      messageId: `${runId}-m${n}`,
       time: new Date(base + n * 1000 + (di % 1000)).toISOString(),
       type: 'heart-rate',
       value: 60 + (n % 40),
