@@ -82,7 +82,7 @@ describe('Devices page: regulatory findings in Chromium', { skip }, () => {
     const cell = (id: string) => page.locator(`td[data-regulatory="${id}"]`).textContent();
     assert.equal(await cell('cuff-reg'), 'Open recall');
     assert.equal(await cell('ox-reg'), 'End of support');
-    assert.equal(await cell('scale-reg'), 'No model recorded');
+    assert.equal(await cell('scale-reg'), 'Model not in the register');
     const recall = page.locator('td[data-regulatory="cuff-reg"] .pill');
     assert.equal(await recall.getAttribute('title'), 'Z-0421-2026: Cuff valve may not deflate');
     await page.getByLabel('Show').selectOption('regulatory');

@@ -474,6 +474,15 @@ describe('clinician dashboard in Chromium', { skip }, () => {
     const focused = await page.evaluate(() => document.activeElement?.tagName);
     assert.ok(focused === 'BUTTON' || focused === 'A');
 
+    // on a narrow screen every page of the main navigation stays on screen (the row wraps)
+    await page.setViewportSize({ width: 560, height: 1000 });
+    const navRight = await page
+      .getByRole('navigation', { name: 'Main' })
+      .getByRole('button')
+      .evaluateAll((els) => els.map((e) => [e.textContent, e.getBoundingClientRect().right] as const));
+    assert.ok(navRight.length >= 5, 'the main navigation has its pages');
+    for (const [name, right] of navRight)
+      assert.ok(right <= 560, `"${name}" runs off the screen (right edge at ${Math.round(right)} px)`);
     await page.setViewportSize({ width: 820, height: 1180 });
     await page.getByRole('navigation', { name: 'Main' }).getByRole('button', { name: 'Worklist' }).click();
     await page.locator('tbody tr[data-patient-row]').first().waitFor();

@@ -297,7 +297,7 @@ export function Battery({ level }: { level: number | null }) {
 }
 
 const reasonText: Record<DeviceFinding['reasons'][number], string> = {
-  'no-model': 'No model recorded',
+  'no-model': 'Model not in the register', // the device names a model the device-model register does not hold
   'no-fda-clearance': 'No FDA clearance',
   'no-eu-certificate': 'No CE certificate',
   'end-of-support': 'End of support',
